@@ -1,0 +1,131 @@
+// The sealed approval: what the engineer's side tells the device, in a form a
+// compromised api can neither forge nor alter.
+//
+// sealed = version(1) || nonce(24) || nacl.box(json, nonce, devicePub, serverPriv) || mac(32)
+// mac    = HMAC-SHA256(key = PSK, "support-tunnel/approval/v1" || everything before the mac)
+//
+// The box proves the message came from the holder of the server's WireGuard key
+// (which the device will then pin as its only peer); the MAC proves whoever made
+// it knew the PSK the customer handed to support out of band. The api knows
+// neither secret, so it can't point the device at another server or plant an SSH key.
+import { createHmac, timingSafeEqual } from "node:crypto";
+import nacl from "tweetnacl";
+import { decodeKey } from "./crypto";
+import type { PresharedKey, TunnelId, WgPrivateKey, WgPublicKey } from "./ids";
+import { approvalPayloadSchema, parseWire } from "./schemas";
+
+const VERSION = 1;
+const MAC_CONTEXT = Buffer.from("support-tunnel/approval/v1");
+const MAC_BYTES = 32;
+const HEADER_BYTES = 1 + nacl.box.nonceLength;
+/** Sealed approvals are small; anything bigger is refused before any crypto runs. */
+export const MAX_SEALED_APPROVAL_CHARS = 4096;
+
+/** What the device learns from an approval. */
+export interface ApprovalPayload {
+  tunnelId: TunnelId;
+  serverWgPublicKey: WgPublicKey;
+  /** Where the device sends WireGuard packets: IPv4 address or DNS name of the server. */
+  endpoint: string;
+  wgPort: number;
+  /** OpenSSH public key (one line) whose private half stays on the tunnel server. */
+  sshPublicKey: string;
+  /** ISO time after which the device tears the tunnel down on its own. */
+  expiresAt: string;
+}
+
+export class ApprovalError extends Error {
+  override name = "ApprovalError";
+}
+
+function mac(psk: PresharedKey | string, body: Uint8Array): Buffer {
+  return createHmac("sha256", Buffer.from(decodeKey(psk)))
+    .update(MAC_CONTEXT)
+    .update(body)
+    .digest();
+}
+
+export interface SealApprovalInput {
+  payload: ApprovalPayload;
+  serverPrivateKey: WgPrivateKey;
+  devicePublicKey: WgPublicKey;
+  psk: PresharedKey;
+  /** For tests; defaults to a random nonce. */
+  nonce?: Uint8Array;
+}
+
+export function sealApproval(input: SealApprovalInput): string {
+  const payload = parseWire(approvalPayloadSchema, input.payload, "approval");
+  const nonce = input.nonce ?? nacl.randomBytes(nacl.box.nonceLength);
+  const message = Buffer.from(JSON.stringify(payload), "utf8");
+  const boxed = nacl.box(
+    message,
+    nonce,
+    decodeKey(input.devicePublicKey),
+    decodeKey(input.serverPrivateKey),
+  );
+  const body = Buffer.concat([Buffer.from([VERSION]), Buffer.from(nonce), Buffer.from(boxed)]);
+  return Buffer.concat([body, mac(input.psk, body)]).toString("base64");
+}
+
+export interface OpenApprovalInput {
+  sealed: string;
+  /** The server key the api reported; the approval must be boxed with its private half. */
+  serverPublicKey: WgPublicKey;
+  devicePrivateKey: WgPrivateKey;
+  psk: PresharedKey;
+  /** The tunnel the device asked for; an approval for another tunnel is refused. */
+  tunnelId: TunnelId;
+}
+
+/**
+ * Verifies and opens an approval. Fails closed: either every check passes and the
+ * whole payload is returned, or an ApprovalError is thrown and nothing is.
+ */
+export function openApproval(input: OpenApprovalInput): ApprovalPayload {
+  if (typeof input.sealed !== "string" || input.sealed.length > MAX_SEALED_APPROVAL_CHARS) {
+    throw new ApprovalError("approval is malformed");
+  }
+  const raw = Buffer.from(input.sealed, "base64");
+  if (
+    raw.toString("base64") !== input.sealed ||
+    raw.length < HEADER_BYTES + nacl.box.overheadLength + MAC_BYTES
+  ) {
+    throw new ApprovalError("approval is malformed");
+  }
+  const body = raw.subarray(0, raw.length - MAC_BYTES);
+  const tag = raw.subarray(raw.length - MAC_BYTES);
+  // MAC first, in constant time: a wrong PSK or any flipped byte stops here.
+  if (!timingSafeEqual(tag, mac(input.psk, body))) {
+    throw new ApprovalError("approval is not authenticated by this tunnel's preshared key");
+  }
+  if (body[0] !== VERSION) throw new ApprovalError(`approval version ${body[0]} is not supported`);
+  const nonce = body.subarray(1, HEADER_BYTES);
+  const boxed = body.subarray(HEADER_BYTES);
+  const opened = nacl.box.open(
+    new Uint8Array(boxed),
+    new Uint8Array(nonce),
+    decodeKey(input.serverPublicKey),
+    decodeKey(input.devicePrivateKey),
+  );
+  if (!opened) throw new ApprovalError("approval was not sealed by this server for this device");
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(opened).toString("utf8"));
+  } catch {
+    throw new ApprovalError("approval payload is not JSON");
+  }
+  let payload: ApprovalPayload;
+  try {
+    payload = parseWire(approvalPayloadSchema, json, "approval");
+  } catch (err) {
+    throw new ApprovalError((err as Error).message);
+  }
+  if (payload.serverWgPublicKey !== input.serverPublicKey) {
+    throw new ApprovalError("approval names another server key");
+  }
+  if (payload.tunnelId !== input.tunnelId) {
+    throw new ApprovalError("approval is for another tunnel");
+  }
+  return payload;
+}

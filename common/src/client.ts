@@ -1,0 +1,257 @@
+// Typed client for the bookkeeping api, used by the device and the engineer CLI.
+// Every answer is validated against the wire schemas before a caller sees it:
+// the api is not trusted to send well-formed data.
+import type { z } from "zod";
+import type { TunnelId } from "./ids";
+import {
+  apiErrorBodySchema,
+  auditListSchema,
+  createEngineerResponseSchema,
+  createTunnelResponseSchema,
+  deviceTunnelViewSchema,
+  parseWire,
+  tunnelListSchema,
+  tunnelViewSchema,
+  whoamiSchema,
+  type ApproveTunnelRequest,
+  type AuditList,
+  type CreateEngineerRequest,
+  type CreateEngineerResponse,
+  type CreateTunnelRequest,
+  type CreateTunnelResponse,
+  type DeviceTunnelView,
+  type TunnelList,
+  type TunnelView,
+  type Whoami,
+} from "./schemas";
+import type { TunnelState } from "./state";
+
+/** An error answer from the api (status ≥ 400), with its message kept intact. */
+export class ApiError extends Error {
+  override name = "ApiError";
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The api could not be reached, or did not answer in time, after every retry. */
+export class ApiUnreachableError extends Error {
+  override name = "ApiUnreachableError";
+}
+
+export interface ApiClientOptions {
+  baseUrl: string;
+  token?: string;
+  /** Per attempt, not counting the long-poll wait itself. Default 10 s. */
+  timeoutMs?: number;
+  /** Extra attempts after the first on 5xx or network errors. Default 3. */
+  retries?: number;
+  /** First backoff delay; doubles each retry. Default 250 ms. */
+  backoffMs?: number;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  userAgent?: string;
+}
+
+interface RequestOptions {
+  body?: unknown;
+  query?: Record<string, string | number | undefined>;
+  /** Seconds the server may hold the request (long-poll); added to the timeout. */
+  waitSeconds?: number;
+  signal?: AbortSignal;
+}
+
+export class SupportApiClient {
+  private readonly baseUrl: string;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly backoffMs: number;
+  private readonly fetchImpl: typeof fetch;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly options: ApiClientOptions) {
+    let url: URL;
+    try {
+      url = new URL(options.baseUrl);
+    } catch {
+      throw new Error(`api url is not a URL: ${options.baseUrl}`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new Error(`api url must be http or https: ${options.baseUrl}`);
+    }
+    this.baseUrl = url.toString().replace(/\/+$/, "");
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.retries = options.retries ?? 3;
+    this.backoffMs = options.backoffMs ?? 250;
+    this.fetchImpl = options.fetch ?? fetch;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  // ---- device -------------------------------------------------------------
+
+  createTunnel(
+    body: CreateTunnelRequest,
+    enrollmentSecret?: string,
+  ): Promise<CreateTunnelResponse> {
+    return this.request("POST", "/v1/device/tunnels", createTunnelResponseSchema, {
+      body,
+      ...(enrollmentSecret ? { headers: { "x-enrollment-secret": enrollmentSecret } } : {}),
+    });
+  }
+
+  /** The device's own tunnel; with `waitSeconds`, returns as soon as the state differs from `since`. */
+  getDeviceTunnel(
+    opts: { waitSeconds?: number; since?: TunnelState; signal?: AbortSignal } = {},
+  ): Promise<DeviceTunnelView> {
+    return this.request("GET", "/v1/device/tunnel", deviceTunnelViewSchema, {
+      query: { wait: opts.waitSeconds, since: opts.since },
+      waitSeconds: opts.waitSeconds,
+      signal: opts.signal,
+    });
+  }
+
+  reportConnected(supportUser: string): Promise<DeviceTunnelView> {
+    return this.request("POST", "/v1/device/tunnel/connected", deviceTunnelViewSchema, {
+      body: { supportUser },
+    });
+  }
+
+  stopDeviceTunnel(reason?: string): Promise<DeviceTunnelView> {
+    return this.request("DELETE", "/v1/device/tunnel", deviceTunnelViewSchema, {
+      body: reason ? { reason } : {},
+    });
+  }
+
+  // ---- engineer -----------------------------------------------------------
+
+  listTunnels(state?: TunnelState): Promise<TunnelList> {
+    return this.request("GET", "/v1/tunnels", tunnelListSchema, { query: { state } });
+  }
+
+  getTunnel(
+    id: TunnelId,
+    opts: { waitSeconds?: number; since?: TunnelState; signal?: AbortSignal } = {},
+  ): Promise<TunnelView> {
+    return this.request("GET", `/v1/tunnels/${encodeURIComponent(id)}`, tunnelViewSchema, {
+      query: { wait: opts.waitSeconds, since: opts.since },
+      waitSeconds: opts.waitSeconds,
+      signal: opts.signal,
+    });
+  }
+
+  approveTunnel(id: TunnelId, body: ApproveTunnelRequest): Promise<TunnelView> {
+    return this.request("POST", `/v1/tunnels/${encodeURIComponent(id)}/server`, tunnelViewSchema, {
+      body,
+    });
+  }
+
+  stopTunnel(id: TunnelId, reason?: string): Promise<TunnelView> {
+    return this.request("DELETE", `/v1/tunnels/${encodeURIComponent(id)}`, tunnelViewSchema, {
+      body: reason ? { reason } : {},
+    });
+  }
+
+  getAudit(id: TunnelId): Promise<AuditList> {
+    return this.request("GET", `/v1/tunnels/${encodeURIComponent(id)}/audit`, auditListSchema);
+  }
+
+  whoami(): Promise<Whoami> {
+    return this.request("GET", "/v1/whoami", whoamiSchema);
+  }
+
+  createEngineer(body: CreateEngineerRequest): Promise<CreateEngineerResponse> {
+    return this.request("POST", "/v1/engineers", createEngineerResponseSchema, { body });
+  }
+
+  async revokeEngineer(name: string): Promise<void> {
+    await this.request("DELETE", `/v1/engineers/${encodeURIComponent(name)}`, null);
+  }
+
+  // ---- transport ------------------------------------------------------------
+
+  private async request<S extends z.ZodTypeAny>(
+    method: string,
+    path: string,
+    schema: S,
+    opts?: RequestOptions & { headers?: Record<string, string> },
+  ): Promise<z.output<S>>;
+  private async request(
+    method: string,
+    path: string,
+    schema: null,
+    opts?: RequestOptions,
+  ): Promise<unknown>;
+  private async request(
+    method: string,
+    path: string,
+    schema: z.ZodTypeAny | null,
+    opts: RequestOptions & { headers?: Record<string, string> } = {},
+  ): Promise<unknown> {
+    const url = new URL(this.baseUrl + path);
+    for (const [key, value] of Object.entries(opts.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = { accept: "application/json", ...opts.headers };
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    if (this.options.userAgent) headers["user-agent"] = this.options.userAgent;
+    if (opts.body !== undefined) headers["content-type"] = "application/json";
+    const timeoutMs = this.timeoutMs + (opts.waitSeconds ?? 0) * 1000;
+
+    let lastError: Error = new ApiUnreachableError(`api at ${this.baseUrl} unreachable`);
+    for (let attempt = 0; attempt <= this.retries; attempt++) {
+      if (attempt > 0) await this.sleep(this.backoffMs * 2 ** (attempt - 1));
+      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+      let response: Response;
+      try {
+        response = await this.fetchImpl(url, {
+          method,
+          headers,
+          body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+          signal,
+        });
+      } catch (err) {
+        if (opts.signal?.aborted) throw opts.signal.reason ?? err;
+        const why = timeout.aborted ? `timed out after ${timeoutMs} ms` : (err as Error).message;
+        lastError = new ApiUnreachableError(`api at ${this.baseUrl} unreachable: ${why}`);
+        continue;
+      }
+      const text = await response.text();
+      let json: unknown = undefined;
+      if (text) {
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+      }
+      if (response.status >= 500) {
+        lastError = toApiError(response.status, json, text);
+        continue;
+      }
+      if (response.status >= 400) throw toApiError(response.status, json, text);
+      if (schema === null) return json;
+      try {
+        return parseWire(schema, json, "response");
+      } catch (err) {
+        throw new ApiError(
+          response.status,
+          `api answered ${method} ${path} with an invalid body: ${(err as Error).message}`,
+        );
+      }
+    }
+    throw lastError;
+  }
+}
+
+function toApiError(status: number, json: unknown, text: string): ApiError {
+  const parsed = apiErrorBodySchema.safeParse(json);
+  if (parsed.success) return new ApiError(status, parsed.data.message, parsed.data.field);
+  const snippet = text.slice(0, 200).replace(/[\u0000-\u001f]/g, " ");
+  return new ApiError(status, `api answered ${status}${snippet ? `: ${snippet}` : ""}`);
+}

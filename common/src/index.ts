@@ -1,0 +1,9 @@
+// @support-tunnel/common: the contract between the parts and the only code they share.
+export * from "./ids";
+export * from "./state";
+export * from "./net";
+export * from "./crypto";
+export * from "./approval";
+export * from "./schemas";
+export * from "./wireguard";
+export * from "./client";

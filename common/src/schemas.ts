@@ -1,0 +1,325 @@
+// The wire contract: every request and response body between the parts, with
+// validators whose errors name the bad field. The api validates what it is sent;
+// the CLIs validate what the api answers.
+import { z } from "zod";
+import { isWgKeyString } from "./crypto";
+import type { PresharedKey, TunnelId, WgPublicKey } from "./ids";
+import { DEVICE_TOKEN_PREFIX, ENGINEER_TOKEN_PREFIX } from "./ids";
+import { isIpv4, isPrivateCidr, parseCidr } from "./net";
+import { StoppedBy, TunnelState } from "./state";
+
+export class ValidationError extends Error {
+  override name = "ValidationError";
+  constructor(
+    message: string,
+    /** Dotted path of the first bad field, e.g. `server.wgPort`. */
+    readonly field: string,
+    readonly issues: readonly { field: string; message: string }[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Parses `value` with `schema` or throws a ValidationError whose message names
+ * every bad field, e.g. `network: must be a private IPv4 subnet of /30 to /28`.
+ */
+export function parseWire<S extends z.ZodTypeAny>(
+  schema: S,
+  value: unknown,
+  what = "body",
+): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => ({
+    field: issue.path.length ? issue.path.join(".") : what,
+    message: issue.message,
+  }));
+  const message = issues.map((i) => `${i.field}: ${i.message}`).join("; ");
+  throw new ValidationError(message, issues[0]?.field ?? what, issues);
+}
+
+// ---- primitives -----------------------------------------------------------
+
+export const tunnelIdSchema = z
+  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .regex(
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    "must be a lowercase UUID",
+  )
+  .transform((s) => s as TunnelId);
+
+export const wgPublicKeySchema = z
+  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .refine(isWgKeyString, "must be a base64 WireGuard public key (44 characters)")
+  .transform((s) => s as WgPublicKey);
+
+export const presharedKeySchema = z
+  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .refine(isWgKeyString, "must be a base64 preshared key (44 characters, as `wg genpsk` prints)")
+  .transform((s) => s as PresharedKey);
+
+export const MIN_TUNNEL_PREFIX = 28;
+export const MAX_TUNNEL_PREFIX = 30;
+
+export const tunnelNetworkSchema = z
+  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .refine((s) => {
+    try {
+      const cidr = parseCidr(s, true);
+      return (
+        cidr.prefix >= MIN_TUNNEL_PREFIX && cidr.prefix <= MAX_TUNNEL_PREFIX && isPrivateCidr(cidr)
+      );
+    } catch {
+      return false;
+    }
+  }, `must be a private IPv4 subnet of /${MAX_TUNNEL_PREFIX} to /${MIN_TUNNEL_PREFIX} (e.g. 10.21.7.0/30)`);
+
+export const ipv4Schema = z
+  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .refine(isIpv4, "must be an IPv4 address");
+
+const isoTimeSchema = z
+  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .datetime({ offset: true, message: "must be an ISO 8601 time" });
+
+export const hostnameSchema = z
+  .string({ invalid_type_error: "must be a string" })
+  .max(253, "must be at most 253 characters")
+  .regex(
+    /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/,
+    "must be a hostname",
+  );
+
+/** Free text shown to engineers: printable, no control characters that could drive a terminal. */
+export const descriptionSchema = z
+  .string({ invalid_type_error: "must be a string" })
+  .max(500, "must be at most 500 characters")
+  .refine((s) => !/[\u0000-\u001f\u007f-\u009f]/.test(s), "must not contain control characters");
+
+export const supportUserSchema = z
+  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .regex(/^support[0-9a-f]{4,16}$/, "must be `support` followed by 4 to 16 hex digits");
+
+export const providerSchema = z.enum(["gcp", "ssh", "netns"], {
+  errorMap: () => ({ message: "must be one of gcp, ssh, netns" }),
+});
+export type ProviderName = z.infer<typeof providerSchema>;
+
+export const instanceIdSchema = z
+  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, "must be 1 to 128 letters, digits or ._:@-");
+
+export const portSchema = z
+  .number({ required_error: "is required", invalid_type_error: "must be a number" })
+  .int("must be an integer")
+  .min(1, "must be between 1 and 65535")
+  .max(65535, "must be between 1 and 65535");
+
+/** One OpenSSH public key line: type, base64 blob, optional comment. */
+export const sshPublicKeySchema = z
+  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .max(1024, "must be at most 1024 characters")
+  .regex(
+    /^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|ssh-rsa) [A-Za-z0-9+/]+={0,2}( [A-Za-z0-9@._-]{1,64})?$/,
+    "must be one OpenSSH public key line",
+  );
+
+export const stateSchema = z.nativeEnum(TunnelState, {
+  errorMap: () => ({ message: `must be one of ${Object.values(TunnelState).join(", ")}` }),
+});
+export const stoppedBySchema = z.nativeEnum(StoppedBy);
+
+export const roleSchema = z.enum(["viewer", "operator", "admin"], {
+  errorMap: () => ({ message: "must be one of viewer, operator, admin" }),
+});
+export type EngineerRole = z.infer<typeof roleSchema>;
+export const ROLE_RANK: Record<EngineerRole, number> = { viewer: 1, operator: 2, admin: 3 };
+
+export const engineerNameSchema = z
+  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .regex(
+    /^[a-z][a-z0-9._-]{1,31}$/,
+    "must be 2 to 32 lowercase letters, digits or ._- starting with a letter",
+  );
+
+export const deviceTokenSchema = z
+  .string()
+  .regex(new RegExp(`^${DEVICE_TOKEN_PREFIX}[A-Za-z0-9_-]{43}$`), "must be a device token");
+export const engineerTokenSchema = z
+  .string()
+  .regex(new RegExp(`^${ENGINEER_TOKEN_PREFIX}[A-Za-z0-9_-]{43}$`), "must be an engineer token");
+
+export const sealedApprovalSchema = z
+  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .max(4096, "must be at most 4096 characters")
+  .regex(/^[A-Za-z0-9+/]+={0,2}$/, "must be base64");
+
+/** Long-poll seconds: `?wait=S`, at most 30. */
+export const MAX_WAIT_SECONDS = 30;
+export const waitSecondsSchema = z.coerce
+  .number({ invalid_type_error: "must be a number of seconds" })
+  .int("must be a whole number of seconds")
+  .min(0, `must be between 0 and ${MAX_WAIT_SECONDS}`)
+  .max(MAX_WAIT_SECONDS, `must be between 0 and ${MAX_WAIT_SECONDS}`);
+
+/** Tunnel lifetime the customer grants, in seconds: one minute to seven days. */
+export const ttlSecondsSchema = z
+  .number({ invalid_type_error: "must be a number" })
+  .int("must be an integer")
+  .min(60, "must be at least 60 seconds")
+  .max(7 * 24 * 3600, "must be at most 7 days");
+
+// ---- approval payload (inside the sealed approval) --------------------------
+
+export const approvalPayloadSchema = z
+  .object({
+    tunnelId: tunnelIdSchema,
+    serverWgPublicKey: wgPublicKeySchema,
+    endpoint: z.union([ipv4Schema, hostnameSchema]),
+    wgPort: portSchema,
+    sshPublicKey: sshPublicKeySchema,
+    expiresAt: isoTimeSchema,
+  })
+  .strict();
+
+// ---- device routes -----------------------------------------------------------
+
+/** POST /v1/device/tunnels */
+export const createTunnelRequestSchema = z
+  .object({
+    deviceWgPublicKey: wgPublicKeySchema,
+    network: tunnelNetworkSchema,
+    hostname: hostnameSchema.optional(),
+    description: descriptionSchema.optional(),
+    /** How long the customer grants; the api caps it at its configured maximum. */
+    ttlSeconds: ttlSecondsSchema.optional(),
+  })
+  .strict();
+export type CreateTunnelRequest = z.infer<typeof createTunnelRequestSchema>;
+
+export const createTunnelResponseSchema = z.object({
+  tunnelId: tunnelIdSchema,
+  token: deviceTokenSchema,
+  expiresAt: isoTimeSchema,
+});
+export type CreateTunnelResponse = z.infer<typeof createTunnelResponseSchema>;
+
+/** What the api knows of the tunnel server once a tunnel is started. */
+export const deviceServerViewSchema = z.object({
+  wgPublicKey: wgPublicKeySchema,
+  publicIp: ipv4Schema,
+  wgPort: portSchema,
+  approval: sealedApprovalSchema,
+});
+
+/** GET /v1/device/tunnel */
+export const deviceTunnelViewSchema = z.object({
+  tunnelId: tunnelIdSchema,
+  state: stateSchema,
+  network: tunnelNetworkSchema,
+  createdAt: isoTimeSchema,
+  expiresAt: isoTimeSchema,
+  server: deviceServerViewSchema.nullable(),
+  stoppedBy: stoppedBySchema.nullable(),
+  stopReason: z.string().nullable(),
+});
+export type DeviceTunnelView = z.infer<typeof deviceTunnelViewSchema>;
+
+/** POST /v1/device/tunnel/connected */
+export const reportConnectedRequestSchema = z.object({ supportUser: supportUserSchema }).strict();
+export type ReportConnectedRequest = z.infer<typeof reportConnectedRequestSchema>;
+
+/** Optional body of both DELETE routes. */
+export const stopTunnelRequestSchema = z
+  .object({
+    reason: descriptionSchema
+      .pipe(z.string().max(200, "must be at most 200 characters"))
+      .optional(),
+  })
+  .strict();
+export type StopTunnelRequest = z.infer<typeof stopTunnelRequestSchema>;
+
+// ---- engineer routes ----------------------------------------------------------
+
+export const tunnelServerViewSchema = z.object({
+  instanceId: instanceIdSchema,
+  provider: providerSchema,
+  publicIp: ipv4Schema,
+  wgPort: portSchema,
+  wgPublicKey: wgPublicKeySchema,
+});
+export type TunnelServerView = z.infer<typeof tunnelServerViewSchema>;
+
+/** GET /v1/tunnels/:id and each element of GET /v1/tunnels */
+export const tunnelViewSchema = z.object({
+  tunnelId: tunnelIdSchema,
+  state: stateSchema,
+  network: tunnelNetworkSchema,
+  hostname: z.string().nullable(),
+  description: z.string().nullable(),
+  deviceWgPublicKey: wgPublicKeySchema,
+  createdAt: isoTimeSchema,
+  updatedAt: isoTimeSchema,
+  expiresAt: isoTimeSchema,
+  server: tunnelServerViewSchema.nullable(),
+  supportUser: supportUserSchema.nullable(),
+  approvedBy: z.string().nullable(),
+  stoppedBy: stoppedBySchema.nullable(),
+  stopReason: z.string().nullable(),
+  endedAt: isoTimeSchema.nullable(),
+});
+export type TunnelView = z.infer<typeof tunnelViewSchema>;
+
+export const tunnelListSchema = z.object({ tunnels: z.array(tunnelViewSchema) });
+export type TunnelList = z.infer<typeof tunnelListSchema>;
+
+/** POST /v1/tunnels/:id/server */
+export const approveTunnelRequestSchema = z
+  .object({
+    instanceId: instanceIdSchema,
+    provider: providerSchema,
+    publicIp: ipv4Schema,
+    wgPort: portSchema,
+    wgPublicKey: wgPublicKeySchema,
+    approval: sealedApprovalSchema,
+  })
+  .strict();
+export type ApproveTunnelRequest = z.infer<typeof approveTunnelRequestSchema>;
+
+export const auditEntrySchema = z.object({
+  id: z.string(),
+  tunnelId: tunnelIdSchema.nullable(),
+  actor: z.string(),
+  action: z.string(),
+  detail: z.string().nullable(),
+  clientAddress: z.string().nullable(),
+  at: isoTimeSchema,
+});
+export type AuditEntry = z.infer<typeof auditEntrySchema>;
+export const auditListSchema = z.object({ entries: z.array(auditEntrySchema) });
+export type AuditList = z.infer<typeof auditListSchema>;
+
+/** GET /v1/whoami */
+export const whoamiSchema = z.object({ name: engineerNameSchema, role: roleSchema });
+export type Whoami = z.infer<typeof whoamiSchema>;
+
+/** POST /v1/engineers */
+export const createEngineerRequestSchema = z
+  .object({ name: engineerNameSchema, role: roleSchema })
+  .strict();
+export type CreateEngineerRequest = z.infer<typeof createEngineerRequestSchema>;
+export const createEngineerResponseSchema = z.object({
+  name: engineerNameSchema,
+  role: roleSchema,
+  token: engineerTokenSchema,
+});
+export type CreateEngineerResponse = z.infer<typeof createEngineerResponseSchema>;
+
+/** Every error body the api sends. */
+export const apiErrorBodySchema = z.object({
+  statusCode: z.number(),
+  message: z.string(),
+  field: z.string().optional(),
+});
+export type ApiErrorBody = z.infer<typeof apiErrorBodySchema>;
