@@ -40,6 +40,11 @@ export interface ObtainServerRequest {
 
 export interface TunnelServerProvider {
   readonly name: ProviderName;
+  /**
+   * Fast check, before anything is made, that the provider can work at all (CLI
+   * present, credentials, config). Throws an error naming what is missing.
+   */
+  preflight(): Promise<void>;
   /** Makes (or allocates on an existing host) a server for one tunnel. */
   obtain(request: ObtainServerRequest): Promise<TunnelServer>;
   /** Removes what `obtain` made for this tunnel and nothing else. Idempotent. */
