@@ -30,7 +30,7 @@ export function parseCidr(value: string, strict = true): Ipv4Cidr {
   const m = /^([\d.]+)\/(\d{1,2})$/.exec(value);
   if (!m || !isIpv4(m[1]) || Number(m[2]) > 32) throw new Error(`not an IPv4 CIDR: ${value}`);
   const prefix = Number(m[2]);
-  const addr = ipv4ToInt(m[1]!);
+  const addr = ipv4ToInt(m[1]);
   const base = (addr & maskOf(prefix)) >>> 0;
   if (strict && base !== addr) throw new Error(`host bits set in ${value}`);
   return { base, prefix };
