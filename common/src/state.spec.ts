@@ -79,7 +79,7 @@ describe("tunnel states", () => {
   it("recognises state names and nothing else", () => {
     for (const state of TUNNEL_STATES) assert.ok(isTunnelState(state));
     for (const value of ["Pending", "PENDING", "", "stopped", 10, null, undefined, {}]) {
-      assert.equal(isTunnelState(value), false, String(value));
+      assert.equal(isTunnelState(value), false, JSON.stringify(value));
     }
   });
 
