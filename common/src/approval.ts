@@ -38,11 +38,17 @@ export class ApprovalError extends Error {
   override name = "ApprovalError";
 }
 
-function mac(psk: PresharedKey | string, body: Uint8Array): Buffer {
-  return createHmac("sha256", Buffer.from(decodeKey(psk)))
-    .update(MAC_CONTEXT)
-    .update(body)
-    .digest();
+/** Decodes a key handed to openApproval; a bad one is an ApprovalError like any other failure. */
+function decodeForOpen(key: string, what: string): Uint8Array {
+  try {
+    return decodeKey(key);
+  } catch {
+    throw new ApprovalError(`${what} is not a base64 WireGuard key`);
+  }
+}
+
+function mac(pskBytes: Uint8Array, body: Uint8Array): Buffer {
+  return createHmac("sha256", pskBytes).update(MAC_CONTEXT).update(body).digest();
 }
 
 export interface SealApprovalInput {
@@ -65,7 +71,7 @@ export function sealApproval(input: SealApprovalInput): string {
     decodeKey(input.serverPrivateKey),
   );
   const body = Buffer.concat([Buffer.from([VERSION]), Buffer.from(nonce), Buffer.from(boxed)]);
-  return Buffer.concat([body, mac(input.psk, body)]).toString("base64");
+  return Buffer.concat([body, mac(decodeKey(input.psk), body)]).toString("base64");
 }
 
 export interface OpenApprovalInput {
@@ -86,6 +92,9 @@ export function openApproval(input: OpenApprovalInput): ApprovalPayload {
   if (typeof input.sealed !== "string" || input.sealed.length > MAX_SEALED_APPROVAL_CHARS) {
     throw new ApprovalError("approval is malformed");
   }
+  const pskBytes = decodeForOpen(input.psk, "preshared key");
+  const serverPublicKey = decodeForOpen(input.serverPublicKey, "server public key");
+  const devicePrivateKey = decodeForOpen(input.devicePrivateKey, "device private key");
   const raw = Buffer.from(input.sealed, "base64");
   if (
     raw.toString("base64") !== input.sealed ||
@@ -96,7 +105,7 @@ export function openApproval(input: OpenApprovalInput): ApprovalPayload {
   const body = raw.subarray(0, raw.length - MAC_BYTES);
   const tag = raw.subarray(raw.length - MAC_BYTES);
   // MAC first, in constant time: a wrong PSK or any flipped byte stops here.
-  if (!timingSafeEqual(tag, mac(input.psk, body))) {
+  if (!timingSafeEqual(tag, mac(pskBytes, body))) {
     throw new ApprovalError("approval is not authenticated by this tunnel's preshared key");
   }
   if (body[0] !== VERSION) throw new ApprovalError(`approval version ${body[0]} is not supported`);
@@ -105,8 +114,8 @@ export function openApproval(input: OpenApprovalInput): ApprovalPayload {
   const opened = nacl.box.open(
     new Uint8Array(boxed),
     new Uint8Array(nonce),
-    decodeKey(input.serverPublicKey),
-    decodeKey(input.devicePrivateKey),
+    serverPublicKey,
+    devicePrivateKey,
   );
   if (!opened) throw new ApprovalError("approval was not sealed by this server for this device");
   let json: unknown;

@@ -1,0 +1,212 @@
+import assert from "node:assert/strict";
+import { createHmac, randomUUID } from "node:crypto";
+import nacl from "tweetnacl";
+import {
+  ApprovalError,
+  MAX_SEALED_APPROVAL_CHARS,
+  openApproval,
+  sealApproval,
+  type ApprovalPayload,
+  type OpenApprovalInput,
+} from "./approval";
+import { decodeKey, generateKeyPair, generatePresharedKey } from "./crypto";
+import type { TunnelId } from "./ids";
+import { ValidationError } from "./schemas";
+
+const server = generateKeyPair();
+const device = generateKeyPair();
+const psk = generatePresharedKey();
+const tunnelId = randomUUID() as TunnelId;
+
+const payload: ApprovalPayload = {
+  tunnelId,
+  serverWgPublicKey: server.publicKey,
+  endpoint: "203.0.113.7",
+  wgPort: 51820,
+  sshPublicKey: `ssh-ed25519 ${Buffer.alloc(51, 7).toString("base64")} support@tunnel-server`,
+  expiresAt: "2026-11-24T08:00:00.000Z",
+};
+
+function seal(overrides: Partial<Parameters<typeof sealApproval>[0]> = {}): string {
+  return sealApproval({
+    payload,
+    serverPrivateKey: server.privateKey,
+    devicePublicKey: device.publicKey,
+    psk,
+    ...overrides,
+  });
+}
+
+function openInput(sealed: string, overrides: Partial<OpenApprovalInput> = {}): OpenApprovalInput {
+  return {
+    sealed,
+    serverPublicKey: server.publicKey,
+    devicePrivateKey: device.privateKey,
+    psk,
+    tunnelId,
+    ...overrides,
+  };
+}
+
+/** Asserts that opening fails closed: an ApprovalError, and no payload at all. */
+function assertRefused(input: OpenApprovalInput, message?: RegExp): void {
+  let result: unknown = undefined;
+  assert.throws(
+    () => {
+      result = openApproval(input);
+    },
+    (err: unknown) => {
+      assert.ok(err instanceof ApprovalError, `expected ApprovalError, got ${String(err)}`);
+      if (message) assert.match(err.message, message);
+      assert.ok(!err.message.includes(psk), "the error must not show the preshared key");
+      return true;
+    },
+  );
+  assert.equal(result, undefined);
+}
+
+/** Builds a sealed approval by hand, as the documented format says, to reach the later checks. */
+function handSealed(message: Uint8Array, version = 1): string {
+  const nonce = nacl.randomBytes(nacl.box.nonceLength);
+  const boxed = nacl.box(message, nonce, decodeKey(device.publicKey), decodeKey(server.privateKey));
+  const body = Buffer.concat([Buffer.from([version]), nonce, boxed]);
+  const mac = createHmac("sha256", decodeKey(psk))
+    .update("support-tunnel/approval/v1")
+    .update(body)
+    .digest();
+  return Buffer.concat([body, mac]).toString("base64");
+}
+
+describe("sealed approval", () => {
+  it("opens to exactly the payload that was sealed", () => {
+    const sut = seal();
+    assert.match(sut, /^[A-Za-z0-9+/]+={0,2}$/);
+    assert.deepEqual(openApproval(openInput(sut)), payload);
+  });
+
+  it("seals with a fresh nonce each time, and each seal opens", () => {
+    const a = seal();
+    const b = seal();
+    assert.notEqual(a, b);
+    assert.deepEqual(openApproval(openInput(b)), payload);
+  });
+
+  it("carries a DNS name as the endpoint", () => {
+    const named = { ...payload, endpoint: "tunnel-1.support.example.com" };
+    assert.deepEqual(openApproval(openInput(seal({ payload: named }))), named);
+  });
+
+  it("stays well under the size limit with the largest fields the schema allows", () => {
+    const big = {
+      ...payload,
+      endpoint: `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(61)}`,
+      sshPublicKey: `ssh-rsa ${"A".repeat(1024 - 8 - 65)} ${"c".repeat(64)}`,
+    };
+    const sut = seal({ payload: big });
+    assert.ok(sut.length < MAX_SEALED_APPROVAL_CHARS, `${sut.length} chars`);
+    assert.deepEqual(openApproval(openInput(sut)), big);
+  });
+
+  it("refuses an approval sealed with another PSK", () => {
+    assertRefused(openInput(seal({ psk: generatePresharedKey() })), /preshared key/);
+  });
+
+  it("refuses an approval checked against another PSK", () => {
+    assertRefused(openInput(seal(), { psk: generatePresharedKey() }), /preshared key/);
+  });
+
+  it("refuses an approval sealed by another server, even one that knows the PSK", () => {
+    const impostor = generateKeyPair();
+    const sealed = seal({
+      serverPrivateKey: impostor.privateKey,
+      payload: { ...payload, serverWgPublicKey: server.publicKey },
+    });
+    assertRefused(openInput(sealed), /not sealed by this server/);
+  });
+
+  it("refuses an approval when the api reports another server key", () => {
+    assertRefused(openInput(seal(), { serverPublicKey: generateKeyPair().publicKey }));
+  });
+
+  it("refuses an approval sealed for another device", () => {
+    assertRefused(openInput(seal({ devicePublicKey: generateKeyPair().publicKey })));
+    assertRefused(openInput(seal(), { devicePrivateKey: generateKeyPair().privateKey }));
+  });
+
+  it("refuses an approval for another tunnel", () => {
+    assertRefused(openInput(seal(), { tunnelId: randomUUID() as TunnelId }), /for another tunnel/);
+  });
+
+  it("refuses a payload that names another server key than the one that sealed it", () => {
+    const other = generateKeyPair().publicKey;
+    const sealed = seal({ payload: { ...payload, serverWgPublicKey: other } });
+    assertRefused(openInput(sealed), /names another server key/);
+  });
+
+  it("refuses the approval when any single bit of any byte is flipped", () => {
+    const raw = Buffer.from(seal(), "base64");
+    for (let i = 0; i < raw.length; i++) {
+      const bits = i === 0 || i === raw.length - 1 ? [0, 1, 2, 3, 4, 5, 6, 7] : [i % 8];
+      for (const bit of bits) {
+        const tampered = Buffer.from(raw);
+        tampered[i]! ^= 1 << bit;
+        assertRefused(openInput(tampered.toString("base64")));
+      }
+    }
+  });
+
+  it("refuses a truncated or extended approval", () => {
+    const raw = Buffer.from(seal(), "base64");
+    assertRefused(openInput(raw.subarray(0, raw.length - 1).toString("base64")));
+    assertRefused(openInput(raw.subarray(1).toString("base64")));
+    assertRefused(openInput(Buffer.concat([raw, Buffer.from([0])]).toString("base64")));
+    assertRefused(openInput(raw.subarray(0, 40).toString("base64")), /malformed/);
+  });
+
+  it("refuses malformed and oversized input before any crypto runs", () => {
+    const good = seal();
+    const bad = [
+      "",
+      "!!!!",
+      `${good}\n`,
+      ` ${good}`,
+      good.slice(0, -1),
+      `${good}==`,
+      `${good.slice(0, 8)}-_${good.slice(10)}`,
+      "A".repeat(MAX_SEALED_APPROVAL_CHARS + 4),
+      good + "A".repeat(MAX_SEALED_APPROVAL_CHARS),
+    ];
+    for (const sealed of bad) assertRefused(openInput(sealed), /malformed/);
+    assertRefused(openInput(undefined as unknown as string), /malformed/);
+    assertRefused(openInput(42 as unknown as string), /malformed/);
+  });
+
+  it("refuses keys that are not keys with an ApprovalError, not a crash", () => {
+    assertRefused(openInput(seal(), { psk: "secret" as never }), /preshared key is not/);
+    assertRefused(openInput(seal(), { serverPublicKey: "" as never }), /server public key/);
+    assertRefused(openInput(seal(), { devicePrivateKey: "x" as never }), /device private key/);
+  });
+
+  it("refuses an authentic approval of an unknown version", () => {
+    const message = Buffer.from(JSON.stringify(payload));
+    assert.deepEqual(openApproval(openInput(handSealed(message))), payload);
+    assertRefused(openInput(handSealed(message, 2)), /version 2 is not supported/);
+  });
+
+  it("refuses an authentic approval whose content is not a valid payload", () => {
+    assertRefused(openInput(handSealed(Buffer.from("{not json"))), /not JSON/);
+    const extra = Buffer.from(JSON.stringify({ ...payload, command: "rm -rf /" }));
+    assertRefused(openInput(handSealed(extra)), /command/);
+    const badPort = Buffer.from(JSON.stringify({ ...payload, wgPort: 0 }));
+    assertRefused(openInput(handSealed(badPort)), /wgPort/);
+    const badKey = Buffer.from(JSON.stringify({ ...payload, sshPublicKey: "ssh-ed25519 AAAA\nx" }));
+    assertRefused(openInput(handSealed(badKey)), /sshPublicKey/);
+  });
+
+  it("refuses to seal a payload that would not open", () => {
+    assert.throws(
+      () => seal({ payload: { ...payload, endpoint: "bad host\nPostUp = id" } }),
+      (err: unknown) => err instanceof ValidationError && err.field === "endpoint",
+    );
+  });
+});
