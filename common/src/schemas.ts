@@ -31,10 +31,16 @@ export function parseWire<S extends z.ZodTypeAny>(
 ): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({
-    field: issue.path.length ? issue.path.join(".") : what,
-    message: issue.message,
-  }));
+  const issues = result.error.issues.flatMap((issue) => {
+    // An unknown field is named like any other bad field, so a caller sees which one to drop.
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((key) => ({
+        field: [...issue.path, key].join("."),
+        message: "is not an allowed field",
+      }));
+    }
+    return [{ field: issue.path.length ? issue.path.join(".") : what, message: issue.message }];
+  });
   const message = issues.map((i) => `${i.field}: ${i.message}`).join("; ");
   throw new ValidationError(message, issues[0]?.field ?? what, issues);
 }
@@ -91,18 +97,42 @@ export const hostnameSchema = z
     "must be a hostname",
   );
 
+/** True if `s` holds a C0 or C1 control character (or DEL): what could drive a terminal. */
+export function hasControlCharacters(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const code = s.charCodeAt(i);
+    if (code <= 0x1f || (code >= 0x7f && code <= 0x9f)) return true;
+  }
+  return false;
+}
+
 /** Free text shown to engineers: printable, no control characters that could drive a terminal. */
 export const descriptionSchema = z
   .string({ invalid_type_error: "must be a string" })
   .max(500, "must be at most 500 characters")
-  .refine((s) => !/[\u0000-\u001f\u007f-\u009f]/.test(s), "must not contain control characters");
+  .refine((s) => !hasControlCharacters(s), "must not contain control characters");
+
+/** Where a device sends WireGuard packets: an IPv4 address or a DNS name (one message for both). */
+export const endpointHostSchema = z
+  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .refine(
+    (s) => isIpv4(s) || hostnameSchema.safeParse(s).success,
+    "must be an IPv4 address or a hostname",
+  );
 
 export const supportUserSchema = z
   .string({ required_error: "is required", invalid_type_error: "must be a string" })
   .regex(/^support[0-9a-f]{4,16}$/, "must be `support` followed by 4 to 16 hex digits");
 
+/** Enum errors: "is required" when the field is missing, else the allowed values. */
+function oneOf(values: readonly string[]): z.ZodErrorMap {
+  return (_issue, ctx) => ({
+    message: ctx.data === undefined ? "is required" : `must be one of ${values.join(", ")}`,
+  });
+}
+
 export const providerSchema = z.enum(["gcp", "ssh", "netns"], {
-  errorMap: () => ({ message: "must be one of gcp, ssh, netns" }),
+  errorMap: oneOf(["gcp", "ssh", "netns"]),
 });
 export type ProviderName = z.infer<typeof providerSchema>;
 
@@ -126,12 +156,12 @@ export const sshPublicKeySchema = z
   );
 
 export const stateSchema = z.nativeEnum(TunnelState, {
-  errorMap: () => ({ message: `must be one of ${Object.values(TunnelState).join(", ")}` }),
+  errorMap: oneOf(Object.values(TunnelState)),
 });
 export const stoppedBySchema = z.nativeEnum(StoppedBy);
 
 export const roleSchema = z.enum(["viewer", "operator", "admin"], {
-  errorMap: () => ({ message: "must be one of viewer, operator, admin" }),
+  errorMap: oneOf(["viewer", "operator", "admin"]),
 });
 export type EngineerRole = z.infer<typeof roleSchema>;
 export const ROLE_RANK: Record<EngineerRole, number> = { viewer: 1, operator: 2, admin: 3 };
@@ -176,7 +206,7 @@ export const approvalPayloadSchema = z
   .object({
     tunnelId: tunnelIdSchema,
     serverWgPublicKey: wgPublicKeySchema,
-    endpoint: z.union([ipv4Schema, hostnameSchema]),
+    endpoint: endpointHostSchema,
     wgPort: portSchema,
     sshPublicKey: sshPublicKeySchema,
     expiresAt: isoTimeSchema,
