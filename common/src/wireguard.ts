@@ -1,8 +1,10 @@
 // Pure WireGuard helpers: interface names, subnet choice, and config renderers
 // for both ends. Applying a config (files, `wg`, `ip`) is the callers' job.
 import type { PresharedKey, TunnelId, WgPrivateKey, WgPublicKey } from "./ids";
+import { isWgKeyString } from "./crypto";
 import {
   cidrsOverlap,
+  isIpv4,
   formatCidr,
   hostAddress,
   type Ipv4Cidr,
@@ -48,8 +50,9 @@ export function tunnelAddresses(network: string): TunnelAddresses {
 
 /**
  * Picks a random private subnet of the given prefix that overlaps none of
- * `avoid` (the device's routes and addresses). Randomness is injected so tests
- * can drive it; throws if nothing free turns up.
+ * `avoid` (the device's routes and addresses: CIDRs, bare addresses or
+ * `default`; IPv6 entries are ignored, they cannot overlap). Randomness is
+ * injected so tests can drive it; throws only if no such subnet exists at all.
  */
 export function allocateSubnet(options: {
   avoid: readonly string[];
@@ -58,27 +61,59 @@ export function allocateSubnet(options: {
   attempts?: number;
 }): string {
   const prefix = options.prefix ?? 30;
-  if (prefix < 8 || prefix > 30) throw new Error("prefix must be between 8 and 30");
+  if (!Number.isInteger(prefix) || prefix < 8 || prefix > 30) {
+    throw new Error("prefix must be between 8 and 30");
+  }
   const randomInt = options.randomInt ?? ((max: number) => Math.floor(Math.random() * max));
-  const avoid: Ipv4Cidr[] = options.avoid.map((route) =>
-    route === "default"
-      ? parseCidr("0.0.0.0/0")
-      : parseCidr(route.includes("/") ? route : `${route}/32`, false),
-  );
+  const avoid: Ipv4Cidr[] = options.avoid
+    .filter((route) => !route.includes(":"))
+    .map((route) =>
+      route === "default"
+        ? parseCidr("0.0.0.0/0")
+        : parseCidr(route.includes("/") ? route : `${route}/32`, false),
+    );
   // A default route overlaps everything but is not a reason to refuse a subnet:
   // more specific routes win, so only non-default routes are avoided.
   const specific = avoid.filter((r) => r.prefix > 0);
   const attempts = options.attempts ?? 1000;
+  const blockSize = 2 ** (32 - prefix);
+  // Only ranges at least as big as the subnet can hold it (a /10 fits in 10/8 only).
+  const ranges = PRIVATE_RANGES.filter((range) => range.prefix <= prefix);
+  // Random probes first: on a real device almost every candidate is free.
   for (let i = 0; i < attempts; i++) {
-    const range = PRIVATE_RANGES[randomInt(PRIVATE_RANGES.length)]!;
-    const slots = cidrSize(range) / 2 ** (32 - prefix);
-    const candidate: Ipv4Cidr = {
-      base: range.base + randomInt(slots) * 2 ** (32 - prefix),
-      prefix,
-    };
+    const range = ranges[randomInt(ranges.length)]!;
+    const slots = cidrSize(range) / blockSize;
+    const candidate: Ipv4Cidr = { base: range.base + randomInt(slots) * blockSize, prefix };
     if (!specific.some((r) => cidrsOverlap(r, candidate))) return formatCidr(candidate);
   }
-  throw new Error("no free private subnet: every candidate overlaps a route");
+  // Crowded route table: list every free block exactly and pick one of them, so
+  // "nothing free" is only said when it is true.
+  const free = ranges.flatMap((range) => freeRuns(range, prefix, specific));
+  const total = free.reduce((sum, run) => sum + run.count, 0);
+  if (total === 0) throw new Error("no free private subnet: every candidate overlaps a route");
+  let index = randomInt(total);
+  for (const run of free) {
+    if (index < run.count) return formatCidr({ base: run.base + index * blockSize, prefix });
+    index -= run.count;
+  }
+  throw new Error("no free private subnet: random source out of range");
+}
+
+/** Runs of consecutive free /prefix blocks inside `cidr`, found by splitting around the routes. */
+function freeRuns(
+  cidr: Ipv4Cidr,
+  prefix: number,
+  routes: readonly Ipv4Cidr[],
+): { base: number; count: number }[] {
+  const touching = routes.filter((r) => cidrsOverlap(r, cidr));
+  if (touching.length === 0) return [{ base: cidr.base, count: 2 ** (prefix - cidr.prefix) }];
+  // Some route covers all of it, or it is one block and a route sits inside it.
+  if (cidr.prefix >= prefix || touching.some((r) => r.prefix <= cidr.prefix)) return [];
+  const half = 2 ** (32 - cidr.prefix - 1);
+  return [
+    ...freeRuns({ base: cidr.base, prefix: cidr.prefix + 1 }, prefix, touching),
+    ...freeRuns({ base: cidr.base + half, prefix: cidr.prefix + 1 }, prefix, touching),
+  ];
 }
 
 export interface WgPeerConfig {
@@ -96,6 +131,41 @@ export interface WgInterfaceConfig {
   peer: WgPeerConfig;
 }
 
+// The renderers refuse anything that is not what it claims to be: a value with a
+// newline or `=` in it could otherwise add lines (even PostUp hooks) to a config.
+function check(ok: boolean, what: string): void {
+  if (!ok) throw new Error(`cannot render WireGuard config: bad ${what}`);
+}
+
+const ENDPOINT_HOST = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;
+
+function isEndpointHost(host: string): boolean {
+  return host.length <= 253 && (isIpv4(host) || ENDPOINT_HOST.test(host));
+}
+
+function isPort(n: unknown): boolean {
+  return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= 65535;
+}
+
+function checkInterface(config: WgInterfaceConfig): void {
+  check(isWgKeyString(config.privateKey), "private key");
+  check(config.listenPort === undefined || isPort(config.listenPort), "listen port");
+  const peer = config.peer;
+  check(isWgKeyString(peer.publicKey), "peer public key");
+  check(isWgKeyString(peer.presharedKey), "preshared key");
+  check(isIpv4(peer.allowedIp), "peer allowed IP (an IPv4 address, rendered as a /32)");
+  if (peer.endpoint) {
+    check(isEndpointHost(peer.endpoint.host), "endpoint host");
+    check(isPort(peer.endpoint.port), "endpoint port");
+  }
+  const keepalive = peer.persistentKeepalive;
+  check(
+    keepalive === undefined ||
+      (Number.isInteger(keepalive) && keepalive >= 0 && keepalive <= 65535),
+    "persistent keepalive",
+  );
+}
+
 function renderPeer(peer: WgPeerConfig): string[] {
   const lines = [
     "[Peer]",
@@ -110,6 +180,7 @@ function renderPeer(peer: WgPeerConfig): string[] {
 
 /** `wg setconf` format: keys only, no addresses. */
 export function renderWgSetconf(config: WgInterfaceConfig): string {
+  checkInterface(config);
   const lines = ["[Interface]", `PrivateKey = ${config.privateKey}`];
   if (config.listenPort) lines.push(`ListenPort = ${config.listenPort}`);
   return [...lines, "", ...renderPeer(config.peer), ""].join("\n");
@@ -119,6 +190,9 @@ export function renderWgSetconf(config: WgInterfaceConfig): string {
 export function renderWgQuickConfig(
   config: WgInterfaceConfig & { address: string; prefix: number },
 ): string {
+  checkInterface(config);
+  check(isIpv4(config.address), "interface address");
+  check(Number.isInteger(config.prefix) && config.prefix >= 8 && config.prefix <= 32, "prefix");
   const lines = [
     "[Interface]",
     `PrivateKey = ${config.privateKey}`,
