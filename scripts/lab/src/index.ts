@@ -1,4 +1,8 @@
 // @support-tunnel/lab: test prerequisites and the network-namespace lab (hosts with
 // their own /etc and /home, NAT router, internet segment) that the device tests,
-// the netns provider, the end-to-end tests and the demo stand on.
+// the netns provider, the end-to-end tests and the demo stand on. API: see lab.ts.
 export * from "./prerequisites";
+export * from "./addresses";
+export * from "./host";
+export * from "./lab";
+export { SBIN_PATH, isProcessAlive, processStartTime, type RunResult } from "./system";

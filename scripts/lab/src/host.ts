@@ -1,0 +1,320 @@
+// A lab host: a network namespace plus a "holder" process whose private mount
+// namespace has its own /etc (overlay), /home, /root and /var/lib/support-tunnel.
+// Everything run in the host enters both namespaces through the holder's pid.
+import { spawn as spawnChild } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { execa, type Options, type ResultPromise } from "execa";
+import { SBIN_PATH, isProcessAlive, run, sleep, type RunResult } from "./system";
+
+/** What lab.json records about a host (shared between processes). */
+export interface HostRecord {
+  name: string;
+  /** The host's network namespace. */
+  netns: string;
+  /** Lab-wide index, unique for the lab's lifetime (names the veths). */
+  index: number;
+  behindNat: boolean;
+  /** The host's own address (on the internet segment, or on its LAN when behind NAT). */
+  address: string;
+  /** Where the host appears on the internet segment: its own address, or its NAT router's. */
+  internetAddress: string;
+  /** The LAN and router of a NAT'ed host. */
+  lan?: { cidr: string; router: string; routerNetns: string };
+  holderPid: number;
+  holderStartTime: number | null;
+  /** Per-host directory on the machine: etc-upper, etc-work, home, root, state, logs. */
+  dir: string;
+}
+
+export interface HostExecOptions {
+  input?: string;
+  /** Default 30 s. */
+  timeoutMs?: number;
+  /** Added to a minimal environment (PATH with sbin, HOME=/root, LANG=C.UTF-8). */
+  env?: Record<string, string>;
+  /** Working directory inside the host; default `/`. */
+  cwd?: string;
+  /** Throw when the exit code is not 0 (default false: the caller reads exitCode). */
+  reject?: boolean;
+}
+
+export interface SshdOptions {
+  /** OpenSSH public key lines written to the host's /root/.ssh/authorized_keys. */
+  authorizedKeysForRoot?: string[];
+  /** Default 22. */
+  port?: number;
+  /** Extra sshd_config lines, appended before the Include of sshd_config.d. */
+  extraConfig?: string[];
+}
+
+export interface SshdInfo {
+  port: number;
+  /** `ssh-ed25519 AAAA...` (no comment), for known_hosts lines. */
+  hostPublicKey: string;
+  pid: number;
+}
+
+export const NSENTER = "nsenter";
+
+export class LabHost {
+  private readonly children = new Set<ResultPromise>();
+
+  constructor(
+    readonly labName: string,
+    readonly record: HostRecord,
+  ) {}
+
+  get name(): string {
+    return this.record.name;
+  }
+  get netns(): string {
+    return this.record.netns;
+  }
+  get address(): string {
+    return this.record.address;
+  }
+  get internetAddress(): string {
+    return this.record.internetAddress;
+  }
+  get behindNat(): boolean {
+    return this.record.behindNat;
+  }
+  get holderPid(): number {
+    return this.record.holderPid;
+  }
+  get dir(): string {
+    return this.record.dir;
+  }
+
+  /** argv prefix that runs the rest of the argv inside this host (net + mount namespaces). */
+  nsenterArgs(): string[] {
+    return [NSENTER, `--target=${this.record.holderPid}`, "--mount", "--net", "--"];
+  }
+
+  /** Runs a command in the host and returns its output; does not throw on non-zero exit unless `reject`. */
+  async exec(
+    file: string,
+    args: readonly string[] = [],
+    options: HostExecOptions = {},
+  ): Promise<RunResult> {
+    this.assertAlive();
+    const [nsenter, ...prefix] = this.nsenterArgs();
+    const result = await execa(nsenter!, [...prefix, ...wrapCwd(file, args, options.cwd)], {
+      input: options.input ?? "",
+      timeout: options.timeoutMs ?? 30_000,
+      reject: false,
+      env: hostEnv(options.env),
+      extendEnv: false,
+      stripFinalNewline: true,
+    });
+    const out: RunResult = {
+      stdout: String(result.stdout),
+      stderr: String(result.stderr),
+      exitCode: result.exitCode ?? -1,
+    };
+    if (options.reject && out.exitCode !== 0) {
+      const why = result.timedOut ? "timed out" : `exit ${out.exitCode}`;
+      throw new Error(`[${this.name}] ${file} ${args.join(" ")}: ${why}: ${out.stderr.trim()}`);
+    }
+    return out;
+  }
+
+  /**
+   * Starts a long-running process in the host and returns the execa child
+   * (stdout/stderr piped unless `options` says otherwise). It is killed by
+   * `lab.destroy()` / `removeHost()` with every other process of the host.
+   */
+  spawn(file: string, args: readonly string[] = [], options: Options = {}): ResultPromise {
+    this.assertAlive();
+    const [nsenter, ...prefix] = this.nsenterArgs();
+    const child = execa(nsenter!, [...prefix, file, ...args], {
+      reject: false,
+      ...options,
+      env: hostEnv(options.env as Record<string, string> | undefined),
+      extendEnv: false,
+    } as Options);
+    this.children.add(child);
+    const forget = () => this.children.delete(child);
+    child.then(forget, forget);
+    return child;
+  }
+
+  /**
+   * Opens a TCP connection from the host and reads what the server says first
+   * (an SSH banner, say). `connected` is false when refused, dropped or timed out.
+   */
+  async probeTcp(
+    address: string,
+    port: number,
+    timeoutMs = 3000,
+  ): Promise<{ connected: boolean; banner: string }> {
+    const seconds = Math.max(1, Math.ceil(timeoutMs / 1000)).toString();
+    const result = await this.exec(
+      "timeout",
+      [
+        seconds,
+        "bash",
+        "-c",
+        'exec 3<>"/dev/tcp/$1/$2" || exit 3; timeout 1 dd bs=256 count=1 status=none <&3; exit 0',
+        "bash",
+        address,
+        String(port),
+      ],
+      { timeoutMs: timeoutMs + 5000 },
+    );
+    return { connected: result.exitCode === 0, banner: result.stdout };
+  }
+
+  /** Writes a file inside the host (its /etc, /root, /home... are the host's own). */
+  async writeFile(file: string, content: string, mode = 0o644): Promise<void> {
+    await this.exec(
+      "sh",
+      [
+        "-c",
+        'mkdir -p "$(dirname "$1")" && umask 077 && cat > "$1" && chmod "$2" "$1"',
+        "sh",
+        file,
+        mode.toString(8),
+      ],
+      { input: content, reject: true },
+    );
+  }
+
+  async readFile(file: string): Promise<string> {
+    const result = await this.exec("cat", [file], { reject: true });
+    return result.stdout;
+  }
+
+  /**
+   * Starts OpenSSH's sshd in the host (detached: it outlives the calling
+   * process, e.g. the `support` CLI, and dies with the host). Host keys are
+   * generated in the host's own /etc/ssh. Resolves once sshd listens.
+   */
+  async startSshd(options: SshdOptions = {}): Promise<SshdInfo> {
+    const port = options.port ?? 22;
+    await this.exec("ssh-keygen", ["-A"], { reject: true });
+    await this.exec("mkdir", ["-p", "/run/sshd"], { reject: true });
+    const config = [
+      `Port ${port}`,
+      "ListenAddress 0.0.0.0",
+      "HostKey /etc/ssh/ssh_host_ed25519_key",
+      "HostKey /etc/ssh/ssh_host_ecdsa_key",
+      "HostKey /etc/ssh/ssh_host_rsa_key",
+      "PermitRootLogin prohibit-password",
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      "PidFile none",
+      "AuthorizedKeysFile .ssh/authorized_keys",
+      "AllowTcpForwarding yes",
+      "X11Forwarding no",
+      "PrintMotd no",
+      "Subsystem sftp internal-sftp",
+      ...(options.extraConfig ?? []),
+      "Include /etc/ssh/sshd_config.d/*.conf",
+      "",
+    ].join("\n");
+    const configPath = `/etc/ssh/sshd_config`;
+    await this.writeFile(configPath, config, 0o644);
+    if (options.authorizedKeysForRoot?.length) {
+      await this.exec("sh", ["-c", "mkdir -p /root/.ssh && chmod 700 /root/.ssh"], {
+        reject: true,
+      });
+      await this.writeFile(
+        "/root/.ssh/authorized_keys",
+        options.authorizedKeysForRoot.join("\n") + "\n",
+        0o600,
+      );
+    }
+    const test = await this.exec("/usr/sbin/sshd", ["-t", "-f", configPath]);
+    if (test.exitCode !== 0)
+      throw new Error(`[${this.name}] sshd config rejected: ${test.stderr.trim()}`);
+
+    const logFile = path.join(this.dir, `sshd-${port}.log`);
+    const pid = await this.spawnDetached("/usr/sbin/sshd", ["-D", "-e", "-f", configPath], logFile);
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const log = readOr(logFile, "");
+      if (/Server listening on/.test(log)) break;
+      if (!isProcessAlive(pid)) throw new Error(`[${this.name}] sshd exited: ${log.trim()}`);
+      if (Date.now() > deadline)
+        throw new Error(`[${this.name}] sshd did not start listening: ${log.trim()}`);
+      await sleep(50);
+    }
+    const pub = (await this.readFile("/etc/ssh/ssh_host_ed25519_key.pub")).trim();
+    return { port, hostPublicKey: pub.split(/\s+/).slice(0, 2).join(" "), pid };
+  }
+
+  /**
+   * Starts a daemon in the host that survives the calling process (own process
+   * group, output to `logFile`), returning its pid. Dies with the host.
+   */
+  async spawnDetached(
+    file: string,
+    args: readonly string[],
+    logFile: string,
+    env?: Record<string, string>,
+  ): Promise<number> {
+    this.assertAlive();
+    const fd = fs.openSync(logFile, "a", 0o600);
+    try {
+      const child = spawnChild(NSENTER, [...this.nsenterArgs().slice(1), file, ...args], {
+        detached: true,
+        stdio: ["ignore", fd, fd],
+        env: hostEnv(env),
+      });
+      const pid = await new Promise<number>((resolve, reject) => {
+        child.once("error", reject);
+        child.once("spawn", () => resolve(child.pid!));
+      });
+      child.unref();
+      return pid;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Kills the children this process spawned in the host (the lab kills the rest). */
+  async killChildren(): Promise<void> {
+    const children = [...this.children];
+    for (const child of children) child.kill("SIGKILL");
+    await Promise.allSettled(children);
+  }
+
+  private assertAlive(): void {
+    if (!isProcessAlive(this.record.holderPid, this.record.holderStartTime)) {
+      throw new Error(
+        `lab host ${this.labName}/${this.name} is gone (holder ${this.record.holderPid} dead)`,
+      );
+    }
+  }
+}
+
+function hostEnv(extra?: Record<string, string>): Record<string, string> {
+  return { PATH: SBIN_PATH, HOME: "/root", LANG: "C.UTF-8", ...(extra ?? {}) };
+}
+
+/** nsenter starts at the mount namespace's root; `cwd` is honoured with a fixed `cd` wrapper. */
+function wrapCwd(file: string, args: readonly string[], cwd?: string): string[] {
+  if (!cwd) return [file, ...args];
+  return ["sh", "-c", 'cd "$1" && shift && exec "$@"', "sh", cwd, file, ...args];
+}
+
+function readOr(file: string, fallback: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return fallback;
+  }
+}
+
+/** Runs a command in a plain network namespace (no private mounts): for NAT routers and the bridge. */
+export function inNetns(
+  netns: string,
+  file: string,
+  args: readonly string[],
+  input?: string,
+): Promise<RunResult> {
+  return run("ip", ["netns", "exec", netns, file, ...args], { input });
+}

@@ -1,0 +1,289 @@
+// The lab against the real machine: namespaces, NAT, wireguard-go, sshd, useradd.
+import { strict as assert } from "node:assert";
+import { execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+  generateKeyPair,
+  generatePresharedKey,
+  renderWgQuickConfig,
+  type WgKeyPair,
+} from "@support-tunnel/common";
+import { cleanupLeftoverLabs, createLab, LAB_ROOT, openLab, type Lab } from "./lab";
+import type { LabHost } from "./host";
+import { missingLab, requirePrerequisite } from "./prerequisites";
+import { isProcessAlive } from "./system";
+
+const INDEX = path.join(__dirname, "index.js");
+
+function namespaces(): string[] {
+  return execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
+    .split("\n")
+    .map((l) => l.split(" ")[0] ?? "")
+    .filter(Boolean);
+}
+
+function rootLinks(): string[] {
+  return execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })
+    .split("\n")
+    .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1] ?? "")
+    .filter(Boolean);
+}
+
+/** Everything a lab named `name` could leave behind on the machine. */
+function leftoversOf(name: string, rootInterface: string, pids: number[]): string[] {
+  const left: string[] = [];
+  for (const n of namespaces()) if (n.startsWith(`stlab-${name}-`)) left.push(`netns ${n}`);
+  if (rootLinks().includes(rootInterface)) left.push(`link ${rootInterface}`);
+  for (const pid of pids) if (isProcessAlive(pid)) left.push(`process ${pid}`);
+  if (fs.existsSync(path.join(LAB_ROOT, name))) left.push(`dir ${path.join(LAB_ROOT, name)}`);
+  for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/mountinfo`, "utf8").includes(path.join(LAB_ROOT, name))) {
+        left.push(`mount in process ${pid}`);
+      }
+    } catch {
+      // process gone meanwhile
+    }
+  }
+  return left;
+}
+
+/** Runs a small node program (fixed code, data in argv) that uses the lab library. */
+function labChild(code: string, args: string[]) {
+  const child = spawn(process.execPath, ["-e", code, INDEX, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const firstLine = new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf("\n");
+      if (nl >= 0) resolve(out.slice(0, nl));
+    });
+    child.once("exit", (code) => reject(new Error(`child exited ${code}: ${stderr}`)));
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code, sig) => resolve(code ?? (sig ? -1 : null))),
+  );
+  return { child, firstLine, exited };
+}
+
+async function wgUp(host: LabHost, iface: string, config: string): Promise<void> {
+  const file = `/etc/wireguard/${iface}.conf`;
+  await host.writeFile(file, config, 0o600);
+  await host.exec("wg-quick", ["up", file], { reject: true });
+}
+
+describe("lab (network namespaces)", function () {
+  this.timeout(60_000);
+  let sut: Lab;
+  let server: LabHost;
+  let device: LabHost;
+
+  before(async function () {
+    requirePrerequisite(this, missingLab());
+    sut = await createLab();
+    server = await sut.addHost("server");
+    device = await sut.addHost("device", { behindNat: true });
+    await server.startSshd();
+    await device.startSshd();
+  });
+
+  after(async () => {
+    await sut?.destroy();
+  });
+
+  it("lets a device behind the NAT reach internet hosts and the machine's root namespace", async () => {
+    const toServer = await device.probeTcp(server.address, 22);
+    assert.equal(toServer.connected, true);
+    assert.match(toServer.banner, /^SSH-2\.0-/);
+
+    const listener = net.createServer((socket) => socket.end("hello from root\n"));
+    await new Promise<void>((resolve) => listener.listen(0, sut.rootAddress, resolve));
+    try {
+      const port = (listener.address() as net.AddressInfo).port;
+      const toRoot = await device.probeTcp(sut.rootAddress, port);
+      assert.equal(toRoot.banner, "hello from root");
+    } finally {
+      listener.close();
+    }
+  });
+
+  it("drops every inbound connection to the device, even from a host with a route to its LAN", async () => {
+    assert.notEqual(device.address, device.internetAddress);
+    const lan = sut.host("device").record.lan!;
+    await server.exec("ip", ["route", "add", lan.cidr, "via", device.internetAddress], {
+      reject: true,
+    });
+    try {
+      assert.equal((await server.probeTcp(device.address, 22, 2000)).connected, false);
+      assert.equal((await server.probeTcp(device.internetAddress, 22, 2000)).connected, false);
+    } finally {
+      await server.exec("ip", ["route", "del", lan.cidr]);
+    }
+    // and the device's own sshd does answer inside the device
+    assert.match((await device.probeTcp("127.0.0.1", 22)).banner, /^SSH-2\.0-/);
+  });
+
+  it("carries traffic over WireGuard between the NAT'ed device and a server host", async () => {
+    const d: WgKeyPair = generateKeyPair();
+    const s: WgKeyPair = generateKeyPair();
+    const psk = generatePresharedKey();
+    const suffix = sut.name.slice(1, 7);
+    const [deviceIf, serverIf] = [`stlabd${suffix}`, `stlabs${suffix}`];
+    await wgUp(
+      server,
+      serverIf,
+      renderWgQuickConfig({
+        privateKey: s.privateKey,
+        address: "10.211.7.2",
+        prefix: 30,
+        listenPort: 51820,
+        peer: { publicKey: d.publicKey, presharedKey: psk, allowedIp: "10.211.7.1" },
+      }),
+    );
+    await wgUp(
+      device,
+      deviceIf,
+      renderWgQuickConfig({
+        privateKey: d.privateKey,
+        address: "10.211.7.1",
+        prefix: 30,
+        peer: {
+          publicKey: s.publicKey,
+          presharedKey: psk,
+          allowedIp: "10.211.7.2",
+          endpoint: { host: server.address, port: 51820 },
+          persistentKeepalive: 25,
+        },
+      }),
+    );
+    // Device to server over the tunnel, then server back to the device: the
+    // reverse direction only works because the device's packets opened the NAT.
+    const out = await device.probeTcp("10.211.7.2", 22);
+    assert.match(out.banner, /^SSH-2\.0-/);
+    const back = await server.probeTcp("10.211.7.1", 22);
+    assert.match(back.banner, /^SSH-2\.0-/);
+    await device.exec("wg-quick", ["down", `/etc/wireguard/${deviceIf}.conf`], { reject: true });
+    await server.exec("wg-quick", ["down", `/etc/wireguard/${serverIf}.conf`], { reject: true });
+    assert.equal(fs.existsSync(`/var/run/wireguard/${deviceIf}.sock`), false);
+  });
+
+  it("keeps users created in a host out of the machine's and the other hosts' /etc and /home", async () => {
+    const user = `support${Math.floor(Math.random() * 0xffffff).toString(16)}`;
+    await device.exec("useradd", ["--create-home", "--shell", "/bin/bash", user], { reject: true });
+    await device.writeFile(`/etc/sudoers.d/${user}`, `${user} ALL=(ALL) NOPASSWD:ALL\n`, 0o440);
+
+    assert.equal((await device.exec("id", ["-u", user])).exitCode, 0);
+    const sudo = await device.exec("sudo", ["-u", user, "sudo", "-n", "id", "-u"]);
+    assert.equal(sudo.stdout, "0");
+    assert.equal(fs.readFileSync("/etc/passwd", "utf8").includes(user), false);
+    assert.equal(fs.existsSync(`/home/${user}`), false);
+    assert.equal(fs.existsSync(`/etc/sudoers.d/${user}`), false);
+    assert.notEqual((await server.exec("id", ["-u", user])).exitCode, 0);
+  });
+
+  it("accepts root over SSH with the authorized key and presents the host key it returned", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stlab-ssh-"));
+    try {
+      const key = path.join(dir, "id_ed25519");
+      execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
+      const pub = fs.readFileSync(`${key}.pub`, "utf8").trim();
+      const host = await sut.addHost("sshbox");
+      const sshd = await host.startSshd({ authorizedKeysForRoot: [pub] });
+      fs.writeFileSync(path.join(dir, "known_hosts"), `${host.address} ${sshd.hostPublicKey}\n`);
+      const out = execFileSync(
+        "ssh",
+        [
+          "-i",
+          key,
+          "-o",
+          "BatchMode=yes",
+          "-o",
+          "StrictHostKeyChecking=yes",
+          "-o",
+          `UserKnownHostsFile=${path.join(dir, "known_hosts")}`,
+          `root@${host.address}`,
+          "hostname -I",
+        ],
+        { encoding: "utf8", timeout: 20_000 },
+      );
+      assert.equal(out.trim(), host.address);
+      await sut.removeHost("sshbox");
+      assert.equal(namespaces().includes(host.netns), false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("lets another process attach a host to the lab by name, and the host outlives that process", async () => {
+    const attach = labChild(
+      `const lab = require(process.argv[1]);
+       lab.openLab(process.argv[2]).then((l) => l.addHost("extra")).then((h) => console.log(h.address)).then(() => process.exit(0));`,
+      [sut.name],
+    );
+    const address = await attach.firstLine;
+    assert.equal(await attach.exited, 0);
+    const attached = (await openLab(sut.name)).host("extra");
+    assert.equal(attached.address, address);
+    assert.equal((await attached.exec("hostname", ["-I"])).stdout.trim(), address);
+    assert.equal((await server.probeTcp(address, 22, 1000)).connected, false);
+  });
+});
+
+describe("lab teardown", function () {
+  this.timeout(60_000);
+
+  before(function () {
+    requirePrerequisite(this, missingLab());
+  });
+
+  it("leaves no namespace, veth, process, mount or directory after destroy", async () => {
+    const sut = await createLab();
+    try {
+      const device = await sut.addHost("device", { behindNat: true });
+      await sut.addHost("server");
+      await device.spawnDetached("sleep", ["600"], path.join(device.dir, "sleep.log"));
+      const pids = sut.hosts().map((h) => h.holderPid);
+      await sut.destroy();
+      assert.deepEqual(leftoversOf(sut.name, sut.rootInterface, pids), []);
+    } finally {
+      await sut.destroy();
+    }
+  });
+
+  it("cleans a lab whose owner was killed", async () => {
+    const owner = labChild(
+      `const lab = require(process.argv[1]);
+       lab.createLab().then(async (l) => { const h = await l.addHost("device", { behindNat: true });
+         console.log(JSON.stringify({ name: l.name, root: l.rootInterface, pid: h.holderPid })); });`,
+      [],
+    );
+    const lab = JSON.parse(await owner.firstLine) as { name: string; root: string; pid: number };
+    owner.child.kill("SIGKILL");
+    await owner.exited;
+
+    const removed = await cleanupLeftoverLabs();
+
+    assert.ok(removed.includes(lab.name), `removed ${removed.join(",")}`);
+    assert.deepEqual(leftoversOf(lab.name, lab.root, [lab.pid]), []);
+  });
+
+  it("destroys its lab and exits 130 on Ctrl-C", async () => {
+    const owner = labChild(
+      `const lab = require(process.argv[1]);
+       lab.createLab().then(async (l) => { const h = await l.addHost("server");
+         console.log(JSON.stringify({ name: l.name, root: l.rootInterface, pid: h.holderPid })); setInterval(() => {}, 1000); });`,
+      [],
+    );
+    const lab = JSON.parse(await owner.firstLine) as { name: string; root: string; pid: number };
+    owner.child.kill("SIGINT");
+    assert.equal(await owner.exited, 130);
+    assert.deepEqual(leftoversOf(lab.name, lab.root, [lab.pid]), []);
+  });
+});
