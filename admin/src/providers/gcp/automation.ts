@@ -1,0 +1,116 @@
+// The narrow seam between the gcp provider and Pulumi: one stack per tunnel, run
+// through the Automation API (which drives the `pulumi` CLI). Tests use a fake.
+import type { PulumiFn } from "@pulumi/pulumi/automation";
+import { loadAutomation } from "./lazy";
+
+export interface AutomationAdapter {
+  /** Creates (or selects) the stack, runs the program, returns the stack outputs. */
+  up(
+    stackName: string,
+    program: PulumiFn,
+    options: { onOutput?: (line: string) => void; signal?: AbortSignal },
+  ): Promise<Record<string, unknown>>;
+  /** Destroys the stack's resources; a stack that does not exist is already destroyed. */
+  destroy(stackName: string, options: { onOutput?: (line: string) => void }): Promise<void>;
+  /** Removes the stack's record from the backend; absent is fine. */
+  removeStack(stackName: string): Promise<void>;
+  listStacks(): Promise<string[]>;
+}
+
+export interface PulumiAutomationSettings {
+  projectName: string;
+  backendUrl: string;
+  configPassphrase: string;
+  /** Extra environment for the `pulumi` CLI (credentials, PATH, HOME). */
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Pulumi's error when a stack is not in the backend; destroy and remove treat it as done. */
+export function isMissingStackError(err: unknown): boolean {
+  const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
+  return /StackNotFoundError|no stack named|stack .* not found/i.test(text);
+}
+
+/** The real adapter: `LocalWorkspace` with an inline program and our backend. */
+export class PulumiAutomation implements AutomationAdapter {
+  constructor(private readonly settings: PulumiAutomationSettings) {}
+
+  private envVars(): Record<string, string> {
+    const vars: Record<string, string> = {};
+    for (const [k, v] of Object.entries(this.settings.env)) if (v !== undefined) vars[k] = v;
+    vars.PULUMI_BACKEND_URL = this.settings.backendUrl;
+    // Our stacks hold no secrets; the passphrase only unlocks the file backend.
+    vars.PULUMI_CONFIG_PASSPHRASE = this.settings.configPassphrase;
+    vars.PULUMI_SKIP_UPDATE_CHECK = "true";
+    return vars;
+  }
+
+  private async automation() {
+    return loadAutomation();
+  }
+
+  private async workspaceDir(): Promise<void> {
+    const url = this.settings.backendUrl;
+    if (url.startsWith("file://")) {
+      const { mkdir } = await import("node:fs/promises");
+      await mkdir(url.slice("file://".length), { recursive: true, mode: 0o700 });
+    }
+  }
+
+  async up(
+    stackName: string,
+    program: PulumiFn,
+    options: { onOutput?: (line: string) => void; signal?: AbortSignal },
+  ): Promise<Record<string, unknown>> {
+    await this.workspaceDir();
+    const { LocalWorkspace } = await this.automation();
+    const stack = await LocalWorkspace.createOrSelectStack(
+      { stackName, projectName: this.settings.projectName, program },
+      { envVars: this.envVars() },
+    );
+    const result = await stack.up({ onOutput: options.onOutput, signal: options.signal });
+    return Object.fromEntries(
+      Object.entries(result.outputs).map(([k, v]) => [k, (v as { value: unknown }).value]),
+    );
+  }
+
+  private async select(stackName: string) {
+    const { LocalWorkspace } = await this.automation();
+    return LocalWorkspace.selectStack(
+      { stackName, projectName: this.settings.projectName, program: async () => ({}) },
+      { envVars: this.envVars() },
+    );
+  }
+
+  async destroy(stackName: string, options: { onOutput?: (line: string) => void }): Promise<void> {
+    let stack;
+    try {
+      stack = await this.select(stackName);
+    } catch (err) {
+      if (isMissingStackError(err)) return;
+      throw err;
+    }
+    await stack.destroy({ onOutput: options.onOutput });
+  }
+
+  async removeStack(stackName: string): Promise<void> {
+    try {
+      const stack = await this.select(stackName);
+      await stack.workspace.removeStack(stackName);
+    } catch (err) {
+      if (isMissingStackError(err)) return;
+      throw err;
+    }
+  }
+
+  async listStacks(): Promise<string[]> {
+    await this.workspaceDir();
+    const { LocalWorkspace } = await this.automation();
+    const ws = await LocalWorkspace.create({
+      projectSettings: { name: this.settings.projectName, runtime: "nodejs" },
+      envVars: this.envVars(),
+    });
+    const stacks = await ws.listStacks();
+    return stacks.map((s: { name: string }) => s.name.split("/").pop()!);
+  }
+}
