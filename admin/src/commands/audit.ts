@@ -1,0 +1,16 @@
+// `support audit <id>`: the append-only log of who did what to a tunnel.
+import type { AuditEntry } from "@support-tunnel/common";
+import type { Context } from "../context";
+import { renderTable } from "../printer";
+import { parseTunnelId } from "../tunnel-id";
+
+export async function audit(ctx: Context, id: string): Promise<AuditEntry[]> {
+  const { entries } = await ctx.api().getAudit(parseTunnelId(id));
+  ctx.printer.data(entries, () =>
+    renderTable(
+      ["AT", "ACTOR", "ACTION", "FROM", "DETAIL"],
+      entries.map((e) => [e.at, e.actor, e.action, e.clientAddress ?? "-", e.detail ?? ""]),
+    ),
+  );
+  return entries;
+}

@@ -1,0 +1,28 @@
+// `support connect <id>`: an interactive root shell on the device. OpenSSH gets
+// the terminal (stdio inherited, `-t` on both hops), so the PTY and window
+// resizes are passed on end to end.
+import { resolveDeviceAccess } from "../device-access";
+import { CliError, ExitCode, ExitWith } from "../errors";
+import { throughServerArgs } from "../ssh/system-ssh";
+import { parseTunnelId } from "../tunnel-id";
+import type { RemoteDeps } from "./command";
+
+export async function connect(id: string, deps: RemoteDeps): Promise<never> {
+  const tunnelId = parseTunnelId(id);
+  const { record, hop } = await resolveDeviceAccess(deps.api, deps.records, tunnelId);
+  const args = throughServerArgs(
+    record.server.ssh,
+    record.knownHostsPath,
+    hop,
+    ["sudo", "-i"],
+    true,
+  );
+  const code = await deps.runSsh(args, { interactive: true });
+  if (code === 255) {
+    throw new CliError(
+      `ssh to the device through ${record.server.instanceId} ended with exit 255: the connection failed or was cut`,
+      ExitCode.SshFailure,
+    );
+  }
+  throw new ExitWith(code);
+}

@@ -1,0 +1,222 @@
+// `support create <id>`: approve a pending tunnel. Obtains a server, configures
+// WireGuard and the egress key on it, seals the approval with the PSK, posts it,
+// then waits for the device to connect. Once a server exists, every failure path
+// (including Ctrl-C and losing the race to another engineer) destroys it.
+import {
+  ApiError,
+  generateKeyPair,
+  isTerminal,
+  presharedKeySchema,
+  sealApproval,
+  TunnelState,
+  type PresharedKey,
+  type SupportApiClient,
+  type TunnelView,
+  type WgKeyPair,
+} from "@support-tunnel/common";
+import { CliError, ExitCode } from "../errors";
+import type { Printer } from "../printer";
+import type { TunnelServer, TunnelServerProvider } from "../providers/provider";
+import { configureServer } from "../server-setup";
+import type { ServerRecordStore } from "../server-records";
+import type { ConnectRemoteShell } from "../ssh/remote-shell";
+import { parseTunnelId } from "../tunnel-id";
+
+export interface CreateDeps {
+  api: Pick<SupportApiClient, "getTunnel" | "approveTunnel" | "stopTunnel">;
+  provider: TunnelServerProvider;
+  connectShell: ConnectRemoteShell;
+  records: ServerRecordStore;
+  /** Writes the per-tunnel known_hosts that pins the server's host key. */
+  pinHostKey: (path: string, server: TunnelServer) => Promise<void>;
+  readPsk: () => Promise<string>;
+  printer: Printer;
+  generateKeyPair?: () => WgKeyPair;
+  now?: () => number;
+  /** Aborted on Ctrl-C. */
+  signal?: AbortSignal;
+}
+
+export interface CreateOptions {
+  /** Seconds to wait for the device to connect after approving. */
+  timeoutSeconds?: number;
+}
+
+export interface CreateResult {
+  tunnel: TunnelView;
+  server: TunnelServer;
+}
+
+function checkAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new CliError("interrupted", ExitCode.Interrupted);
+}
+
+export async function create(
+  id: string,
+  options: CreateOptions,
+  deps: CreateDeps,
+): Promise<CreateResult> {
+  const tunnelId = parseTunnelId(id);
+  const { api, provider, printer, signal } = deps;
+  const now = deps.now ?? Date.now;
+  const timeoutMs = (options.timeoutSeconds ?? 120) * 1000;
+
+  const tunnel = await api.getTunnel(tunnelId);
+  if (tunnel.state !== TunnelState.Pending) {
+    throw new CliError(
+      `tunnel ${tunnelId} is ${tunnel.state}, not pending${tunnel.approvedBy ? ` (approved by ${tunnel.approvedBy})` : ""}`,
+      ExitCode.Conflict,
+    );
+  }
+  const pskParse = presharedKeySchema.safeParse((await deps.readPsk()).trim());
+  if (!pskParse.success)
+    throw new CliError(`PSK ${pskParse.error.issues[0]?.message}`, ExitCode.Usage);
+  const psk: PresharedKey = pskParse.data;
+
+  await provider.preflight();
+  checkAborted(signal);
+
+  const obtainStep = printer.step(`obtaining a tunnel server (${provider.name})`);
+  let server: TunnelServer;
+  try {
+    server = await provider.obtain({
+      tunnelId,
+      expiresAt: new Date(tunnel.expiresAt),
+      onProgress: (m) => obtainStep.update(m),
+      signal,
+    });
+  } catch (err) {
+    obtainStep.fail();
+    throw err;
+  }
+  obtainStep.done(`tunnel server ${server.instanceId} at ${server.publicIp}:${server.wgPort}`);
+
+  let approved = false;
+  try {
+    const knownHostsPath = deps.records.knownHostsPath(tunnelId);
+    await deps.records.save({
+      tunnelId,
+      createdAt: new Date(now()).toISOString(),
+      knownHostsPath,
+      server,
+    });
+    await deps.pinHostKey(knownHostsPath, server);
+    checkAborted(signal);
+
+    const setupStep = printer.step("configuring WireGuard and the egress key on the server");
+    const serverKeys = (deps.generateKeyPair ?? generateKeyPair)();
+    let egressPublicKey: string;
+    try {
+      const shell = await deps.connectShell(server.ssh, signal);
+      try {
+        ({ egressPublicKey } = await configureServer(shell, {
+          tunnelId,
+          interfaceName: server.interfaceName,
+          wgPort: server.wgPort,
+          network: tunnel.network,
+          devicePublicKey: tunnel.deviceWgPublicKey,
+          psk,
+          serverPrivateKey: serverKeys.privateKey,
+          onProgress: (m) => setupStep.update(m),
+        }));
+      } finally {
+        shell.dispose();
+      }
+    } catch (err) {
+      setupStep.fail();
+      throw err;
+    }
+    setupStep.done("server configured");
+    checkAborted(signal);
+
+    const approval = sealApproval({
+      payload: {
+        tunnelId,
+        serverWgPublicKey: serverKeys.publicKey,
+        endpoint: server.publicIp,
+        wgPort: server.wgPort,
+        sshPublicKey: egressPublicKey,
+        expiresAt: tunnel.expiresAt,
+      },
+      serverPrivateKey: serverKeys.privateKey,
+      devicePublicKey: tunnel.deviceWgPublicKey,
+      psk,
+    });
+    let view: TunnelView;
+    try {
+      view = await api.approveTunnel(tunnelId, {
+        instanceId: server.instanceId,
+        provider: server.provider,
+        publicIp: server.publicIp,
+        wgPort: server.wgPort,
+        wgPublicKey: serverKeys.publicKey,
+        approval,
+      });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) {
+        const winner = await api.getTunnel(tunnelId).catch(() => null);
+        throw new CliError(
+          `tunnel ${tunnelId} was approved by ${winner?.approvedBy ?? "someone else"} first; this server is destroyed`,
+          ExitCode.Conflict,
+        );
+      }
+      throw err;
+    }
+    approved = true;
+    printer.info(`approval posted; waiting for the device to connect`);
+
+    const waitStep = printer.step("waiting for the device to bring the tunnel up");
+    const deadline = now() + timeoutMs;
+    while (view.state === TunnelState.Started) {
+      checkAborted(signal);
+      const remaining = Math.ceil((deadline - now()) / 1000);
+      if (remaining <= 0) {
+        waitStep.fail();
+        throw new CliError(
+          `the device did not connect within ${options.timeoutSeconds ?? 120} s`,
+          ExitCode.Failure,
+        );
+      }
+      try {
+        view = await api.getTunnel(tunnelId, {
+          waitSeconds: Math.min(30, remaining),
+          since: view.state,
+          signal,
+        });
+      } catch (err) {
+        checkAborted(signal);
+        throw err;
+      }
+    }
+    if (isTerminal(view.state)) {
+      waitStep.fail();
+      throw new CliError(
+        `tunnel ended before the device connected (${view.stoppedBy ?? "unknown"}${view.stopReason ? `: ${view.stopReason}` : ""})`,
+      );
+    }
+    waitStep.done(`device connected as ${view.supportUser ?? "?"}`);
+    printer.data(
+      { tunnel: view, server: { instanceId: server.instanceId, provider: server.provider } },
+      () =>
+        `tunnel ${tunnelId} is ${view.state}: run \`support connect ${tunnelId}\` or \`support command ${tunnelId} -- CMD\``,
+    );
+    return { tunnel: view, server };
+  } catch (err) {
+    const cleanup = printer.step(`destroying tunnel server ${server.instanceId}`);
+    if (approved) {
+      // The api points at a server that is about to vanish: end the tunnel too.
+      await api.stopTunnel(tunnelId, "create failed").catch(() => undefined);
+    }
+    try {
+      await provider.destroy({ instanceId: server.instanceId, tunnelId });
+      await deps.records.remove(tunnelId);
+      cleanup.done(`tunnel server ${server.instanceId} destroyed`);
+    } catch (destroyErr) {
+      cleanup.fail();
+      printer.warn(
+        `could not destroy ${server.instanceId}: ${(destroyErr as Error).message}; run \`support gc\``,
+      );
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,46 @@
+// `support login`: checks the token against the api, then stores url and token.
+import { SupportApiClient, type Whoami } from "@support-tunnel/common";
+import { writeConfigFile, type AdminConfig } from "../config";
+import type { Context } from "../context";
+import { CliError, ExitCode } from "../errors";
+
+export interface LoginOptions {
+  api: string;
+  token: string;
+  identity?: string;
+  lab?: string;
+  sshHost?: string;
+}
+
+export async function login(
+  ctx: Context,
+  options: LoginOptions,
+  makeClient: (url: string, token: string) => Pick<SupportApiClient, "whoami"> = (baseUrl, token) =>
+    new SupportApiClient({ baseUrl, token, retries: 1 }),
+): Promise<Whoami> {
+  if (!options.api) throw new CliError("--api URL is required", ExitCode.Usage);
+  if (!options.token) throw new CliError("--token TOKEN is required", ExitCode.Usage);
+  const me = await makeClient(options.api, options.token).whoami();
+  const previous = ctx.config.file;
+  const next: AdminConfig = {
+    ...(previous ?? {}),
+    apiUrl: options.api,
+    token: options.token,
+  };
+  if (options.identity) next.identity = options.identity;
+  if (options.lab) next.netns = { ...next.netns, lab: options.lab };
+  if (options.sshHost) next.ssh = { ...next.ssh, host: options.sshHost };
+  try {
+    await writeConfigFile(ctx.config.path, next);
+  } catch (err) {
+    if (err instanceof Error && err.name === "ValidationError") {
+      throw new CliError(`cannot log in: ${err.message}`, ExitCode.Usage);
+    }
+    throw err;
+  }
+  ctx.printer.data(
+    { name: me.name, role: me.role, api: options.api, config: ctx.config.path },
+    () => `logged in to ${options.api} as ${me.name} (${me.role}); config in ${ctx.config.path}`,
+  );
+  return me;
+}

@@ -1,0 +1,39 @@
+// `support show <id>`: one tunnel in detail.
+import type { TunnelView } from "@support-tunnel/common";
+import type { Context } from "../context";
+import { parseTunnelId } from "../tunnel-id";
+
+export async function show(ctx: Context, id: string): Promise<TunnelView> {
+  const tunnel = await ctx.api().getTunnel(parseTunnelId(id));
+  ctx.printer.data(tunnel, () => renderTunnel(tunnel));
+  return tunnel;
+}
+
+export function renderTunnel(t: TunnelView): string {
+  const rows: [string, string | null][] = [
+    ["tunnel", t.tunnelId],
+    ["state", t.state],
+    ["hostname", t.hostname],
+    ["description", t.description],
+    ["network", t.network],
+    ["created", t.createdAt],
+    ["expires", t.expiresAt],
+    [
+      "server",
+      t.server
+        ? `${t.server.provider} ${t.server.instanceId} ${t.server.publicIp}:${t.server.wgPort}`
+        : null,
+    ],
+    ["support user", t.supportUser],
+    ["approved by", t.approvedBy],
+    [
+      "stopped by",
+      t.stoppedBy ? `${t.stoppedBy}${t.stopReason ? ` (${t.stopReason})` : ""}` : null,
+    ],
+    ["ended", t.endedAt],
+  ];
+  return rows
+    .filter(([, v]) => v !== null && v !== "")
+    .map(([k, v]) => `${(k + ":").padEnd(14)}${v}`)
+    .join("\n");
+}

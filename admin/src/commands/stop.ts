@@ -1,0 +1,78 @@
+// `support stop <id>`: ends the tunnel in the api, then destroys its server and
+// forgets the local record. Safe to run again on a tunnel that is already over.
+import {
+  ApiError,
+  isTerminal,
+  type ProviderName,
+  type SupportApiClient,
+  type TunnelId,
+  type TunnelView,
+} from "@support-tunnel/common";
+import type { Printer } from "../printer";
+import type { TunnelServerProvider } from "../providers/provider";
+import type { ServerRecordStore } from "../server-records";
+import { parseTunnelId } from "../tunnel-id";
+
+export interface StopDeps {
+  api: Pick<SupportApiClient, "getTunnel" | "stopTunnel">;
+  records: ServerRecordStore;
+  providerFor: (name: ProviderName) => TunnelServerProvider;
+  printer: Printer;
+}
+
+export interface StopResult {
+  tunnelId: TunnelId;
+  state: string;
+  destroyed: string | null;
+}
+
+/** Destroys the tunnel's server (from the local record, else the api's view) and drops the record. */
+export async function destroyServerOf(
+  tunnelId: TunnelId,
+  view: TunnelView | null,
+  deps: Pick<StopDeps, "records" | "providerFor" | "printer">,
+): Promise<string | null> {
+  const record = await deps.records.load(tunnelId);
+  const target = record
+    ? { provider: record.server.provider, instanceId: record.server.instanceId }
+    : view?.server
+      ? { provider: view.server.provider, instanceId: view.server.instanceId }
+      : null;
+  if (!target) return null;
+  const step = deps.printer.step(`destroying tunnel server ${target.instanceId}`);
+  try {
+    await deps.providerFor(target.provider).destroy({ instanceId: target.instanceId, tunnelId });
+  } catch (err) {
+    step.fail();
+    throw err;
+  }
+  await deps.records.remove(tunnelId);
+  step.done(`tunnel server ${target.instanceId} destroyed`);
+  return target.instanceId;
+}
+
+export async function stop(
+  id: string,
+  options: { reason?: string },
+  deps: StopDeps,
+): Promise<StopResult> {
+  const tunnelId = parseTunnelId(id);
+  let view: TunnelView;
+  try {
+    view = await deps.api.stopTunnel(tunnelId, options.reason ?? "stopped by the engineer");
+  } catch (err) {
+    // Already over (e.g. the customer revoked it): still clean up the server.
+    if (!(err instanceof ApiError && err.status === 409)) throw err;
+    view = await deps.api.getTunnel(tunnelId);
+    if (!isTerminal(view.state)) throw err;
+  }
+  deps.printer.info(`tunnel ${tunnelId} is ${view.state}`);
+  const destroyed = await destroyServerOf(tunnelId, view, deps);
+  const result = { tunnelId, state: view.state, destroyed };
+  deps.printer.data(
+    result,
+    () =>
+      `tunnel ${tunnelId} ${view.state}${destroyed ? `; server ${destroyed} destroyed` : "; no server to destroy"}`,
+  );
+  return result;
+}
