@@ -1,0 +1,59 @@
+// Wires the api together. The database, configuration, clock and logger are
+// passed in, so tests can run the real app on a fresh database with a clock they control.
+import { Module, type DynamicModule } from "@nestjs/common";
+import { DataSource } from "typeorm";
+import type { ApiConfig } from "./config";
+import { DeviceTunnelController } from "./controllers/device-tunnel.controller";
+import { EngineerController } from "./controllers/engineer.controller";
+import { OpsController } from "./controllers/ops.controller";
+import { TunnelController } from "./controllers/tunnel.controller";
+import { DeviceGuard, EngineerGuard } from "./http/auth.guard";
+import { JSON_LOGGER, type JsonLogger } from "./http/json-logger";
+import { AuditRepository } from "./repositories/audit.repository";
+import { EngineerRepository } from "./repositories/engineer.repository";
+import { HealthRepository } from "./repositories/health.repository";
+import { TunnelRepository } from "./repositories/tunnel.repository";
+import { AuthService } from "./services/auth.service";
+import { API_CONFIG, CLOCK, type Clock } from "./services/clock";
+import { EngineerService } from "./services/engineer.service";
+import { MetricsService } from "./services/metrics.service";
+import { RATE_LIMITER, RateLimiter } from "./services/rate-limiter";
+import { SweepService } from "./services/sweep.service";
+import { TunnelWatcher } from "./services/tunnel-watcher.service";
+import { TunnelService } from "./services/tunnel.service";
+
+export interface AppDeps {
+  config: ApiConfig;
+  dataSource: DataSource;
+  clock: Clock;
+  logger: JsonLogger;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(deps: AppDeps): DynamicModule {
+    return {
+      module: AppModule,
+      controllers: [DeviceTunnelController, TunnelController, EngineerController, OpsController],
+      providers: [
+        { provide: API_CONFIG, useValue: deps.config },
+        { provide: DataSource, useValue: deps.dataSource },
+        { provide: CLOCK, useValue: deps.clock },
+        { provide: JSON_LOGGER, useValue: deps.logger },
+        { provide: RATE_LIMITER, useValue: new RateLimiter(deps.config.rateLimitPerMinute) },
+        AuditRepository,
+        EngineerRepository,
+        HealthRepository,
+        TunnelRepository,
+        AuthService,
+        EngineerService,
+        MetricsService,
+        SweepService,
+        TunnelWatcher,
+        TunnelService,
+        DeviceGuard,
+        EngineerGuard,
+      ],
+    };
+  }
+}

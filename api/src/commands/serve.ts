@@ -1,0 +1,76 @@
+// `support-api serve`: open (create, migrate) the database, start the HTTP
+// server, print one "listening" log line, and shut down cleanly on SIGTERM/SIGINT.
+import type { NestExpressApplication } from "@nestjs/platform-express";
+import type { AddressInfo } from "node:net";
+import type { DataSource } from "typeorm";
+import { createApp } from "../app";
+import { loadConfig, type ApiConfig, type ConfigOverrides, type Env } from "../config";
+import { openDatabase } from "../database/database";
+import { JsonLogger } from "../http/json-logger";
+import { systemClock, type Clock } from "../services/clock";
+
+export interface RunningApi {
+  app: NestExpressApplication;
+  dataSource: DataSource;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Starts the api in this process; used by `serve` and by the tests. */
+export async function startApi(
+  config: ApiConfig,
+  opts: { clock?: Clock; logger?: JsonLogger } = {},
+): Promise<RunningApi> {
+  const logger = opts.logger ?? new JsonLogger(config.logLevel);
+  const dataSource = await openDatabase(config, { migrate: true });
+  let app: NestExpressApplication;
+  try {
+    app = await createApp({ config, dataSource, clock: opts.clock ?? systemClock, logger });
+    await app.listen(config.port, config.host);
+  } catch (err) {
+    await dataSource.destroy().catch(() => undefined);
+    throw err;
+  }
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    dataSource,
+    url,
+    port,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await dataSource.destroy();
+      })()),
+  };
+}
+
+export async function serve(options: ConfigOverrides, env: Env = process.env): Promise<void> {
+  const config = loadConfig(env, options);
+  const logger = new JsonLogger(config.logLevel);
+  const api = await startApi(config, { logger });
+  logger.event("info", "listening", {
+    port: api.port,
+    url: api.url,
+    database: config.databaseUrl ? "postgres" : "pglite",
+    ...(config.databaseUrl ? {} : { dataDir: config.dataDir }),
+  });
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      logger.event("info", "shutting down", { signal });
+      process.off("SIGTERM", stop);
+      process.off("SIGINT", stop);
+      api.close().then(resolve, (err: Error) => {
+        logger.event("error", "shutdown failed", { error: err.message });
+        resolve();
+      });
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  });
+  logger.event("info", "stopped");
+}

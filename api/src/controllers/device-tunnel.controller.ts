@@ -1,0 +1,88 @@
+// Routes the device calls: request a tunnel, follow it, report the connection, stop it.
+import { Body, Controller, Delete, Get, Headers, HttpCode, Post, Query } from "@nestjs/common";
+import { ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiTags } from "@nestjs/swagger";
+import {
+  createTunnelRequestSchema,
+  reportConnectedRequestSchema,
+  stateSchema,
+  stopTunnelRequestSchema,
+  waitSecondsSchema,
+  type CreateTunnelRequest,
+  type CreateTunnelResponse,
+  type DeviceTunnelView,
+  type ReportConnectedRequest,
+  type StopTunnelRequest,
+  type TunnelState,
+} from "@support-tunnel/common";
+import { openApiSchema } from "../dtos/openapi";
+import type { TunnelEntity } from "../entities/tunnel.entity";
+import { CurrentDeviceTunnel, DeviceRoute } from "../http/auth.guard";
+import { Ctx, type RequestContext } from "../http/request-context";
+import { WirePipe } from "../http/zod.pipe";
+import { TunnelService } from "../services/tunnel.service";
+
+@ApiTags("device")
+@Controller("v1/device")
+export class DeviceTunnelController {
+  constructor(private readonly tunnels: TunnelService) {}
+
+  @Post("tunnels")
+  @HttpCode(201)
+  @ApiOperation({ summary: "Request a support tunnel (rate-limited per address)" })
+  @ApiBody({ schema: openApiSchema(createTunnelRequestSchema) })
+  @ApiHeader({
+    name: "x-enrollment-secret",
+    required: false,
+    description: "the fleet's enrollment secret, when the api requires one",
+  })
+  create(
+    @Body(new WirePipe(createTunnelRequestSchema, "body")) body: CreateTunnelRequest,
+    @Headers("x-enrollment-secret") secret: string | undefined,
+    @Ctx() ctx: RequestContext,
+  ): Promise<CreateTunnelResponse> {
+    return this.tunnels.request(body, secret, ctx);
+  }
+
+  @Get("tunnel")
+  @DeviceRoute()
+  @ApiOperation({
+    summary: "The device's own tunnel; ?wait=S long-polls until the state differs from ?since",
+  })
+  @ApiQuery({ name: "wait", required: false, type: Number })
+  @ApiQuery({ name: "since", required: false, type: String })
+  get(
+    @CurrentDeviceTunnel() tunnel: TunnelEntity,
+    @Query("wait", new WirePipe(waitSecondsSchema.optional(), "wait")) wait: number | undefined,
+    @Query("since", new WirePipe(stateSchema.optional(), "since")) since: TunnelState | undefined,
+    @Ctx() ctx: RequestContext,
+  ): Promise<DeviceTunnelView> {
+    return this.tunnels.deviceView(tunnel, { waitSeconds: wait, since, signal: ctx.signal });
+  }
+
+  @Post("tunnel/connected")
+  @HttpCode(200)
+  @DeviceRoute()
+  @ApiOperation({
+    summary: "Report that WireGuard is up and the support user exists: started → running",
+  })
+  @ApiBody({ schema: openApiSchema(reportConnectedRequestSchema) })
+  connected(
+    @CurrentDeviceTunnel() tunnel: TunnelEntity,
+    @Body(new WirePipe(reportConnectedRequestSchema, "body")) body: ReportConnectedRequest,
+    @Ctx() ctx: RequestContext,
+  ): Promise<DeviceTunnelView> {
+    return this.tunnels.reportConnected(tunnel, body.supportUser, ctx);
+  }
+
+  @Delete("tunnel")
+  @DeviceRoute()
+  @ApiOperation({ summary: "The customer ends the tunnel (stoppedBy: device)" })
+  @ApiBody({ schema: openApiSchema(stopTunnelRequestSchema), required: false })
+  stop(
+    @CurrentDeviceTunnel() tunnel: TunnelEntity,
+    @Body(new WirePipe(stopTunnelRequestSchema, "body", { emptyAs: {} })) body: StopTunnelRequest,
+    @Ctx() ctx: RequestContext,
+  ): Promise<DeviceTunnelView> {
+    return this.tunnels.stopByDevice(tunnel, body.reason, ctx);
+  }
+}

@@ -1,0 +1,60 @@
+// Routes about engineers themselves: who am I, and (admin) create and revoke.
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from "@nestjs/common";
+import { ApiBody, ApiOperation, ApiTags } from "@nestjs/swagger";
+import {
+  createEngineerRequestSchema,
+  engineerNameSchema,
+  type CreateEngineerRequest,
+  type CreateEngineerResponse,
+  type Whoami,
+} from "@support-tunnel/common";
+import { openApiSchema } from "../dtos/openapi";
+import { CurrentEngineer, EngineerRoute } from "../http/auth.guard";
+import { Ctx, type RequestContext } from "../http/request-context";
+import { WirePipe } from "../http/zod.pipe";
+import type { Engineer } from "../services/auth.service";
+import { EngineerService } from "../services/engineer.service";
+
+@ApiTags("engineers")
+@Controller("v1")
+export class EngineerController {
+  constructor(private readonly engineers: EngineerService) {}
+
+  @Get("whoami")
+  @EngineerRoute("viewer")
+  @ApiOperation({ summary: "The calling engineer's name and role" })
+  whoami(@CurrentEngineer() engineer: Engineer): Whoami {
+    return this.engineers.whoami(engineer);
+  }
+
+  @Post("engineers")
+  @HttpCode(201)
+  @EngineerRoute("admin")
+  @ApiOperation({ summary: "Create an engineer; the token is in this answer only" })
+  @ApiBody({ schema: openApiSchema(createEngineerRequestSchema) })
+  create(
+    @Body(new WirePipe(createEngineerRequestSchema, "body")) body: CreateEngineerRequest,
+    @CurrentEngineer() engineer: Engineer,
+    @Ctx() ctx: RequestContext,
+  ): Promise<CreateEngineerResponse> {
+    return this.engineers.create(body, {
+      actor: `engineer:${engineer.name}`,
+      clientAddress: ctx.clientAddress,
+    });
+  }
+
+  @Delete("engineers/:name")
+  @HttpCode(204)
+  @EngineerRoute("admin")
+  @ApiOperation({ summary: "Revoke an engineer: their token stops working at once" })
+  async revoke(
+    @Param("name", new WirePipe(engineerNameSchema, "name")) name: string,
+    @CurrentEngineer() engineer: Engineer,
+    @Ctx() ctx: RequestContext,
+  ): Promise<void> {
+    await this.engineers.revoke(name, {
+      actor: `engineer:${engineer.name}`,
+      clientAddress: ctx.clientAddress,
+    });
+  }
+}

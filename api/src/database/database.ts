@@ -1,0 +1,73 @@
+// Opens the api's database: PostgreSQL through `pg` when DATABASE_URL is set,
+// otherwise embedded PGlite in the data directory. The same migrations serve
+// both; `synchronize` is never used.
+import { DataSource, type DataSourceOptions } from "typeorm";
+import type { ApiConfig } from "../config";
+import { AuditEntryEntity } from "../entities/audit-entry.entity";
+import { EngineerEntity } from "../entities/engineer.entity";
+import { TunnelEntity } from "../entities/tunnel.entity";
+import { Initial1764000000000 } from "../migrations/1764000000000-Initial";
+import { pgliteDriver } from "./pglite-driver";
+
+export const ENTITIES = [TunnelEntity, EngineerEntity, AuditEntryEntity];
+export const MIGRATIONS = [Initial1764000000000];
+
+/** Arbitrary constant: the advisory lock that serialises migrations between replicas. */
+const MIGRATION_LOCK_KEY = 727_140_001;
+
+export function dataSourceOptions(
+  config: Pick<ApiConfig, "databaseUrl" | "dataDir">,
+): DataSourceOptions {
+  const common = {
+    type: "postgres" as const,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: "migrations",
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+  };
+  if (config.databaseUrl) {
+    return { ...common, url: config.databaseUrl, poolSize: 10, connectTimeoutMS: 10_000 };
+  }
+  return { ...common, driver: pgliteDriver(config.dataDir), poolSize: 1 };
+}
+
+export function isEmbedded(dataSource: DataSource): boolean {
+  return !("url" in dataSource.options && dataSource.options.url);
+}
+
+/**
+ * Applies pending migrations. On PostgreSQL an advisory lock makes replicas that
+ * start together take turns, so each migration runs once.
+ */
+export async function migrate(dataSource: DataSource): Promise<string[]> {
+  if (isEmbedded(dataSource)) {
+    const done = await dataSource.runMigrations({ transaction: "each" });
+    return done.map((m) => m.name);
+  }
+  const lock = dataSource.createQueryRunner();
+  try {
+    await lock.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
+    const done = await dataSource.runMigrations({ transaction: "each" });
+    return done.map((m) => m.name);
+  } finally {
+    await lock.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await lock.release();
+  }
+}
+
+export async function openDatabase(
+  config: Pick<ApiConfig, "databaseUrl" | "dataDir">,
+  opts: { migrate: boolean },
+): Promise<DataSource> {
+  const dataSource = new DataSource(dataSourceOptions(config));
+  await dataSource.initialize();
+  try {
+    if (opts.migrate) await migrate(dataSource);
+  } catch (err) {
+    await dataSource.destroy().catch(() => undefined);
+    throw err;
+  }
+  return dataSource;
+}

@@ -1,0 +1,66 @@
+// Wire views of a tunnel: what engineers see, and the narrower view a device
+// gets of its own tunnel. Shapes are the schemas in common.
+import {
+  stateFromRank,
+  type DeviceTunnelView,
+  type ProviderName,
+  type StoppedBy,
+  type TunnelId,
+  type TunnelView,
+  type WgPublicKey,
+} from "@support-tunnel/common";
+import type { TunnelEntity } from "../entities/tunnel.entity";
+
+export function toTunnelView(t: TunnelEntity): TunnelView {
+  return {
+    tunnelId: t.id as TunnelId,
+    state: stateFromRank(t.state),
+    network: t.network,
+    hostname: t.hostname,
+    description: t.description,
+    deviceWgPublicKey: t.deviceWgPublicKey as WgPublicKey,
+    createdAt: t.createdAt.toISOString(),
+    updatedAt: t.updatedAt.toISOString(),
+    expiresAt: t.expiresAt.toISOString(),
+    server:
+      t.serverInstanceId &&
+      t.serverProvider &&
+      t.serverPublicIp &&
+      t.serverWgPort &&
+      t.serverWgPublicKey
+        ? {
+            instanceId: t.serverInstanceId,
+            provider: t.serverProvider as ProviderName,
+            publicIp: t.serverPublicIp,
+            wgPort: t.serverWgPort,
+            wgPublicKey: t.serverWgPublicKey as WgPublicKey,
+          }
+        : null,
+    supportUser: t.supportUser,
+    approvedBy: t.approvedBy,
+    stoppedBy: t.stoppedBy as StoppedBy | null,
+    stopReason: t.stopReason,
+    endedAt: t.endedAt ? t.endedAt.toISOString() : null,
+  };
+}
+
+export function toDeviceTunnelView(t: TunnelEntity): DeviceTunnelView {
+  return {
+    tunnelId: t.id as TunnelId,
+    state: stateFromRank(t.state),
+    network: t.network,
+    createdAt: t.createdAt.toISOString(),
+    expiresAt: t.expiresAt.toISOString(),
+    server:
+      t.serverWgPublicKey && t.serverPublicIp && t.serverWgPort && t.approval
+        ? {
+            wgPublicKey: t.serverWgPublicKey as WgPublicKey,
+            publicIp: t.serverPublicIp,
+            wgPort: t.serverWgPort,
+            approval: t.approval,
+          }
+        : null,
+    stoppedBy: t.stoppedBy as StoppedBy | null,
+    stopReason: t.stopReason,
+  };
+}

@@ -1,0 +1,87 @@
+// Engineers: who they are, creating them (the token is shown once and only its
+// hash kept), revoking them, and the bootstrap admin of an empty installation.
+import { Inject, Injectable } from "@nestjs/common";
+import type {
+  CreateEngineerRequest,
+  CreateEngineerResponse,
+  EngineerRole,
+  EngineerToken,
+  Whoami,
+} from "@support-tunnel/common";
+import { EngineerRepository } from "../repositories/engineer.repository";
+import type { Engineer } from "./auth.service";
+import { CLOCK, type Clock } from "./clock";
+import { ApiException, notFound } from "./errors";
+import { hashToken, newEngineerToken } from "./tokens";
+
+export interface Actor {
+  /** As recorded in the audit log, e.g. `engineer:alice` or `cli`. */
+  actor: string;
+  clientAddress: string | null;
+}
+
+export class EngineerExistsError extends ApiException {
+  constructor(name: string) {
+    super(409, `engineer ${name} already exists`);
+  }
+}
+
+@Injectable()
+export class EngineerService {
+  constructor(
+    private readonly engineers: EngineerRepository,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  whoami(engineer: Engineer): Whoami {
+    return { name: engineer.name, role: engineer.role };
+  }
+
+  async create(body: CreateEngineerRequest, by: Actor): Promise<CreateEngineerResponse> {
+    const token = newEngineerToken();
+    const now = this.clock.now();
+    const created = await this.engineers.insert(
+      { name: body.name, role: body.role, tokenHash: hashToken(token), createdAt: now },
+      {
+        tunnelId: null,
+        actor: by.actor,
+        action: "engineer.create",
+        detail: `${body.name} as ${body.role}`,
+        clientAddress: by.clientAddress,
+        at: now,
+      },
+    );
+    if (!created) throw new EngineerExistsError(body.name);
+    return { name: body.name, role: body.role, token };
+  }
+
+  async revoke(name: string, by: Actor): Promise<void> {
+    const now = this.clock.now();
+    const removed = await this.engineers.deleteByName(name, {
+      tunnelId: null,
+      actor: by.actor,
+      action: "engineer.revoke",
+      detail: name,
+      clientAddress: by.clientAddress,
+      at: now,
+    });
+    if (!removed) throw notFound(`engineer ${name} not found`, "name");
+  }
+
+  /** Creates `admin` with the given token when no engineer exists yet; true if it did. */
+  async bootstrap(token: EngineerToken): Promise<boolean> {
+    const now = this.clock.now();
+    const role: EngineerRole = "admin";
+    return this.engineers.insertIfNone(
+      { name: "admin", role, tokenHash: hashToken(token), createdAt: now },
+      {
+        tunnelId: null,
+        actor: "system",
+        action: "engineer.bootstrap",
+        detail: "admin from SUPPORT_BOOTSTRAP_TOKEN",
+        clientAddress: null,
+        at: now,
+      },
+    );
+  }
+}

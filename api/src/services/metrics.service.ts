@@ -1,0 +1,50 @@
+// Prometheus metrics: request counts and latencies, and tunnels by state (read
+// from the database at scrape time, so every replica reports the same truth).
+import { Injectable } from "@nestjs/common";
+import { stateFromRank, TUNNEL_STATES } from "@support-tunnel/common";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { TunnelRepository } from "../repositories/tunnel.repository";
+
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+  private readonly requests: Counter<"method" | "route" | "status">;
+  private readonly latency: Histogram<"method" | "route">;
+
+  constructor(tunnels: TunnelRepository) {
+    collectDefaultMetrics({ register: this.registry });
+    this.requests = new Counter({
+      name: "support_api_http_requests_total",
+      help: "HTTP requests answered, by method, route and status",
+      labelNames: ["method", "route", "status"],
+      registers: [this.registry],
+    });
+    this.latency = new Histogram({
+      name: "support_api_http_request_duration_seconds",
+      help: "HTTP request latency (long-polls included), by method and route",
+      labelNames: ["method", "route"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [this.registry],
+    });
+    new Gauge({
+      name: "support_api_tunnels",
+      help: "Tunnels by state",
+      labelNames: ["state"],
+      registers: [this.registry],
+      async collect() {
+        const counts = await tunnels.countByState();
+        for (const state of TUNNEL_STATES) this.set({ state }, 0);
+        for (const { state, count } of counts) this.set({ state: stateFromRank(state) }, count);
+      },
+    });
+  }
+
+  observe(method: string, route: string, status: number, seconds: number): void {
+    this.requests.inc({ method, route, status: String(status) });
+    this.latency.observe({ method, route }, seconds);
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

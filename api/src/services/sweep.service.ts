@@ -1,0 +1,61 @@
+// The expiry sweep: tunnels whose time ran out become `timedout`. Runs on every
+// replica; the repository's single conditional UPDATE makes that safe.
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from "@nestjs/common";
+import type { ApiConfig } from "../config";
+import { JSON_LOGGER, type JsonLogger } from "../http/json-logger";
+import { TunnelRepository } from "../repositories/tunnel.repository";
+import { API_CONFIG, CLOCK, type Clock } from "./clock";
+import { TunnelWatcher } from "./tunnel-watcher.service";
+
+@Injectable()
+export class SweepService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+
+  constructor(
+    private readonly tunnels: TunnelRepository,
+    private readonly watcher: TunnelWatcher,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+    @Inject(JSON_LOGGER) private readonly logger: JsonLogger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.sweepOnce()
+        .catch((err: Error) =>
+          this.logger.event("error", "expiry sweep failed", { error: err.message }),
+        )
+        .finally(() => (this.running = null));
+    }, this.config.sweepIntervalMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** One sweep; returns the ids it timed out. */
+  async sweepOnce(): Promise<string[]> {
+    const now = this.clock.now();
+    const ended = await this.tunnels.timeOutExpired(now, (t) => ({
+      tunnelId: t.id,
+      actor: "system",
+      action: "tunnel.timeout",
+      detail: "expired",
+      clientAddress: null,
+      at: now,
+    }));
+    for (const t of ended) this.watcher.changed(t.id);
+    if (ended.length) this.logger.event("info", "tunnels timed out", { count: ended.length });
+    return ended.map((t) => t.id);
+  }
+}

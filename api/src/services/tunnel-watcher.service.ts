@@ -1,0 +1,61 @@
+// Long-poll support: wait until a tunnel's state differs from a given one.
+// Changes made by this replica wake waiters at once through an in-process
+// emitter; a cheap re-read every second catches changes by other replicas and
+// by the sweep, so the api stays stateless behind a load balancer.
+import { EventEmitter } from "node:events";
+import { Injectable, type BeforeApplicationShutdown } from "@nestjs/common";
+import { TunnelRepository } from "../repositories/tunnel.repository";
+
+const REREAD_MS = 1000;
+
+@Injectable()
+export class TunnelWatcher implements BeforeApplicationShutdown {
+  private readonly emitter = new EventEmitter();
+  /** Wakes every waiter at shutdown so open long-polls answer instead of holding the server open. */
+  private readonly closing = new AbortController();
+
+  constructor(private readonly tunnels: TunnelRepository) {
+    // One listener per waiting long-poll; hundreds are normal, not a leak.
+    this.emitter.setMaxListeners(0);
+  }
+
+  beforeApplicationShutdown(): void {
+    this.closing.abort();
+  }
+
+  /** Tells this replica's waiters that `tunnelId` changed. */
+  changed(tunnelId: string): void {
+    this.emitter.emit(tunnelId);
+  }
+
+  /** Resolves when the tunnel's state rank is no longer `sinceRank`, at `deadline`, or on abort. */
+  async waitForChange(
+    tunnelId: string,
+    sinceRank: number,
+    deadline: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    while (!signal.aborted && !this.closing.signal.aborted && Date.now() < deadline) {
+      await this.nextTick(tunnelId, Math.min(REREAD_MS, deadline - Date.now()), signal);
+      if (signal.aborted || this.closing.signal.aborted) return;
+      const rank = await this.tunnels.stateOf(tunnelId);
+      if (rank !== sinceRank) return;
+    }
+  }
+
+  private nextTick(tunnelId: string, ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.emitter.off(tunnelId, done);
+        signal.removeEventListener("abort", done);
+        this.closing.signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      this.emitter.on(tunnelId, done);
+      signal.addEventListener("abort", done, { once: true });
+      this.closing.signal.addEventListener("abort", done, { once: true });
+    });
+  }
+}

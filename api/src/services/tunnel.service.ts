@@ -1,0 +1,259 @@
+// The tunnel rules: who may request, approve, connect and stop a tunnel, and
+// when. Each change is one conditional update in the repository; this service
+// decides what the precondition is and what to tell the caller when it fails.
+import { randomUUID } from "node:crypto";
+import { Inject, Injectable } from "@nestjs/common";
+import {
+  StoppedBy,
+  stateFromRank,
+  stateRank,
+  type ApproveTunnelRequest,
+  type AuditList,
+  type CreateTunnelRequest,
+  type CreateTunnelResponse,
+  type DeviceTunnelView,
+  type TunnelId,
+  type TunnelList,
+  type TunnelState,
+  type TunnelView,
+} from "@support-tunnel/common";
+import type { ApiConfig } from "../config";
+import { toDeviceTunnelView, toTunnelView } from "../dtos/tunnel-view.dto";
+import { TunnelEntity } from "../entities/tunnel.entity";
+import { AuditRepository } from "../repositories/audit.repository";
+import { RANK, TunnelRepository } from "../repositories/tunnel.repository";
+import type { Engineer } from "./auth.service";
+import { API_CONFIG, CLOCK, type Clock } from "./clock";
+import { conflict, notFound, tooManyRequests, unauthorized } from "./errors";
+import { RATE_LIMITER, type RateLimiter } from "./rate-limiter";
+import { TunnelWatcher } from "./tunnel-watcher.service";
+import { hashToken, newDeviceToken, secretsEqual } from "./tokens";
+
+export interface Caller {
+  clientAddress: string | null;
+}
+
+export interface WaitOptions {
+  waitSeconds?: number;
+  since?: TunnelState;
+  signal: AbortSignal;
+}
+
+@Injectable()
+export class TunnelService {
+  constructor(
+    private readonly tunnels: TunnelRepository,
+    private readonly audit: AuditRepository,
+    private readonly watcher: TunnelWatcher,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+    @Inject(RATE_LIMITER) private readonly rateLimiter: RateLimiter,
+  ) {}
+
+  // ---- device --------------------------------------------------------------
+
+  async request(
+    body: CreateTunnelRequest,
+    enrollmentSecret: string | undefined,
+    caller: Caller,
+  ): Promise<CreateTunnelResponse> {
+    // The fleet secret is checked before the rate limit so a wrong secret can't
+    // tell a prober anything else.
+    if (this.config.enrollmentSecret !== null) {
+      if (!enrollmentSecret) throw unauthorized("missing enrollment secret", "x-enrollment-secret");
+      if (!secretsEqual(enrollmentSecret, this.config.enrollmentSecret)) {
+        throw unauthorized("wrong enrollment secret", "x-enrollment-secret");
+      }
+    }
+    if (!this.rateLimiter.take(caller.clientAddress ?? "unknown")) {
+      throw tooManyRequests(
+        `too many tunnel requests from this address (limit ${this.config.rateLimitPerMinute} per minute); try again later`,
+      );
+    }
+    const now = this.clock.now();
+    const ttl = Math.min(
+      body.ttlSeconds ?? this.config.defaultTtlSeconds,
+      this.config.maxTtlSeconds,
+    );
+    const token = newDeviceToken();
+    const tunnel = Object.assign(new TunnelEntity(), {
+      id: randomUUID(),
+      state: RANK.pending,
+      network: body.network,
+      hostname: body.hostname ?? null,
+      description: body.description ?? null,
+      deviceWgPublicKey: body.deviceWgPublicKey,
+      deviceTokenHash: hashToken(token),
+      createdAt: now,
+      updatedAt: now,
+      expiresAt: new Date(now.getTime() + ttl * 1000),
+      serverInstanceId: null,
+      serverProvider: null,
+      serverPublicIp: null,
+      serverWgPort: null,
+      serverWgPublicKey: null,
+      approval: null,
+      approvedBy: null,
+      supportUser: null,
+      stoppedBy: null,
+      stopReason: null,
+      endedAt: null,
+    } satisfies TunnelEntity);
+    await this.tunnels.insert(tunnel, {
+      tunnelId: tunnel.id,
+      actor: "device",
+      action: "tunnel.request",
+      detail: `network ${tunnel.network}, ttl ${ttl}s`,
+      clientAddress: caller.clientAddress,
+      at: now,
+    });
+    return { tunnelId: tunnel.id as TunnelId, token, expiresAt: tunnel.expiresAt.toISOString() };
+  }
+
+  async deviceView(tunnel: TunnelEntity, wait: WaitOptions): Promise<DeviceTunnelView> {
+    return toDeviceTunnelView(await this.waitIfAsked(tunnel, wait));
+  }
+
+  async reportConnected(
+    tunnel: TunnelEntity,
+    supportUser: string,
+    caller: Caller,
+  ): Promise<DeviceTunnelView> {
+    const now = this.clock.now();
+    const changed = await this.tunnels.markRunning(tunnel.id, now, supportUser, {
+      tunnelId: tunnel.id,
+      actor: "device",
+      action: "tunnel.connected",
+      detail: `support user ${supportUser}`,
+      clientAddress: caller.clientAddress,
+      at: now,
+    });
+    if (changed) {
+      this.watcher.changed(tunnel.id);
+      return toDeviceTunnelView(changed);
+    }
+    const current = await this.findOrFail(tunnel.id);
+    // A retried report (the first answer was lost) is not a conflict.
+    if (current.state === RANK.running && current.supportUser === supportUser) {
+      return toDeviceTunnelView(current);
+    }
+    throw conflict(`tunnel is not started (state: ${stateFromRank(current.state)})`);
+  }
+
+  async stopByDevice(
+    tunnel: TunnelEntity,
+    reason: string | undefined,
+    caller: Caller,
+  ): Promise<DeviceTunnelView> {
+    return toDeviceTunnelView(
+      await this.stop(tunnel.id, StoppedBy.Device, "device", reason, caller),
+    );
+  }
+
+  // ---- engineer ------------------------------------------------------------
+
+  async list(state: TunnelState | undefined): Promise<TunnelList> {
+    const found = await this.tunnels.list(state === undefined ? null : stateRank(state));
+    return { tunnels: found.map(toTunnelView) };
+  }
+
+  async view(id: string, wait: WaitOptions): Promise<TunnelView> {
+    return toTunnelView(await this.waitIfAsked(await this.findOrFail(id), wait));
+  }
+
+  async approve(
+    id: string,
+    body: ApproveTunnelRequest,
+    engineer: Engineer,
+    caller: Caller,
+  ): Promise<TunnelView> {
+    const now = this.clock.now();
+    const changed = await this.tunnels.approve(id, now, body, engineer.name, {
+      tunnelId: id,
+      actor: `engineer:${engineer.name}`,
+      action: "tunnel.approve",
+      detail: `${body.provider} server ${body.instanceId} at ${body.publicIp}:${body.wgPort}`,
+      clientAddress: caller.clientAddress,
+      at: now,
+    });
+    if (changed) {
+      this.watcher.changed(id);
+      return toTunnelView(changed);
+    }
+    const current = await this.findOrFail(id);
+    if (current.state === RANK.pending) throw conflict("tunnel expired");
+    throw conflict(`tunnel is not pending (state: ${stateFromRank(current.state)})`);
+  }
+
+  async stopByEngineer(
+    id: string,
+    reason: string | undefined,
+    engineer: Engineer,
+    caller: Caller,
+  ): Promise<TunnelView> {
+    return toTunnelView(
+      await this.stop(id, StoppedBy.Engineer, `engineer:${engineer.name}`, reason, caller),
+    );
+  }
+
+  async auditTrail(id: string): Promise<AuditList> {
+    await this.findOrFail(id);
+    const entries = await this.audit.listForTunnel(id);
+    return {
+      entries: entries.map((e) => ({
+        id: e.id,
+        tunnelId: e.tunnelId as TunnelId | null,
+        actor: e.actor,
+        action: e.action,
+        detail: e.detail,
+        clientAddress: e.clientAddress,
+        at: e.at.toISOString(),
+      })),
+    };
+  }
+
+  // ---- shared --------------------------------------------------------------
+
+  private async stop(
+    id: string,
+    stoppedBy: StoppedBy,
+    actor: string,
+    reason: string | undefined,
+    caller: Caller,
+  ): Promise<TunnelEntity> {
+    const now = this.clock.now();
+    const changed = await this.tunnels.stop(id, now, stoppedBy, reason ?? null, (ended) => ({
+      tunnelId: id,
+      actor,
+      action: ended.stoppedBy === StoppedBy.Expiry ? "tunnel.timeout" : "tunnel.stop",
+      detail: ended.stopReason,
+      clientAddress: caller.clientAddress,
+      at: now,
+    }));
+    if (changed) {
+      this.watcher.changed(id);
+      return changed;
+    }
+    // Already over: stopping again changes nothing and is not an error.
+    return this.findOrFail(id);
+  }
+
+  private async waitIfAsked(tunnel: TunnelEntity, wait: WaitOptions): Promise<TunnelEntity> {
+    if (!wait.waitSeconds) return tunnel;
+    const sinceRank = wait.since === undefined ? tunnel.state : stateRank(wait.since);
+    if (tunnel.state !== sinceRank) return tunnel;
+    await this.watcher.waitForChange(
+      tunnel.id,
+      sinceRank,
+      Date.now() + wait.waitSeconds * 1000,
+      wait.signal,
+    );
+    return this.findOrFail(tunnel.id);
+  }
+
+  private async findOrFail(id: string): Promise<TunnelEntity> {
+    const tunnel = await this.tunnels.findById(id);
+    if (!tunnel) throw notFound("tunnel not found", "id");
+    return tunnel;
+  }
+}

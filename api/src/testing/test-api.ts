@@ -1,0 +1,79 @@
+// Test support: a fresh PostgreSQL database per run (created on TEST_DATABASE_URL,
+// dropped afterwards even when tests fail) and the real api started in-process on it.
+import { randomBytes } from "node:crypto";
+import { TEST_DATABASE_URL } from "@support-tunnel/lab";
+import { Client } from "pg";
+import { loadConfig, type ApiConfig } from "../config";
+import { startApi, type RunningApi } from "../commands/serve";
+import { JsonLogger } from "../http/json-logger";
+import { ManualClock } from "../services/clock";
+import { SweepService } from "../services/sweep.service";
+import { newEngineerToken } from "../services/tokens";
+
+export interface TestDatabase {
+  url: string;
+  name: string;
+  drop(): Promise<void>;
+}
+
+async function admin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `st_api_${randomBytes(6).toString("hex")}`;
+  await admin((c) => c.query(`CREATE DATABASE "${name}"`));
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    name,
+    drop: () =>
+      admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
+  };
+}
+
+export interface TestApi {
+  api: RunningApi;
+  url: string;
+  clock: ManualClock;
+  config: ApiConfig;
+  /** Token of the bootstrap admin. */
+  adminToken: string;
+  sweepOnce(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/** The real api on `databaseUrl`, port 0, quiet logs, a manual clock and a bootstrap admin. */
+export async function startTestApi(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<TestApi> {
+  const adminToken = newEngineerToken();
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl,
+    HOST: "127.0.0.1",
+    PORT: "0",
+    SUPPORT_BOOTSTRAP_TOKEN: adminToken,
+    SUPPORT_SWEEP_INTERVAL_MS: "3600000",
+    LOG_LEVEL: "silent",
+    ...env,
+  });
+  const clock = new ManualClock();
+  const api = await startApi(config, { clock, logger: new JsonLogger("silent") });
+  return {
+    api,
+    url: api.url,
+    clock,
+    config,
+    adminToken,
+    sweepOnce: () => api.app.get(SweepService).sweepOnce(),
+    close: () => api.close(),
+  };
+}
