@@ -1,0 +1,63 @@
+// One way to run a program: argv arrays, a timeout on every call, secrets only on stdin.
+import { execa } from "execa";
+
+/** PATH with the sbin directories, where useradd, visudo and ip live. */
+export const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export interface RunOptions {
+  timeoutMs?: number;
+  input?: string;
+  /** Exit codes that are not failures (e.g. "no such user"). */
+  okExitCodes?: readonly number[];
+  env?: Record<string, string>;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export class CommandError extends Error {
+  override name = "CommandError";
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+export async function run(
+  file: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const result = await execa(file, args, {
+    timeout: options.timeoutMs ?? 30_000,
+    input: options.input ?? "",
+    reject: false,
+    env: { PATH: SYSTEM_PATH, LANG: "C", ...options.env },
+    extendEnv: true,
+    stripFinalNewline: true,
+  });
+  const out: RunResult = {
+    stdout: String(result.stdout ?? ""),
+    stderr: String(result.stderr ?? ""),
+    exitCode: result.exitCode ?? -1,
+  };
+  const ok = out.exitCode === 0 || (options.okExitCodes ?? []).includes(out.exitCode);
+  if (!ok || result.timedOut) {
+    const why = result.timedOut
+      ? `timed out after ${options.timeoutMs ?? 30_000} ms`
+      : result.failed && result.exitCode === undefined
+        ? (result.shortMessage ?? "could not run")
+        : `exit ${out.exitCode}`;
+    const detail = out.stderr.trim().split("\n").slice(-3).join(" | ");
+    throw new CommandError(
+      `${file} ${args.join(" ")}: ${why}${detail ? `: ${detail}` : ""}`,
+      out.exitCode,
+    );
+  }
+  return out;
+}

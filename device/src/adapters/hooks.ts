@@ -1,0 +1,16 @@
+// Runs hooks: argv only, a time limit, and a last look at the program file (it
+// must still be root-owned and writable by nobody else when it runs).
+import { assertTrustedFile } from "../config";
+import { run } from "./exec";
+import type { HookRunner } from "./ports";
+
+export function createHookRunner(ownerUid = 0): HookRunner {
+  return {
+    async run(argv, timeoutMs) {
+      const [file, ...args] = argv;
+      if (!file) throw new Error("empty hook");
+      await assertTrustedFile(file, "hook", { ownerUid });
+      await run(file, args, { timeoutMs });
+    },
+  };
+}

@@ -1,0 +1,82 @@
+// The narrow interfaces around every side effect the device logic has. The
+// logic takes them in; specs pass fakes; the real ones live beside this file.
+import type {
+  CreateTunnelRequest,
+  CreateTunnelResponse,
+  DeviceTunnelView,
+  TunnelState,
+} from "@support-tunnel/common";
+import type { TunnelRecord } from "../record";
+
+export interface Clock {
+  now(): number;
+  /** Resolves after `ms`, or early (without throwing) when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** The device's half of the api: what SupportApiClient offers a device token. */
+export interface DeviceApi {
+  createTunnel(body: CreateTunnelRequest, enrollmentSecret?: string): Promise<CreateTunnelResponse>;
+  getDeviceTunnel(opts?: {
+    waitSeconds?: number;
+    since?: TunnelState;
+    signal?: AbortSignal;
+  }): Promise<DeviceTunnelView>;
+  reportConnected(supportUser: string): Promise<DeviceTunnelView>;
+  stopDeviceTunnel(reason?: string): Promise<DeviceTunnelView>;
+}
+
+/** An api client for `apiUrl`, authenticated with the tunnel's device token when given. */
+export type DeviceApiFactory = (apiUrl: string, token?: string) => DeviceApi;
+
+export interface WireGuard {
+  /** `wg-quick up <configPath>`; the interface is named after the file. */
+  up(configPath: string): Promise<void>;
+  /** `wg-quick down <configPath>`. */
+  down(configPath: string): Promise<void>;
+  /** `ip link del`: for an interface whose config is gone. Missing is fine. */
+  deleteInterface(name: string): Promise<void>;
+  /** Names of the network interfaces present. */
+  interfaces(): Promise<string[]>;
+}
+
+export interface Users {
+  exists(name: string): Promise<boolean>;
+  /** A fresh user with its own group and home, that no password can log into. */
+  create(name: string, comment: string): Promise<void>;
+  /** `/etc/sudoers.d/<name>`: passwordless sudo, checked with visudo before it is moved in place. */
+  grantSudo(name: string): Promise<void>;
+  /** Writes `~/.ssh/authorized_keys` (0600, owned by the user) with exactly this line. */
+  authorize(name: string, authorizedKeysLine: string): Promise<void>;
+  /** Kills the user's processes, deletes user, home and sudoers file. Missing pieces are fine. */
+  remove(name: string): Promise<void>;
+  /** `support<hex>` names that have a passwd entry or a sudoers file. */
+  listSupportUsers(): Promise<string[]>;
+}
+
+export interface HookRunner {
+  /** Runs argv (no shell) with a time limit; throws on failure or timeout. */
+  run(argv: readonly string[], timeoutMs: number): Promise<void>;
+}
+
+export interface LocalNetwork {
+  /** IPv4 routes and addresses of this machine, as CIDRs or addresses: what a subnet must avoid. */
+  usedCidrs(): Promise<string[]>;
+  hostname(): string;
+}
+
+/** Where tunnels are remembered. */
+export interface StateStore {
+  list(): Promise<TunnelRecord[]>;
+  read(id: string): Promise<TunnelRecord | null>;
+  write(record: TunnelRecord): Promise<void>;
+  remove(id: string): Promise<void>;
+  /** Waits for the per-tunnel lock and returns its release. */
+  lock(id: string): Promise<() => Promise<void>>;
+  wgConfigPath(iface: string): string;
+  writeWgConfig(iface: string, text: string): Promise<string>;
+  removeWgConfig(iface: string): Promise<void>;
+  hasWgConfig(iface: string): Promise<boolean>;
+  /** Interface names of every wg config file present. */
+  listWgConfigs(): Promise<string[]>;
+}

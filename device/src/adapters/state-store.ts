@@ -1,0 +1,217 @@
+// Tunnel records on disk: <dir>/tunnels/<id>.json (0600), WireGuard configs in
+// <dir>/wg, per-tunnel locks in <dir>/locks. Writes go to a temp file that is
+// fsync'ed and renamed, so a crash leaves the old record or the new one, never half.
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs/promises";
+import * as path from "node:path";
+import { parseWire, tunnelIdSchema } from "@support-tunnel/common";
+import { DeviceError } from "../errors";
+import { tunnelRecordSchema, type TunnelRecord } from "../record";
+import type { StateStore } from "./ports";
+
+const INTERFACE = /^std[0-9a-f]{12}$/;
+
+export interface FileStateStoreOptions {
+  /** How long `lock` waits for another process before giving up. Default 120 s. */
+  lockTimeoutMs?: number;
+  lockPollMs?: number;
+}
+
+export class FileStateStore implements StateStore {
+  private readonly lockTimeoutMs: number;
+  private readonly lockPollMs: number;
+
+  constructor(
+    readonly dir: string,
+    options: FileStateStoreOptions = {},
+  ) {
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 120_000;
+    this.lockPollMs = options.lockPollMs ?? 100;
+  }
+
+  private sub(name: string): string {
+    return path.join(this.dir, name);
+  }
+
+  private recordPath(id: string): string {
+    // The id becomes a file name: only a real UUID may.
+    const tunnelId = parseWire(tunnelIdSchema, id, "tunnel id");
+    return path.join(this.sub("tunnels"), `${tunnelId}.json`);
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await fs.chmod(dir, 0o700);
+  }
+
+  private async ensureDirs(): Promise<void> {
+    await this.ensureDir(this.dir);
+    for (const name of ["tunnels", "wg", "locks"]) await this.ensureDir(this.sub(name));
+  }
+
+  private async writeAtomic(file: string, text: string): Promise<void> {
+    const tmp = path.join(
+      path.dirname(file),
+      `.${path.basename(file)}.${randomBytes(6).toString("hex")}.tmp`,
+    );
+    const handle = await fs.open(tmp, "wx", 0o600);
+    try {
+      await handle.writeFile(text, "utf8");
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await fs.rename(tmp, file);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+    const dirHandle = await fs.open(path.dirname(file), "r");
+    try {
+      await dirHandle.sync();
+    } finally {
+      await dirHandle.close();
+    }
+  }
+
+  async list(): Promise<TunnelRecord[]> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.sub("tunnels"));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw err;
+    }
+    const records: TunnelRecord[] = [];
+    for (const name of names.sort()) {
+      const m = /^([0-9a-f-]{36})\.json$/.exec(name);
+      if (!m) continue;
+      const record = await this.read(m[1]!);
+      if (record) records.push(record);
+    }
+    return records;
+  }
+
+  async read(id: string): Promise<TunnelRecord | null> {
+    const file = this.recordPath(id);
+    let text: string;
+    try {
+      text = await fs.readFile(file, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw err;
+    }
+    try {
+      return parseWire(tunnelRecordSchema, JSON.parse(text), "record");
+    } catch (err) {
+      throw new DeviceError(`state file ${file} is damaged: ${(err as Error).message}`);
+    }
+  }
+
+  async write(record: TunnelRecord): Promise<void> {
+    await this.ensureDirs();
+    const valid = parseWire(tunnelRecordSchema, record, "record");
+    await this.writeAtomic(this.recordPath(valid.tunnelId), `${JSON.stringify(valid, null, 2)}\n`);
+  }
+
+  async remove(id: string): Promise<void> {
+    await fs.rm(this.recordPath(id), { force: true });
+  }
+
+  async lock(id: string): Promise<() => Promise<void>> {
+    await this.ensureDirs();
+    const tunnelId = parseWire(tunnelIdSchema, id, "tunnel id");
+    const file = path.join(this.sub("locks"), `${tunnelId}.lock`);
+    const deadline = Date.now() + this.lockTimeoutMs;
+    for (;;) {
+      try {
+        const handle = await fs.open(file, "wx", 0o600);
+        try {
+          await handle.writeFile(`${process.pid}\n`);
+        } finally {
+          await handle.close();
+        }
+        return async () => {
+          await fs.rm(file, { force: true });
+        };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      }
+      const holder = await readPid(file);
+      // A lock whose process is gone was left by a crash: take it over.
+      // (An empty file is a lock being written right now, not a stale one.)
+      if (
+        holder !== null ? holder !== process.pid && !isAlive(holder) : await olderThan(file, 10_000)
+      ) {
+        await fs.rm(file, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new DeviceError(`tunnel ${id} is busy (locked by pid ${holder ?? "?"}); try again`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.lockPollMs));
+    }
+  }
+
+  wgConfigPath(iface: string): string {
+    if (!INTERFACE.test(iface)) throw new DeviceError(`not a device interface name: ${iface}`);
+    return path.join(this.sub("wg"), `${iface}.conf`);
+  }
+
+  async writeWgConfig(iface: string, text: string): Promise<string> {
+    await this.ensureDirs();
+    const file = this.wgConfigPath(iface);
+    await this.writeAtomic(file, text);
+    return file;
+  }
+
+  async removeWgConfig(iface: string): Promise<void> {
+    await fs.rm(this.wgConfigPath(iface), { force: true });
+  }
+
+  async hasWgConfig(iface: string): Promise<boolean> {
+    try {
+      await fs.access(this.wgConfigPath(iface));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async listWgConfigs(): Promise<string[]> {
+    try {
+      return (await fs.readdir(this.sub("wg")))
+        .map((name) => name.replace(/\.conf$/, ""))
+        .filter((name) => INTERFACE.test(name));
+    } catch {
+      return [];
+    }
+  }
+}
+
+async function readPid(file: string): Promise<number | null> {
+  try {
+    const n = Number.parseInt(await fs.readFile(file, "utf8"), 10);
+    return Number.isInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+async function olderThan(file: string, ms: number): Promise<boolean> {
+  try {
+    return Date.now() - (await fs.stat(file)).mtimeMs > ms;
+  } catch {
+    return false;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

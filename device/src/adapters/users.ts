@@ -1,0 +1,152 @@
+// The ephemeral support user, through the system's own tools: useradd/userdel,
+// a sudoers.d file checked with visudo before it is moved into place, and an
+// authorized_keys file written directly (never through a shell).
+import * as fs from "node:fs/promises";
+import * as path from "node:path";
+import { CommandError, run } from "./exec";
+import type { Users } from "./ports";
+
+const SUPPORT_USER = /^support[0-9a-f]{4,16}$/;
+
+export interface SystemUsersOptions {
+  passwdFile?: string;
+  sudoersDir?: string;
+}
+
+interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+function checkName(name: string): void {
+  // The name ends up in argv, a sudoers file and a path: only our own shape is allowed.
+  if (!SUPPORT_USER.test(name)) throw new Error(`not a support user name: ${name}`);
+}
+
+export class SystemUsers implements Users {
+  private readonly passwdFile: string;
+  private readonly sudoersDir: string;
+
+  constructor(options: SystemUsersOptions = {}) {
+    this.passwdFile = options.passwdFile ?? "/etc/passwd";
+    this.sudoersDir = options.sudoersDir ?? "/etc/sudoers.d";
+  }
+
+  private async passwd(): Promise<PasswdEntry[]> {
+    const text = await fs.readFile(this.passwdFile, "utf8");
+    return text
+      .split("\n")
+      .map((line) => line.split(":"))
+      .filter((f) => f.length >= 7)
+      .map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]! }));
+  }
+
+  private async entry(name: string): Promise<PasswdEntry | undefined> {
+    return (await this.passwd()).find((e) => e.name === name);
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return (await this.entry(name)) !== undefined;
+  }
+
+  async create(name: string, comment: string): Promise<void> {
+    checkName(name);
+    await run(
+      "useradd",
+      ["--create-home", "--shell", "/bin/bash", "--user-group", "--comment", comment, name],
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    // `*` rather than useradd's locked `!`: no password can ever match, yet the
+    // account is not "locked", which sshd without PAM would refuse for keys too.
+    await run("usermod", ["--password", "*", name], { timeoutMs: 30_000 });
+  }
+
+  async grantSudo(name: string): Promise<void> {
+    checkName(name);
+    await fs.mkdir(this.sudoersDir, { recursive: true, mode: 0o750 });
+    // sudo ignores sudoers.d names with a dot, so the temp file is inert until the rename.
+    const tmp = path.join(this.sudoersDir, `.${name}.tmp`);
+    const target = path.join(this.sudoersDir, name);
+    await fs.rm(tmp, { force: true });
+    const handle = await fs.open(tmp, "wx", 0o440);
+    try {
+      await handle.writeFile(
+        `# support-tunnel: ephemeral support user, removed when the tunnel stops\n${name} ALL=(ALL) NOPASSWD: ALL\n`,
+      );
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await fs.chmod(tmp, 0o440);
+      await run("visudo", ["-c", "-q", "-f", tmp], { timeoutMs: 10_000 });
+      await fs.rename(tmp, target);
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+  }
+
+  async authorize(name: string, authorizedKeysLine: string): Promise<void> {
+    checkName(name);
+    if (/[\r\n]/.test(authorizedKeysLine))
+      throw new Error("an authorized_keys line must be one line");
+    const user = await this.entry(name);
+    if (!user) throw new Error(`user ${name} does not exist`);
+    const sshDir = path.join(user.home, ".ssh");
+    await fs.mkdir(sshDir, { mode: 0o700 });
+    await fs.chown(sshDir, user.uid, user.gid);
+    const file = path.join(sshDir, "authorized_keys");
+    const handle = await fs.open(file, "wx", 0o600);
+    try {
+      await handle.writeFile(`${authorizedKeysLine}\n`);
+      await handle.chown(user.uid, user.gid);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async remove(name: string): Promise<void> {
+    checkName(name);
+    const user = await this.entry(name);
+    if (user) {
+      for (let attempt = 0; ; attempt++) {
+        // Exit 1: no process matched. Anything the user still runs dies first, or userdel refuses.
+        await run("pkill", ["-KILL", "-u", name], { okExitCodes: [1], timeoutMs: 10_000 });
+        try {
+          // 6: no such user (someone else removed it meanwhile).
+          await run("userdel", attempt < 5 ? ["--remove", name] : ["--remove", "--force", name], {
+            okExitCodes: [6],
+            timeoutMs: 30_000,
+          });
+          break;
+        } catch (err) {
+          // 8: the user is still logged in (a process was just dying); try again.
+          if (!(err instanceof CommandError && err.exitCode === 8) || attempt >= 5) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+      // userdel leaves the home behind if it did not own it: make sure no key survives.
+      if (path.basename(user.home) === name)
+        await fs.rm(user.home, { recursive: true, force: true });
+    }
+    await fs.rm(path.join(this.sudoersDir, name), { force: true });
+    await fs.rm(path.join(this.sudoersDir, `.${name}.tmp`), { force: true });
+  }
+
+  async listSupportUsers(): Promise<string[]> {
+    const names = new Set(
+      (await this.passwd()).map((e) => e.name).filter((n) => SUPPORT_USER.test(n)),
+    );
+    try {
+      for (const file of await fs.readdir(this.sudoersDir))
+        if (SUPPORT_USER.test(file)) names.add(file);
+    } catch {
+      // no sudoers.d: nothing of ours there
+    }
+    return [...names].sort();
+  }
+}

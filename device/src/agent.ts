@@ -1,0 +1,185 @@
+// The long-running agent: one watcher per local tunnel that long-polls the api
+// and connects the moment the tunnel is approved, stops it when it ends, and
+// tears it down at expiry on a local timer that needs no api at all.
+import { isTerminal, TunnelState } from "@support-tunnel/common";
+import type { Clock, DeviceApiFactory, StateStore, WireGuard } from "./adapters/ports";
+import { ApprovalRefusedError, NotReadyError } from "./errors";
+import { isExpired } from "./record";
+import { isApproved, type TunnelService } from "./tunnels";
+
+export interface AgentDeps {
+  service: TunnelService;
+  store: StateStore;
+  clock: Clock;
+  api: DeviceApiFactory;
+  wg: WireGuard;
+  log: (message: string) => void;
+}
+
+export interface AgentOptions {
+  /** Long-poll length; the api caps it at 30. */
+  waitSeconds?: number;
+  /** How often the state dir is rescanned for tunnels requested after start. */
+  rescanMs?: number;
+  /** First delay after an api failure; doubles up to `maxBackoffMs`. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export type WatchOutcome = "up" | "ended" | "aborted";
+
+export class Agent {
+  private readonly waitSeconds: number;
+  private readonly rescanMs: number;
+  private readonly backoffMs: number;
+  private readonly maxBackoffMs: number;
+
+  constructor(
+    private readonly deps: AgentDeps,
+    options: AgentOptions = {},
+  ) {
+    this.waitSeconds = options.waitSeconds ?? 25;
+    this.rescanMs = options.rescanMs ?? 2000;
+    this.backoffMs = options.backoffMs ?? 1000;
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+  }
+
+  /** Runs until `signal` aborts. Tunnels that are up stay up: they are still consented to. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { store, service, clock, log } = this.deps;
+    for (const record of await store.list()) {
+      try {
+        await service.recover(record.tunnelId);
+      } catch (err) {
+        log(`recovering tunnel ${record.tunnelId}: ${(err as Error).message}`);
+      }
+    }
+    const watchers = new Map<string, Promise<WatchOutcome>>();
+    while (!signal.aborted) {
+      try {
+        for (const record of await store.list()) {
+          if (watchers.has(record.tunnelId)) continue;
+          const watcher = this.watch(record.tunnelId, signal).finally(() =>
+            watchers.delete(record.tunnelId),
+          );
+          watchers.set(record.tunnelId, watcher);
+        }
+      } catch (err) {
+        log(`reading the state dir: ${(err as Error).message}`);
+      }
+      await clock.sleep(this.rescanMs, signal);
+    }
+    await Promise.allSettled(watchers.values());
+  }
+
+  /**
+   * Watches one tunnel until it ends, `signal` aborts, or (with `untilUp`) it is up.
+   * Never throws: every failure is logged and retried with backoff.
+   */
+  async watch(
+    id: string,
+    signal: AbortSignal,
+    options: { untilUp?: boolean } = {},
+  ): Promise<WatchOutcome> {
+    const { store, service, clock, api, wg, log } = this.deps;
+    let since: TunnelState | undefined;
+    let failures = 0;
+    let refusedApproval: string | undefined;
+    const backoff = async (msLeft: number) => {
+      const ms = Math.min(
+        this.backoffMs * 2 ** Math.min(failures, 16),
+        this.maxBackoffMs,
+        Math.max(msLeft, 0),
+      );
+      failures++;
+      await clock.sleep(ms, signal);
+    };
+    while (!signal.aborted) {
+      let msLeft = 0;
+      try {
+        const record = await store.read(id);
+        if (!record) return "ended";
+        if (isExpired(record, clock.now())) {
+          log(`tunnel ${id} expired: tearing it down`);
+          await service.stop(id, "expiry");
+          return "ended";
+        }
+        msLeft = Date.parse(record.expiresAt) - clock.now();
+        const view = await this.pollUntil(
+          api(record.apiUrl, record.deviceToken),
+          since,
+          msLeft,
+          signal,
+        );
+        if (view === null) continue; // expiry timer or shutdown: the loop head decides
+        failures = 0;
+        since = view.state;
+        if (isTerminal(view.state)) {
+          log(`tunnel ${id} ended on the api (${view.state}): tearing it down`);
+          await service.stop(id, "ended");
+          return "ended";
+        }
+        if (!isApproved(view.state)) continue;
+        const up = record.phase === "up" && (await wg.interfaces()).includes(record.interface);
+        if (up) {
+          if (view.state === TunnelState.Started) await service.reportConnected(record);
+          if (options.untilUp) return "up";
+          continue;
+        }
+        const approval = view.server?.approval;
+        if (approval !== undefined && approval === refusedApproval) continue;
+        try {
+          const result = await service.connect(id);
+          log(`tunnel ${id} is up: support user ${result.supportUser} on ${result.interface}`);
+          if (options.untilUp) return "up";
+        } catch (err) {
+          if (err instanceof ApprovalRefusedError) {
+            // Logged once per approval; a new one (the engineer retrying) is tried afresh.
+            refusedApproval = approval;
+            log(err.message);
+          } else if (err instanceof NotReadyError) {
+            since = undefined;
+          } else {
+            throw err;
+          }
+        }
+      } catch (err) {
+        if (signal.aborted) break;
+        log(`tunnel ${id}: ${(err as Error).message}`);
+        since = undefined;
+        await backoff(msLeft);
+      }
+    }
+    return "aborted";
+  }
+
+  /**
+   * One long-poll, abandoned when the tunnel's expiry comes first or the agent
+   * stops: returns null then. Api failures are thrown to the caller's backoff.
+   */
+  private async pollUntil(
+    client: ReturnType<DeviceApiFactory>,
+    since: TunnelState | undefined,
+    msLeft: number,
+    signal: AbortSignal,
+  ) {
+    const expiry = new AbortController();
+    const done = new AbortController();
+    const timer = this.deps.clock.sleep(msLeft, AbortSignal.any([signal, done.signal])).then(() => {
+      if (!done.signal.aborted) expiry.abort(new Error("expired"));
+    });
+    try {
+      return await client.getDeviceTunnel({
+        waitSeconds: this.waitSeconds,
+        since,
+        signal: AbortSignal.any([signal, expiry.signal]),
+      });
+    } catch (err) {
+      if (expiry.signal.aborted || signal.aborted) return null;
+      throw err;
+    } finally {
+      done.abort();
+      await timer;
+    }
+  }
+}

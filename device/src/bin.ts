@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// Entry point of `support-device`: runs the CLI and exits with its code.
+import { main } from "./cli";
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

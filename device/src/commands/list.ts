@@ -1,0 +1,30 @@
+import type { CommandContext } from "../context";
+import { renderTable } from "../printer";
+
+/** Tunnels this device knows, from local state only (no api call). */
+export async function list(ctx: CommandContext): Promise<void> {
+  const records = await ctx.deps.store.list();
+  const rows = records.map((r) => ({
+    tunnelId: r.tunnelId,
+    phase: r.phase,
+    network: r.network,
+    interface: r.interface,
+    supportUser: r.supportUser,
+    expiresAt: r.expiresAt,
+  }));
+  ctx.printer.result({ tunnels: rows }, () =>
+    rows.length === 0
+      ? "no tunnels on this device"
+      : renderTable(
+          ["TUNNEL", "PHASE", "NETWORK", "INTERFACE", "USER", "EXPIRES"],
+          rows.map((r) => [
+            r.tunnelId,
+            r.phase,
+            r.network,
+            r.interface,
+            r.supportUser,
+            r.expiresAt,
+          ]),
+        ),
+  );
+}

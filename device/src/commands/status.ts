@@ -1,0 +1,18 @@
+import type { CommandContext } from "../context";
+
+/** One tunnel: local phase, api state when reachable, interface and user presence. */
+export async function status(ctx: CommandContext, options: { id: string }): Promise<void> {
+  const s = await ctx.service.status(options.id);
+  ctx.printer.result(s, () =>
+    [
+      `tunnel: ${s.tunnelId}`,
+      `phase: ${s.phase}${s.expired ? " (expired)" : ""}`,
+      `api state: ${s.apiState ?? `unknown (${s.apiError ?? "unreachable"})`}`,
+      `interface: ${s.interface} ${s.interfaceUp ? "up" : "absent"}`,
+      `support user: ${s.supportUser} ${s.userPresent ? "present" : "absent"}`,
+      `network: ${s.network} (device ${s.address}, server ${s.serverAddress})`,
+      `endpoint: ${s.endpoint ?? "-"}`,
+      `expires at: ${s.expiresAt}`,
+    ].join("\n"),
+  );
+}

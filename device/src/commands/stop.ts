@@ -1,0 +1,26 @@
+import { UsageError } from "../errors";
+import type { CommandContext } from "../context";
+import type { StopResult } from "../tunnels";
+
+/** Removes a tunnel's user, interface and config and tells the api. Idempotent. */
+export async function stop(
+  ctx: CommandContext,
+  options: { id?: string; all?: boolean; reason?: string },
+): Promise<void> {
+  if (options.all === (options.id !== undefined))
+    throw new UsageError("give a tunnel id or --all (not both)");
+  const ids = options.all ? (await ctx.deps.store.list()).map((r) => r.tunnelId) : [options.id!];
+  const results: StopResult[] = [];
+  for (const id of ids) results.push(await ctx.service.stop(id, "device", options.reason));
+  ctx.printer.result({ stopped: results }, () =>
+    results.length === 0
+      ? "no tunnels on this device"
+      : results
+          .map((r) =>
+            !r.found
+              ? `tunnel ${r.tunnelId}: nothing left on this device`
+              : `tunnel ${r.tunnelId}: stopped${r.apiTold ? "" : " (the api could not be told)"}`,
+          )
+          .join("\n"),
+  );
+}
