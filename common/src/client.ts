@@ -208,20 +208,24 @@ export class SupportApiClient {
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
       let response: Response;
+      let text: string;
       try {
         response = await this.fetchImpl(url, {
           method,
           headers,
           body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
           signal,
+          // A redirect would carry the bearer token to wherever the api points: never follow one.
+          redirect: "manual",
         });
+        // The body is read under the same timeout: a server that stalls mid-answer is unreachable too.
+        text = await response.text();
       } catch (err) {
         if (opts.signal?.aborted) throw opts.signal.reason ?? err;
-        const why = timeout.aborted ? `timed out after ${timeoutMs} ms` : (err as Error).message;
+        const why = timeout.aborted ? `timed out after ${timeoutMs} ms` : networkReason(err);
         lastError = new ApiUnreachableError(`api at ${this.baseUrl} unreachable: ${why}`);
         continue;
       }
-      const text = await response.text();
       let json: unknown = undefined;
       if (text) {
         try {
@@ -234,6 +238,13 @@ export class SupportApiClient {
         lastError = toApiError(response.status, json, text);
         continue;
       }
+      if (response.status >= 300 && response.status < 400) {
+        const location = printable(response.headers.get("location") ?? "elsewhere");
+        throw new ApiError(
+          response.status,
+          `api at ${this.baseUrl} redirected ${method} ${path} to ${location}; set the api url to where the api really is`,
+        );
+      }
       if (response.status >= 400) throw toApiError(response.status, json, text);
       if (schema === null) return json;
       try {
@@ -241,7 +252,7 @@ export class SupportApiClient {
       } catch (err) {
         throw new ApiError(
           response.status,
-          `api answered ${method} ${path} with an invalid body: ${(err as Error).message}`,
+          `api answered ${method} ${path} with an invalid body: ${printable((err as Error).message)}`,
         );
       }
     }
@@ -249,9 +260,44 @@ export class SupportApiClient {
   }
 }
 
+/** Replaces control characters: an api answer is printed on a terminal and must not drive it. */
+function printable(s: string): string {
+  let out = "";
+  for (const ch of s) {
+    const code = ch.charCodeAt(0);
+    out += code <= 0x1f || (code >= 0x7f && code <= 0x9f) ? " " : ch;
+  }
+  return out;
+}
+
+/** Why fetch failed: its own message is "fetch failed", the cause says what happened. */
+function networkReason(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  if (typeof cause?.code === "string") return cause.code;
+  if (typeof cause?.message === "string") return cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The api's own message when it sent one (`{message, field?}`; a list of messages,
+ * as Nest's validation pipe sends, is joined), else the status and the start of the body.
+ */
 function toApiError(status: number, json: unknown, text: string): ApiError {
   const parsed = apiErrorBodySchema.safeParse(json);
-  if (parsed.success) return new ApiError(status, parsed.data.message, parsed.data.field);
-  const snippet = text.slice(0, 200).replace(/[\u0000-\u001f]/g, " ");
+  if (parsed.success) {
+    return new ApiError(status, printable(parsed.data.message), parsed.data.field);
+  }
+  const body = json as { message?: unknown; field?: unknown } | null | undefined;
+  const message =
+    typeof body?.message === "string"
+      ? body.message
+      : Array.isArray(body?.message) && body.message.every((m) => typeof m === "string")
+        ? body.message.join("; ")
+        : undefined;
+  if (message) {
+    const field = typeof body?.field === "string" ? body.field : undefined;
+    return new ApiError(status, printable(message), field);
+  }
+  const snippet = printable(text.slice(0, 200)).trim();
   return new ApiError(status, `api answered ${status}${snippet ? `: ${snippet}` : ""}`);
 }
