@@ -5,4 +5,5 @@ export * from "./prerequisites";
 export * from "./addresses";
 export * from "./host";
 export * from "./lab";
+export * from "./api-process";
 export { SBIN_PATH, isProcessAlive, processStartTime, type RunResult } from "./system";
