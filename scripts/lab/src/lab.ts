@@ -554,17 +554,22 @@ export async function cleanupLeftoverLabs(): Promise<string[]> {
       }
     });
   }
-  // Namespaces and root veths whose lab directory is gone entirely.
-  const live = new Set(listLabStates().map((s) => s.name));
-  const liveIds = new Set(listLabStates().map((s) => rootInterfaceName(s.id)));
-  for (const netns of listNamespacesSync()) {
+  // Namespaces and root veths whose lab directory is gone entirely. List them
+  // before the labs: a lab writes lab.json before it makes namespaces, so one
+  // being created right now is always among the live labs read afterwards.
+  const namespaces = listNamespacesSync();
+  const links = await rootLinkNames();
+  const states = listLabStates();
+  const live = new Set(states.map((s) => s.name));
+  const liveIds = new Set(states.map((s) => rootInterfaceName(s.id)));
+  for (const netns of namespaces) {
     const lab = labOfNamespace(netns);
     if (lab && !live.has(lab)) {
       teardownNamespacesSync(lab, null);
       if (!removed.includes(lab)) removed.push(lab);
     }
   }
-  for (const link of await rootLinkNames()) {
+  for (const link of links) {
     if (/^stlab[0-9a-f]{4}$/.test(link) && !liveIds.has(link)) runSync("ip", ["link", "del", link]);
   }
   return removed;
