@@ -1,0 +1,264 @@
+import assert from "node:assert/strict";
+import {
+  ApiError,
+  generateKeyPair,
+  generatePresharedKey,
+  openApproval,
+  TunnelState,
+  type ApproveTunnelRequest,
+  type TunnelId,
+  type TunnelView,
+} from "@support-tunnel/common";
+import { CliError, ExitCode } from "../errors";
+import { Printer } from "../printer";
+import type { TunnelServer, TunnelServerProvider } from "../providers/provider";
+import type { ServerRecord, ServerRecordStore } from "../server-records";
+import type { RemoteShell } from "../ssh/remote-shell";
+import { create, type CreateDeps } from "./create";
+
+const ID = "0b7e3f52-9a61-4c1e-8d2f-3a4b5c6d7e8f" as TunnelId;
+const EGRESS =
+  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHdzZWNyZXRzZWNyZXRzZWNyZXRzZWNyZXRzZWNy support-tunnel-egress";
+const device = generateKeyPair();
+const psk = generatePresharedKey();
+
+function view(state: TunnelState, extra: Partial<TunnelView> = {}): TunnelView {
+  return {
+    tunnelId: ID,
+    state,
+    network: "10.20.30.0/30",
+    hostname: "dev",
+    description: null,
+    deviceWgPublicKey: device.publicKey,
+    createdAt: "2026-01-01T00:00:00.000Z",
+    updatedAt: "2026-01-01T00:00:00.000Z",
+    expiresAt: "2099-01-01T00:00:00.000Z",
+    server: null,
+    supportUser: state === TunnelState.Running ? "support1a2b" : null,
+    approvedBy: null,
+    stoppedBy: null,
+    stopReason: null,
+    endedAt: null,
+    ...extra,
+  };
+}
+
+const SERVER: TunnelServer = {
+  instanceId: "lab:ts0b7e3f529a61",
+  provider: "netns",
+  publicIp: "100.64.0.9",
+  wgPort: 51820,
+  interfaceName: "sts0b7e3f529a61",
+  ssh: {
+    host: "100.64.0.9",
+    port: 22,
+    username: "root",
+    privateKeyPath: "/k",
+    hostKey: "ssh-ed25519 AAAA",
+  },
+};
+
+interface Harness {
+  deps: CreateDeps;
+  calls: string[];
+  approvals: ApproveTunnelRequest[];
+  execs: { argv: readonly string[]; stdin?: string }[];
+  records: Map<string, ServerRecord>;
+}
+
+function harness(options: {
+  initial?: TunnelView;
+  polls?: (TunnelView | Error)[];
+  approve?: () => Promise<TunnelView>;
+  failOn?: string;
+  controller?: AbortController;
+}): Harness {
+  const calls: string[] = [];
+  const approvals: ApproveTunnelRequest[] = [];
+  const execs: { argv: readonly string[]; stdin?: string }[] = [];
+  const records = new Map<string, ServerRecord>();
+  const polls = [...(options.polls ?? [view(TunnelState.Running)])];
+  let first = true;
+  let clock = 0;
+  const provider: TunnelServerProvider = {
+    name: "netns",
+    preflight: async () => void calls.push("preflight"),
+    obtain: async () => {
+      calls.push("obtain");
+      return SERVER;
+    },
+    destroy: async (s) => void calls.push(`destroy ${s.instanceId}`),
+    list: async () => [],
+  };
+  const shell: RemoteShell = {
+    exec: async (argv, opts) => {
+      execs.push({ argv, stdin: opts?.stdin });
+      if (options.failOn && argv[0] === options.failOn)
+        return { code: 1, stdout: "", stderr: "boom" };
+      if (argv[0] === "cat") return { code: 0, stdout: EGRESS + "\n", stderr: "" };
+      return { code: 0, stdout: "", stderr: "" };
+    },
+    dispose: () => void calls.push("dispose"),
+  };
+  const store: ServerRecordStore = {
+    save: async (r) => void records.set(r.tunnelId, r),
+    load: async (id) => records.get(id) ?? null,
+    remove: async (id) => void records.delete(id),
+    all: async () => [...records.values()],
+    knownHostsPath: (id) => `/cfg/servers/${id}.known_hosts`,
+  };
+  const deps: CreateDeps = {
+    api: {
+      getTunnel: async (_id, opts) => {
+        if (first || !opts?.waitSeconds) {
+          first = false;
+          return options.initial ?? view(TunnelState.Pending);
+        }
+        clock += 30_000;
+        if (opts.signal && options.controller) options.controller.abort();
+        const next = polls.shift() ?? view(TunnelState.Started);
+        if (next instanceof Error) throw next;
+        return next;
+      },
+      approveTunnel: async (_id, body) => {
+        calls.push("approve");
+        approvals.push(body);
+        return options.approve ? options.approve() : view(TunnelState.Started);
+      },
+      stopTunnel: async () => {
+        calls.push("stop");
+        return view(TunnelState.Completed);
+      },
+    },
+    provider,
+    connectShell: async () => shell,
+    records: store,
+    pinHostKey: async () => void calls.push("pin"),
+    readPsk: async () => psk + "\n",
+    printer: new Printer({
+      stdout: { write: () => true },
+      stderr: { write: () => true },
+      json: false,
+      tty: false,
+    }),
+    now: () => clock,
+    signal: options.controller?.signal,
+  };
+  return { deps, calls, approvals, execs, records };
+}
+
+describe("create", () => {
+  it("approves with an approval the device can open, waits for it, and keeps the server", async () => {
+    const h = harness({ polls: [view(TunnelState.Running)] });
+    const result = await create(ID, {}, h.deps);
+    assert.equal(result.tunnel.state, TunnelState.Running);
+    assert.deepEqual(h.calls, ["preflight", "obtain", "pin", "dispose", "approve"]);
+    const body = h.approvals[0]!;
+    const payload = openApproval({
+      sealed: body.approval,
+      serverPublicKey: body.wgPublicKey,
+      devicePrivateKey: device.privateKey,
+      psk,
+      tunnelId: ID,
+    });
+    assert.equal(payload.endpoint, SERVER.publicIp);
+    assert.equal(payload.sshPublicKey, EGRESS);
+    assert.equal(body.instanceId, SERVER.instanceId);
+    assert.ok(h.records.has(ID), "the server record stays for connect and stop");
+  });
+
+  it("never puts the WireGuard private key or the PSK on a command line", async () => {
+    const h = harness({});
+    await create(ID, {}, h.deps);
+    const argvText = h.execs.map((e) => e.argv.join(" ")).join("\n");
+    assert.doesNotMatch(argvText, new RegExp(psk.replace(/[+/=]/g, ".")));
+    assert.ok(
+      h.execs.some((e) => e.stdin?.includes(`PresharedKey = ${psk}`)),
+      "the config goes on stdin",
+    );
+    assert.doesNotMatch(argvText, /PrivateKey/);
+  });
+
+  it("destroys the server when configuring it fails", async () => {
+    const h = harness({ failOn: "wg-quick" });
+    await assert.rejects(
+      create(ID, {}, h.deps),
+      /wg-quick up failed on the tunnel server \(exit 1\): boom/,
+    );
+    assert.ok(h.calls.includes(`destroy ${SERVER.instanceId}`));
+    assert.ok(!h.calls.includes("approve"));
+    assert.equal(h.records.size, 0);
+  });
+
+  it("destroys its server and names the winner when another engineer approved first", async () => {
+    const h = harness({
+      approve: async () => {
+        throw new ApiError(409, "tunnel is not pending");
+      },
+    });
+    let second = false;
+    const getTunnel = h.deps.api.getTunnel;
+    h.deps.api.getTunnel = async (id, opts) => {
+      if (h.calls.includes("approve")) {
+        second = true;
+        return view(TunnelState.Started, { approvedBy: "alice" });
+      }
+      return getTunnel(id, opts);
+    };
+    await assert.rejects(create(ID, {}, h.deps), (err: unknown) => {
+      assert.ok(err instanceof CliError);
+      assert.equal(err.exitCode, ExitCode.Conflict);
+      assert.match(err.message, /approved by alice first/);
+      return true;
+    });
+    assert.ok(second);
+    assert.ok(h.calls.includes(`destroy ${SERVER.instanceId}`));
+    assert.ok(!h.calls.includes("stop"), "the winner's tunnel is left alone");
+  });
+
+  it("ends the tunnel and destroys the server when the device does not connect in time", async () => {
+    const h = harness({ polls: [view(TunnelState.Started), view(TunnelState.Started)] });
+    await assert.rejects(create(ID, { timeoutSeconds: 45 }, h.deps), /did not connect within 45 s/);
+    assert.deepEqual(h.calls.slice(-2), ["stop", `destroy ${SERVER.instanceId}`]);
+  });
+
+  it("destroys the server when the engineer presses Ctrl-C while waiting", async () => {
+    const controller = new AbortController();
+    const h = harness({ polls: [view(TunnelState.Started)], controller });
+    await assert.rejects(create(ID, {}, h.deps), (err: unknown) => {
+      assert.ok(err instanceof CliError);
+      assert.equal(err.exitCode, ExitCode.Interrupted);
+      return true;
+    });
+    assert.ok(h.calls.includes(`destroy ${SERVER.instanceId}`));
+  });
+
+  it("says so when the customer stops the tunnel before the device connects", async () => {
+    const h = harness({
+      polls: [
+        view(TunnelState.Completed, {
+          stoppedBy: "device" as never,
+          stopReason: "changed my mind",
+        }),
+      ],
+    });
+    await assert.rejects(
+      create(ID, {}, h.deps),
+      /ended before the device connected \(device: changed my mind\)/,
+    );
+    assert.ok(h.calls.includes(`destroy ${SERVER.instanceId}`));
+  });
+
+  it("refuses a tunnel that is not pending without making a server", async () => {
+    const h = harness({ initial: view(TunnelState.Running, { approvedBy: "bob" }) });
+    await assert.rejects(create(ID, {}, h.deps), /is running, not pending \(approved by bob\)/);
+    assert.deepEqual(h.calls, []);
+  });
+
+  it("refuses a malformed PSK without making a server", async () => {
+    const h = harness({});
+    h.deps.readPsk = async () => "not-a-psk";
+    await assert.rejects(create(ID, {}, h.deps), /PSK must be a base64 preshared key/);
+    assert.deepEqual(h.calls, []);
+  });
+});

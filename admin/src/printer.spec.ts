@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { Printer, renderTable } from "./printer";
+
+function capture(options: { json?: boolean; tty?: boolean }) {
+  const out = { stdout: "", stderr: "" };
+  const sut = new Printer({
+    stdout: { write: (s: string) => (out.stdout += s) },
+    stderr: { write: (s: string) => (out.stderr += s) },
+    json: options.json ?? false,
+    tty: options.tty ?? false,
+  });
+  return { sut, out };
+}
+
+describe("Printer", () => {
+  it("prints data as JSON on stdout under --json, and the human form otherwise", () => {
+    const json = capture({ json: true });
+    json.sut.data({ a: 1 }, () => "human");
+    assert.deepEqual(JSON.parse(json.out.stdout), { a: 1 });
+    const human = capture({});
+    human.sut.data({ a: 1 }, () => "human");
+    assert.equal(human.out.stdout, "human\n");
+  });
+
+  it("writes steps as plain lines on stderr when not a terminal", () => {
+    const { sut, out } = capture({});
+    const step = sut.step("obtaining a server");
+    step.update("booting");
+    step.done("server ready");
+    assert.equal(out.stdout, "");
+    assert.match(out.stderr, /^… obtaining a server\n  booting\n✓ server ready \(\d+\.\d s\)\n$/);
+    assert.doesNotMatch(out.stderr, /\x1b/);
+  });
+
+  it("draws a spinner that ends on its own line on a terminal", () => {
+    const { sut, out } = capture({ tty: true });
+    sut.step("waiting").fail("device never came");
+    assert.match(out.stderr, /\r\x1b\[2K✗ device never came\n$/);
+  });
+
+  it("aligns table columns", () => {
+    assert.equal(
+      renderTable(
+        ["ID", "STATE"],
+        [
+          ["a", "pending"],
+          ["bbbb", "running"],
+        ],
+      ),
+      "ID    STATE\na     pending\nbbbb  running",
+    );
+  });
+});
