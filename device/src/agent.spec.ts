@@ -1,0 +1,106 @@
+import * as assert from "node:assert/strict";
+import { TunnelState } from "@support-tunnel/common";
+import { Agent } from "./agent";
+import { createHarness, eventually, type Harness } from "./test/fakes";
+import { TunnelService } from "./tunnels";
+
+describe("Agent", () => {
+  let h: Harness;
+  let service: TunnelService;
+  let sut: Agent;
+  let shutdown: AbortController;
+
+  beforeEach(() => {
+    h = createHarness();
+    service = new TunnelService(h.deps);
+    sut = new Agent(
+      { service, store: h.store, clock: h.clock, api: h.deps.api, wg: h.wg, log: h.deps.log },
+      { waitSeconds: 25, rescanMs: 1000, backoffMs: 1000 },
+    );
+    shutdown = new AbortController();
+  });
+  afterEach(() => {
+    shutdown.abort();
+    h.cleanup();
+  });
+
+  it("connects a tunnel the moment it is approved", async () => {
+    const record = await service.request();
+    const watching = sut.watch(record.tunnelId, shutdown.signal, { untilUp: true });
+    await new Promise((resolve) => setImmediate(resolve));
+    h.api.approve(record.tunnelId, record.presharedKey);
+
+    assert.equal(await watching, "up");
+    assert.ok(h.users.users.has(record.supportUser));
+    assert.equal(h.api.state(record.tunnelId), TunnelState.Running);
+  });
+
+  it("tears a tunnel down when the engineer ends it", async () => {
+    const record = await service.request();
+    h.api.approve(record.tunnelId, record.presharedKey);
+    const watching = sut.watch(record.tunnelId, shutdown.signal);
+    await eventually(() => h.users.users.size === 1, "connected");
+
+    h.api.end(record.tunnelId);
+
+    assert.equal(await watching, "ended");
+    assert.equal(h.users.users.size, 0);
+    assert.equal(h.wg.up_.size, 0);
+    assert.equal(await h.store.read(record.tunnelId), null);
+  });
+
+  it("tears a tunnel down at expiry while the api is unreachable", async () => {
+    const record = await service.request();
+    h.api.approve(record.tunnelId, record.presharedKey);
+    await service.connect(record.tunnelId);
+    h.api.unreachable = true;
+
+    let outcome: string | undefined;
+    const watching = sut.watch(record.tunnelId, shutdown.signal).then((o) => (outcome = o));
+    await h.clock.runUntil(() => outcome !== undefined, "the watch to end");
+    await watching;
+    assert.equal(outcome, "ended");
+
+    assert.ok(h.clock.now() >= Date.parse(record.expiresAt));
+    assert.equal(h.users.users.size, 0);
+    assert.equal(h.wg.up_.size, 0);
+    assert.equal(await h.store.read(record.tunnelId), null);
+  });
+
+  it("keeps waiting after a refused approval and connects when a valid one arrives", async () => {
+    const record = await service.request();
+    h.api.approve(record.tunnelId, record.presharedKey, { tamper: true });
+    const watching = sut.watch(record.tunnelId, shutdown.signal, { untilUp: true });
+    await eventually(() => h.logs.some((l) => /refusing the approval/.test(l)), "refusal logged");
+    assert.equal(h.users.users.size, 0);
+
+    h.api.approve(record.tunnelId, record.presharedKey);
+
+    assert.equal(await watching, "up");
+  });
+
+  it("on start, cleans up a half-done connect and then connects the still-approved tunnel", async () => {
+    const record = await service.request();
+    h.api.approve(record.tunnelId, record.presharedKey);
+    await h.store.write({ ...record, phase: "connecting" });
+    h.users.users.set(record.supportUser, { sudo: true, keys: ["stale"] });
+
+    const running = sut.run(shutdown.signal);
+    await eventually(async () => (await h.store.read(record.tunnelId))?.phase === "up", "up");
+    shutdown.abort();
+    await running;
+
+    assert.deepEqual(h.users.users.get(record.supportUser)!.keys.length, 1);
+    assert.notEqual(h.users.users.get(record.supportUser)!.keys[0], "stale");
+    assert.equal(h.wg.up_.size, 1, "leaves the tunnel up when the agent stops");
+  });
+
+  it("picks up a tunnel requested after it started", async () => {
+    const running = sut.run(shutdown.signal);
+    const record = await service.request();
+    h.api.approve(record.tunnelId, record.presharedKey);
+    await h.clock.runUntil(async () => (await h.store.read(record.tunnelId))?.phase === "up", "up");
+    shutdown.abort();
+    await running;
+  });
+});

@@ -1,0 +1,349 @@
+// Fake adapters for the device specs: an in-memory api with long-polls, and
+// WireGuard, users, hooks and network that only record what they were asked.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { randomBytes, randomUUID } from "node:crypto";
+import {
+  ApiError,
+  ApiUnreachableError,
+  generateKeyPair,
+  isTerminal,
+  sealApproval,
+  tunnelAddresses,
+  TunnelState,
+  type CreateTunnelRequest,
+  type CreateTunnelResponse,
+  type DeviceTunnelView,
+  type PresharedKey,
+  type TunnelId,
+  type WgKeyPair,
+} from "@support-tunnel/common";
+import type {
+  Clock,
+  DeviceApi,
+  HookRunner,
+  LocalNetwork,
+  Users,
+  WireGuard,
+} from "../adapters/ports";
+import { FileStateStore } from "../adapters/state-store";
+import type { DeviceSettings } from "../config";
+import type { DeviceDeps } from "../tunnels";
+
+/** Manual time: sleeps resolve only when a test moves the clock past them. */
+export class FakeClock implements Clock {
+  private timers: { at: number; resolve: () => void }[] = [];
+  constructor(public time = Date.parse("2030-01-01T00:00:00Z")) {}
+  now(): number {
+    return this.time;
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (signal?.aborted) return resolve();
+      const onAbort = () => {
+        this.timers = this.timers.filter((t) => t !== timer);
+        resolve();
+      };
+      const timer = {
+        at: this.time + Math.max(0, ms),
+        resolve: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+      };
+      this.timers.push(timer);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+  /** Fires the earliest pending timer (moving time to it); false if none is pending. */
+  fireNext(): boolean {
+    if (this.timers.length === 0) return false;
+    this.timers.sort((a, b) => a.at - b.at);
+    const timer = this.timers.shift()!;
+    this.time = Math.max(this.time, timer.at);
+    timer.resolve();
+    return true;
+  }
+  /** Lets real time pass for the code under test, firing timers one by one, until `done` holds. */
+  async runUntil(done: () => boolean | Promise<boolean>, what = "the condition"): Promise<void> {
+    for (let i = 0; i < 3000; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      if (await done()) return;
+      if (i % 5 === 4) this.fireNext();
+    }
+    throw new Error(`never happened: ${what}`);
+  }
+}
+
+/** Waits in real time (the code under test does real file I/O) for `check`, without moving the fake clock. */
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+): Promise<void> {
+  for (let i = 0; i < 2500; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+interface FakeTunnel {
+  view: DeviceTunnelView;
+  token: string;
+  request: CreateTunnelRequest;
+  supportUser?: string;
+  waiters: Set<() => void>;
+}
+
+export class FakeApi {
+  readonly tunnels = new Map<string, FakeTunnel>();
+  unreachable = false;
+  stopCalls: string[] = [];
+  enrollmentSecrets: (string | undefined)[] = [];
+
+  constructor(
+    private readonly clock: FakeClock,
+    private readonly ttlSeconds = 3600,
+  ) {}
+
+  private byToken(token?: string): FakeTunnel {
+    const t = [...this.tunnels.values()].find((x) => x.token === token);
+    if (!t) throw new ApiError(401, "unauthorized");
+    return t;
+  }
+
+  private check(): void {
+    if (this.unreachable) throw new ApiUnreachableError("api at fake unreachable: ECONNREFUSED");
+  }
+
+  private change(t: FakeTunnel, patch: Partial<DeviceTunnelView>): void {
+    t.view = { ...t.view, ...patch };
+    for (const wake of t.waiters) wake();
+    t.waiters.clear();
+  }
+
+  client(token?: string): DeviceApi {
+    return {
+      createTunnel: async (body, secret) => {
+        this.check();
+        this.enrollmentSecrets.push(secret);
+        const tunnelId = randomUUID() as TunnelId;
+        const expiresAt = new Date(
+          this.clock.now() + (body.ttlSeconds ?? this.ttlSeconds) * 1000,
+        ).toISOString();
+        const tok = `std_${randomBytes(32).toString("base64url")}`;
+        this.tunnels.set(tunnelId, {
+          token: tok,
+          request: body,
+          waiters: new Set(),
+          view: {
+            tunnelId,
+            state: TunnelState.Pending,
+            network: body.network,
+            createdAt: new Date(this.clock.now()).toISOString(),
+            expiresAt,
+            server: null,
+            stoppedBy: null,
+            stopReason: null,
+          },
+        });
+        return { tunnelId, token: tok, expiresAt } as CreateTunnelResponse;
+      },
+      getDeviceTunnel: async (opts = {}) => {
+        this.check();
+        const t = this.byToken(token);
+        if (opts.waitSeconds && opts.since === t.view.state) {
+          await new Promise<void>((resolve, reject) => {
+            const wake = () => resolve();
+            t.waiters.add(wake);
+            opts.signal?.addEventListener("abort", () => {
+              t.waiters.delete(wake);
+              reject(new Error("aborted"));
+            });
+            void this.clock.sleep(opts.waitSeconds! * 1000).then(wake);
+          });
+          this.check();
+        }
+        return t.view;
+      },
+      reportConnected: async (user) => {
+        this.check();
+        const t = this.byToken(token);
+        if (t.view.state !== TunnelState.Started) throw new ApiError(409, "tunnel is not started");
+        t.supportUser = user;
+        this.change(t, { state: TunnelState.Running });
+        return t.view;
+      },
+      stopDeviceTunnel: async (reason) => {
+        this.check();
+        const t = this.byToken(token);
+        this.stopCalls.push(t.view.tunnelId);
+        if (isTerminal(t.view.state)) throw new ApiError(409, "tunnel already ended");
+        this.change(t, {
+          state: TunnelState.Completed,
+          stoppedBy: "device" as never,
+          stopReason: reason ?? null,
+        });
+        return t.view;
+      },
+    };
+  }
+
+  /** What the engineer side does: a server key, an egress key, a sealed approval. */
+  approve(
+    id: string,
+    psk: PresharedKey,
+    options: { tamper?: boolean; otherServerKey?: boolean } = {},
+  ): WgKeyPair {
+    const t = this.tunnels.get(id)!;
+    const server = generateKeyPair();
+    const payload = {
+      tunnelId: id as TunnelId,
+      serverWgPublicKey: server.publicKey,
+      endpoint: "203.0.113.7",
+      wgPort: 51820,
+      sshPublicKey:
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForSpecsOnly0000000000000000000 egress",
+      expiresAt: t.view.expiresAt,
+    };
+    let approval = sealApproval({
+      payload,
+      serverPrivateKey: server.privateKey,
+      devicePublicKey: t.request.deviceWgPublicKey,
+      psk,
+    });
+    if (options.tamper) {
+      const raw = Buffer.from(approval, "base64");
+      raw[40]! ^= 1;
+      approval = raw.toString("base64");
+    }
+    const reported = options.otherServerKey ? generateKeyPair().publicKey : server.publicKey;
+    this.change(t, {
+      state: TunnelState.Started,
+      server: { wgPublicKey: reported, publicIp: "203.0.113.7", wgPort: 51820, approval },
+    });
+    return server;
+  }
+
+  end(id: string): void {
+    this.change(this.tunnels.get(id)!, {
+      state: TunnelState.Completed,
+      stoppedBy: "engineer" as never,
+      stopReason: "done",
+    });
+  }
+
+  state(id: string): TunnelState {
+    return this.tunnels.get(id)!.view.state;
+  }
+}
+
+export class FakeWireGuard implements WireGuard {
+  readonly up_ = new Map<string, string>();
+  failUp = false;
+  async up(configPath: string): Promise<void> {
+    if (this.failUp) throw new Error("wg-quick up: boom");
+    this.up_.set(path.basename(configPath, ".conf"), fs.readFileSync(configPath, "utf8"));
+  }
+  async down(configPath: string): Promise<void> {
+    this.up_.delete(path.basename(configPath, ".conf"));
+  }
+  async deleteInterface(name: string): Promise<void> {
+    this.up_.delete(name);
+  }
+  async interfaces(): Promise<string[]> {
+    return ["lo", "eth0", ...this.up_.keys()];
+  }
+}
+
+export class FakeUsers implements Users {
+  readonly users = new Map<string, { sudo: boolean; keys: string[] }>();
+  failCreate = false;
+  async exists(name: string): Promise<boolean> {
+    return this.users.has(name);
+  }
+  async create(name: string): Promise<void> {
+    if (this.failCreate) throw new Error("useradd: boom");
+    if (this.users.has(name)) throw new Error(`useradd: user '${name}' already exists`);
+    this.users.set(name, { sudo: false, keys: [] });
+  }
+  async grantSudo(name: string): Promise<void> {
+    this.users.get(name)!.sudo = true;
+  }
+  async authorize(name: string, line: string): Promise<void> {
+    this.users.get(name)!.keys.push(line);
+  }
+  async remove(name: string): Promise<void> {
+    this.users.delete(name);
+  }
+  async listSupportUsers(): Promise<string[]> {
+    return [...this.users.keys()];
+  }
+}
+
+export class FakeHooks implements HookRunner {
+  readonly calls: string[][] = [];
+  failOn?: string;
+  async run(argv: readonly string[]): Promise<void> {
+    this.calls.push([...argv]);
+    if (this.failOn && argv[0] === this.failOn) throw new Error(`${argv[0]}: exit 1`);
+  }
+}
+
+export const fakeNetwork: LocalNetwork = {
+  usedCidrs: async () => ["default", "192.168.1.0/24", "192.168.1.10/24", "127.0.0.0/8"],
+  hostname: () => "kiosk-7",
+};
+
+export interface Harness {
+  deps: DeviceDeps;
+  clock: FakeClock;
+  api: FakeApi;
+  wg: FakeWireGuard;
+  users: FakeUsers;
+  hooks: FakeHooks;
+  store: FileStateStore;
+  stateDir: string;
+  logs: string[];
+  cleanup(): void;
+}
+
+export function createHarness(settings: Partial<DeviceSettings> = {}): Harness {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "device-spec-"));
+  const clock = new FakeClock();
+  const api = new FakeApi(clock);
+  const wg = new FakeWireGuard();
+  const users = new FakeUsers();
+  const hooks = new FakeHooks();
+  const store = new FileStateStore(stateDir, { lockTimeoutMs: 2000, lockPollMs: 5 });
+  const logs: string[] = [];
+  const deps: DeviceDeps = {
+    settings: { apiUrl: "http://api.test", stateDir, hooks: {}, hookTimeoutMs: 1000, ...settings },
+    clock,
+    random: (n) => new Uint8Array(randomBytes(n)),
+    api: (_url, token) => api.client(token),
+    wg,
+    users,
+    hooks,
+    network: fakeNetwork,
+    store,
+    log: (m) => logs.push(m),
+  };
+  return {
+    deps,
+    clock,
+    api,
+    wg,
+    users,
+    hooks,
+    store,
+    stateDir,
+    logs,
+    cleanup: () => fs.rmSync(stateDir, { recursive: true, force: true }),
+  };
+}
+
+export function serverAddressOf(network: string): string {
+  return tunnelAddresses(network).server;
+}

@@ -1,0 +1,258 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { cidrsOverlap, parseCidr, TunnelState } from "@support-tunnel/common";
+import { ApprovalRefusedError, NotReadyError } from "./errors";
+import { createHarness, serverAddressOf, type Harness } from "./test/fakes";
+import { TunnelService } from "./tunnels";
+
+describe("TunnelService", () => {
+  let h: Harness;
+  let sut: TunnelService;
+
+  beforeEach(() => {
+    h = createHarness({
+      hooks: {
+        preUp: ["/usr/local/bin/pre-up", "{id}", "{interface}"],
+        postDown: ["/usr/local/bin/post-down", "{user}"],
+      },
+    });
+    sut = new TunnelService(h.deps);
+  });
+  afterEach(() => h.cleanup());
+
+  async function requested() {
+    const record = await sut.request({ description: "printer is offline" });
+    return record;
+  }
+
+  describe("request", () => {
+    it("registers the public key and a free private subnet, and stores the secrets 0600", async () => {
+      const record = await requested();
+      const sent = h.api.tunnels.get(record.tunnelId)!.request;
+      assert.equal(sent.network, record.network);
+      assert.equal(sent.hostname, "kiosk-7");
+      assert.equal(sent.description, "printer is offline");
+      assert.ok(
+        !JSON.stringify(sent).includes(record.presharedKey),
+        "the PSK never goes to the api",
+      );
+      assert.ok(
+        !JSON.stringify(sent).includes(record.privateKey),
+        "the private key never goes to the api",
+      );
+      assert.ok(!cidrsOverlap(parseCidr(record.network), parseCidr("192.168.1.0/24")));
+      assert.match(record.supportUser, /^support[0-9a-f]{8}$/);
+      const file = path.join(h.stateDir, "tunnels", `${record.tunnelId}.json`);
+      assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+      assert.equal(fs.statSync(h.stateDir).mode & 0o777, 0o700);
+      assert.equal(JSON.parse(fs.readFileSync(file, "utf8")).phase, "requested");
+    });
+
+    it("gives a second tunnel a subnet that does not overlap the first", async () => {
+      const first = await requested();
+      const second = await requested();
+      assert.ok(!cidrsOverlap(parseCidr(first.network), parseCidr(second.network)));
+    });
+
+    it("sends the enrollment secret from the config as a header value, not in the body", async () => {
+      h.deps.settings.enrollmentSecret = "fleet-secret";
+      const record = await requested();
+      assert.deepEqual(h.api.enrollmentSecrets, ["fleet-secret"]);
+      assert.ok(
+        !JSON.stringify(h.api.tunnels.get(record.tunnelId)!.request).includes("fleet-secret"),
+      );
+    });
+  });
+
+  describe("connect", () => {
+    it("brings up WireGuard and a sudo user whose key only works from the server's tunnel address", async () => {
+      const record = await requested();
+      const server = h.api.approve(record.tunnelId, record.presharedKey);
+
+      const result = await sut.connect(record.tunnelId);
+
+      assert.equal(result.supportUser, record.supportUser);
+      const config = h.wg.up_.get(record.interface)!;
+      assert.match(config, new RegExp(`PublicKey = ${server.publicKey.replace(/[+/]/g, "\\$&")}`));
+      assert.match(config, /PersistentKeepalive = 25/);
+      assert.match(config, /Endpoint = 203\.0\.113\.7:51820/);
+      const user = h.users.users.get(record.supportUser)!;
+      assert.equal(user.sudo, true);
+      assert.equal(user.keys.length, 1);
+      assert.ok(
+        user.keys[0]!.startsWith(
+          `from="${serverAddressOf(record.network)}",no-agent-forwarding,no-X11-forwarding`,
+        ),
+      );
+      assert.equal(h.api.state(record.tunnelId), TunnelState.Running);
+      assert.equal((await h.store.read(record.tunnelId))!.phase, "up");
+      assert.deepEqual(h.hooks.calls[0], [
+        "/usr/local/bin/pre-up",
+        record.tunnelId,
+        record.interface,
+      ]);
+      assert.equal(fs.statSync(h.store.wgConfigPath(record.interface)).mode & 0o777, 0o600);
+    });
+
+    it("says the tunnel is not approved yet while it is pending", async () => {
+      const record = await requested();
+      await assert.rejects(sut.connect(record.tunnelId), NotReadyError);
+      assert.equal(h.wg.up_.size, 0);
+    });
+
+    for (const [title, options] of [
+      ["refuses a tampered approval and creates nothing", { tamper: true }],
+      [
+        "refuses an approval whose server key differs from the api's and creates nothing",
+        { otherServerKey: true },
+      ],
+    ] as const) {
+      it(title, async () => {
+        const record = await requested();
+        h.api.approve(record.tunnelId, record.presharedKey, options);
+        await assert.rejects(sut.connect(record.tunnelId), ApprovalRefusedError);
+        assert.equal(h.wg.up_.size, 0);
+        assert.equal(h.users.users.size, 0);
+        assert.equal(h.hooks.calls.length, 0);
+        assert.equal((await h.store.read(record.tunnelId))!.phase, "requested");
+      });
+    }
+
+    it("refuses an approval sealed with another PSK and creates nothing", async () => {
+      const record = await requested();
+      const other = await requested();
+      h.api.approve(record.tunnelId, other.presharedKey);
+      await assert.rejects(sut.connect(record.tunnelId), /preshared key/);
+      assert.equal(h.wg.up_.size, 0);
+      assert.equal(h.users.users.size, 0);
+    });
+
+    it("undoes everything when a step fails half way, and can connect again afterwards", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey);
+      h.users.failCreate = true;
+      await assert.rejects(sut.connect(record.tunnelId), /useradd: boom/);
+      assert.equal(h.wg.up_.size, 0);
+      assert.equal(fs.existsSync(h.store.wgConfigPath(record.interface)), false);
+      assert.equal((await h.store.read(record.tunnelId))!.phase, "requested");
+
+      h.users.failCreate = false;
+      await sut.connect(record.tunnelId);
+      assert.equal(h.wg.up_.size, 1);
+    });
+
+    it("removes a tunnel the api says has ended", async () => {
+      const record = await requested();
+      h.api.end(record.tunnelId);
+      await assert.rejects(sut.connect(record.tunnelId), /has ended/);
+      assert.equal(await h.store.read(record.tunnelId), null);
+    });
+
+    it("is a no-op for a tunnel that is already up", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey);
+      await sut.connect(record.tunnelId);
+      const again = await sut.connect(record.tunnelId);
+      assert.equal(again.alreadyUp, true);
+    });
+  });
+
+  describe("stop", () => {
+    it("removes the user, the interface and its config, tells the api, and forgets the tunnel", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey);
+      await sut.connect(record.tunnelId);
+
+      const result = await sut.stop(record.tunnelId);
+
+      assert.deepEqual(result, { tunnelId: record.tunnelId, found: true, apiTold: true });
+      assert.equal(h.wg.up_.size, 0);
+      assert.equal(h.users.users.size, 0);
+      assert.equal(fs.existsSync(h.store.wgConfigPath(record.interface)), false);
+      assert.equal(await h.store.read(record.tunnelId), null);
+      assert.equal(h.api.state(record.tunnelId), TunnelState.Completed);
+      assert.deepEqual(h.hooks.calls.at(-1), ["/usr/local/bin/post-down", record.supportUser]);
+    });
+
+    it("is idempotent", async () => {
+      const record = await requested();
+      await sut.stop(record.tunnelId);
+      const again = await sut.stop(record.tunnelId);
+      assert.equal(again.found, false);
+    });
+
+    it("tears down locally even when the api is unreachable", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey);
+      await sut.connect(record.tunnelId);
+      h.api.unreachable = true;
+
+      const result = await sut.stop(record.tunnelId);
+
+      assert.equal(result.apiTold, false);
+      assert.equal(h.wg.up_.size, 0);
+      assert.equal(h.users.users.size, 0);
+      assert.equal(await h.store.read(record.tunnelId), null);
+    });
+  });
+
+  describe("recover", () => {
+    it("cleans up a connect that crashed half way, leaving the tunnel ready to connect again", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey);
+      await sut.connect(record.tunnelId);
+      // as if the process died between `connecting` and `up`
+      await h.store.write({ ...(await h.store.read(record.tunnelId))!, phase: "connecting" });
+
+      await sut.recover(record.tunnelId);
+
+      assert.equal(h.wg.up_.size, 0);
+      assert.equal(h.users.users.size, 0);
+      assert.equal((await h.store.read(record.tunnelId))!.phase, "requested");
+    });
+
+    it("finishes a stop that crashed half way", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey);
+      await sut.connect(record.tunnelId);
+      await h.store.write({ ...(await h.store.read(record.tunnelId))!, phase: "stopping" });
+
+      await sut.recover(record.tunnelId);
+
+      assert.equal(h.users.users.size, 0);
+      assert.equal(await h.store.read(record.tunnelId), null);
+    });
+
+    it("stops a tunnel that expired while the device was off, without the api", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey);
+      await sut.connect(record.tunnelId);
+      h.api.unreachable = true;
+      h.clock.time += 2 * 3600_000;
+
+      await sut.recover(record.tunnelId);
+
+      assert.equal(h.wg.up_.size, 0);
+      assert.equal(h.users.users.size, 0);
+      assert.equal(await h.store.read(record.tunnelId), null);
+    });
+  });
+
+  describe("gc", () => {
+    it("removes interfaces and users no tunnel owns, and tunnels the api has ended", async () => {
+      const ended = await requested();
+      const kept = await requested();
+      h.api.end(ended.tunnelId);
+      h.wg.up_.set("std0123456789ab", "");
+      h.users.users.set("supportdeadbeef", { sudo: true, keys: [] });
+
+      const result = await sut.gc();
+
+      assert.deepEqual(result.stopped, [ended.tunnelId]);
+      assert.deepEqual(result.removedInterfaces, ["std0123456789ab"]);
+      assert.deepEqual(result.removedUsers, ["supportdeadbeef"]);
+      assert.ok(await h.store.read(kept.tunnelId));
+    });
+  });
+});
