@@ -1,8 +1,21 @@
 import assert from "node:assert/strict";
-import { ApiError, SupportApiClient, TunnelState, generateKeyPair } from "@support-tunnel/common";
+import {
+  ApiError,
+  StoppedBy,
+  SupportApiClient,
+  TunnelState,
+  generateKeyPair,
+  generatePresharedKey,
+  openApproval,
+  sealApproval,
+  type ApproveTunnelRequest,
+  type TunnelId,
+  type WgKeyPair,
+} from "@support-tunnel/common";
 import { missingPostgres, requirePrerequisite } from "@support-tunnel/lab";
 import {
   createTestDatabase,
+  http,
   startTestApi,
   type TestApi,
   type TestDatabase,
@@ -11,12 +24,18 @@ import {
 describe("api: the device and engineer flow (PostgreSQL)", function () {
   this.timeout(60_000);
   let db: TestDatabase | undefined;
-  let sut: TestApi | undefined;
+  let sut: TestApi;
+  let admin: SupportApiClient;
+  let operatorToken: string;
+  let viewerToken: string;
 
   before(async function () {
     requirePrerequisite(this, await missingPostgres());
     db = await createTestDatabase();
     sut = await startTestApi(db.url);
+    admin = client(sut.adminToken);
+    operatorToken = (await admin.createEngineer({ name: "olivia", role: "operator" })).token;
+    viewerToken = (await admin.createEngineer({ name: "victor", role: "viewer" })).token;
   });
 
   after(async () => {
@@ -24,34 +43,277 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
     await db?.drop();
   });
 
-  const client = (token?: string) => new SupportApiClient({ baseUrl: sut!.url, token, retries: 0 });
+  function client(token?: string): SupportApiClient {
+    return new SupportApiClient({ baseUrl: sut.url, token, retries: 0 });
+  }
 
-  it("lets a device request a tunnel and read it back as pending", async () => {
+  let subnet = 0;
+  async function requestTunnel(ttlSeconds?: number) {
     const device = generateKeyPair();
+    const network = `10.77.${Math.floor(subnet / 64)}.${(subnet++ % 64) * 4}/30`;
     const created = await client().createTunnel({
       deviceWgPublicKey: device.publicKey,
-      network: "10.99.0.0/30",
+      network,
       hostname: "kiosk-1",
+      description: "printer queue stuck",
+      ...(ttlSeconds ? { ttlSeconds } : {}),
     });
-    assert.match(created.token, /^std_/);
-    const view = await client(created.token).getDeviceTunnel();
-    assert.equal(view.tunnelId, created.tunnelId);
-    assert.equal(view.state, TunnelState.Pending);
-    assert.equal(view.server, null);
+    return { device, created, deviceClient: client(created.token) };
+  }
 
-    const seen = await client(sut!.adminToken).getTunnel(created.tunnelId);
-    assert.equal(seen.hostname, "kiosk-1");
-    assert.equal(seen.deviceWgPublicKey, device.publicKey);
+  function approval(tunnelId: TunnelId, device: WgKeyPair, expiresAt: string) {
+    const server = generateKeyPair();
+    const psk = generatePresharedKey();
+    const body: ApproveTunnelRequest = {
+      instanceId: "netns-st1234",
+      provider: "netns",
+      publicIp: "198.51.100.7",
+      wgPort: 51820,
+      wgPublicKey: server.publicKey,
+      approval: sealApproval({
+        payload: {
+          tunnelId,
+          serverWgPublicKey: server.publicKey,
+          endpoint: "198.51.100.7",
+          wgPort: 51820,
+          sshPublicKey:
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl egress",
+          expiresAt,
+        },
+        serverPrivateKey: server.privateKey,
+        devicePublicKey: device.publicKey,
+        psk,
+      }),
+    };
+    return { body, server, psk };
+  }
+
+  it("carries a tunnel from request to approval, connection and an engineer's stop", async () => {
+    const { device, created, deviceClient } = await requestTunnel();
+    const operator = client(operatorToken);
+    assert.equal((await deviceClient.getDeviceTunnel()).state, TunnelState.Pending);
+
+    // The device long-polls while the engineer approves: it wakes with the server and the approval.
+    const waiting = deviceClient.getDeviceTunnel({ waitSeconds: 20, since: TunnelState.Pending });
+    const { body, server, psk } = approval(created.tunnelId, device, created.expiresAt);
+    const approved = await operator.approveTunnel(created.tunnelId, body);
+    assert.equal(approved.state, TunnelState.Started);
+    assert.equal(approved.approvedBy, "olivia");
+    const seen = await waiting;
+    assert.equal(seen.state, TunnelState.Started);
+    assert.equal(seen.server?.wgPublicKey, server.publicKey);
+    assert.equal(seen.server?.publicIp, "198.51.100.7");
+    assert.equal(seen.server?.wgPort, 51820);
+    const opened = openApproval({
+      sealed: seen.server.approval,
+      tunnelId: created.tunnelId,
+      devicePrivateKey: device.privateKey,
+      serverPublicKey: server.publicKey,
+      psk,
+    });
+    assert.equal(opened.tunnelId, created.tunnelId);
+
+    const running = await deviceClient.reportConnected("support1a2b");
+    assert.equal(running.state, TunnelState.Running);
+    const engineerView = await client(viewerToken).getTunnel(created.tunnelId);
+    assert.equal(engineerView.supportUser, "support1a2b");
+    assert.equal(engineerView.server?.instanceId, "netns-st1234");
+
+    const stopped = await operator.stopTunnel(created.tunnelId, "work done");
+    assert.equal(stopped.state, TunnelState.Completed);
+    assert.equal(stopped.stoppedBy, StoppedBy.Engineer);
+    assert.equal(stopped.stopReason, "work done");
+    // The device can still read how its tunnel ended.
+    const deviceSees = await deviceClient.getDeviceTunnel();
+    assert.equal(deviceSees.state, TunnelState.Completed);
+    assert.equal(deviceSees.stoppedBy, StoppedBy.Engineer);
+
+    const { entries } = await client(viewerToken).getAudit(created.tunnelId);
+    assert.deepEqual(
+      entries.map((e) => [e.action, e.actor]),
+      [
+        ["tunnel.request", "device"],
+        ["tunnel.approve", "engineer:olivia"],
+        ["tunnel.connected", "device"],
+        ["tunnel.stop", "engineer:olivia"],
+      ],
+    );
+    assert.ok(entries.every((e) => e.clientAddress === "127.0.0.1"));
   });
 
-  it("refuses a device token on an engineer route", async () => {
-    const created = await client().createTunnel({
-      deviceWgPublicKey: generateKeyPair().publicKey,
-      network: "10.99.0.4/30",
+  it("lets the customer stop the tunnel, and stopping again changes nothing", async () => {
+    const { created, deviceClient } = await requestTunnel();
+    const stopped = await deviceClient.stopDeviceTunnel("customer changed their mind");
+    assert.equal(stopped.state, TunnelState.Completed);
+    assert.equal(stopped.stoppedBy, StoppedBy.Device);
+    const again = await deviceClient.stopDeviceTunnel();
+    assert.equal(again.stopReason, "customer changed their mind");
+    const byEngineer = await client(operatorToken).stopTunnel(created.tunnelId);
+    assert.equal(byEngineer.stoppedBy, StoppedBy.Device);
+    const { entries } = await admin.getAudit(created.tunnelId);
+    assert.equal(entries.filter((e) => e.action === "tunnel.stop").length, 1);
+  });
+
+  it("lets exactly one of many concurrent approvals win; the others get 409", async () => {
+    const { device, created } = await requestTunnel();
+    const second = await admin.createEngineer({ name: "oscar", role: "operator" });
+    const engineers = [client(operatorToken), client(second.token), admin];
+    const results = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) =>
+        engineers[i % engineers.length]!.approveTunnel(
+          created.tunnelId,
+          approval(created.tunnelId, device, created.expiresAt).body,
+        ),
+      ),
+    );
+    const won = results.filter((r) => r.status === "fulfilled");
+    const lost = results.filter((r) => r.status === "rejected");
+    assert.equal(won.length, 1);
+    assert.equal(lost.length, 11);
+    for (const r of lost) {
+      const err = (r).reason as ApiError;
+      assert.equal(err.status, 409);
+      assert.equal(err.message, "tunnel is not pending (state: started)");
+    }
+    const { entries } = await admin.getAudit(created.tunnelId);
+    assert.equal(entries.filter((e) => e.action === "tunnel.approve").length, 1);
+  });
+
+  it("refuses to mark a tunnel running before it is started", async () => {
+    const { deviceClient } = await requestTunnel();
+    await assert.rejects(deviceClient.reportConnected("support1a2b"), (err: ApiError) => {
+      assert.equal(err.status, 409);
+      assert.equal(err.message, "tunnel is not started (state: pending)");
+      return true;
+    });
+  });
+
+  it("expires device tokens with their tunnel and times tunnels out in the sweep", async () => {
+    const { device, created, deviceClient } = await requestTunnel(60);
+    const waiting = client(viewerToken).getTunnel(created.tunnelId, {
+      waitSeconds: 20,
+      since: TunnelState.Pending,
+    });
+    sut.clock.advance(61);
+    await assert.rejects(deviceClient.getDeviceTunnel(), (err: ApiError) => {
+      assert.equal(err.status, 401);
+      assert.equal(err.message, "device token expired");
+      return true;
     });
     await assert.rejects(
-      client(created.token).listTunnels(),
-      (err: ApiError) => err.status === 401,
+      client(operatorToken).approveTunnel(
+        created.tunnelId,
+        approval(created.tunnelId, device, created.expiresAt).body,
+      ),
+      (err: ApiError) => err.status === 409 && err.message === "tunnel expired",
     );
+    const swept = await sut.sweepOnce();
+    assert.ok(swept.includes(created.tunnelId));
+    assert.deepEqual(await sut.sweepOnce(), []);
+    const woken = await waiting;
+    assert.equal(woken.state, TunnelState.TimedOut);
+    assert.equal(woken.stoppedBy, StoppedBy.Expiry);
+    const { entries } = await admin.getAudit(created.tunnelId);
+    assert.deepEqual(entries.at(-1)?.action, "tunnel.timeout");
+    assert.equal(entries.at(-1)?.actor, "system");
+  });
+
+  it("records an engineer's stop of an expired tunnel as expiry", async () => {
+    const { created } = await requestTunnel(60);
+    sut.clock.advance(61);
+    const stopped = await client(operatorToken).stopTunnel(created.tunnelId);
+    assert.equal(stopped.state, TunnelState.TimedOut);
+    assert.equal(stopped.stoppedBy, StoppedBy.Expiry);
+  });
+
+  it("answers a long-poll at once when the state already differs from `since`", async () => {
+    const { created } = await requestTunnel();
+    const started = Date.now();
+    const view = await client(viewerToken).getTunnel(created.tunnelId, {
+      waitSeconds: 30,
+      since: TunnelState.Started,
+    });
+    assert.equal(view.state, TunnelState.Pending);
+    assert.ok(Date.now() - started < 10_000);
+  });
+
+  it("lists tunnels by state", async () => {
+    const { created } = await requestTunnel();
+    const pending = await client(viewerToken).listTunnels(TunnelState.Pending);
+    assert.ok(pending.tunnels.some((t) => t.tunnelId === created.tunnelId));
+    assert.ok(pending.tunnels.every((t) => t.state === TunnelState.Pending));
+    const completed = await client(viewerToken).listTunnels(TunnelState.Completed);
+    assert.ok(!completed.tunnels.some((t) => t.tunnelId === created.tunnelId));
+  });
+
+  describe("engineers and roles", () => {
+    it("tells an engineer who they are", async () => {
+      assert.deepEqual(await client(viewerToken).whoami(), { name: "victor", role: "viewer" });
+      assert.deepEqual(await admin.whoami(), { name: "admin", role: "admin" });
+    });
+
+    it("keeps viewers to reading and operators away from engineer management", async () => {
+      const { device, created } = await requestTunnel();
+      const viewer = client(viewerToken);
+      const forbidden = (err: ApiError) => err.status === 403;
+      await assert.rejects(
+        viewer.approveTunnel(
+          created.tunnelId,
+          approval(created.tunnelId, device, created.expiresAt).body,
+        ),
+        forbidden,
+      );
+      await assert.rejects(viewer.stopTunnel(created.tunnelId), forbidden);
+      await assert.rejects(viewer.createEngineer({ name: "eve", role: "admin" }), forbidden);
+      await assert.rejects(
+        client(operatorToken).createEngineer({ name: "eve", role: "admin" }),
+        forbidden,
+      );
+      await assert.rejects(client(operatorToken).revokeEngineer("victor"), forbidden);
+      assert.equal((await viewer.getTunnel(created.tunnelId)).state, TunnelState.Pending);
+    });
+
+    it("refuses missing, unknown and wrong-kind tokens", async () => {
+      const { created } = await requestTunnel();
+      const unauthorized = (err: ApiError) => err.status === 401;
+      await assert.rejects(client().listTunnels(), unauthorized);
+      await assert.rejects(client(`ste_${"A".repeat(43)}`).listTunnels(), unauthorized);
+      await assert.rejects(client(created.token).whoami(), unauthorized);
+      await assert.rejects(client(viewerToken).getDeviceTunnel(), unauthorized);
+      await assert.rejects(client(`std_${"A".repeat(43)}`).getDeviceTunnel(), unauthorized);
+    });
+
+    it("shows a new engineer's token once and stops it working when revoked", async () => {
+      const made = await admin.createEngineer({ name: "rita", role: "viewer" });
+      assert.match(made.token, /^ste_[A-Za-z0-9_-]{43}$/);
+      assert.equal((await client(made.token).whoami()).name, "rita");
+      await assert.rejects(
+        admin.createEngineer({ name: "rita", role: "admin" }),
+        (err: ApiError) => err.status === 409,
+      );
+      await admin.revokeEngineer("rita");
+      await assert.rejects(client(made.token).whoami(), (err: ApiError) => err.status === 401);
+      await assert.rejects(admin.revokeEngineer("rita"), (err: ApiError) => err.status === 404);
+    });
+  });
+
+  describe("operations", () => {
+    it("reports ready, Prometheus metrics with tunnels by state, and an OpenAPI document", async () => {
+      assert.equal((await http(sut.url, "GET", "/healthz")).status, 200);
+      assert.deepEqual((await http(sut.url, "GET", "/readyz")).body, { status: "ready" });
+      const metrics = await (await fetch(`${sut.url}/metrics`)).text();
+      assert.match(metrics, /support_api_tunnels\{state="pending"\} \d+/);
+      assert.match(
+        metrics,
+        /support_api_http_requests_total\{method="GET",route="\/v1\/tunnels\/:id"/,
+      );
+      const doc = (await http(sut.url, "GET", "/openapi.json")).body as {
+        paths?: Record<string, unknown>;
+      };
+      assert.ok(doc.paths?.["/v1/device/tunnels"]);
+      assert.ok(doc.paths?.["/v1/tunnels/{id}/server"]);
+      const docs = await fetch(`${sut.url}/docs`);
+      assert.equal(docs.status, 200);
+    });
   });
 });

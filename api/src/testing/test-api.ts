@@ -77,3 +77,56 @@ export async function startTestApi(
     close: () => api.close(),
   };
 }
+
+export interface HttpAnswer {
+  status: number;
+  body: { statusCode?: number; message?: string; field?: string; [key: string]: unknown };
+}
+
+/** A raw HTTP call, for what the typed client won't send (malformed input, odd headers). */
+export async function http(
+  baseUrl: string,
+  method: string,
+  path: string,
+  opts: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<HttpAnswer> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  let body: string | undefined;
+  if (opts.rawBody !== undefined) body = opts.rawBody;
+  else if (opts.body !== undefined) body = JSON.stringify(opts.body);
+  if (body !== undefined) headers["content-type"] ??= "application/json";
+  const res = await fetch(baseUrl + path, {
+    method,
+    headers,
+    body,
+    signal: AbortSignal.timeout(15_000),
+  });
+  const text = await res.text();
+  let json: HttpAnswer["body"] = {};
+  try {
+    json = text ? (JSON.parse(text) as HttpAnswer["body"]) : {};
+  } catch {
+    json = { message: text };
+  }
+  return { status: res.status, body: json };
+}
+
+/** Every row of every table in the database's public schema, as text, for searching. */
+export async function dumpDatabase(url: string): Promise<string> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    const tables = await client.query<{ table_name: string }>(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
+    );
+    const parts: string[] = [];
+    for (const { table_name } of tables.rows) {
+      const rows = await client.query(`SELECT * FROM "${table_name.replace(/"/g, '""')}"`);
+      parts.push(`${table_name}: ${JSON.stringify(rows.rows)}`);
+    }
+    return parts.join("\n");
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import {
+  SupportApiClient,
+  generateKeyPair,
+  generatePresharedKey,
+  sealApproval,
+} from "@support-tunnel/common";
+import { missingPostgres, requirePrerequisite } from "@support-tunnel/lab";
+import {
+  createTestDatabase,
+  dumpDatabase,
+  startTestApi,
+  type TestApi,
+  type TestDatabase,
+} from "./testing/test-api";
+
+describe("api: what it stores (PostgreSQL)", function () {
+  this.timeout(60_000);
+  let db: TestDatabase | undefined;
+  let sut: TestApi | undefined;
+
+  before(async function () {
+    requirePrerequisite(this, await missingPostgres());
+    db = await createTestDatabase();
+    sut = await startTestApi(db.url);
+  });
+
+  after(async () => {
+    await sut?.close();
+    await db?.drop();
+  });
+
+  it("keeps no private key, PSK or raw token anywhere in its database after a full flow", async () => {
+    const api = (token?: string) => new SupportApiClient({ baseUrl: sut!.url, token, retries: 0 });
+    const device = generateKeyPair();
+    const server = generateKeyPair();
+    const psk = generatePresharedKey();
+    const admin = api(sut!.adminToken);
+    const operator = await admin.createEngineer({ name: "olivia", role: "operator" });
+
+    const created = await api().createTunnel({
+      deviceWgPublicKey: device.publicKey,
+      network: "10.88.0.0/29",
+    });
+    await api(operator.token).approveTunnel(created.tunnelId, {
+      instanceId: "netns-1",
+      provider: "netns",
+      publicIp: "203.0.113.9",
+      wgPort: 51820,
+      wgPublicKey: server.publicKey,
+      approval: sealApproval({
+        payload: {
+          tunnelId: created.tunnelId,
+          serverWgPublicKey: server.publicKey,
+          endpoint: "203.0.113.9",
+          wgPort: 51820,
+          sshPublicKey:
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+          expiresAt: created.expiresAt,
+        },
+        serverPrivateKey: server.privateKey,
+        devicePublicKey: device.publicKey,
+        psk,
+      }),
+    });
+    await api(created.token).reportConnected("support00ff");
+    await api(created.token).getDeviceTunnel();
+    await api(operator.token).stopTunnel(created.tunnelId, "done");
+
+    const dump = await dumpDatabase(db!.url);
+    assert.ok(dump.includes(device.publicKey), "the dump should hold the stored public key");
+    const secrets = {
+      "device private key": device.privateKey,
+      "server private key": server.privateKey,
+      psk,
+      "device token": created.token,
+      "operator token": operator.token,
+      "bootstrap admin token": sut!.adminToken,
+    };
+    for (const [what, secret] of Object.entries(secrets)) {
+      assert.ok(!dump.includes(secret), `the ${what} is in the database`);
+      // also not in another encoding
+      assert.ok(
+        !dump.includes(Buffer.from(secret).toString("hex")),
+        `the ${what} (hex) is in the database`,
+      );
+    }
+  });
+});

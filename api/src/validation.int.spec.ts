@@ -1,0 +1,530 @@
+import assert from "node:assert/strict";
+import { generateKeyPair, type CreateTunnelResponse } from "@support-tunnel/common";
+import { missingPostgres, requirePrerequisite } from "@support-tunnel/lab";
+import {
+  createTestDatabase,
+  dumpDatabase,
+  http,
+  startTestApi,
+  type TestApi,
+  type TestDatabase,
+} from "./testing/test-api";
+
+interface BadCase {
+  what: string;
+  method: string;
+  path: string;
+  token?: "device" | "admin";
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+  status?: number;
+  field: string;
+}
+
+describe("api: malformed input (PostgreSQL)", function () {
+  this.timeout(60_000);
+  let db: TestDatabase | undefined;
+  let sut: TestApi;
+  let tunnel: CreateTunnelResponse;
+  const devicePublicKey = generateKeyPair().publicKey;
+  const serverPublicKey = generateKeyPair().publicKey;
+
+  before(async function () {
+    requirePrerequisite(this, await missingPostgres());
+    db = await createTestDatabase();
+    sut = await startTestApi(db.url);
+    const created = await http(sut.url, "POST", "/v1/device/tunnels", {
+      body: { deviceWgPublicKey: devicePublicKey, network: "10.66.0.0/30" },
+    });
+    assert.equal(created.status, 201);
+    tunnel = created.body as unknown as CreateTunnelResponse;
+  });
+
+  after(async () => {
+    await sut?.close();
+    await db?.drop();
+  });
+
+  const goodCreate = () => ({ deviceWgPublicKey: devicePublicKey, network: "10.66.0.4/30" });
+  const goodApprove = () => ({
+    instanceId: "netns-1",
+    provider: "netns",
+    publicIp: "203.0.113.9",
+    wgPort: 51820,
+    wgPublicKey: serverPublicKey,
+    approval: "c2VhbGVk",
+  });
+  const id = () => tunnel.tunnelId;
+
+  const cases = (): BadCase[] => [
+    // POST /v1/device/tunnels
+    { what: "no body", method: "POST", path: "/v1/device/tunnels", field: "body" },
+    { what: "an array", method: "POST", path: "/v1/device/tunnels", body: [], field: "body" },
+    {
+      what: "broken JSON",
+      method: "POST",
+      path: "/v1/device/tunnels",
+      rawBody: "{bad",
+      field: "body",
+    },
+    {
+      what: "a body over 64 KiB",
+      method: "POST",
+      path: "/v1/device/tunnels",
+      body: { ...goodCreate(), description: "x".repeat(70_000) },
+      status: 413,
+      field: "body",
+    },
+    {
+      what: "no key",
+      method: "POST",
+      path: "/v1/device/tunnels",
+      body: { network: "10.66.0.4/30" },
+      field: "deviceWgPublicKey",
+    },
+    {
+      what: "a bad key",
+      method: "POST",
+      path: "/v1/device/tunnels",
+      body: { ...goodCreate(), deviceWgPublicKey: "abc" },
+      field: "deviceWgPublicKey",
+    },
+    {
+      what: "a public network",
+      method: "POST",
+      path: "/v1/device/tunnels",
+      body: { ...goodCreate(), network: "8.8.8.0/30" },
+      field: "network",
+    },
+    {
+      what: "a /24",
+      method: "POST",
+      path: "/v1/device/tunnels",
+      body: { ...goodCreate(), network: "10.66.1.0/24" },
+      field: "network",
+    },
+    {
+      what: "a /31",
+      method: "POST",
+      path: "/v1/device/tunnels",
+      body: { ...goodCreate(), network: "10.66.1.0/31" },
+      field: "network",
+    },
+    {
+      what: "host bits set",
+      method: "POST",
+      path: "/v1/device/tunnels",
+      body: { ...goodCreate(), network: "10.66.1.1/30" },
+      field: "network",
+    },
+    {
+      what: "a bad hostname",
+      method: "POST",
+      path: "/v1/device/tunnels",
+      body: { ...goodCreate(), hostname: "a b;rm" },
+      field: "hostname",
+    },
+    {
+      what: "control characters",
+      method: "POST",
+      path: "/v1/device/tunnels",
+      body: { ...goodCreate(), description: "hi\u001b[2J" },
+      field: "description",
+    },
+    {
+      what: "a too short ttl",
+      method: "POST",
+      path: "/v1/device/tunnels",
+      body: { ...goodCreate(), ttlSeconds: 5 },
+      field: "ttlSeconds",
+    },
+    {
+      what: "a ttl string",
+      method: "POST",
+      path: "/v1/device/tunnels",
+      body: { ...goodCreate(), ttlSeconds: "600" },
+      field: "ttlSeconds",
+    },
+    {
+      what: "an unknown field",
+      method: "POST",
+      path: "/v1/device/tunnels",
+      body: { ...goodCreate(), psk: "secret" },
+      field: "psk",
+    },
+    // GET /v1/device/tunnel
+    {
+      what: "no token",
+      method: "GET",
+      path: "/v1/device/tunnel",
+      status: 401,
+      field: "authorization",
+    },
+    {
+      what: "a non-bearer header",
+      method: "GET",
+      path: "/v1/device/tunnel",
+      headers: { authorization: "Token abc" },
+      status: 401,
+      field: "authorization",
+    },
+    {
+      what: "a malformed token",
+      method: "GET",
+      path: "/v1/device/tunnel",
+      headers: { authorization: "Bearer std_short" },
+      status: 401,
+      field: "authorization",
+    },
+    {
+      what: "wait over 30",
+      method: "GET",
+      path: "/v1/device/tunnel?wait=31",
+      token: "device",
+      field: "wait",
+    },
+    {
+      what: "wait not a number",
+      method: "GET",
+      path: "/v1/device/tunnel?wait=soon",
+      token: "device",
+      field: "wait",
+    },
+    {
+      what: "negative wait",
+      method: "GET",
+      path: "/v1/device/tunnel?wait=-1",
+      token: "device",
+      field: "wait",
+    },
+    {
+      what: "fractional wait",
+      method: "GET",
+      path: "/v1/device/tunnel?wait=1.5",
+      token: "device",
+      field: "wait",
+    },
+    {
+      what: "an unknown since",
+      method: "GET",
+      path: "/v1/device/tunnel?wait=1&since=done",
+      token: "device",
+      field: "since",
+    },
+    // POST /v1/device/tunnel/connected
+    {
+      what: "no body",
+      method: "POST",
+      path: "/v1/device/tunnel/connected",
+      token: "device",
+      field: "body",
+    },
+    {
+      what: "a bad user",
+      method: "POST",
+      path: "/v1/device/tunnel/connected",
+      token: "device",
+      body: { supportUser: "root" },
+      field: "supportUser",
+    },
+    {
+      what: "an unknown field",
+      method: "POST",
+      path: "/v1/device/tunnel/connected",
+      token: "device",
+      body: { supportUser: "support00ff", uid: 0 },
+      field: "uid",
+    },
+    // DELETE /v1/device/tunnel
+    {
+      what: "a long reason",
+      method: "DELETE",
+      path: "/v1/device/tunnel",
+      token: "device",
+      body: { reason: "x".repeat(201) },
+      field: "reason",
+    },
+    {
+      what: "a reason with escapes",
+      method: "DELETE",
+      path: "/v1/device/tunnel",
+      token: "device",
+      body: { reason: "\u0007" },
+      field: "reason",
+    },
+    {
+      what: "an unknown field",
+      method: "DELETE",
+      path: "/v1/device/tunnel",
+      token: "device",
+      body: { force: true },
+      field: "force",
+    },
+    // GET /v1/tunnels
+    {
+      what: "an unknown state",
+      method: "GET",
+      path: "/v1/tunnels?state=bogus",
+      token: "admin",
+      field: "state",
+    },
+    {
+      what: "a device token",
+      method: "GET",
+      path: "/v1/tunnels",
+      token: "device",
+      status: 401,
+      field: "authorization",
+    },
+    // GET /v1/tunnels/:id
+    {
+      what: "a non-UUID id",
+      method: "GET",
+      path: "/v1/tunnels/not-a-uuid",
+      token: "admin",
+      field: "id",
+    },
+    {
+      what: "an uppercase UUID",
+      method: "GET",
+      path: `/v1/tunnels/${id().toUpperCase()}`,
+      token: "admin",
+      field: "id",
+    },
+    {
+      what: "wait over 30",
+      method: "GET",
+      path: `/v1/tunnels/${id()}?wait=300`,
+      token: "admin",
+      field: "wait",
+    },
+    {
+      what: "an unknown tunnel",
+      method: "GET",
+      path: "/v1/tunnels/00000000-0000-4000-8000-000000000000",
+      token: "admin",
+      status: 404,
+      field: "id",
+    },
+    // POST /v1/tunnels/:id/server
+    {
+      what: "a bad id",
+      method: "POST",
+      path: "/v1/tunnels/x/server",
+      token: "admin",
+      body: goodApprove(),
+      field: "id",
+    },
+    {
+      what: "no body",
+      method: "POST",
+      path: `/v1/tunnels/${id()}/server`,
+      token: "admin",
+      field: "body",
+    },
+    {
+      what: "an empty instanceId",
+      method: "POST",
+      path: `/v1/tunnels/${id()}/server`,
+      token: "admin",
+      body: { ...goodApprove(), instanceId: "" },
+      field: "instanceId",
+    },
+    {
+      what: "an unknown provider",
+      method: "POST",
+      path: `/v1/tunnels/${id()}/server`,
+      token: "admin",
+      body: { ...goodApprove(), provider: "aws" },
+      field: "provider",
+    },
+    {
+      what: "a bad IP",
+      method: "POST",
+      path: `/v1/tunnels/${id()}/server`,
+      token: "admin",
+      body: { ...goodApprove(), publicIp: "999.1.1.1" },
+      field: "publicIp",
+    },
+    {
+      what: "port 0",
+      method: "POST",
+      path: `/v1/tunnels/${id()}/server`,
+      token: "admin",
+      body: { ...goodApprove(), wgPort: 0 },
+      field: "wgPort",
+    },
+    {
+      what: "port 70000",
+      method: "POST",
+      path: `/v1/tunnels/${id()}/server`,
+      token: "admin",
+      body: { ...goodApprove(), wgPort: 70000 },
+      field: "wgPort",
+    },
+    {
+      what: "a bad server key",
+      method: "POST",
+      path: `/v1/tunnels/${id()}/server`,
+      token: "admin",
+      body: { ...goodApprove(), wgPublicKey: "k" },
+      field: "wgPublicKey",
+    },
+    {
+      what: "an approval that isn't base64",
+      method: "POST",
+      path: `/v1/tunnels/${id()}/server`,
+      token: "admin",
+      body: { ...goodApprove(), approval: "not base64!" },
+      field: "approval",
+    },
+    {
+      what: "a huge approval",
+      method: "POST",
+      path: `/v1/tunnels/${id()}/server`,
+      token: "admin",
+      body: { ...goodApprove(), approval: "A".repeat(5000) },
+      field: "approval",
+    },
+    {
+      what: "a private key field",
+      method: "POST",
+      path: `/v1/tunnels/${id()}/server`,
+      token: "admin",
+      body: { ...goodApprove(), wgPrivateKey: serverPublicKey },
+      field: "wgPrivateKey",
+    },
+    // DELETE /v1/tunnels/:id
+    { what: "a bad id", method: "DELETE", path: "/v1/tunnels/123", token: "admin", field: "id" },
+    {
+      what: "a bad reason",
+      method: "DELETE",
+      path: `/v1/tunnels/${id()}`,
+      token: "admin",
+      body: { reason: 42 },
+      field: "reason",
+    },
+    // GET /v1/tunnels/:id/audit
+    { what: "a bad id", method: "GET", path: "/v1/tunnels/zzz/audit", token: "admin", field: "id" },
+    // GET /v1/whoami
+    { what: "no token", method: "GET", path: "/v1/whoami", status: 401, field: "authorization" },
+    // POST /v1/engineers
+    {
+      what: "a bad name",
+      method: "POST",
+      path: "/v1/engineers",
+      token: "admin",
+      body: { name: "A", role: "viewer" },
+      field: "name",
+    },
+    {
+      what: "an unknown role",
+      method: "POST",
+      path: "/v1/engineers",
+      token: "admin",
+      body: { name: "alice", role: "root" },
+      field: "role",
+    },
+    {
+      what: "a token field",
+      method: "POST",
+      path: "/v1/engineers",
+      token: "admin",
+      body: { name: "alice", role: "viewer", token: "x" },
+      field: "token",
+    },
+    // DELETE /v1/engineers/:name
+    {
+      what: "a bad name",
+      method: "DELETE",
+      path: "/v1/engineers/Bad%20Name",
+      token: "admin",
+      field: "name",
+    },
+    {
+      what: "an unknown engineer",
+      method: "DELETE",
+      path: "/v1/engineers/nobody",
+      token: "admin",
+      status: 404,
+      field: "name",
+    },
+  ];
+
+  it("answers every malformed request with a 4xx naming the field, and changes nothing", async () => {
+    const before = await dumpDatabase(db!.url);
+    const failures: string[] = [];
+    for (const c of cases()) {
+      const token =
+        c.token === "device" ? tunnel.token : c.token === "admin" ? sut.adminToken : undefined;
+      const answer = await http(sut.url, c.method, c.path, {
+        token,
+        body: c.body,
+        rawBody: c.rawBody,
+        headers: c.headers,
+      });
+      const expected = c.status ?? 400;
+      if (
+        answer.status !== expected ||
+        answer.body.field !== c.field ||
+        answer.body.statusCode !== expected ||
+        !answer.body.message
+      ) {
+        failures.push(
+          `${c.method} ${c.path} with ${c.what}: got ${answer.status} ${JSON.stringify(answer.body)}, want ${expected} naming ${c.field}`,
+        );
+      }
+    }
+    assert.deepEqual(failures, []);
+    assert.equal(await dumpDatabase(db!.url), before);
+  });
+
+  describe("with an enrollment secret and a tight rate limit", () => {
+    let strict: TestApi | undefined;
+    const secret = "fleet-secret-0123456789";
+
+    before(async () => {
+      strict = await startTestApi(db!.url, {
+        SUPPORT_ENROLLMENT_SECRET: secret,
+        SUPPORT_RATE_LIMIT_PER_MINUTE: "2",
+        SUPPORT_BOOTSTRAP_TOKEN: sut.adminToken,
+      });
+    });
+
+    after(async () => {
+      await strict?.close();
+    });
+
+    it("refuses tunnel requests without the right enrollment secret", async () => {
+      const body = { deviceWgPublicKey: devicePublicKey, network: "10.66.2.0/30" };
+      const missing = await http(strict!.url, "POST", "/v1/device/tunnels", { body });
+      assert.equal(missing.status, 401);
+      assert.equal(missing.body.field, "x-enrollment-secret");
+      const wrong = await http(strict!.url, "POST", "/v1/device/tunnels", {
+        body,
+        headers: { "x-enrollment-secret": "not-the-fleet-secret" },
+      });
+      assert.equal(wrong.status, 401);
+      assert.equal(wrong.body.field, "x-enrollment-secret");
+      const right = await http(strict!.url, "POST", "/v1/device/tunnels", {
+        body,
+        headers: { "x-enrollment-secret": secret },
+      });
+      assert.equal(right.status, 201);
+    });
+
+    it("limits tunnel requests per address", async () => {
+      const ask = () =>
+        http(strict!.url, "POST", "/v1/device/tunnels", {
+          body: { deviceWgPublicKey: devicePublicKey, network: "10.66.3.0/30" },
+          headers: { "x-enrollment-secret": secret },
+        });
+      // the bucket holds two requests a minute; the previous test may have spent one
+      const answers = [await ask(), await ask(), await ask()];
+      assert.ok(answers.every((a) => a.status === 201 || a.status === 429));
+      assert.equal(answers[2]!.status, 429);
+      assert.match(answers[2]!.body.message ?? "", /too many tunnel requests/);
+    });
+  });
+});
