@@ -13,7 +13,6 @@ import {
   tunnelAddresses,
   TunnelState,
   type CreateTunnelRequest,
-  type CreateTunnelResponse,
   type DeviceTunnelView,
   type PresharedKey,
   type TunnelId,
@@ -148,7 +147,7 @@ export class FakeApi {
             stopReason: null,
           },
         });
-        return { tunnelId, token: tok, expiresAt } as CreateTunnelResponse;
+        return { tunnelId, token: tok, expiresAt };
       },
       getDeviceTunnel: async (opts = {}) => {
         this.check();
