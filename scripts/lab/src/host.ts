@@ -87,9 +87,9 @@ export class LabHost {
     return this.record.dir;
   }
 
-  /** argv prefix that runs the rest of the argv inside this host (net + mount namespaces). */
+  /** argv prefix that runs the rest of the argv inside this host (net, mount and UTS namespaces). */
   nsenterArgs(): string[] {
-    return [NSENTER, `--target=${this.record.holderPid}`, "--mount", "--net", "--"];
+    return [NSENTER, `--target=${this.record.holderPid}`, "--mount", "--uts", "--net", "--"];
   }
 
   /** Runs a command in the host and returns its output; does not throw on non-zero exit unless `reject`. */

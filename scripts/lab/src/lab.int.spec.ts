@@ -188,6 +188,8 @@ describe("lab (network namespaces)", function () {
     assert.equal((await device.exec("id", ["-u", user])).exitCode, 0);
     const sudo = await device.exec("sudo", ["-u", user, "sudo", "-n", "id", "-u"]);
     assert.equal(sudo.stdout, "0");
+    assert.equal(sudo.stderr, "");
+    assert.equal((await device.exec("hostname")).stdout, "device");
     assert.equal(fs.readFileSync("/etc/passwd", "utf8").includes(user), false);
     assert.equal(fs.existsSync(`/home/${user}`), false);
     assert.equal(fs.existsSync(`/etc/sudoers.d/${user}`), false);

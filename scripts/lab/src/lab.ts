@@ -38,7 +38,8 @@
  *   await cleanupLeftoverLabs();       // labs whose owner died; returns their names
  *
  *   A LabHost = a network namespace + a holder process (`sleep infinity`) in a
- *   private mount namespace where /etc is an overlay over the real /etc (upper
+ *   private mount namespace (and UTS namespace: `hostname` is the host's name)
+ *   where /etc is an overlay over the real /etc (upper
  *   dir in the host's dir), /home, /root and /var/lib/support-tunnel are binds
  *   of the host's own empty dirs. useradd, sudoers.d, authorized_keys, the
  *   device's state: all stay in the lab. /run (and so /var/run/wireguard) is
@@ -137,6 +138,9 @@ const HOLDER_SCRIPT = [
   'mount --bind "$1/root" /root',
   "mkdir -p /var/lib/support-tunnel",
   'mount --bind "$1/state" /var/lib/support-tunnel',
+  // Own hostname (UTS namespace), resolvable so sudo does not complain.
+  'hostname "$2"',
+  "printf '127.0.1.1 %s\\n' \"$2\" >> /etc/hosts",
   "ip link set lo up",
   "echo ready",
   "exec sleep infinity",
@@ -395,6 +399,7 @@ export class Lab {
         r.netns,
         "unshare",
         "--mount",
+        "--uts",
         "--propagation",
         "private",
         "--",
@@ -403,6 +408,7 @@ export class Lab {
         HOLDER_SCRIPT,
         "sh",
         r.dir,
+        r.name,
       ],
       { detached: true, stdio: ["ignore", "pipe", "pipe"] },
     );
