@@ -121,8 +121,8 @@ describe("lab (network namespaces)", function () {
       reject: true,
     });
     try {
-      assert.equal((await server.probeTcp(device.address, 22, 2000)).connected, false);
-      assert.equal((await server.probeTcp(device.internetAddress, 22, 2000)).connected, false);
+      assert.equal((await server.probeTcp(device.address, 22, 1000)).connected, false);
+      assert.equal((await server.probeTcp(device.internetAddress, 22, 1000)).connected, false);
     } finally {
       await server.exec("ip", ["route", "del", lan.cidr]);
     }
@@ -264,12 +264,42 @@ describe("lab teardown", function () {
       const device = await sut.addHost("device", { behindNat: true });
       await sut.addHost("server");
       await device.spawnDetached("sleep", ["600"], path.join(device.dir, "sleep.log"));
+      const iface = `stlabw${sut.name.slice(1, 7)}`;
+      const key = generateKeyPair();
+      await wgUp(
+        device,
+        iface,
+        `[Interface]\nPrivateKey = ${key.privateKey}\nAddress = 10.211.9.1/30\n`,
+      );
+      assert.equal(fs.existsSync(`/var/run/wireguard/${iface}.sock`), true);
       const pids = sut.hosts().map((h) => h.holderPid);
       await sut.destroy();
       assert.deepEqual(leftoversOf(sut.name, sut.rootInterface, pids), []);
+      assert.equal(fs.existsSync(`/var/run/wireguard/${iface}.sock`), false);
     } finally {
       await sut.destroy();
     }
+  });
+
+  it("keeps a lab created with keepAfterExit after its creator exits, until someone destroys it", async () => {
+    const creator = labChild(
+      `const lab = require(process.argv[1]);
+       lab.createLab({ keepAfterExit: true }).then(async (l) => { await l.addHost("server");
+         console.log(JSON.stringify({ name: l.name, root: l.rootInterface })); process.exit(0); });`,
+      [],
+    );
+    const created = JSON.parse(await creator.firstLine) as { name: string; root: string };
+    assert.equal(await creator.exited, 0);
+    let sut: Lab | undefined;
+    try {
+      assert.equal((await cleanupLeftoverLabs()).includes(created.name), false);
+      sut = await openLab(created.name);
+      const server = sut.host("server");
+      assert.equal((await server.exec("hostname")).stdout, "server");
+    } finally {
+      await (sut ?? (await openLab(created.name).catch(() => undefined)))?.destroy();
+    }
+    assert.deepEqual(leftoversOf(created.name, created.root, []), []);
   });
 
   it("cleans a lab whose owner was killed", async () => {
