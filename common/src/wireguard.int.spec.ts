@@ -123,10 +123,10 @@ describe("rendered WireGuard configs against the real tools", function () {
   });
 });
 
-/** wireguard-go is ready once its control socket exists; it gives up after about 5 s. */
+/** wireguard-go is ready once its control socket exists; gives up after about 10 s. */
 async function waitForSocket(name: string): Promise<void> {
   const socket = `/var/run/wireguard/${name}.sock`;
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 200; i++) {
     try {
       await access(socket);
       return;
