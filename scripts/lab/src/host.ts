@@ -44,6 +44,8 @@ export interface SshdOptions {
   authorizedKeysForRoot?: string[];
   /** Default 22. */
   port?: number;
+  /** Default true, like a stock device (UsePAM no refuses useradd's password-locked users). */
+  usePam?: boolean;
   /** Extra sshd_config lines, appended before the Include of sshd_config.d. */
   extraConfig?: string[];
 }
@@ -204,7 +206,9 @@ export class LabHost {
       "PermitRootLogin prohibit-password",
       "PasswordAuthentication no",
       "KbdInteractiveAuthentication no",
-      "UsePAM no",
+      // PAM as on a stock Debian/Ubuntu device: without it sshd refuses
+      // accounts whose password is locked, which is how useradd makes them.
+      `UsePAM ${options.usePam === false ? "no" : "yes"}`,
       "PidFile none",
       "AuthorizedKeysFile .ssh/authorized_keys",
       "AllowTcpForwarding yes",

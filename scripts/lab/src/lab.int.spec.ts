@@ -196,7 +196,7 @@ describe("lab (network namespaces)", function () {
     assert.notEqual((await server.exec("id", ["-u", user])).exitCode, 0);
   });
 
-  it("accepts root over SSH with the authorized key and presents the host key it returned", async () => {
+  it("accepts root and users made in the host over SSH with their keys, presenting the host key it returned", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stlab-ssh-"));
     try {
       const key = path.join(dir, "id_ed25519");
@@ -205,23 +205,38 @@ describe("lab (network namespaces)", function () {
       const host = await sut.addHost("sshbox");
       const sshd = await host.startSshd({ authorizedKeysForRoot: [pub] });
       fs.writeFileSync(path.join(dir, "known_hosts"), `${host.address} ${sshd.hostPublicKey}\n`);
-      const out = execFileSync(
-        "ssh",
-        [
-          "-i",
-          key,
-          "-o",
-          "BatchMode=yes",
-          "-o",
-          "StrictHostKeyChecking=yes",
-          "-o",
-          `UserKnownHostsFile=${path.join(dir, "known_hosts")}`,
-          `root@${host.address}`,
-          "hostname -I",
-        ],
-        { encoding: "utf8", timeout: 20_000 },
+      const ssh = (user: string, command: string) =>
+        execFileSync(
+          "ssh",
+          [
+            ...["-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"],
+            ...["-o", `UserKnownHostsFile=${path.join(dir, "known_hosts")}`],
+            `${user}@${host.address}`,
+            command,
+          ],
+          { encoding: "utf8", timeout: 20_000 },
+        ).trim();
+      assert.equal(ssh("root", "hostname -I"), host.address);
+
+      // A user made in the host the way the device makes its support user.
+      const user = `support${Math.floor(Math.random() * 0xffffff).toString(16)}`;
+      await host.exec("useradd", ["--create-home", "--shell", "/bin/bash", user], { reject: true });
+      await host.exec(
+        "install",
+        ["-d", "-m", "700", "-o", user, "-g", user, `/home/${user}/.ssh`],
+        {
+          reject: true,
+        },
       );
-      assert.equal(out.trim(), host.address);
+      await host.writeFile(
+        `/home/${user}/.ssh/authorized_keys`,
+        `from="${sut.rootAddress}" ${pub}\n`,
+        0o600,
+      );
+      await host.exec("chown", [`${user}:${user}`, `/home/${user}/.ssh/authorized_keys`], {
+        reject: true,
+      });
+      assert.equal(ssh(user, "id -un"), user);
       await sut.removeHost("sshbox");
       assert.equal(namespaces().includes(host.netns), false);
     } finally {

@@ -53,9 +53,9 @@
  *     host.nsenterArgs() -> ["nsenter", "--target=<pid>", "--mount", "--net", "--"]
  *       e.g. ssh -o ProxyCommand="nsenter ... -- nc %h %p", or run `node` in a host.
  *     host.writeFile(path, content, mode?), host.readFile(path)
- *     host.startSshd({ authorizedKeysForRoot?, port?, extraConfig? })
+ *     host.startSshd({ authorizedKeysForRoot?, port?, usePam?, extraConfig? })
  *       -> { port, hostPublicKey: "ssh-ed25519 AAAA...", pid }. Detached, logs
- *       in host.dir; PermitRootLogin prohibit-password, no passwords, no PAM,
+ *       in host.dir; PermitRootLogin prohibit-password, no passwords, UsePAM yes,
  *       AllowTcpForwarding yes, AuthorizedKeysFile .ssh/authorized_keys, then
  *       `Include /etc/ssh/sshd_config.d/*.conf` (the host's own).
  *
