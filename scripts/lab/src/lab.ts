@@ -50,14 +50,28 @@
  *       `cwd`, environment = PATH (with sbin), HOME=/root, LANG + `env`.
  *     host.spawn(file, args, execaOptions) -> execa child (killed on destroy)
  *     host.spawnDetached(file, args, logFile, env?) -> pid (survives the caller)
- *     host.nsenterArgs() -> ["nsenter", "--target=<pid>", "--mount", "--net", "--"]
- *       e.g. ssh -o ProxyCommand="nsenter ... -- nc %h %p", or run `node` in a host.
+ *     host.nsenterArgs() -> ["nsenter", "--target=<pid>", "--mount", "--uts", "--net", "--"]
+ *       e.g. ssh -o ProxyCommand="nsenter ... -- socat - TCP:%h:%p" (socat is
+ *       installed, nc and ping are not), or run `node` in a host.
+ *     host.probeTcp(address, port, timeoutMs?) -> { connected, banner }: a TCP
+ *       connect from the host, reading what the server says first.
  *     host.writeFile(path, content, mode?), host.readFile(path)
  *     host.startSshd({ authorizedKeysForRoot?, port?, usePam?, extraConfig? })
  *       -> { port, hostPublicKey: "ssh-ed25519 AAAA...", pid }. Detached, logs
  *       in host.dir; PermitRootLogin prohibit-password, no passwords, UsePAM yes,
  *       AllowTcpForwarding yes, AuthorizedKeysFile .ssh/authorized_keys, then
  *       `Include /etc/ssh/sshd_config.d/*.conf` (the host's own).
+ *
+ * Test helpers (api-process.ts):
+ *   const api = await startApiProcess({ databaseUrl?, dataDir?, env?, host?, inHost?, timeoutMs? })
+ *     runs `node api/dist/bin.js serve --port 0 --host <host>` (default
+ *     127.0.0.1; pass lab.rootAddress so lab hosts reach it; `inHost` runs it
+ *     inside a lab host on 0.0.0.0) with DATABASE_URL = databaseUrl or "" (a
+ *     temp PGlite --data-dir otherwise), waits for its "listening" line ->
+ *     { url, port, process, dataDir, output(), stop() }.
+ *   const db = await createTestDatabase()  // st_<hex> on TEST_DATABASE_URL -> { url, name, drop() }
+ *   await queryDatabase(url, sql, params?) -> rows
+ *   await waitFor(() => condition, "what", timeoutMs?)  // poll instead of sleeping
  *
  * WireGuard: `wg-quick up /abs/path/<iface>.conf` inside a host works with
  * wireguard-go (wg-quick falls back to it by itself; no env var needed with
