@@ -171,7 +171,7 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
     assert.equal(won.length, 1);
     assert.equal(lost.length, 11);
     for (const r of lost) {
-      const err = (r).reason as ApiError;
+      const err = r.reason as ApiError;
       assert.equal(err.status, 409);
       assert.equal(err.message, "tunnel is not pending (state: started)");
     }
