@@ -1,7 +1,9 @@
 // The narrow seam between the gcp provider and Pulumi: one stack per tunnel, run
 // through the Automation API (which drives the `pulumi` CLI). Tests use a fake.
+import { mkdir } from "node:fs/promises";
 import type { PulumiFn } from "@pulumi/pulumi/automation";
 import { loadAutomation } from "./lazy";
+import { findOnPath, PULUMI_MISSING } from "./preflight";
 
 export interface AutomationAdapter {
   /** Creates (or selects) the stack, runs the program, returns the stack outputs. */
@@ -46,13 +48,14 @@ export class PulumiAutomation implements AutomationAdapter {
   }
 
   private async automation() {
+    // Without the CLI the Automation API fails deep inside a spawn; say it plainly.
+    if (!findOnPath("pulumi", this.settings.env)) throw new Error(PULUMI_MISSING);
     return loadAutomation();
   }
 
   private async workspaceDir(): Promise<void> {
     const url = this.settings.backendUrl;
     if (url.startsWith("file://")) {
-      const { mkdir } = await import("node:fs/promises");
       await mkdir(url.slice("file://".length), { recursive: true, mode: 0o700 });
     }
   }
@@ -62,8 +65,8 @@ export class PulumiAutomation implements AutomationAdapter {
     program: PulumiFn,
     options: { onOutput?: (line: string) => void; signal?: AbortSignal },
   ): Promise<Record<string, unknown>> {
-    await this.workspaceDir();
     const { LocalWorkspace } = await this.automation();
+    await this.workspaceDir();
     const stack = await LocalWorkspace.createOrSelectStack(
       { stackName, projectName: this.settings.projectName, program },
       { envVars: this.envVars() },
@@ -104,8 +107,8 @@ export class PulumiAutomation implements AutomationAdapter {
   }
 
   async listStacks(): Promise<string[]> {
-    await this.workspaceDir();
     const { LocalWorkspace } = await this.automation();
+    await this.workspaceDir();
     const ws = await LocalWorkspace.create({
       projectSettings: { name: this.settings.projectName, runtime: "nodejs" },
       envVars: this.envVars(),

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TunnelId } from "@support-tunnel/common";
 import type { ServerSshAccess } from "../provider";
-import type { AutomationAdapter } from "./automation";
+import { PulumiAutomation, type AutomationAdapter } from "./automation";
 import {
   createGcpProvider,
   gcpOptionsFromConfigSection,
@@ -405,5 +405,21 @@ describe("gcp server lifetime and readiness", () => {
     assert.deepEqual(sut, [
       { name: "st-a", tunnelId: "0e9f3c4a-1b2c-4d3e-8f9a-0b1c2d3e4f5a", zone: "europe-west1-b" },
     ]);
+  });
+});
+
+describe("gcp Pulumi automation", () => {
+  it("fails with the install hint, before spawning anything, when the Pulumi CLI is missing", async () => {
+    const sut = new PulumiAutomation({
+      projectName: "support-tunnel-server",
+      backendUrl: "file:///nonexistent/support-tunnel/pulumi",
+      configPassphrase: "",
+      env: { PATH: "/nonexistent" },
+    });
+    await assert.rejects(
+      sut.listStacks(),
+      /install it from https:\/\/www\.pulumi\.com\/docs\/install\//,
+    );
+    await assert.rejects(sut.destroy("tunnel-x", {}), /pulumi not found on PATH/);
   });
 });
