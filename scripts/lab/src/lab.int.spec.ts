@@ -328,9 +328,11 @@ describe("lab teardown", function () {
     owner.child.kill("SIGKILL");
     await owner.exited;
 
-    const removed = await cleanupLeftoverLabs();
+    assert.notDeepEqual(leftoversOf(lab.name, lab.root, [lab.pid]), []);
 
-    assert.ok(removed.includes(lab.name), `removed ${removed.join(",")}`);
+    await cleanupLeftoverLabs();
+
+    // (another process's createLab may have cleaned it first: what matters is that it is gone)
     assert.deepEqual(leftoversOf(lab.name, lab.root, [lab.pid]), []);
   });
 
