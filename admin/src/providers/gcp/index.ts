@@ -7,7 +7,12 @@ import type { ObtainServerRequest, TunnelServer, TunnelServerProvider } from "..
 import { type AutomationAdapter, PulumiAutomation } from "./automation";
 import { loadProgram } from "./lazy";
 import { GcloudInventory, type InstanceInventory } from "./inventory";
-import { type GcpProviderOptions, type ResolvedGcpOptions, resolveGcpOptions } from "./options";
+import {
+  effectiveGcpOptions,
+  type GcpProviderOptions,
+  type ResolvedGcpOptions,
+  resolveGcpOptions,
+} from "./options";
 import { engineerPublicKey, findOnPath, gcpPreflightProblems } from "./preflight";
 import type { TunnelServerProgramArgs } from "./program";
 import { maxRunSeconds, serverName, stackNameFor } from "./names";
@@ -44,7 +49,9 @@ export function createGcpProvider(
   options: GcpProviderOptions,
   deps: Partial<GcpProviderDependencies> = {},
 ): TunnelServerProvider {
-  const { resolved, problems } = resolveGcpOptions(options);
+  const effective = effectiveGcpOptions(options);
+  const { resolved, problems } = resolveGcpOptions(effective.options);
+  problems.unshift(...effective.problems);
   const full: GcpProviderDependencies = {
     automation:
       deps.automation ??

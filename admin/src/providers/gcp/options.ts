@@ -136,9 +136,34 @@ export function gcpOptionsFromConfigSection(section: unknown): GcpProviderOption
   const parsed = gcpConfigSectionSchema.safeParse(section);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new Error(`config gcp.${issue.path.join(".") || "?"}: ${issue.message}`);
+    const where = issue.path.length ? `gcp.${issue.path.join(".")}` : "gcp";
+    throw new Error(`config ${where}: ${issue.message}`);
   }
   return dropUndefined(parsed.data);
+}
+
+/** Keys a caller sets in code rather than in the config file. */
+const PROGRAMMATIC_KEYS = ["env", "configDir", "configPassphrase", "readyTimeoutMs"] as const;
+
+/**
+ * What `createGcpProvider` works from: the options it was given (the admin's
+ * config file section and flags) over the `SUPPORT_GCP_*` environment. Checks the
+ * given options as the config file section, so a typo there is reported by name.
+ */
+export function effectiveGcpOptions(options: GcpProviderOptions): {
+  options: GcpProviderOptions;
+  problems: string[];
+} {
+  const env = options.env ?? process.env;
+  const fileLike: Record<string, unknown> = { ...options };
+  for (const key of PROGRAMMATIC_KEYS) delete fileLike[key];
+  const problems: string[] = [];
+  try {
+    gcpOptionsFromConfigSection(dropUndefined(fileLike));
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  return { options: mergeGcpOptions(gcpOptionsFromEnv(env), options, { env }), problems };
 }
 
 /** Later layers win: `mergeGcpOptions(fromFile, fromEnv, fromFlags)`. */

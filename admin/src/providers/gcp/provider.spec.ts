@@ -148,6 +148,20 @@ describe("gcp provider", () => {
       await sut.preflight();
     });
 
+    it("takes what the options leave out from the SUPPORT_GCP_* environment", async () => {
+      const sut = createGcpProvider({
+        ...options,
+        project: undefined,
+        env: { ...options.env, SUPPORT_GCP_PROJECT: "acme-from-env" },
+      });
+      await sut.preflight();
+    });
+
+    it("names a misspelt key of the config file's gcp section", async () => {
+      const sut = createGcpProvider({ ...options, zoen: "europe-west1-b" } as GcpProviderOptions);
+      await assert.rejects(sut.preflight(), /config gcp: Unrecognized key\(s\) in object: 'zoen'/);
+    });
+
     it("needs no key file with OS Login, but still the private key to connect", async () => {
       rmSync(join(dir, "home", ".ssh", "id_ed25519.pub"));
       await createGcpProvider({ ...options, osLogin: true }).preflight();
