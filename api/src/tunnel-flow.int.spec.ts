@@ -237,6 +237,29 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
     assert.ok(Date.now() - started < 10_000);
   });
 
+  it("stops holding a long-poll when the client goes away", async () => {
+    const { created } = await requestTunnel();
+    const waiting = async () => {
+      const text = await (await fetch(`${sut.url}/metrics`)).text();
+      return Number(/^support_api_long_polls_waiting (\d+)/m.exec(text)?.[1]);
+    };
+    const until = async (want: number) => {
+      for (let i = 0; i < 100 && (await waiting()) !== want; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return waiting();
+    };
+    const abort = new AbortController();
+    const poll = client(viewerToken).getTunnel(created.tunnelId, {
+      waitSeconds: 30,
+      signal: abort.signal,
+    });
+    assert.equal(await until(1), 1);
+    abort.abort(new Error("client went away"));
+    await assert.rejects(poll, /client went away/);
+    assert.equal(await until(0), 0);
+  });
+
   it("lists tunnels by state", async () => {
     const { created } = await requestTunnel();
     const pending = await client(viewerToken).listTunnels(TunnelState.Pending);

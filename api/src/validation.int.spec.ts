@@ -489,6 +489,7 @@ describe("api: malformed input (PostgreSQL)", function () {
         SUPPORT_ENROLLMENT_SECRET: secret,
         SUPPORT_RATE_LIMIT_PER_MINUTE: "2",
         SUPPORT_BOOTSTRAP_TOKEN: sut.adminToken,
+        SUPPORT_TRUST_PROXY: "1",
       });
     });
 
@@ -512,6 +513,24 @@ describe("api: malformed input (PostgreSQL)", function () {
         headers: { "x-enrollment-secret": secret },
       });
       assert.equal(right.status, 201);
+    });
+
+    it("takes the client address from X-Forwarded-For when told to trust the proxy", async () => {
+      const created = await http(strict!.url, "POST", "/v1/device/tunnels", {
+        body: { deviceWgPublicKey: devicePublicKey, network: "10.66.4.0/30" },
+        headers: { "x-enrollment-secret": secret, "x-forwarded-for": "203.0.113.50" },
+      });
+      assert.equal(created.status, 201);
+      const audit = await http(
+        strict!.url,
+        "GET",
+        `/v1/tunnels/${String(created.body.tunnelId)}/audit`,
+        {
+          token: sut.adminToken,
+        },
+      );
+      const entries = audit.body.entries as { clientAddress: string }[];
+      assert.equal(entries[0]?.clientAddress, "203.0.113.50");
     });
 
     it("limits tunnel requests per address", async () => {

@@ -4,6 +4,7 @@ import { Injectable } from "@nestjs/common";
 import { stateFromRank, TUNNEL_STATES } from "@support-tunnel/common";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { TunnelRepository } from "../repositories/tunnel.repository";
+import { TunnelWatcher } from "./tunnel-watcher.service";
 
 @Injectable()
 export class MetricsService {
@@ -11,7 +12,7 @@ export class MetricsService {
   private readonly requests: Counter<"method" | "route" | "status">;
   private readonly latency: Histogram<"method" | "route">;
 
-  constructor(tunnels: TunnelRepository) {
+  constructor(tunnels: TunnelRepository, watcher: TunnelWatcher) {
     collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({
       name: "support_api_http_requests_total",
@@ -35,6 +36,14 @@ export class MetricsService {
         const counts = await tunnels.countByState();
         for (const state of TUNNEL_STATES) this.set({ state }, 0);
         for (const { state, count } of counts) this.set({ state: stateFromRank(state) }, count);
+      },
+    });
+    new Gauge({
+      name: "support_api_long_polls_waiting",
+      help: "Long-poll requests (?wait=) being held right now",
+      registers: [this.registry],
+      collect() {
+        this.set(watcher.waiting);
       },
     });
   }

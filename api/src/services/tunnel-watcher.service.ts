@@ -19,6 +19,13 @@ export class TunnelWatcher implements BeforeApplicationShutdown {
     this.emitter.setMaxListeners(0);
   }
 
+  /** Long-polls waiting right now (a metric; also shows that disconnects clean up). */
+  private waitingCount = 0;
+
+  get waiting(): number {
+    return this.waitingCount;
+  }
+
   beforeApplicationShutdown(): void {
     this.closing.abort();
   }
@@ -35,11 +42,16 @@ export class TunnelWatcher implements BeforeApplicationShutdown {
     deadline: number,
     signal: AbortSignal,
   ): Promise<void> {
-    while (!signal.aborted && !this.closing.signal.aborted && Date.now() < deadline) {
-      await this.nextTick(tunnelId, Math.min(REREAD_MS, deadline - Date.now()), signal);
-      if (signal.aborted || this.closing.signal.aborted) return;
-      const rank = await this.tunnels.stateOf(tunnelId);
-      if (rank !== sinceRank) return;
+    this.waitingCount++;
+    try {
+      while (!signal.aborted && !this.closing.signal.aborted && Date.now() < deadline) {
+        await this.nextTick(tunnelId, Math.min(REREAD_MS, deadline - Date.now()), signal);
+        if (signal.aborted || this.closing.signal.aborted) return;
+        const rank = await this.tunnels.stateOf(tunnelId);
+        if (rank !== sinceRank) return;
+      }
+    } finally {
+      this.waitingCount--;
     }
   }
 

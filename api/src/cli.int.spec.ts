@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { API_BIN, missingPostgres, requirePrerequisite } from "@support-tunnel/lab";
+import { createTestDatabase, type TestDatabase } from "./testing/test-api";
+
+describe("support-api migrate and engineer commands (PostgreSQL)", function () {
+  this.timeout(60_000);
+  let db: TestDatabase | undefined;
+
+  before(async function () {
+    requirePrerequisite(this, await missingPostgres());
+    db = await createTestDatabase();
+  });
+
+  after(async () => {
+    await db?.drop();
+  });
+
+  function sut(args: string[], env: Record<string, string> = {}) {
+    return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [API_BIN, ...args],
+        {
+          env: { ...process.env, DATABASE_URL: db!.url, LOG_LEVEL: "warn", ...env },
+          timeout: 30_000,
+        },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  }
+
+  it("applies migrations once", async () => {
+    assert.deepEqual(await sut(["migrate"]), {
+      code: 0,
+      stdout: "applied: Initial1764000000000\n",
+      stderr: "",
+    });
+    assert.equal((await sut(["migrate"])).stdout, "database is up to date\n");
+  });
+
+  it("adds an engineer with a token shown once, and revokes them", async () => {
+    const added = await sut(["engineer", "add", "bob", "--role", "operator"]);
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stdout, /^ste_[A-Za-z0-9_-]{43}\n$/);
+    const taken = await sut(["engineer", "add", "bob", "--role", "admin"]);
+    assert.equal(taken.code, 1);
+    assert.match(taken.stderr, /engineer bob already exists/);
+    assert.equal((await sut(["engineer", "revoke", "bob"])).stdout, "revoked bob\n");
+    const gone = await sut(["engineer", "revoke", "bob"]);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /engineer bob not found/);
+  });
+
+  it("refuses a bad role and a bad configuration with a message naming them", async () => {
+    const badRole = await sut(["engineer", "add", "bob", "--role", "root"]);
+    assert.equal(badRole.code, 2);
+    assert.match(badRole.stderr, /role: must be one of viewer, operator, admin/);
+    const badEnv = await sut(["migrate"], { DATABASE_URL: "mysql://x", PORT: "web" });
+    assert.equal(badEnv.code, 2);
+    assert.match(badEnv.stderr, /PORT: .*\n.*DATABASE_URL: /);
+  });
+});
