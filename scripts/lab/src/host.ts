@@ -25,6 +25,10 @@ export interface HostRecord {
   holderStartTime: number | null;
   /** Per-host directory on the machine: etc-upper, etc-work, home, root, state, logs. */
   dir: string;
+  /** false while being built; a host whose creator died before it was ready is reclaimed by the next addHost of that name. */
+  ready?: boolean;
+  creatorPid?: number;
+  creatorStartTime?: number | null;
 }
 
 export interface HostExecOptions {

@@ -266,6 +266,53 @@ describe("lab (network namespaces)", function () {
   });
 });
 
+describe("lab host names", function () {
+  this.timeout(60_000);
+  let sut: Lab | undefined;
+
+  before(async function () {
+    requirePrerequisite(this, missingLab());
+    sut = await createLab();
+  });
+
+  after(async () => {
+    await sut?.destroy();
+  });
+
+  it("reuses a host name left half-built by a process that died, and refuses one in use", async () => {
+    const lab = sut!;
+    const dead = spawn("true");
+    await new Promise((resolve) => dead.once("exit", resolve));
+    // What a `support create` killed in the middle of addHost leaves in lab.json.
+    const file = path.join(lab.dir, "lab.json");
+    const state = JSON.parse(fs.readFileSync(file, "utf8")) as { hosts: Record<string, unknown> };
+    state.hosts.server = {
+      name: "server",
+      netns: `stlab-${lab.name}-server`,
+      index: 99,
+      behindNat: false,
+      address: "0.0.0.0",
+      internetAddress: "0.0.0.0",
+      holderPid: 0,
+      holderStartTime: null,
+      dir: path.join(lab.dir, "hosts", "server"),
+      ready: false,
+      creatorPid: dead.pid,
+      creatorStartTime: null,
+    };
+    fs.writeFileSync(file, JSON.stringify(state));
+    assert.deepEqual(
+      lab.hosts().map((h) => h.name),
+      [],
+    );
+
+    const server = await lab.addHost("server");
+
+    assert.equal((await server.exec("hostname")).stdout, "server");
+    await assert.rejects(lab.addHost("server"), /already has a host server/);
+  });
+});
+
 describe("lab teardown", function () {
   this.timeout(60_000);
 

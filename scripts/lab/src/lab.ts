@@ -308,14 +308,14 @@ export class Lab {
   hosts(): LabHost[] {
     this.refresh();
     return Object.values(this.state.hosts)
-      .filter((h) => h.holderPid > 0)
+      .filter(isReady)
       .map((h) => this.hostObject(h));
   }
 
   host(name: string): LabHost {
     this.refresh();
     const record = this.state.hosts[name];
-    if (!record || record.holderPid <= 0) throw new Error(`no host ${name} in lab ${this.name}`);
+    if (!record || !isReady(record)) throw new Error(`no host ${name} in lab ${this.name}`);
     return this.hostObject(record);
   }
 
@@ -327,7 +327,15 @@ export class Lab {
     // Reserve the name, index and address first, so a concurrent addHost and a
     // teardown both see the namespaces this call is about to create.
     const record = await this.update((s) => {
-      if (s.hosts[name]) throw new Error(`lab ${this.name} already has a host ${name}`);
+      const existing = s.hosts[name];
+      if (existing && isAbandoned(existing)) {
+        // Left half-built by a process that died (a Ctrl-C'd `support create`):
+        // clear it so the name can be used again.
+        teardownHostSync(existing);
+        delete s.hosts[name];
+      } else if (existing) {
+        throw new Error(`lab ${this.name} already has a host ${name}`);
+      }
       const index = s.nextIndex++;
       const used = Object.values(s.hosts).map((h) => h.internetAddress);
       const internetAddress = nextSegmentAddress(s.internet.cidr, used);
@@ -349,12 +357,19 @@ export class Lab {
         holderPid: 0,
         holderStartTime: null,
         dir,
+        ready: false,
+        creatorPid: process.pid,
+        creatorStartTime: processStartTime(process.pid),
       };
       s.hosts[name] = r;
       return r;
     });
     try {
       await this.buildHost(record);
+      record.ready = true;
+      await this.update((s) => {
+        if (s.hosts[name]) s.hosts[name].ready = true;
+      });
     } catch (error) {
       teardownHostSync(record);
       await this.update((s) => {
@@ -593,6 +608,15 @@ export async function cleanupLeftoverLabs(): Promise<string[]> {
     if (/^stlab[0-9a-f]{4}$/.test(link) && !liveIds.has(link)) runSync("ip", ["link", "del", link]);
   }
   return removed;
+}
+
+/** Built completely (records written before `ready` existed count as built). */
+function isReady(r: HostRecord): boolean {
+  return r.ready !== false && r.holderPid > 0;
+}
+
+function isAbandoned(r: HostRecord): boolean {
+  return r.ready === false && !!r.creatorPid && !isProcessAlive(r.creatorPid, r.creatorStartTime);
 }
 
 // ---- state file ---------------------------------------------------------
