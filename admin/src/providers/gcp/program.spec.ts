@@ -2,6 +2,13 @@
 // Mocks are set before the program module is loaded, as Pulumi's examples do.
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { PulumiFn } from "@pulumi/pulumi/automation";
+import type { TunnelId } from "@support-tunnel/common";
+import type { AutomationAdapter } from "./automation";
+import { createGcpProvider } from "./index";
 import { loadProgram } from "./lazy";
 import type { TunnelServerProgramArgs } from "./program";
 
@@ -37,8 +44,7 @@ function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply(resolve));
 }
 
-async function run(args: TunnelServerProgramArgs) {
-  const registered: Registered[] = [];
+async function installMocks(registered: Registered[]) {
   await pulumi.runtime.setMocks(
     {
       newResource(r) {
@@ -57,6 +63,11 @@ async function run(args: TunnelServerProgramArgs) {
     "tunnel-test",
     false,
   );
+}
+
+async function run(args: TunnelServerProgramArgs) {
+  const registered: Registered[] = [];
+  await installMocks(registered);
   const { tunnelServerProgram } = loadProgram();
   const outputs = tunnelServerProgram(args);
   const publicIp = await valueOf(outputs.publicIp);
@@ -152,5 +163,77 @@ describe("gcp tunnel server program", function () {
     ]);
     const provider = registered.find((r) => r.type === "pulumi:providers:gcp")!;
     assert.equal(provider.inputs.project, "acme-support");
+  });
+});
+
+/** Runs the provider's inline program under the mocks, as `pulumi up` would run it. */
+class MockedAutomation implements AutomationAdapter {
+  registered: Registered[] = [];
+  async up(_stackName: string, program: PulumiFn) {
+    await installMocks(this.registered);
+    const outputs = (await program()) as Record<string, pulumi.Output<unknown>>;
+    const values: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(outputs)) values[k] = await valueOf(v);
+    return values;
+  }
+  async destroy() {}
+  async removeStack() {}
+  async listStacks() {
+    return [];
+  }
+}
+
+describe("gcp provider running its program", function () {
+  this.timeout(30_000);
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "st-gcp-program-"));
+    writeFileSync(join(dir, "id_ed25519"), "private\n", { mode: 0o600 });
+    writeFileSync(join(dir, "id_ed25519.pub"), `${ENGINEER_KEY}\n`);
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("asks for a VM that dies at the tunnel's expiry, reachable with the engineer's key from the configured ranges", async () => {
+    const automation = new MockedAutomation();
+    const now = Date.parse("2026-01-01T00:00:00Z");
+    const sut = createGcpProvider(
+      {
+        project: "acme-support",
+        zone: "europe-west1-b",
+        network: "support-vpc",
+        subnetwork: "support-servers",
+        sshSourceRanges: ["203.0.113.0/24"],
+        sshUsername: "alice",
+        privateKeyPath: join(dir, "id_ed25519"),
+        env: {},
+      },
+      {
+        automation,
+        inventory: null,
+        probe: { probe: async () => ({ state: "ready", hostKey: "ssh-ed25519 AAAAhost" }) },
+        now: () => now,
+        sleep: async () => {},
+      },
+    );
+    const server = await sut.obtain({
+      tunnelId: TUNNEL_ID as TunnelId,
+      expiresAt: new Date(now + 2 * 3600_000 + 400),
+    });
+    assert.equal(server.publicIp, "34.1.2.3");
+    assert.equal(server.instanceId, `st-${TUNNEL_ID}`);
+    const instance = automation.registered.find((r) => r.type === "gcp:compute/instance:Instance")!;
+    assert.equal(Number(instance.inputs.scheduling.maxRunDuration.seconds), 7201);
+    assert.equal(instance.inputs.scheduling.instanceTerminationAction, "DELETE");
+    assert.equal(instance.inputs.metadata["ssh-keys"], `alice:${ENGINEER_KEY}`);
+    assert.equal(instance.inputs.zone, "europe-west1-b");
+    assert.equal(instance.inputs.networkInterfaces[0].subnetwork, "support-servers");
+    const ssh = automation.registered.find((r) => r.name === `st-${TUNNEL_ID}-ssh`)!;
+    assert.deepEqual(ssh.inputs.sourceRanges, ["203.0.113.0/24"]);
+    const provider = automation.registered.find((r) => r.type === "pulumi:providers:gcp")!;
+    assert.equal(provider.inputs.region, "europe-west1");
   });
 });
