@@ -62,6 +62,10 @@
  *       AllowTcpForwarding yes, AuthorizedKeysFile .ssh/authorized_keys, then
  *       `Include /etc/ssh/sshd_config.d/*.conf` (the host's own).
  *
+ * By hand: `node scripts/lab/dist/lab-cli.js create NAME | add-host NAME HOST
+ * [--nat] | list | destroy NAME | cleanup` (create makes a keepAfterExit lab,
+ * e.g. for `support create --provider netns --lab NAME`).
+ *
  * Test helpers (api-process.ts):
  *   const api = await startApiProcess({ databaseUrl?, dataDir?, env?, host?, inHost?, timeoutMs? })
  *     runs `node api/dist/bin.js serve --port 0 --host <host>` (default
