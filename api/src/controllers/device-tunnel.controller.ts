@@ -1,8 +1,18 @@
 // Routes the device calls: request a tunnel, follow it, report the connection, stop it.
 import { Body, Controller, Delete, Get, Headers, HttpCode, Post, Query } from "@nestjs/common";
-import { ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiTags } from "@nestjs/swagger";
+import {
+  ApiBody,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiTags,
+} from "@nestjs/swagger";
 import {
   createTunnelRequestSchema,
+  createTunnelResponseSchema,
+  deviceTunnelViewSchema,
   reportConnectedRequestSchema,
   stateSchema,
   stopTunnelRequestSchema,
@@ -30,6 +40,7 @@ export class DeviceTunnelController {
   @HttpCode(201)
   @ApiOperation({ summary: "Request a support tunnel (rate-limited per address)" })
   @ApiBody({ schema: openApiSchema(createTunnelRequestSchema) })
+  @ApiCreatedResponse({ schema: openApiSchema(createTunnelResponseSchema) })
   @ApiHeader({
     name: "x-enrollment-secret",
     required: false,
@@ -45,6 +56,7 @@ export class DeviceTunnelController {
 
   @Get("tunnel")
   @DeviceRoute()
+  @ApiOkResponse({ schema: openApiSchema(deviceTunnelViewSchema) })
   @ApiOperation({
     summary: "The device's own tunnel; ?wait=S long-polls until the state differs from ?since",
   })
@@ -62,6 +74,7 @@ export class DeviceTunnelController {
   @Post("tunnel/connected")
   @HttpCode(200)
   @DeviceRoute()
+  @ApiOkResponse({ schema: openApiSchema(deviceTunnelViewSchema) })
   @ApiOperation({
     summary: "Report that WireGuard is up and the support user exists: started → running",
   })
@@ -76,6 +89,7 @@ export class DeviceTunnelController {
 
   @Delete("tunnel")
   @DeviceRoute()
+  @ApiOkResponse({ schema: openApiSchema(deviceTunnelViewSchema) })
   @ApiOperation({ summary: "The customer ends the tunnel (stoppedBy: device)" })
   @ApiBody({ schema: openApiSchema(stopTunnelRequestSchema), required: false })
   stop(

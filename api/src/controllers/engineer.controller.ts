@@ -1,8 +1,10 @@
 // Routes about engineers themselves: who am I, and (admin) create and revoke.
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from "@nestjs/common";
-import { ApiBody, ApiOperation, ApiTags } from "@nestjs/swagger";
+import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from "@nestjs/swagger";
 import {
   createEngineerRequestSchema,
+  createEngineerResponseSchema,
+  whoamiSchema,
   engineerNameSchema,
   type CreateEngineerRequest,
   type CreateEngineerResponse,
@@ -22,6 +24,7 @@ export class EngineerController {
 
   @Get("whoami")
   @EngineerRoute("viewer")
+  @ApiOkResponse({ schema: openApiSchema(whoamiSchema) })
   @ApiOperation({ summary: "The calling engineer's name and role" })
   whoami(@CurrentEngineer() engineer: Engineer): Whoami {
     return this.engineers.whoami(engineer);
@@ -30,6 +33,7 @@ export class EngineerController {
   @Post("engineers")
   @HttpCode(201)
   @EngineerRoute("admin")
+  @ApiCreatedResponse({ schema: openApiSchema(createEngineerResponseSchema) })
   @ApiOperation({ summary: "Create an engineer; the token is in this answer only" })
   @ApiBody({ schema: openApiSchema(createEngineerRequestSchema) })
   create(

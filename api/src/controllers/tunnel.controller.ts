@@ -1,8 +1,11 @@
 // Routes engineers use to see, approve and stop tunnels.
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from "@nestjs/common";
-import { ApiBody, ApiOperation, ApiQuery, ApiTags } from "@nestjs/swagger";
+import { ApiBody, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from "@nestjs/swagger";
 import {
   approveTunnelRequestSchema,
+  auditListSchema,
+  tunnelListSchema,
+  tunnelViewSchema,
   stateSchema,
   stopTunnelRequestSchema,
   tunnelIdSchema,
@@ -31,6 +34,7 @@ export class TunnelController {
 
   @Get()
   @EngineerRoute("viewer")
+  @ApiOkResponse({ schema: openApiSchema(tunnelListSchema) })
   @ApiOperation({ summary: "List tunnels, newest first, optionally by state" })
   @ApiQuery({ name: "state", required: false, type: String })
   list(
@@ -41,6 +45,7 @@ export class TunnelController {
 
   @Get(":id")
   @EngineerRoute("viewer")
+  @ApiOkResponse({ schema: openApiSchema(tunnelViewSchema) })
   @ApiOperation({ summary: "One tunnel; ?wait=S long-polls until the state differs from ?since" })
   @ApiQuery({ name: "wait", required: false, type: Number })
   @ApiQuery({ name: "since", required: false, type: String })
@@ -56,6 +61,7 @@ export class TunnelController {
   @Post(":id/server")
   @HttpCode(200)
   @EngineerRoute("operator")
+  @ApiOkResponse({ schema: openApiSchema(tunnelViewSchema) })
   @ApiOperation({
     summary:
       "Record the tunnel server and the sealed approval: pending → started (one winner, others 409)",
@@ -72,6 +78,7 @@ export class TunnelController {
 
   @Delete(":id")
   @EngineerRoute("operator")
+  @ApiOkResponse({ schema: openApiSchema(tunnelViewSchema) })
   @ApiOperation({
     summary: "End the tunnel (stoppedBy: engineer, or expiry if its time had run out)",
   })
@@ -87,6 +94,7 @@ export class TunnelController {
 
   @Get(":id/audit")
   @EngineerRoute("viewer")
+  @ApiOkResponse({ schema: openApiSchema(auditListSchema) })
   @ApiOperation({ summary: "The tunnel's audit trail, oldest first" })
   audit(@Param("id", idPipe()) id: TunnelId): Promise<AuditList> {
     return this.tunnels.auditTrail(id);

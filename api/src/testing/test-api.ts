@@ -62,6 +62,7 @@ export async function startTestApi(
     PORT: "0",
     SUPPORT_BOOTSTRAP_TOKEN: adminToken,
     SUPPORT_SWEEP_INTERVAL_MS: "3600000",
+    SUPPORT_RATE_LIMIT_PER_MINUTE: "1000",
     LOG_LEVEL: "silent",
     ...env,
   });
