@@ -364,6 +364,27 @@ describe("lab teardown", function () {
     assert.deepEqual(leftoversOf(created.name, created.root, []), []);
   });
 
+  it("lab-cli makes a lab that outlives it, lists it and destroys it", async () => {
+    const cli = (...args: string[]) =>
+      execFileSync(process.execPath, [path.join(__dirname, "lab-cli.js"), ...args], {
+        encoding: "utf8",
+        timeout: 60_000,
+      }).trim();
+    const name = `cli${Math.floor(Math.random() * 0xffffff).toString(16)}`;
+    let root = "";
+    try {
+      const [created, rootAddress] = cli("create", name).split(" ");
+      root = (await openLab(name)).rootInterface;
+      assert.equal(created, name);
+      assert.match(cli("add-host", name, "dev", "--nat"), /^dev 172\.31\./);
+      assert.match(cli("list"), new RegExp(`^${name} \\S+ live dev$`, "m"));
+      assert.ok(rootAddress);
+    } finally {
+      if (root) cli("destroy", name);
+    }
+    assert.deepEqual(leftoversOf(name, root, []), []);
+  });
+
   it("cleans a lab whose owner was killed", async () => {
     const owner = labChild(
       `const lab = require(process.argv[1]);
