@@ -33,6 +33,23 @@ export function isMissingStackError(err: unknown): boolean {
   return /StackNotFoundError|no stack named|stack .* not found/i.test(text);
 }
 
+/**
+ * Pulumi's CommandError carries the whole stdout and stderr of the CLI; an engineer
+ * needs the line that says what went wrong (`error: ...`), not the transcript.
+ */
+export function pulumiErrorSummary(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!/\bstderr:/.test(message)) return message;
+  const lines = message
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !/^(code|stdout|stderr|err\?):/.test(l));
+  const errors = lines.filter((l) => /\berror\b/i.test(l) && !/^Error: Command failed/.test(l));
+  const chosen = [...new Set(errors.length ? errors : lines.slice(-1))];
+  const text = chosen.slice(-3).join("; ");
+  return text.length > 600 ? `${text.slice(0, 597)}...` : text || message.slice(0, 600);
+}
+
 /** The real adapter: `LocalWorkspace` with an inline program and our backend. */
 export class PulumiAutomation implements AutomationAdapter {
   constructor(private readonly settings: PulumiAutomationSettings) {}

@@ -4,7 +4,7 @@
 import type { TunnelId } from "@support-tunnel/common";
 import { interfaceName } from "@support-tunnel/common";
 import type { ObtainServerRequest, TunnelServer, TunnelServerProvider } from "../provider";
-import { type AutomationAdapter, PulumiAutomation } from "./automation";
+import { type AutomationAdapter, PulumiAutomation, pulumiErrorSummary } from "./automation";
 import { loadProgram } from "./lazy";
 import { GcloudInventory, type InstanceInventory } from "./inventory";
 import {
@@ -164,13 +164,13 @@ class GcpProvider implements TunnelServerProvider {
       onProgress?.(`creating the server failed; removing what was made`);
       const cleanup = await this.removeStack(stackName, onProgress).then(
         () => null,
-        (e: unknown) => (e instanceof Error ? e.message : String(e)),
+        (e: unknown) => pulumiErrorSummary(e),
       );
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = pulumiErrorSummary(err);
       throw new GcpProviderError(
         cleanup === null
           ? `gcp: could not make a tunnel server: ${reason}`
-          : `gcp: could not make a tunnel server: ${reason}; cleaning up failed too (${cleanup}): run \`support gc\` or delete VM ${serverName(tunnelId)} by hand`,
+          : `gcp: could not make a tunnel server: ${reason}; cleaning up failed too (${cleanup}): run \`support gc\`, or look for VM ${serverName(tunnelId)} in project ${this.options.project} and delete it`,
         { cause: err },
       );
     }

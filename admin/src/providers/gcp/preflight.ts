@@ -73,9 +73,7 @@ export function gcpPreflightProblems(
     );
   }
   if (!options.project) {
-    missing.push(
-      "a GCP project: pass --project, set SUPPORT_GCP_PROJECT, or gcp.project in the admin config",
-    );
+    missing.push("a GCP project: set gcp.project in the admin config or SUPPORT_GCP_PROJECT");
   }
   if (options.sshSourceRanges.length === 0) {
     missing.push(

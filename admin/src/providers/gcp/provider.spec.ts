@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TunnelId } from "@support-tunnel/common";
 import type { ServerSshAccess } from "../provider";
-import { PulumiAutomation, type AutomationAdapter } from "./automation";
+import { PulumiAutomation, pulumiErrorSummary, type AutomationAdapter } from "./automation";
 import {
   createGcpProvider,
   gcpOptionsFromConfigSection,
@@ -435,5 +435,27 @@ describe("gcp Pulumi automation", () => {
       /install it from https:\/\/www\.pulumi\.com\/docs\/install\//,
     );
     await assert.rejects(sut.destroy("tunnel-x", {}), /pulumi not found on PATH/);
+  });
+});
+
+describe("gcp Pulumi error messages", () => {
+  it("keeps the error lines of a Pulumi command failure and drops the transcript", () => {
+    const err = new Error(
+      [
+        "code: 255",
+        " stdout: Updating (tunnel-x):",
+        "  +  gcp:compute:Instance st-x creating (1s)",
+        " stderr: error: 1 error occurred:",
+        "\t* googleapi: Error 403: Compute Engine API has not been used in project acme-support, accessNotConfigured",
+        " err?: Error: Command failed with exit code 255: pulumi up --yes",
+      ].join("\n"),
+    );
+    const sut = pulumiErrorSummary(err);
+    assert.match(sut, /Error 403: Compute Engine API has not been used/);
+    assert.doesNotMatch(sut, /creating \(1s\)|Command failed/);
+  });
+
+  it("passes other errors through as they are", () => {
+    assert.equal(pulumiErrorSummary(new Error("quota exceeded")), "quota exceeded");
   });
 });
