@@ -76,7 +76,10 @@ describe("Agent", () => {
 
     h.api.approve(record.tunnelId, record.presharedKey);
 
-    assert.equal(await watching, "up");
+    let outcome: string | undefined;
+    void watching.then((o) => (outcome = o));
+    await h.clock.runUntil(() => outcome !== undefined, "the watch to connect");
+    assert.equal(outcome, "up");
   });
 
   it("on start, cleans up a half-done connect and then connects the still-approved tunnel", async () => {

@@ -113,6 +113,7 @@ export class Agent {
         );
         if (view === null) continue; // expiry timer or shutdown: the loop head decides
         failures = 0;
+        if (view.state !== since) log(`tunnel ${id}: ${view.state}`);
         since = view.state;
         if (isTerminal(view.state)) {
           log(`tunnel ${id} ended on the api (${view.state}): tearing it down`);
@@ -169,8 +170,9 @@ export class Agent {
       if (!done.signal.aborted) expiry.abort(new Error("expired"));
     });
     try {
+      // Without a known state there is nothing to wait for a change from: ask at once.
       return await client.getDeviceTunnel({
-        waitSeconds: this.waitSeconds,
+        waitSeconds: since === undefined ? undefined : this.waitSeconds,
         since,
         signal: AbortSignal.any([signal, expiry.signal]),
       });

@@ -11,7 +11,8 @@ export const systemClock: Clock = {
         signal?.removeEventListener("abort", done);
         resolve();
       };
-      const timer = setTimeout(done, Math.max(0, ms));
+      // setTimeout fires at once beyond 2^31-1 ms (~24.8 days); a longer sleep ends early, and callers re-check.
+      const timer = setTimeout(done, Math.min(Math.max(0, ms), 2 ** 31 - 1));
       signal?.addEventListener("abort", done, { once: true });
     }),
 };

@@ -152,7 +152,8 @@ export class FakeApi {
       getDeviceTunnel: async (opts = {}) => {
         this.check();
         const t = this.byToken(token);
-        if (opts.waitSeconds && opts.since === t.view.state) {
+        // Like the api: without `since`, a wait waits for a change from the current state.
+        if (opts.waitSeconds && (opts.since ?? t.view.state) === t.view.state) {
           await new Promise<void>((resolve, reject) => {
             const wake = () => resolve();
             t.waiters.add(wake);

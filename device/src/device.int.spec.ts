@@ -1,0 +1,404 @@
+// support-device against the real thing: the api on PostgreSQL, wg-quick with
+// wireguard-go, useradd/sudo/sshd, inside a lab whose device host sits behind a
+// NAT that drops every inbound connection. The tunnel server is a stand-in made
+// here, as an engineer's `support create` would: a WireGuard end in a lab host,
+// an egress SSH key made on it, an approval sealed with the PSK the device printed.
+import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import { execa } from "execa";
+import {
+  generateKeyPair,
+  generatePresharedKey,
+  interfaceName,
+  renderWgQuickConfig,
+  sealApproval,
+  serverWgConfig,
+  SupportApiClient,
+  tunnelAddresses,
+  type PresharedKey,
+  type TunnelId,
+} from "@support-tunnel/common";
+import {
+  createLab,
+  createTestDatabase,
+  missingLab,
+  missingPostgres,
+  requirePrerequisite,
+  startApiProcess,
+  waitFor,
+  API_BIN,
+  type ApiProcess,
+  type Lab,
+  type LabHost,
+  type TestDatabase,
+} from "@support-tunnel/lab";
+
+const DEVICE_BIN = path.resolve(__dirname, "bin.js");
+
+interface Requested {
+  tunnelId: TunnelId;
+  presharedKey: PresharedKey;
+  expiresAt: string;
+}
+
+describe("support-device in the lab", function () {
+  this.timeout(120_000);
+  let lab: Lab | undefined;
+  let device: LabHost;
+  let server: LabHost;
+  let db: TestDatabase | undefined;
+  let api: ApiProcess | undefined;
+  let engineer: SupportApiClient;
+  let engineerToken: string;
+  let egressPublicKey: string;
+  let nextPort = 51820;
+
+  before(async function () {
+    this.timeout(180_000);
+    requirePrerequisite(this, missingLab());
+    requirePrerequisite(this, await missingPostgres());
+    lab = await createLab();
+    device = await lab.addHost("device", { behindNat: true });
+    server = await lab.addHost("server");
+    db = await createTestDatabase();
+    api = await startApiProcess({ databaseUrl: db.url, host: lab.rootAddress });
+    const added = await execa(
+      process.execPath,
+      [API_BIN, "engineer", "add", "alice", "--role", "operator"],
+      {
+        env: { DATABASE_URL: db.url },
+        timeout: 60_000,
+      },
+    );
+    engineerToken = added.stdout.trim().split("\n").pop()!;
+    engineer = new SupportApiClient({ baseUrl: api.url, token: engineerToken });
+    await device.startSshd();
+    await server.exec(
+      "ssh-keygen",
+      ["-q", "-t", "ed25519", "-N", "", "-C", "egress", "-f", "/root/egress"],
+      {
+        reject: true,
+      },
+    );
+    egressPublicKey = (await server.readFile("/root/egress.pub")).trim();
+  });
+
+  after(async () => {
+    await api?.stop();
+    await lab?.destroy();
+    await db?.drop();
+  });
+
+  /** Starts the agent in the device host; its output is kept for failure messages. */
+  function startAgent(args: string[] = []) {
+    const child = device.spawn(process.execPath, [DEVICE_BIN, "agent", ...args], {
+      stdin: "ignore",
+      all: true,
+      buffer: false,
+    });
+    let output = "";
+    const started = Date.now();
+    child.all?.on(
+      "data",
+      (d: Buffer) => (output += `[+${Date.now() - started}ms] ${d.toString()}`),
+    );
+    return {
+      output: () => output,
+      async kill(signal: NodeJS.Signals) {
+        child.kill(signal);
+        await child;
+      },
+    };
+  }
+
+  /** waitFor, with the agent's own words in the failure. */
+  async function waitForAgent(
+    agent: { output(): string },
+    check: () => Promise<boolean>,
+    what: string,
+    timeoutMs: number,
+  ) {
+    try {
+      await waitFor(check, what, timeoutMs);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; agent said:\n${agent.output()}`);
+    }
+  }
+
+  /** Runs support-device in the device host. */
+  function supportDevice(args: string[], timeoutMs = 60_000) {
+    return device.exec(process.execPath, [DEVICE_BIN, ...args], { timeoutMs });
+  }
+
+  async function request(apiUrl = api!.url, extra: string[] = []): Promise<Requested> {
+    const result = await supportDevice(["request", "--json", "--api", apiUrl, ...extra]);
+    assert.equal(result.exitCode, 0, result.stderr);
+    return JSON.parse(result.stdout) as Requested;
+  }
+
+  interface ApproveOptions {
+    /** Seal with this PSK instead of the one the customer sent. */
+    psk?: PresharedKey;
+    /** Tell the api another server key than the one that sealed. */
+    reportOtherKey?: boolean;
+    tamper?: boolean;
+    expiresAt?: string;
+    client?: SupportApiClient;
+  }
+
+  /** What `support create` does: the server's WireGuard end, then a sealed approval posted to the api. */
+  async function approve(tunnel: Requested, options: ApproveOptions = {}) {
+    const client = options.client ?? engineer;
+    const view = await client.getTunnel(tunnel.tunnelId);
+    const keys = generateKeyPair();
+    const wgPort = nextPort++;
+    const iface = interfaceName(tunnel.tunnelId, "server");
+    const config = renderWgQuickConfig(
+      serverWgConfig({
+        serverPrivateKey: keys.privateKey,
+        psk: tunnel.presharedKey,
+        network: view.network,
+        devicePublicKey: view.deviceWgPublicKey,
+        listenPort: wgPort,
+      }),
+    );
+    await server.writeFile(`/root/${iface}.conf`, config, 0o600);
+    await server.exec("wg-quick", ["up", `/root/${iface}.conf`], { reject: true });
+    let approval = sealApproval({
+      payload: {
+        tunnelId: tunnel.tunnelId,
+        serverWgPublicKey: keys.publicKey,
+        endpoint: server.address,
+        wgPort,
+        sshPublicKey: egressPublicKey,
+        expiresAt: options.expiresAt ?? view.expiresAt,
+      },
+      serverPrivateKey: keys.privateKey,
+      devicePublicKey: view.deviceWgPublicKey,
+      psk: options.psk ?? tunnel.presharedKey,
+    });
+    if (options.tamper) {
+      const raw = Buffer.from(approval, "base64");
+      raw[60]! ^= 0x01;
+      approval = raw.toString("base64");
+    }
+    await client.approveTunnel(tunnel.tunnelId, {
+      instanceId: `lab-${tunnel.tunnelId.slice(0, 8)}`,
+      provider: "netns",
+      publicIp: server.address,
+      wgPort,
+      wgPublicKey: options.reportOtherKey ? generateKeyPair().publicKey : keys.publicKey,
+      approval,
+    });
+    return { iface, network: view.network };
+  }
+
+  async function removeServerEnd(tunnelId: string): Promise<void> {
+    const iface = interfaceName(tunnelId, "server");
+    await server.exec("wg-quick", ["down", `/root/${iface}.conf`]);
+  }
+
+  /** What is left of a tunnel on the device host: interface, users, sudoers files, state. */
+  async function leftovers(tunnelId: string): Promise<string[]> {
+    const iface = interfaceName(tunnelId, "device");
+    const left: string[] = [];
+    if ((await device.exec("ip", ["link", "show", iface])).exitCode === 0)
+      left.push(`interface ${iface}`);
+    const passwd = await device.readFile("/etc/passwd");
+    for (const line of passwd.split("\n"))
+      if (/^support[0-9a-f]+:/.test(line)) left.push(`user ${line.split(":")[0]}`);
+    const sudoers = await device.exec("ls", ["-A", "/etc/sudoers.d"]);
+    for (const f of sudoers.stdout.split("\n"))
+      if (f.startsWith("support") || f.startsWith(".support")) left.push(`sudoers ${f}`);
+    const homes = await device.exec("ls", ["-A", "/home"]);
+    for (const h of homes.stdout.split("\n")) if (h.startsWith("support")) left.push(`home ${h}`);
+    if (
+      (await device.exec("test", ["-e", `/var/lib/support-tunnel/tunnels/${tunnelId}.json`]))
+        .exitCode === 0
+    ) {
+      left.push("state file");
+    }
+    return left;
+  }
+
+  /** From the server host, over the tunnel, as the support user with the egress key. */
+  async function sshAsSupport(user: string, network: string, command: string[]) {
+    const addrs = tunnelAddresses(network);
+    let last = { stdout: "", stderr: "", exitCode: -1 };
+    // The first WireGuard handshake comes from the device (it is behind NAT): retry until it has.
+    for (let attempt = 0; attempt < 6; attempt++) {
+      last = await server.exec(
+        "ssh",
+        [
+          "-i",
+          "/root/egress",
+          "-o",
+          "BatchMode=yes",
+          "-o",
+          "StrictHostKeyChecking=no",
+          "-o",
+          "UserKnownHostsFile=/dev/null",
+          "-o",
+          "ConnectTimeout=5",
+          "-o",
+          "LogLevel=ERROR",
+          `${user}@${addrs.device}`,
+          "--",
+          ...command,
+        ],
+        { timeoutMs: 20_000 },
+      );
+      if (last.exitCode !== 255) return last;
+    }
+    return last;
+  }
+
+  it("connects an approved tunnel, lets support in with sudo over it, and stop leaves nothing behind", async () => {
+    const tunnel = await request();
+    assert.match(tunnel.presharedKey, /^[A-Za-z0-9+/]{43}=$/);
+    try {
+      const { network } = await approve(tunnel);
+
+      const connected = await supportDevice(["connect", tunnel.tunnelId, "--json"]);
+      assert.equal(connected.exitCode, 0, connected.stderr);
+      const { supportUser } = JSON.parse(connected.stdout) as { supportUser: string };
+      assert.match(supportUser, /^support[0-9a-f]{8}$/);
+
+      const root = await sshAsSupport(supportUser, network, ["sudo", "-n", "id", "-u"]);
+      assert.equal(root.stdout.trim(), "0", root.stderr);
+      const keys = await device.readFile(`/home/${supportUser}/.ssh/authorized_keys`);
+      assert.match(
+        keys,
+        new RegExp(
+          `^from="${tunnelAddresses(network).server}",no-agent-forwarding,no-X11-forwarding`,
+        ),
+      );
+      assert.equal((await engineer.getTunnel(tunnel.tunnelId)).supportUser, supportUser);
+
+      const stopped = await supportDevice(["stop", tunnel.tunnelId]);
+      assert.equal(stopped.exitCode, 0, stopped.stderr);
+      assert.deepEqual(await leftovers(tunnel.tunnelId), []);
+      assert.equal((await engineer.getTunnel(tunnel.tunnelId)).state, "completed");
+      const again = await supportDevice(["stop", tunnel.tunnelId]);
+      assert.equal(again.exitCode, 0, "stop is idempotent");
+    } finally {
+      await supportDevice(["stop", tunnel.tunnelId]);
+      await removeServerEnd(tunnel.tunnelId);
+    }
+  });
+
+  for (const [title, options] of [
+    ["refuses a tampered approval with exit 3 and creates nothing", { tamper: true }],
+    [
+      "refuses an approval sealed with a wrong PSK with exit 3 and creates nothing",
+      { psk: generatePresharedKey() },
+    ],
+    [
+      "refuses an approval whose server key is not the one the api reports with exit 3 and creates nothing",
+      { reportOtherKey: true },
+    ],
+  ] as const) {
+    it(title, async () => {
+      const tunnel = await request();
+      try {
+        await approve(tunnel, options);
+        const result = await supportDevice(["connect", tunnel.tunnelId]);
+        assert.equal(result.exitCode, 3, result.stderr);
+        assert.match(result.stderr, /refusing the approval/);
+        const left = await leftovers(tunnel.tunnelId);
+        assert.deepEqual(left, ["state file"], "only the request itself remains");
+      } finally {
+        await supportDevice(["stop", tunnel.tunnelId]);
+        await removeServerEnd(tunnel.tunnelId);
+      }
+    });
+  }
+
+  it("tears the tunnel down at expiry while the api is unreachable", async () => {
+    // A second api on the same database, so stopping it leaves the other tests theirs.
+    const api2 = await startApiProcess({ databaseUrl: db!.url, host: lab!.rootAddress });
+    const client2 = new SupportApiClient({ baseUrl: api2.url, token: engineerToken });
+    const tunnel = await request(api2.url);
+    const agent = startAgent();
+    try {
+      // The engineer granted less time than the customer: the approval's expiry wins.
+      const expiresAt = new Date(Date.now() + 20_000).toISOString();
+      await approve(tunnel, { expiresAt, client: client2 });
+      await waitForAgent(
+        agent,
+        async () =>
+          (await device.exec("ip", ["link", "show", interfaceName(tunnel.tunnelId, "device")]))
+            .exitCode === 0,
+        "the agent to connect",
+        30_000,
+      );
+      await api2.stop();
+
+      await waitForAgent(
+        agent,
+        async () => (await leftovers(tunnel.tunnelId)).length === 0,
+        "teardown at expiry",
+        60_000,
+      );
+    } finally {
+      await agent.kill("SIGTERM");
+      await api2.stop();
+      await supportDevice(["stop", tunnel.tunnelId]);
+      await removeServerEnd(tunnel.tunnelId);
+    }
+  });
+
+  it("leaves a working tunnel after the agent is killed in the middle of connecting and restarted", async () => {
+    // A post-up hook that hangs the first time: the agent is killed while the
+    // interface and the user already exist but the tunnel is not yet `up`.
+    await device.writeFile(
+      "/etc/support-tunnel/hang-once",
+      "#!/bin/sh\n[ -e /root/hung ] && exit 0\necho $$ > /root/hung\nexec sleep 20\n",
+      0o755,
+    );
+    await device.writeFile(
+      "/etc/support-tunnel/crash.json",
+      JSON.stringify({ hooks: { postUp: ["/etc/support-tunnel/hang-once", "{id}"] } }),
+      0o644,
+    );
+    const config = ["--config", "/etc/support-tunnel/crash.json"];
+    const tunnel = await request(api!.url, config);
+    let agent = startAgent(config);
+    try {
+      const { network } = await approve(tunnel);
+      await waitForAgent(
+        agent,
+        async () => (await device.exec("test", ["-e", "/root/hung"])).exitCode === 0,
+        "the hook to run",
+        30_000,
+      );
+      await agent.kill("SIGKILL");
+
+      agent = startAgent(config);
+      await waitForAgent(
+        agent,
+        async () => {
+          const status = await supportDevice(["status", tunnel.tunnelId, "--json"]);
+          return (
+            status.exitCode === 0 && (JSON.parse(status.stdout) as { phase: string }).phase === "up"
+          );
+        },
+        "the restarted agent to bring the tunnel up",
+        60_000,
+      );
+      const { supportUser } = JSON.parse(
+        (await supportDevice(["status", tunnel.tunnelId, "--json"])).stdout,
+      ) as { supportUser: string };
+      const root = await sshAsSupport(supportUser, network, ["sudo", "-n", "id", "-u"]);
+      assert.equal(root.stdout.trim(), "0", root.stderr);
+    } finally {
+      await agent.kill("SIGTERM");
+      await supportDevice(["stop", tunnel.tunnelId]);
+      await removeServerEnd(tunnel.tunnelId);
+      // the hung hook (its pid, written by itself) must not outlive the test
+      const hung = (await device.exec("cat", ["/root/hung"])).stdout.trim();
+      if (/^\d+$/.test(hung)) await device.exec("kill", ["-KILL", hung]);
+    }
+    assert.deepEqual(await leftovers(tunnel.tunnelId), []);
+  });
+});
