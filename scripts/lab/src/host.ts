@@ -63,6 +63,22 @@ export interface SshdInfo {
 
 export const NSENTER = "nsenter";
 
+/** Run by `node -e` inside a host: connect within argv[3] ms, then read for up to argv[4] ms. */
+const PROBE_TCP_SCRIPT = `
+const net = require("node:net");
+const [host, port, connectMs, readMs] = process.argv.slice(1);
+let connected = false, banner = "", done = false;
+const finish = () => { if (done) return; done = true; socket.destroy();
+  process.stdout.write(JSON.stringify({ connected, banner }), () => process.exit(0)); };
+const socket = net.connect({ host, port: Number(port) });
+const connectTimer = setTimeout(finish, Number(connectMs));
+socket.once("connect", () => { connected = true; clearTimeout(connectTimer);
+  setTimeout(finish, Number(readMs)); });
+socket.on("data", (d) => { banner += d.toString(); finish(); });
+socket.once("end", finish);
+socket.once("error", finish);
+`;
+
 export class LabHost {
   private readonly children = new Set<ResultPromise>();
 
@@ -148,28 +164,28 @@ export class LabHost {
 
   /**
    * Opens a TCP connection from the host and reads what the server says first
-   * (an SSH banner, say). `connected` is false when refused, dropped or timed out.
+   * (an SSH banner, say). `connected` is false when refused, dropped or not
+   * connected within `timeoutMs`; a connected server gets `readMs` to speak
+   * (a silent one gives `banner: ""`).
    */
   async probeTcp(
     address: string,
     port: number,
     timeoutMs = 3000,
+    readMs = 5000,
   ): Promise<{ connected: boolean; banner: string }> {
-    const seconds = Math.max(1, Math.ceil(timeoutMs / 1000)).toString();
     const result = await this.exec(
-      "timeout",
-      [
-        seconds,
-        "bash",
-        "-c",
-        'exec 3<>"/dev/tcp/$1/$2" || exit 3; timeout 1 dd bs=256 count=1 status=none <&3; exit 0',
-        "bash",
-        address,
-        String(port),
-      ],
-      { timeoutMs: timeoutMs + 5000 },
+      process.execPath,
+      ["-e", PROBE_TCP_SCRIPT, address, String(port), String(timeoutMs), String(readMs)],
+      {
+        timeoutMs: timeoutMs + readMs + 15_000,
+      },
     );
-    return { connected: result.exitCode === 0, banner: result.stdout };
+    try {
+      return JSON.parse(result.stdout) as { connected: boolean; banner: string };
+    } catch {
+      throw new Error(`[${this.name}] probeTcp ${address}:${port} failed: ${result.stderr.trim()}`);
+    }
   }
 
   /** Writes a file inside the host (its /etc, /root, /home... are the host's own). */

@@ -108,7 +108,7 @@ describe("lab (network namespaces)", function () {
     try {
       const port = (listener.address() as net.AddressInfo).port;
       const toRoot = await device.probeTcp(sut.rootAddress, port);
-      assert.equal(toRoot.banner, "hello from root");
+      assert.equal(toRoot.banner, "hello from root\n");
     } finally {
       listener.close();
     }

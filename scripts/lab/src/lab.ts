@@ -53,8 +53,9 @@
  *     host.nsenterArgs() -> ["nsenter", "--target=<pid>", "--mount", "--uts", "--net", "--"]
  *       e.g. ssh -o ProxyCommand="nsenter ... -- socat - TCP:%h:%p" (socat is
  *       installed, nc and ping are not), or run `node` in a host.
- *     host.probeTcp(address, port, timeoutMs?) -> { connected, banner }: a TCP
- *       connect from the host, reading what the server says first.
+ *     host.probeTcp(address, port, connectMs = 3000, readMs = 5000) ->
+ *       { connected, banner }: a TCP connect from the host (node), then what
+ *       the server says first (one read; "" if it stays silent for readMs).
  *     host.writeFile(path, content, mode?), host.readFile(path)
  *     host.startSshd({ authorizedKeysForRoot?, port?, usePam?, extraConfig? })
  *       -> { port, hostPublicKey: "ssh-ed25519 AAAA...", pid }. Detached, logs
