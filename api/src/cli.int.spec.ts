@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { API_BIN, missingPostgres, requirePrerequisite } from "@support-tunnel/lab";
+import { openDatabase } from "./database/database";
 import { createTestDatabase, type TestDatabase } from "./testing/test-api";
 
 describe("support-api migrate and engineer commands (PostgreSQL)", function () {
@@ -38,6 +39,19 @@ describe("support-api migrate and engineer commands (PostgreSQL)", function () {
       stderr: "",
     });
     assert.equal((await sut(["migrate"])).stdout, "database is up to date\n");
+  });
+
+  it("leaves nothing for TypeORM to change: the entities match the migrations", async () => {
+    const dataSource = await openDatabase({ databaseUrl: db!.url, dataDir: "" }, { migrate: true });
+    try {
+      const pending = await dataSource.driver.createSchemaBuilder().log();
+      assert.deepEqual(
+        pending.upQueries.map((q) => q.query),
+        [],
+      );
+    } finally {
+      await dataSource.destroy();
+    }
   });
 
   it("adds an engineer with a token shown once, and revokes them", async () => {
