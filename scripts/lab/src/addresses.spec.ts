@@ -22,11 +22,15 @@ describe("lab address plan", () => {
     assert.equal(cidrsOverlap(parseCidr(tunnel), parseCidr(segment)), false);
   });
 
-  it("never gives two labs, or a route of the machine, the same segment", () => {
+  it("never gives two labs, or a route of the machine, the same segment, and falls back when the pool is taken", () => {
     const taken = ["100.64.0.0/24", "100.64.1.0/24", "100.64.2.5"];
     const sut = chooseInternetSegment(taken, () => 0);
     assert.equal(sut, "100.64.3.0/24");
-    assert.throws(() => chooseInternetSegment(["100.64.0.0/10"]), /no free \/24/);
+    assert.equal(
+      chooseInternetSegment(["100.64.0.0/10"], () => 0),
+      "198.18.0.0/24",
+    );
+    assert.throws(() => chooseInternetSegment(["100.64.0.0/10", "198.18.0.0/15"]), /no free \/24/);
   });
 
   it("ignores the default route when choosing a segment", () => {

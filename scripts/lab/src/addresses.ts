@@ -15,6 +15,12 @@ import {
  */
 export const INTERNET_POOL = "100.64.0.0/10";
 
+/**
+ * Used when INTERNET_POOL is taken (e.g. Tailscale routes all of 100.64.0.0/10):
+ * the benchmarking range (RFC 2544), also neither private nor public.
+ */
+export const FALLBACK_INTERNET_POOL = "198.18.0.0/15";
+
 /** Device LANs behind NAT routers; each NAT'ed host gets its own /24 here. */
 export const LAN_POOL = "172.31.0.0/16";
 
@@ -66,17 +72,19 @@ export function chooseInternetSegment(
   taken: readonly string[],
   randomInt: (maxExclusive: number) => number = (max) => Math.floor(Math.random() * max),
 ): string {
-  const pool = parseCidr(INTERNET_POOL);
   const avoid: Ipv4Cidr[] = taken
     .filter((t) => t !== "default" && t !== "0.0.0.0/0")
     .map((t) => parseCidr(t.includes("/") ? t : `${t}/32`, false));
-  const slots = 2 ** (24 - pool.prefix);
-  const start = randomInt(slots);
-  for (let i = 0; i < slots; i++) {
-    const candidate: Ipv4Cidr = { base: pool.base + ((start + i) % slots) * 256, prefix: 24 };
-    if (!avoid.some((a) => cidrsOverlap(a, candidate))) return formatCidr(candidate);
+  for (const poolCidr of [INTERNET_POOL, FALLBACK_INTERNET_POOL]) {
+    const pool = parseCidr(poolCidr);
+    const slots = 2 ** (24 - pool.prefix);
+    const start = randomInt(slots);
+    for (let i = 0; i < slots; i++) {
+      const candidate: Ipv4Cidr = { base: pool.base + ((start + i) % slots) * 256, prefix: 24 };
+      if (!avoid.some((a) => cidrsOverlap(a, candidate))) return formatCidr(candidate);
+    }
   }
-  throw new Error(`no free /24 left in ${INTERNET_POOL}`);
+  throw new Error(`no free /24 left in ${INTERNET_POOL} or ${FALLBACK_INTERNET_POOL}`);
 }
 
 /** `n`-th address of a /24 segment given as `a.b.c.0/24`. */

@@ -8,8 +8,9 @@
  * ------------------------------------------------
  *   const lab = await createLab({ name?: "demo", keepAfterExit?: false });
  *     Cleans leftovers of dead labs first, then builds an "internet" segment: a
- *     bridge in namespace `stlab-<lab>-inet`, a /24 in 100.64.0.0/10 (RFC 6598,
- *     never RFC 1918, so devices can always find a tunnel subnet) and a veth
+ *     bridge in namespace `stlab-<lab>-inet`, a /24 in 100.64.0.0/10 (RFC 6598;
+ *     198.18.0.0/15 if that is all routed already; never RFC 1918, so devices
+ *     can always find a tunnel subnet) avoiding every root route, and a veth
  *     `stlab<4 hex>` from the machine's root namespace with `lab.rootAddress`
  *     (.1) on it. The api and the `support` CLI run in the root namespace and
  *     reach lab hosts (and are reached by them) directly on that segment. No
