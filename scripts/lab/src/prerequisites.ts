@@ -2,6 +2,7 @@
 // reason; with SUPPORT_TUNNEL_TEST_STRICT=1 (set by .ci/run) it fails instead,
 // so CI can never go green by skipping.
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 
 export const STRICT = process.env.SUPPORT_TUNNEL_TEST_STRICT === "1";
 
@@ -57,9 +58,31 @@ export function missingLab(): string | null {
       "unshare",
       "nsenter",
       "useradd",
+      "mount",
+      "hostname",
+      "sysctl",
+      "bash",
     ) ??
-    missingTun()
+    missingTun() ??
+    missingOverlayfs()
   );
+}
+
+/** Lab hosts get their own /etc as an overlay over the machine's. */
+function missingOverlayfs(): string | null {
+  try {
+    const filesystems = readFileSync("/proc/filesystems", "utf8");
+    if (/\toverlay$/m.test(filesystems)) return null;
+  } catch {
+    // fall through
+  }
+  // Not listed until first use when built as a module: try loading it.
+  try {
+    execFileSync("modprobe", ["overlay"], { stdio: "ignore" });
+    return null;
+  } catch {
+    return "needs overlayfs (for each lab host's own /etc)";
+  }
 }
 
 function missingTun(): string | null {
