@@ -7,7 +7,7 @@ export async function stop(
   ctx: CommandContext,
   options: { id?: string; all?: boolean; reason?: string },
 ): Promise<void> {
-  if (options.all === (options.id !== undefined))
+  if (Boolean(options.all) === (options.id !== undefined))
     throw new UsageError("give a tunnel id or --all (not both)");
   const ids = options.all ? (await ctx.deps.store.list()).map((r) => r.tunnelId) : [options.id!];
   const results: StopResult[] = [];

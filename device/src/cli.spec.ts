@@ -1,0 +1,87 @@
+import * as assert from "node:assert/strict";
+import { main } from "./cli";
+import { createHarness, type Harness } from "./test/fakes";
+
+describe("support-device (cli)", () => {
+  let h: Harness;
+
+  beforeEach(() => {
+    h = createHarness();
+  });
+  afterEach(() => h.cleanup());
+
+  async function sut(...argv: string[]) {
+    let stdout = "";
+    let stderr = "";
+    const code = await main(["--state-dir", h.stateDir, "--api", "http://api.test", ...argv], {
+      env: {},
+      streams: {
+        stdout: { write: (s: string) => (stdout += s) },
+        stderr: { write: (s: string) => (stderr += s) },
+      },
+      deps: (settings, log) => ({ ...h.deps, settings: { ...settings, hooks: {} }, log }),
+      signal: new AbortController().signal,
+    });
+    return { code, stdout, stderr };
+  }
+
+  it("prints the tunnel id and the preshared key for the customer", async () => {
+    const { code, stdout } = await sut("request");
+    assert.equal(code, 0);
+    assert.match(stdout, /^tunnel id: [0-9a-f-]{36}\npreshared key: [A-Za-z0-9+/]{43}=\n/);
+  });
+
+  it("prints {tunnelId, presharedKey, expiresAt} with --json and nothing else on stdout", async () => {
+    const { code, stdout, stderr } = await sut("request", "--json", "--duration", "2h");
+    assert.equal(code, 0);
+    const printed = JSON.parse(stdout) as Record<string, string>;
+    assert.deepEqual(Object.keys(printed).sort(), ["expiresAt", "presharedKey", "tunnelId"]);
+    assert.equal(h.api.tunnels.get(printed.tunnelId!)!.request.ttlSeconds, 7200);
+    assert.match(stderr, /Send the tunnel id and the preshared key to support/);
+  });
+
+  it("exits 3 and says why when the approval does not verify", async () => {
+    const { stdout } = await sut("request", "--json");
+    const { tunnelId } = JSON.parse(stdout) as { tunnelId: string };
+    const record = (await h.store.read(tunnelId))!;
+    h.api.approve(tunnelId, record.presharedKey, { tamper: true });
+
+    const { code, stderr } = await sut("connect", tunnelId);
+
+    assert.equal(code, 3);
+    assert.match(stderr, /refusing the approval .* nothing was set up/);
+  });
+
+  it("exits 4 while the tunnel is not approved", async () => {
+    const { stdout } = await sut("request", "--json");
+    const { tunnelId } = JSON.parse(stdout) as { tunnelId: string };
+    const { code, stderr } = await sut("connect", tunnelId);
+    assert.equal(code, 4);
+    assert.match(stderr, /not approved yet/);
+  });
+
+  it("exits 2 on a malformed tunnel id", async () => {
+    const { code, stderr } = await sut("connect", "not-a-uuid");
+    assert.equal(code, 2);
+    assert.match(stderr, /must be a tunnel id/);
+  });
+
+  it("exits 2 when stop has neither an id nor --all", async () => {
+    const { code } = await sut("stop");
+    assert.equal(code, 2);
+  });
+
+  it("stops every tunnel with stop --all, and lists none afterwards", async () => {
+    await sut("request");
+    await sut("request");
+    assert.equal((await sut("stop", "--all")).code, 0);
+    const { stdout } = await sut("list", "--json");
+    assert.deepEqual(JSON.parse(stdout), { tunnels: [] });
+  });
+
+  it("documents the exit codes in --help", async () => {
+    const { code, stdout } = await sut("connect", "--help");
+    assert.equal(code, 0);
+    assert.match(stdout, /3 {2}approval refused/);
+  });
+});
