@@ -2,7 +2,7 @@
 // through the Automation API (which drives the `pulumi` CLI). Tests use a fake.
 import { mkdir } from "node:fs/promises";
 import type { PulumiFn } from "@pulumi/pulumi/automation";
-import { loadAutomation } from "./lazy";
+import { gcpPluginVersion, loadAutomation } from "./lazy";
 import { findOnPath, PULUMI_MISSING } from "./preflight";
 
 export interface AutomationAdapter {
@@ -88,7 +88,14 @@ export class PulumiAutomation implements AutomationAdapter {
       { stackName, projectName: this.settings.projectName, program },
       { envVars: this.envVars() },
     );
-    const result = await stack.up({ onOutput: options.onOutput, signal: options.signal });
+    // Inline programs do not declare their plugins; install the one the SDK matches
+    // (a no-op once it is there) so the engine does not guess a version.
+    await stack.workspace.installPlugin("gcp", `v${gcpPluginVersion()}`);
+    const result = await stack.up({
+      onOutput: options.onOutput,
+      signal: options.signal,
+      color: "never",
+    });
     return Object.fromEntries(
       Object.entries(result.outputs).map(([k, v]) => [k, (v as { value: unknown }).value]),
     );
@@ -110,7 +117,7 @@ export class PulumiAutomation implements AutomationAdapter {
       if (isMissingStackError(err)) return;
       throw err;
     }
-    await stack.destroy({ onOutput: options.onOutput });
+    await stack.destroy({ onOutput: options.onOutput, color: "never" });
   }
 
   async removeStack(stackName: string): Promise<void> {

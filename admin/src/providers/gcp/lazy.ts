@@ -11,3 +11,12 @@ export function loadAutomation(): typeof import("@pulumi/pulumi/automation") {
 export function loadProgram(): typeof import("./program") {
   return require("./program");
 }
+
+/** The gcp resource plugin version the installed @pulumi/gcp SDK expects. */
+export function gcpPluginVersion(): string {
+  const pkg = require("@pulumi/gcp/package.json") as {
+    version: string;
+    pulumi?: { version?: string };
+  };
+  return pkg.pulumi?.version ?? pkg.version;
+}

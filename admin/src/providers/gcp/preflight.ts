@@ -64,6 +64,12 @@ export function gcpPreflightProblems(
 ): string[] {
   const missing = [...problems];
   if (!findOnPath("pulumi", options.env)) missing.unshift(PULUMI_MISSING);
+  const sshTools = ["ssh", "ssh-keyscan"].filter((tool) => !findOnPath(tool, options.env));
+  if (sshTools.length) {
+    missing.push(
+      `the OpenSSH client (${sshTools.join(", ")} not found on PATH): install openssh-client`,
+    );
+  }
   if (!findGcpCredentials(options.env)) {
     const gac = options.env.GOOGLE_APPLICATION_CREDENTIALS;
     missing.push(

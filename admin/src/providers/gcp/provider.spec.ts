@@ -72,8 +72,10 @@ describe("gcp provider", () => {
     dir = mkdtempSync(join(tmpdir(), "st-gcp-spec-"));
     mkdirSync(join(dir, "bin"));
     mkdirSync(join(dir, "home", ".ssh"), { recursive: true });
-    writeFileSync(join(dir, "bin", "pulumi"), "#!/bin/sh\nexit 0\n");
-    chmodSync(join(dir, "bin", "pulumi"), 0o755);
+    for (const tool of ["pulumi", "ssh", "ssh-keyscan"]) {
+      writeFileSync(join(dir, "bin", tool), "#!/bin/sh\nexit 0\n");
+      chmodSync(join(dir, "bin", tool), 0o755);
+    }
     writeFileSync(join(dir, "sa.json"), "{}");
     writeFileSync(join(dir, "home", ".ssh", "id_ed25519"), "private\n", { mode: 0o600 });
     writeFileSync(join(dir, "home", ".ssh", "id_ed25519.pub"), `${ENGINEER_KEY}\n`);
@@ -110,6 +112,7 @@ describe("gcp provider", () => {
         assert.match(err.message, /pulumi not found on PATH/);
         assert.match(err.message, /gcloud auth application-default login/);
         assert.match(err.message, /a GCP project/);
+        assert.match(err.message, /the OpenSSH client \(ssh, ssh-keyscan not found on PATH\)/);
         return true;
       });
     });
