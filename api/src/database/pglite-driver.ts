@@ -35,15 +35,22 @@ function commandOf(sql: string): string {
  * corrupt it. A lock file holding the owner's pid is cheap to check; a stale one
  * (its process is gone) is taken over.
  */
-function acquireDataDirLock(dataDir: string): () => void {
+export function acquireDataDirLock(dataDir: string): () => void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const lockPath = join(dataDir, "support-api.lock");
+  if (heldHere.has(lockPath)) {
+    throw new DataDirLockedError(`data directory ${dataDir} is already open in this process`);
+  }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(lockPath, "wx", 0o600);
       writeSync(fd, String(process.pid));
       closeSync(fd);
-      return () => rmSync(lockPath, { force: true });
+      heldHere.add(lockPath);
+      return () => {
+        heldHere.delete(lockPath);
+        rmSync(lockPath, { force: true });
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const owner = Number(readFileSync(lockPath, "utf8").trim());
@@ -58,8 +65,13 @@ function acquireDataDirLock(dataDir: string): () => void {
   throw new DataDirLockedError(`could not lock data directory ${dataDir}`);
 }
 
+/** Lock files this process holds. */
+const heldHere = new Set<string>();
+
 function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
+  // Our own pid in a lock we don't hold is a leftover of an earlier life with the
+  // same pid, e.g. pid 1 in a restarted container.
+  if (pid === process.pid) return false;
   try {
     process.kill(pid, 0);
     return true;
