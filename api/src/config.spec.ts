@@ -30,6 +30,11 @@ describe("api config", () => {
     assert.equal(sut.dataDir, "/flag");
   });
 
+  it("accepts a Unix-socket DATABASE_URL that pg understands", () => {
+    const url = "postgres://api:secret@/support?host=/cloudsql/proj:region:db";
+    assert.equal(loadConfig({ DATABASE_URL: url }).databaseUrl, url);
+  });
+
   it("treats an empty DATABASE_URL as unset", () => {
     assert.equal(loadConfig({ DATABASE_URL: "" }).databaseUrl, null);
   });

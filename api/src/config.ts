@@ -77,14 +77,11 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     problems.push(`HOST: must be an address or host name (got "${host}")`);
 
   let databaseUrl: string | null = env.DATABASE_URL?.trim() || null;
-  if (databaseUrl !== null) {
-    try {
-      const url = new URL(databaseUrl);
-      if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") throw new Error();
-    } catch {
-      problems.push("DATABASE_URL: must be a postgres:// or postgresql:// URL");
-      databaseUrl = null;
-    }
+  // Only the scheme is checked: pg accepts forms a WHATWG URL parser refuses,
+  // e.g. a Unix socket as `postgres://user:pass@/db?host=/cloudsql/...`.
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\/\S*$/.test(databaseUrl)) {
+    problems.push("DATABASE_URL: must be a postgres:// or postgresql:// URL");
+    databaseUrl = null;
   }
 
   const dataDir = overrides.dataDir ?? (env.SUPPORT_API_DATA_DIR || defaultDataDir(env));
