@@ -753,8 +753,10 @@ const onSigterm = () => {
 
 function registerOwnedLab(lab: Lab): void {
   if (ownedLabs.size === 0) {
-    process.once("SIGINT", onSigint);
-    process.once("SIGTERM", onSigterm);
+    // `on`, not `once`: a second Ctrl-C while tearing down must not kill the
+    // process half way (the default action once a `once` listener is gone).
+    process.on("SIGINT", onSigint);
+    process.on("SIGTERM", onSigterm);
     process.once("exit", destroyOwnedSync);
   }
   ownedLabs.add(lab);
