@@ -11,7 +11,7 @@ import { EngineerService } from "../services/engineer.service";
 
 async function withEngineers<T>(
   options: ConfigOverrides,
-  env: Env,
+  env: Env | undefined,
   fn: (service: EngineerService) => Promise<T>,
 ): Promise<T> {
   const config = loadConfig(env, options);
@@ -28,7 +28,7 @@ export function engineerAdd(
   name: string,
   role: string,
   options: ConfigOverrides,
-  env: Env = process.env,
+  env?: Env,
 ): Promise<CreateEngineerResponse> {
   const body = parseWire(createEngineerRequestSchema, { name, role });
   return withEngineers(options, env, (s) =>
@@ -36,11 +36,7 @@ export function engineerAdd(
   );
 }
 
-export function engineerRevoke(
-  name: string,
-  options: ConfigOverrides,
-  env: Env = process.env,
-): Promise<void> {
+export function engineerRevoke(name: string, options: ConfigOverrides, env?: Env): Promise<void> {
   const valid = parseWire(engineerNameSchema, name, "name");
   return withEngineers(options, env, (s) => s.revoke(valid, { actor: "cli", clientAddress: null }));
 }

@@ -49,7 +49,7 @@ export async function startApi(
   };
 }
 
-export async function serve(options: ConfigOverrides, env: Env = process.env): Promise<void> {
+export async function serve(options: ConfigOverrides, env?: Env): Promise<void> {
   const config = loadConfig(env, options);
   const logger = new JsonLogger(config.logLevel);
   const api = await startApi(config, { logger });
