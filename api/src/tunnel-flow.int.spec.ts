@@ -260,6 +260,17 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
     assert.equal(await until(0), 0);
   });
 
+  it("grants the default lifetime, or what the device asks for up to the maximum", async () => {
+    const lifetime = async (ttlSeconds?: number) => {
+      const { created } = await requestTunnel(ttlSeconds);
+      const view = await client(viewerToken).getTunnel(created.tunnelId);
+      return (Date.parse(view.expiresAt) - Date.parse(view.createdAt)) / 1000;
+    };
+    assert.equal(await lifetime(), 7200);
+    assert.equal(await lifetime(600), 600);
+    assert.equal(await lifetime(7 * 24 * 3600), 86400);
+  });
+
   it("lists tunnels by state", async () => {
     const { created } = await requestTunnel();
     const pending = await client(viewerToken).listTunnels(TunnelState.Pending);
