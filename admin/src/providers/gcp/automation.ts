@@ -12,8 +12,11 @@ export interface AutomationAdapter {
     program: PulumiFn,
     options: { onOutput?: (line: string) => void; signal?: AbortSignal },
   ): Promise<Record<string, unknown>>;
-  /** Destroys the stack's resources; a stack that does not exist is already destroyed. */
-  destroy(stackName: string, options: { onOutput?: (line: string) => void }): Promise<void>;
+  /**
+   * Destroys the stack's resources; a stack that does not exist is already
+   * destroyed. Resolves to whether the stack existed.
+   */
+  destroy(stackName: string, options: { onOutput?: (line: string) => void }): Promise<boolean>;
   /** Removes the stack's record from the backend; absent is fine. */
   removeStack(stackName: string): Promise<void>;
   listStacks(): Promise<string[]>;
@@ -109,15 +112,19 @@ export class PulumiAutomation implements AutomationAdapter {
     );
   }
 
-  async destroy(stackName: string, options: { onOutput?: (line: string) => void }): Promise<void> {
+  async destroy(
+    stackName: string,
+    options: { onOutput?: (line: string) => void },
+  ): Promise<boolean> {
     let stack;
     try {
       stack = await this.select(stackName);
     } catch (err) {
-      if (isMissingStackError(err)) return;
+      if (isMissingStackError(err)) return false;
       throw err;
     }
     await stack.destroy({ onOutput: options.onOutput, color: "never" });
+    return true;
   }
 
   async removeStack(stackName: string): Promise<void> {

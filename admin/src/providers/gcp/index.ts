@@ -176,13 +176,25 @@ class GcpProvider implements TunnelServerProvider {
     }
   }
 
-  private async removeStack(stackName: string, onProgress?: (m: string) => void): Promise<void> {
-    await this.deps.automation.destroy(stackName, { onOutput: pulumiLines(onProgress) });
+  private async removeStack(stackName: string, onProgress?: (m: string) => void): Promise<boolean> {
+    const existed = await this.deps.automation.destroy(stackName, {
+      onOutput: pulumiLines(onProgress),
+    });
     await this.deps.automation.removeStack(stackName);
+    return existed;
   }
 
   async destroy(server: Pick<TunnelServer, "instanceId"> & { tunnelId: TunnelId }): Promise<void> {
-    await this.removeStack(stackNameFor(server.tunnelId));
+    const existed = await this.removeStack(stackNameFor(server.tunnelId));
+    if (existed) return;
+    // No stack (another engineer's backend, or lost state), but `list` may have
+    // found the VM by its label: delete that VM, and only one carrying this tunnel's label.
+    const { inventory } = this.deps;
+    const project = this.options.project;
+    if (!inventory || !project) return;
+    const tunnelId = server.tunnelId.toLowerCase();
+    const leftovers = (await inventory.listServers(project)).filter((s) => s.tunnelId === tunnelId);
+    for (const vm of leftovers) await inventory.deleteServer(project, vm);
   }
 
   async list(): Promise<{ instanceId: string; tunnelId: TunnelId }[]> {

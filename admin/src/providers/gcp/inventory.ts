@@ -11,6 +11,8 @@ export interface LabelledServer {
 
 export interface InstanceInventory {
   listServers(project: string): Promise<LabelledServer[]>;
+  /** Deletes one VM `listServers` returned (its disk goes with it). */
+  deleteServer(project: string, server: LabelledServer): Promise<void>;
 }
 
 /** Parses `gcloud compute instances list --format=json`, keeping only our servers. */
@@ -60,5 +62,27 @@ export class GcloudInventory implements InstanceInventory {
       );
     }
     return parseInstanceList(result.stdout);
+  }
+
+  async deleteServer(project: string, server: LabelledServer): Promise<void> {
+    const { execa } = await import("execa");
+    const result = await execa(
+      "gcloud",
+      [
+        "compute",
+        "instances",
+        "delete",
+        server.name,
+        `--project=${project}`,
+        `--zone=${server.zone}`,
+        "--quiet",
+      ],
+      { timeout: 300_000, env: { ...this.env }, extendEnv: false, reject: false },
+    );
+    if (result.exitCode !== 0 && !/was not found|notFound/.test(result.stderr)) {
+      throw new Error(
+        `gcloud compute instances delete ${server.name} failed: ${result.stderr.trim().split("\n").pop()}`,
+      );
+    }
   }
 }

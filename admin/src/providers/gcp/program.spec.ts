@@ -176,7 +176,9 @@ class MockedAutomation implements AutomationAdapter {
     for (const [k, v] of Object.entries(outputs)) values[k] = await valueOf(v);
     return values;
   }
-  async destroy() {}
+  async destroy() {
+    return false;
+  }
   async removeStack() {}
   async listStacks() {
     return [];

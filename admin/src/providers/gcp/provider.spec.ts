@@ -37,6 +37,7 @@ class FakeAutomation implements AutomationAdapter {
   }
   async destroy(stackName: string) {
     this.calls.push(`destroy ${stackName}`);
+    return this.stacks.has(stackName);
   }
   async removeStack(stackName: string) {
     this.calls.push(`removeStack ${stackName}`);
@@ -292,6 +293,43 @@ describe("gcp provider", () => {
     ]);
   });
 
+  it("destroy deletes a VM found by its tunnel's label when its stack is gone, and no other", async () => {
+    const automation = new FakeAutomation();
+    const deleted: string[] = [];
+    const sut = createGcpProvider(options, {
+      automation,
+      inventory: {
+        listServers: async () => [
+          { name: `st-${TUNNEL_ID}`, tunnelId: TUNNEL_ID, zone: "europe-west1-b" },
+          {
+            name: "st-other",
+            tunnelId: "0e9f3c4a-1b2c-4d3e-8f9a-0b1c2d3e4f5a",
+            zone: "europe-west1-b",
+          },
+        ],
+        deleteServer: async (project, server) => {
+          deleted.push(`${project}/${server.zone}/${server.name}`);
+        },
+      },
+    });
+    await sut.destroy({ instanceId: `st-${TUNNEL_ID}`, tunnelId: TUNNEL_ID });
+    assert.deepEqual(deleted, [`acme-support/europe-west1-b/st-${TUNNEL_ID}`]);
+  });
+
+  it("destroy leaves the label search alone when the stack was there", async () => {
+    const automation = new FakeAutomation();
+    automation.stacks.add(`tunnel-${TUNNEL_ID}`);
+    const sut = createGcpProvider(options, {
+      automation,
+      inventory: {
+        listServers: async () => assert.fail("no need to search"),
+        deleteServer: async () => assert.fail("nothing to delete"),
+      },
+    });
+    await sut.destroy({ instanceId: `st-${TUNNEL_ID}`, tunnelId: TUNNEL_ID });
+    assert.deepEqual(await automation.listStacks(), []);
+  });
+
   it("list finds servers by label when gcloud is there, and by stack otherwise", async () => {
     const automation = new FakeAutomation();
     automation.stacks.add(`tunnel-${TUNNEL_ID}`);
@@ -304,6 +342,7 @@ describe("gcp provider", () => {
     const byLabel = createGcpProvider(options, {
       automation,
       inventory: {
+        deleteServer: async () => {},
         listServers: async (project) => {
           assert.equal(project, "acme-support");
           return [
