@@ -280,6 +280,52 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
     assert.ok(!completed.tunnels.some((t) => t.tunnelId === created.tunnelId));
   });
 
+  describe("with a second replica on the same database", () => {
+    let replica: TestApi | undefined;
+
+    before(async () => {
+      replica = await startTestApi(db!.url, { SUPPORT_BOOTSTRAP_TOKEN: sut.adminToken });
+    });
+
+    after(async () => {
+      await replica?.close();
+    });
+
+    it("times each expired tunnel out exactly once when replicas sweep at once", async () => {
+      const requested = await Promise.all([1, 2, 3, 4, 5].map(() => requestTunnel(60)));
+      const ids = requested.map((r) => r.created.tunnelId as string);
+      sut.clock.advance(61);
+      replica!.clock.advance((sut.clock.now().getTime() - replica!.clock.now().getTime()) / 1000);
+      const swept = (
+        await Promise.all([
+          sut.sweepOnce(),
+          replica!.sweepOnce(),
+          sut.sweepOnce(),
+          replica!.sweepOnce(),
+        ])
+      ).flat();
+      for (const id of ids) assert.equal(swept.filter((s) => s === id).length, 1);
+      for (const id of ids) {
+        const { entries } = await admin.getAudit(id as TunnelId);
+        assert.equal(entries.filter((e) => e.action === "tunnel.timeout").length, 1);
+      }
+    });
+
+    it("wakes a long-poll on one replica when another replica changes the tunnel", async () => {
+      const { device, created } = await requestTunnel();
+      const other = new SupportApiClient({ baseUrl: replica!.url, token: viewerToken, retries: 0 });
+      const waiting = other.getTunnel(created.tunnelId, {
+        waitSeconds: 20,
+        since: TunnelState.Pending,
+      });
+      await client(operatorToken).approveTunnel(
+        created.tunnelId,
+        approval(created.tunnelId, device, created.expiresAt).body,
+      );
+      assert.equal((await waiting).state, TunnelState.Started);
+    });
+  });
+
   describe("engineers and roles", () => {
     it("tells an engineer who they are", async () => {
       assert.deepEqual(await client(viewerToken).whoami(), { name: "victor", role: "viewer" });
