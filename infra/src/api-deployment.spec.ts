@@ -178,6 +178,8 @@ describe("api deployment on GCP", function () {
     assert.equal(container.startupProbe.httpGet.path, "/readyz");
     assert.equal(container.livenessProbe.httpGet.path, "/healthz");
     assert.equal(container.ports.containerPort, 8080);
+    const names = (container.envs as { name: string }[]).map((e) => e.name);
+    assert.ok(!names.includes("PORT"), "PORT is reserved by Cloud Run, which sets it itself");
     assert.equal(template.vpcAccess.egress, "PRIVATE_RANGES_ONLY");
     assert.equal(template.vpcAccess.networkInterfaces[0].subnetwork, "support-api");
   });

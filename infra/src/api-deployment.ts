@@ -157,7 +157,11 @@ export function deployApi(config: ApiDeploymentConfig): ApiDeploymentOutputs {
     },
     { dependsOn: [peering, ...apis] },
   );
-  const database = new gcp.sql.Database(`${n}-db-support`, { name: DB_NAME, instance: db.name });
+  const database = new gcp.sql.Database(`${n}-db-support`, {
+    name: DB_NAME,
+    instance: db.name,
+    deletionPolicy: "ABANDON",
+  });
 
   // Alphanumeric so it can sit in a URL unescaped.
   const dbPassword = new random.RandomPassword(`${n}-db-password`, { length: 32, special: false });
@@ -165,6 +169,8 @@ export function deployApi(config: ApiDeploymentConfig): ApiDeploymentOutputs {
     name: DB_USER,
     instance: db.name,
     password: dbPassword.result,
+    // PostgreSQL refuses to drop a role that owns tables; the instance goes anyway
+    deletionPolicy: "ABANDON",
   });
   // The private network carries no SSL by default: the address is reachable only
   // inside our VPC, which Google encrypts between its facilities.
@@ -250,7 +256,7 @@ export function deployApi(config: ApiDeploymentConfig): ApiDeploymentOutputs {
               startupCpuBoost: true,
             },
             envs: [
-              { name: "PORT", value: String(API_PORT) },
+              // (PORT is reserved: Cloud Run sets it from containerPort itself)
               // Google's front end adds exactly one X-Forwarded-For hop
               { name: "SUPPORT_TRUST_PROXY", value: "1" },
               { name: "LOG_LEVEL", value: "info" },
