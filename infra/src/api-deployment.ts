@@ -130,6 +130,9 @@ export function deployApi(config: ApiDeploymentConfig): ApiDeploymentOutputs {
     network: network.id,
     service: "servicenetworking.googleapis.com",
     reservedPeeringRanges: [peeringRange.name],
+    // Google keeps the peering busy for a while after Cloud SQL is deleted, which
+    // would fail `pulumi destroy`; the network's deletion removes it anyway.
+    deletionPolicy: "ABANDON",
   });
 
   // --- database
