@@ -70,7 +70,14 @@ export const adminConfigSchema = z
       .object({ lab: z.string().min(1, "must be a lab name").optional() })
       .strict()
       .optional(),
-    ssh: z.object({ host: sshHostSchema.optional() }).strict().optional(),
+    ssh: z
+      .object({
+        host: sshHostSchema.optional(),
+        /** known_hosts for the ssh provider's hosts; default the user's own. */
+        knownHosts: z.string().min(1, "must be a path").optional(),
+      })
+      .strict()
+      .optional(),
     /** Settings for the gcp provider; its own module validates the inside. */
     gcp: z.record(z.unknown()).optional(),
   })

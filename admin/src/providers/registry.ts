@@ -32,6 +32,7 @@ export function createProvider(name: string, settings: ProviderSettings): Tunnel
       return new SshProvider({
         target: host ? parseSshTarget(host) : undefined,
         privateKeyPath: settings.identity.privateKeyPath,
+        knownHostsPath: settings.config.file?.ssh?.knownHosts,
       });
     }
     case "gcp":

@@ -16,7 +16,7 @@ const COMMON_OPTIONS = [
   "-o",
   "ConnectTimeout=15",
   "-o",
-  "ServerAliveInterval=5",
+  "ServerAliveInterval=3",
   "-o",
   "ServerAliveCountMax=3",
   "-o",

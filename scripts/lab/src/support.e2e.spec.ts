@@ -1,0 +1,278 @@
+// End to end: the real `support`, `support-device` and `support-api` binaries in
+// a lab, driven the way an engineer and a customer use them. One lab and api for
+// the file; each test makes its own tunnels.
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { interfaceName } from "@support-tunnel/common";
+import { execa } from "execa";
+import type { LabHost } from "./host";
+import { waitFor } from "./lab";
+import { missingCommands, missingLab, requirePrerequisite } from "./prerequisites";
+import { DEVICE_BIN, DemoWorld, SUPPORT_BIN, deviceHas } from "./demo";
+
+interface ShownTunnel {
+  state: string;
+  supportUser: string | null;
+  server: { instanceId: string } | null;
+}
+
+describe("support end to end (lab)", function () {
+  this.timeout(180_000);
+  let world: DemoWorld;
+  let deva: LabHost;
+  let devb: LabHost;
+
+  before(async function () {
+    requirePrerequisite(this, missingLab() ?? missingCommands("script"));
+    world = await DemoWorld.start();
+    deva = await world.addDevice("deva");
+    devb = await world.addDevice("devb");
+  });
+
+  after(async () => {
+    await world?.stop();
+  });
+
+  async function show(id: string): Promise<ShownTunnel> {
+    const r = await world.support(["show", id, "--json"]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    return JSON.parse(r.stdout) as ShownTunnel;
+  }
+
+  /** Customer requests, engineer approves with the PSK: the tunnel is up. */
+  async function openTunnel(device: LabHost, extra: string[] = []): Promise<string> {
+    const { tunnelId, presharedKey } = await world.request(device);
+    const created = await world.support(["create", tunnelId, "--psk", "-", ...extra], {
+      input: presharedKey + "\n",
+    });
+    assert.equal(created.exitCode, 0, `create failed: ${created.stderr}\n${world.agentLogs()}`);
+    assert.match(created.stderr, /device connected as support[0-9a-f]+/);
+    return tunnelId;
+  }
+
+  async function serverGone(instanceId: string, tunnelId: string): Promise<void> {
+    const host = instanceId.split(":")[1]!;
+    assert.ok(!world.lab.hosts().some((h) => h.name === host), `lab host ${host} still exists`);
+    const netns = String((await execa("ip", ["netns", "list"], { timeout: 10_000 })).stdout);
+    assert.ok(!netns.includes(`-${host}`), `namespace of ${host} still exists`);
+    const iface = interfaceName(tunnelId, "server");
+    const procs = await execa("pgrep", ["-f", `wireguard-go ${iface}`], {
+      reject: false,
+      timeout: 10_000,
+    });
+    assert.equal(String(procs.stdout), "", `wireguard-go for ${iface} still runs`);
+    assert.ok(
+      !fs.existsSync(`/var/run/wireguard/${iface}.sock`),
+      `socket of ${iface} still exists`,
+    );
+  }
+
+  async function deviceClean(device: LabHost, tunnelId: string, user: string): Promise<void> {
+    await waitFor(async () => !(await deviceHas(device, { user })), `user ${user} to go`, 30_000);
+    const iface = interfaceName(tunnelId, "device");
+    await waitFor(
+      async () => !(await deviceHas(device, { iface })),
+      `interface ${iface} to go`,
+      30_000,
+    );
+  }
+
+  describe("one tunnel, from request to stop", () => {
+    let id: string;
+    let shown: ShownTunnel;
+
+    before(async () => {
+      id = await openTunnel(deva);
+      shown = await show(id);
+    });
+
+    it("runs commands as root on the device behind NAT", async () => {
+      const hostname = await world.support(["command", id, "--", "hostname"]);
+      assert.equal(hostname.exitCode, 0, hostname.stderr);
+      assert.equal(hostname.stdout.trim(), "deva");
+      const who = await world.support(["command", id, "--", "id"]);
+      assert.match(who.stdout, /uid=0\(root\)/);
+      assert.equal(shown.state, "running");
+    });
+
+    it("passes the remote exit code, stdout and stderr through", async () => {
+      const r = await world.support([
+        "command",
+        id,
+        "--",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 7",
+      ]);
+      assert.equal(r.exitCode, 7);
+      assert.equal(r.stdout.trim(), "out");
+      assert.match(r.stderr, /^err$/m);
+    });
+
+    it("delivers hostile arguments to the device unchanged", async () => {
+      const args = ["a b", "$(touch /tmp/pwned)", "; id", "it's", '"q"', "*", "line\nbreak"];
+      const r = await world.support(["command", id, "--", "printf", "%s|", ...args]);
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.equal(r.stdout, args.map((a) => `${a}|`).join(""));
+      assert.equal((await deva.exec("test", ["-e", "/tmp/pwned"])).exitCode, 1);
+    });
+
+    it("gives an interactive root shell through a real terminal", async () => {
+      const argv = [process.execPath, SUPPORT_BIN, "connect", id];
+      const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
+      const child = execa("script", ["-qfec", quoted, "/dev/null"], {
+        env: { SUPPORT_ADMIN_CONFIG: world.configPath, TERM: "xterm" },
+        stdin: "pipe",
+        reject: false,
+        timeout: 60_000,
+      });
+      let output = "";
+      let sent = false;
+      child.stdout?.on("data", (d: Buffer) => {
+        output += d.toString();
+        // Type once the remote shell has shown a prompt.
+        if (!sent && /[#$] ?$/.test(output.trimEnd() + " ")) {
+          sent = true;
+          child.stdin?.write("echo UID=$(id -u)@$(hostname); exit\n");
+        }
+      });
+      const result = await child;
+      assert.match(output, /UID=0@deva/, output);
+      assert.equal(result.exitCode, 0, output);
+    });
+
+    it("stop ends the tunnel and leaves no namespace, interface, process or user behind", async () => {
+      const r = await world.support(["stop", id]);
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.equal((await show(id)).state, "completed");
+      await serverGone(shown.server!.instanceId, id);
+      await deviceClean(deva, id, shown.supportUser!);
+      assert.ok(!fs.existsSync(path.join(path.dirname(world.configPath), "servers", `${id}.json`)));
+    });
+
+    it("refuses to reuse a tunnel whose server was destroyed", async () => {
+      const command = await world.support(["command", id, "--", "true"]);
+      assert.notEqual(command.exitCode, 0);
+      assert.match(command.stderr, /is over \(completed/);
+      const again = await world.support(["create", id, "--psk", "-"], { input: "x\n" });
+      assert.equal(again.exitCode, 4);
+      assert.match(again.stderr, /is completed, not pending/);
+      const stopAgain = await world.support(["stop", id]);
+      assert.equal(stopAgain.exitCode, 0, "stop is idempotent");
+    });
+  });
+
+  it("serves two devices through two tunnels at once", async () => {
+    const [a, b] = await Promise.all([openTunnel(deva), openTunnel(devb)]);
+    const [ra, rb] = await Promise.all([
+      world.support(["command", a, "--", "hostname"]),
+      world.support(["command", b, "--", "hostname"]),
+    ]);
+    assert.equal(ra.stdout.trim(), "deva", ra.stderr);
+    assert.equal(rb.stdout.trim(), "devb", rb.stderr);
+    const list = JSON.parse(
+      (await world.support(["list", "--state", "running", "--json"])).stdout,
+    ) as {
+      tunnelId: string;
+    }[];
+    assert.deepEqual(
+      list
+        .map((t) => t.tunnelId)
+        .filter((t) => t === a || t === b)
+        .sort(),
+      [a, b].sort(),
+    );
+    for (const id of [a, b]) assert.equal((await world.support(["stop", id])).exitCode, 0);
+  });
+
+  it("cuts the engineer off when the customer revokes mid-session", async () => {
+    const id = await openTunnel(devb);
+    const shown = await show(id);
+    const session = world.supportProcess(["command", id, "--", "sleep", "120"], {
+      timeoutMs: 90_000,
+    });
+    await waitFor(
+      async () => (await devb.exec("pgrep", ["-u", shown.supportUser!])).exitCode === 0,
+      "the engineer's session on the device",
+      30_000,
+    );
+    const revoke = await devb.exec(process.execPath, [DEVICE_BIN, "stop", id, "--reason", "done"], {
+      env: { SUPPORT_API_URL: world.api.url },
+    });
+    assert.equal(revoke.exitCode, 0, revoke.stderr);
+    const ended = await session;
+    assert.ok(!ended.timedOut, "the session outlived the revocation");
+    assert.notEqual(ended.exitCode, 0);
+    const after = await world.support(["command", id, "--", "true"]);
+    assert.notEqual(after.exitCode, 0);
+    assert.match(after.stderr, /stopped by device/);
+    assert.equal((await world.support(["stop", id])).exitCode, 0);
+    await serverGone(shown.server!.instanceId, id);
+  });
+
+  it("ssh provider: two tunnels side by side on one host, each stop removing only its own", async () => {
+    const engineerDir = path.dirname(world.configPath);
+    const key = path.join(engineerDir, "id_ed25519");
+    if (!fs.existsSync(key)) {
+      await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key], { timeout: 20_000 });
+    }
+    const host = await world.lab.addHost("sshsrv");
+    await host.startSshd({ authorizedKeysForRoot: [fs.readFileSync(`${key}.pub`, "utf8").trim()] });
+    // The ssh provider trusts on first use into a known_hosts of the test's own.
+    const config = JSON.parse(fs.readFileSync(world.configPath, "utf8")) as Record<string, unknown>;
+    config.ssh = { knownHosts: path.join(engineerDir, "known_hosts") };
+    fs.writeFileSync(world.configPath, JSON.stringify(config), { mode: 0o600 });
+    const target = ["--provider", "ssh", "--host", `root@${host.address}`];
+    const a = await openTunnel(deva, target);
+    const b = await openTunnel(devb, target);
+    const ports = await Promise.all(
+      [a, b].map(async (id) => {
+        const r = await world.support(["show", id, "--json"]);
+        return (JSON.parse(r.stdout) as { server: { wgPort: number } }).server.wgPort;
+      }),
+    );
+    assert.deepEqual(ports, [51820, 51821]);
+    assert.equal((await world.support(["command", a, "--", "hostname"])).stdout.trim(), "deva");
+    assert.equal((await world.support(["command", b, "--", "hostname"])).stdout.trim(), "devb");
+
+    assert.equal((await world.support(["stop", a])).exitCode, 0);
+    const links = async () => (await host.exec("ip", ["-o", "link", "show"])).stdout;
+    assert.ok(!(await links()).includes(interfaceName(a, "server")), "a's interface is gone");
+    assert.ok((await links()).includes(interfaceName(b, "server")), "b's interface stays");
+    assert.equal(
+      (await host.exec("test", ["-e", `/var/lib/support-tunnel-server/${a}`])).exitCode,
+      1,
+    );
+    const stillB = await world.support(["command", b, "--", "hostname"]);
+    assert.equal(stillB.stdout.trim(), "devb", stillB.stderr);
+
+    assert.equal((await world.support(["stop", b])).exitCode, 0);
+    assert.ok(!(await links()).includes(interfaceName(b, "server")));
+    assert.equal((await host.exec("ls", ["/var/lib/support-tunnel-server"])).stdout.trim(), "");
+    await world.lab.removeHost("sshsrv");
+  });
+
+  it("gc destroys the server of a tunnel the customer ended", async () => {
+    const id = await openTunnel(deva);
+    const shown = await show(id);
+    const revoke = await deva.exec(process.execPath, [DEVICE_BIN, "stop", id], {
+      env: { SUPPORT_API_URL: world.api.url },
+    });
+    assert.equal(revoke.exitCode, 0, revoke.stderr);
+    const host = shown.server!.instanceId.split(":")[1]!;
+    assert.ok(
+      world.lab.hosts().some((h) => h.name === host),
+      "the server outlives the tunnel until gc",
+    );
+    const gc = await world.support(["gc", "--json"]);
+    assert.equal(gc.exitCode, 0, gc.stderr);
+    assert.ok(
+      (JSON.parse(gc.stdout) as { destroyed: string[] }).destroyed.includes(
+        shown.server!.instanceId,
+      ),
+    );
+    await serverGone(shown.server!.instanceId, id);
+    await deviceClean(deva, id, shown.supportUser!);
+  });
+});
