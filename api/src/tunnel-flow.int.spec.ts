@@ -326,6 +326,42 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
     });
   });
 
+  describe("with the background sweep running", () => {
+    let sweeping: TestApi | undefined;
+
+    before(async () => {
+      sweeping = await startTestApi(db!.url, {
+        SUPPORT_BOOTSTRAP_TOKEN: sut.adminToken,
+        SUPPORT_SWEEP_INTERVAL_MS: "200",
+      });
+    });
+
+    after(async () => {
+      await sweeping?.close();
+    });
+
+    it("times a tunnel out on its own once its time has run out", async () => {
+      const api = new SupportApiClient({ baseUrl: sweeping!.url, retries: 0 });
+      const created = await api.createTunnel({
+        deviceWgPublicKey: generateKeyPair().publicKey,
+        network: "10.78.0.0/30",
+        ttlSeconds: 60,
+      });
+      sweeping!.clock.advance(3600);
+      const viewer = new SupportApiClient({
+        baseUrl: sweeping!.url,
+        token: viewerToken,
+        retries: 0,
+      });
+      const ended = await viewer.getTunnel(created.tunnelId, {
+        waitSeconds: 20,
+        since: TunnelState.Pending,
+      });
+      assert.equal(ended.state, TunnelState.TimedOut);
+      assert.equal(ended.stoppedBy, StoppedBy.Expiry);
+    });
+  });
+
   describe("engineers and roles", () => {
     it("tells an engineer who they are", async () => {
       assert.deepEqual(await client(viewerToken).whoami(), { name: "victor", role: "viewer" });
