@@ -216,11 +216,17 @@ describe("api deployment on GCP", function () {
       [`${PROJECT}:engineerSshRanges`]: JSON.stringify(["203.0.113.0/24"]),
       [`${PROJECT}:minInstances`]: "2",
     });
-    const program = await import("./index.js");
-    assert.equal(await valueOf(program.apiUrl), "https://support-api-abc-ew.a.run.app");
-    const service = registered.find((r) => r.type === "gcp:cloudrunv2/service:Service")!;
-    assert.deepEqual(service.inputs.template.scaling, { minInstanceCount: 2, maxInstanceCount: 4 });
-    pulumi.runtime.setAllConfig({});
+    try {
+      const program = await import("./index.js");
+      assert.equal(await valueOf(program.apiUrl), "https://support-api-abc-ew.a.run.app");
+      const service = registered.find((r) => r.type === "gcp:cloudrunv2/service:Service")!;
+      assert.deepEqual(service.inputs.template.scaling, {
+        minInstanceCount: 2,
+        maxInstanceCount: 4,
+      });
+    } finally {
+      pulumi.runtime.setAllConfig({});
+    }
   });
 
   it("lists every bad stack setting at once", async () => {
