@@ -314,6 +314,41 @@ describe("support-device in the lab", function () {
     });
   }
 
+  it("gc removes an interface, a user and a sudoers file that no tunnel owns", async () => {
+    const orphanUser = "support0badc0de";
+    const orphanLink = "std0badc0de0000";
+    try {
+      await device.exec("useradd", ["--create-home", "--user-group", orphanUser], { reject: true });
+      await device.writeFile(
+        `/etc/sudoers.d/${orphanUser}`,
+        `${orphanUser} ALL=(ALL) NOPASSWD: ALL\n`,
+        0o440,
+      );
+      await device.exec(
+        "ip",
+        ["link", "add", orphanLink, "type", "veth", "peer", "name", "stx0badc0de0000"],
+        {
+          reject: true,
+        },
+      );
+
+      const result = await supportDevice(["gc", "--json"]);
+
+      assert.equal(result.exitCode, 0, result.stderr);
+      const removed = JSON.parse(result.stdout) as {
+        removedInterfaces: string[];
+        removedUsers: string[];
+      };
+      assert.deepEqual(removed.removedInterfaces, [orphanLink]);
+      assert.deepEqual(removed.removedUsers, [orphanUser]);
+      assert.deepEqual(await leftovers("00000000-0000-4000-8000-000000000000"), []);
+    } finally {
+      await device.exec("userdel", ["--remove", orphanUser]);
+      await device.exec("rm", ["-f", `/etc/sudoers.d/${orphanUser}`]);
+      await device.exec("ip", ["link", "del", orphanLink]);
+    }
+  });
+
   it("tears the tunnel down at expiry while the api is unreachable", async () => {
     // A second api on the same database, so stopping it leaves the other tests theirs.
     const api2 = await startApiProcess({ databaseUrl: db!.url, host: lab!.rootAddress });

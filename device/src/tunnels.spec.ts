@@ -149,6 +149,19 @@ describe("TunnelService", () => {
       assert.equal(await h.store.read(record.tunnelId), null);
     });
 
+    it("brings a tunnel back whose interface vanished (a reboot), with a fresh user", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey);
+      await sut.connect(record.tunnelId);
+      h.wg.up_.clear();
+
+      const again = await sut.connect(record.tunnelId);
+
+      assert.equal(again.alreadyUp, false);
+      assert.ok(h.wg.up_.has(record.interface));
+      assert.equal(h.users.users.get(record.supportUser)!.keys.length, 1);
+    });
+
     it("is a no-op for a tunnel that is already up", async () => {
       const record = await requested();
       h.api.approve(record.tunnelId, record.presharedKey);

@@ -189,6 +189,13 @@ export class TunnelService {
         if (view.state === TunnelState.Started) await this.reportConnected(record);
         return this.result(record, true);
       }
+      if (record.phase !== "requested") {
+        // Left half done (a crash) or up without its interface (a reboot): start from a clean slate.
+        await this.teardown(record);
+        const clean: TunnelRecord = { ...record, phase: "requested" };
+        await this.deps.store.write(clean);
+        return this.bringUp(clean, view);
+      }
       return this.bringUp(record, view);
     });
   }

@@ -66,7 +66,9 @@ export class FakeClock implements Clock {
   }
   /** Lets real time pass for the code under test, firing timers one by one, until `done` holds. */
   async runUntil(done: () => boolean | Promise<boolean>, what = "the condition"): Promise<void> {
-    for (let i = 0; i < 3000; i++) {
+    // Bounded by real time, not iterations: a loaded machine makes file I/O slow.
+    const deadline = Date.now() + 15_000;
+    for (let i = 0; Date.now() < deadline; i++) {
       await new Promise((resolve) => setTimeout(resolve, 2));
       if (await done()) return;
       if (i % 5 === 4) this.fireNext();
@@ -80,7 +82,8 @@ export async function eventually(
   check: () => boolean | Promise<boolean>,
   what: string,
 ): Promise<void> {
-  for (let i = 0; i < 2500; i++) {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
     if (await check()) return;
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
@@ -155,6 +158,7 @@ export class FakeApi {
         // Like the api: without `since`, a wait waits for a change from the current state.
         if (opts.waitSeconds && (opts.since ?? t.view.state) === t.view.state) {
           await new Promise<void>((resolve, reject) => {
+            if (opts.signal?.aborted) return reject(new Error("aborted"));
             const wake = () => resolve();
             t.waiters.add(wake);
             opts.signal?.addEventListener("abort", () => {
