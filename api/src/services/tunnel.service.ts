@@ -57,18 +57,17 @@ export class TunnelService {
     enrollmentSecret: string | undefined,
     caller: Caller,
   ): Promise<CreateTunnelResponse> {
-    // The fleet secret is checked before the rate limit so a wrong secret can't
-    // tell a prober anything else.
+    // The rate limit comes first: it also slows anyone guessing the enrollment secret.
+    if (!this.rateLimiter.take(caller.clientAddress ?? "unknown")) {
+      throw tooManyRequests(
+        `too many tunnel requests from this address (limit ${this.config.rateLimitPerMinute} per minute); try again later`,
+      );
+    }
     if (this.config.enrollmentSecret !== null) {
       if (!enrollmentSecret) throw unauthorized("missing enrollment secret", "x-enrollment-secret");
       if (!secretsEqual(enrollmentSecret, this.config.enrollmentSecret)) {
         throw unauthorized("wrong enrollment secret", "x-enrollment-secret");
       }
-    }
-    if (!this.rateLimiter.take(caller.clientAddress ?? "unknown")) {
-      throw tooManyRequests(
-        `too many tunnel requests from this address (limit ${this.config.rateLimitPerMinute} per minute); try again later`,
-      );
     }
     const now = this.clock.now();
     const ttl = Math.min(
