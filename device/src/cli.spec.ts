@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { main } from "./cli";
-import { createHarness, type Harness } from "./test/fakes";
+import { createHarness, eventually, type Harness } from "./test/fakes";
 
 describe("support-device (cli)", () => {
   let h: Harness;
@@ -38,6 +38,23 @@ describe("support-device (cli)", () => {
     assert.deepEqual(Object.keys(printed).sort(), ["expiresAt", "presharedKey", "tunnelId"]);
     assert.equal(h.api.tunnels.get(printed.tunnelId!)!.request.ttlSeconds, 7200);
     assert.match(stderr, /Send the tunnel id and the preshared key to support/);
+  });
+
+  it("with --wait, stays until support approves, connects, and names the support user", async () => {
+    const running = sut("request", "--wait", "--json");
+    let id: string | undefined;
+    await eventually(async () => {
+      id = (await h.store.list())[0]?.tunnelId;
+      return id !== undefined;
+    }, "the request to be stored");
+    h.api.approve(id!, (await h.store.read(id!))!.presharedKey);
+
+    const { code, stdout, stderr } = await running;
+
+    assert.equal(code, 0, stderr);
+    assert.equal((JSON.parse(stdout) as { tunnelId: string }).tunnelId, id);
+    assert.match(stderr, /connected: support user support[0-9a-f]{8}/);
+    assert.equal(h.wg.up_.size, 1);
   });
 
   it("exits 3 and says why when the approval does not verify", async () => {

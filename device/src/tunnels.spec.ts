@@ -195,6 +195,18 @@ describe("TunnelService", () => {
       assert.equal(again.found, false);
     });
 
+    it("leaves nothing behind when a stop races a connect (agent and customer at once)", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey);
+      const other = new TunnelService(h.deps);
+
+      await Promise.allSettled([sut.connect(record.tunnelId), other.stop(record.tunnelId)]);
+
+      assert.equal(h.wg.up_.size, 0);
+      assert.equal(h.users.users.size, 0);
+      assert.equal(await h.store.read(record.tunnelId), null);
+    });
+
     it("tears down locally even when the api is unreachable", async () => {
       const record = await requested();
       h.api.approve(record.tunnelId, record.presharedKey);
