@@ -1,10 +1,5 @@
 // Commands and flags of `support-device`, and the one place errors become exit codes.
-import {
-  ApiError,
-  ApiUnreachableError,
-  tunnelIdSchema,
-  ValidationError,
-} from "@support-tunnel/common";
+import { ApiError, tunnelIdSchema } from "@support-tunnel/common";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { agent } from "./commands/agent";
 import { connect } from "./commands/connect";
@@ -204,13 +199,8 @@ function exitCodeFor(err: unknown, streams: OutputStreams): number {
   const message = err instanceof Error ? err.message : String(err);
   streams.stderr.write(`support-device: ${message}\n`);
   if (err instanceof DeviceError) return err.exitCode;
-  if (err instanceof ApiError && err.status === 404) return ExitCode.NotReady;
-  if (
-    err instanceof ValidationError ||
-    err instanceof ApiError ||
-    err instanceof ApiUnreachableError
-  ) {
-    return ExitCode.Failure;
-  }
+  // The api no longer knows the tunnel, or its token expired with it: it is over.
+  if (err instanceof ApiError && (err.status === 404 || err.status === 401))
+    return ExitCode.NotReady;
   return ExitCode.Failure;
 }

@@ -189,7 +189,10 @@ export class TunnelService {
         if (view.state === TunnelState.Started) await this.reportConnected(record);
         return this.result(record, true);
       }
-      if (record.phase !== "requested") {
+      const leftovers =
+        (await this.deps.wg.interfaces()).includes(record.interface) ||
+        (await this.deps.users.exists(record.supportUser));
+      if (record.phase !== "requested" || leftovers) {
         // Left half done (a crash) or up without its interface (a reboot): start from a clean slate.
         await this.teardown(record);
         const clean: TunnelRecord = { ...record, phase: "requested" };

@@ -87,7 +87,8 @@ export class FileStateStore implements StateStore {
     for (const name of names.sort()) {
       const m = /^([0-9a-f-]{36})\.json$/.exec(name);
       if (!m) continue;
-      const record = await this.read(m[1]!);
+      // A damaged record (edited by hand) must not stop the agent from watching the others.
+      const record = await this.read(m[1]!).catch(() => null);
       if (record) records.push(record);
     }
     return records;
