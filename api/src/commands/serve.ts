@@ -23,7 +23,11 @@ export async function startApi(
   opts: { clock?: Clock; logger?: JsonLogger } = {},
 ): Promise<RunningApi> {
   const logger = opts.logger ?? new JsonLogger(config.logLevel);
-  const dataSource = await openDatabase(config, { migrate: true });
+  const dataSource = await openDatabase(config, {
+    migrate: true,
+    onRetry: (err) =>
+      logger.event("warn", "database not reachable yet, retrying", { error: err.message }),
+  });
   let app: NestExpressApplication;
   try {
     app = await createApp({ config, dataSource, clock: opts.clock ?? systemClock, logger });

@@ -57,12 +57,43 @@ export async function migrate(dataSource: DataSource): Promise<string[]> {
   }
 }
 
+/** Errors that mean "the server isn't reachable yet", worth another try at start-up. */
+function isTransientConnectError(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  return ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNRESET", "57P03"].includes(
+    code ?? "",
+  );
+}
+
+export interface OpenOptions {
+  migrate: boolean;
+  /**
+   * How long to keep retrying while PostgreSQL is not reachable yet (a database
+   * container starting next to the api). Default 30 s.
+   */
+  connectRetryMs?: number;
+  onRetry?: (err: Error) => void;
+}
+
 export async function openDatabase(
   config: Pick<ApiConfig, "databaseUrl" | "dataDir">,
-  opts: { migrate: boolean },
+  opts: OpenOptions,
 ): Promise<DataSource> {
-  const dataSource = new DataSource(dataSourceOptions(config));
-  await dataSource.initialize();
+  const deadline = Date.now() + (opts.connectRetryMs ?? 30_000);
+  let dataSource: DataSource;
+  for (let delay = 250; ; delay = Math.min(delay * 2, 2000)) {
+    dataSource = new DataSource(dataSourceOptions(config));
+    try {
+      await dataSource.initialize();
+      break;
+    } catch (err) {
+      if (!config.databaseUrl || !isTransientConnectError(err) || Date.now() + delay > deadline) {
+        throw err;
+      }
+      opts.onRetry?.(err as Error);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
   try {
     if (opts.migrate) await migrate(dataSource);
   } catch (err) {
