@@ -67,6 +67,20 @@ describe("Agent", () => {
     assert.equal(await h.store.read(record.tunnelId), null);
   });
 
+  it("ends a tunnel whose approval has already run out instead of retrying it", async () => {
+    const record = await service.request();
+    const past = new Date(h.clock.now() - 1000).toISOString();
+    h.api.approve(record.tunnelId, record.presharedKey, { expiresAt: past });
+
+    let outcome: string | undefined;
+    void sut.watch(record.tunnelId, shutdown.signal).then((o) => (outcome = o));
+    await h.clock.runUntil(() => outcome !== undefined, "the watch to end");
+
+    assert.equal(outcome, "ended");
+    assert.equal(h.users.users.size, 0);
+    assert.equal(await h.store.read(record.tunnelId), null);
+  });
+
   it("keeps waiting after a refused approval and connects when a valid one arrives", async () => {
     const record = await service.request();
     h.api.approve(record.tunnelId, record.presharedKey, { tamper: true });

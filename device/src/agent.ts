@@ -112,7 +112,6 @@ export class Agent {
           signal,
         );
         if (view === null) continue; // expiry timer or shutdown: the loop head decides
-        failures = 0;
         if (view.state !== since) log(`tunnel ${id}: ${view.state}`);
         since = view.state;
         if (isTerminal(view.state)) {
@@ -120,9 +119,13 @@ export class Agent {
           await service.stop(id, "ended");
           return "ended";
         }
-        if (!isApproved(view.state)) continue;
+        if (!isApproved(view.state)) {
+          failures = 0;
+          continue;
+        }
         const up = record.phase === "up" && (await wg.interfaces()).includes(record.interface);
         if (up) {
+          failures = 0;
           if (view.state === TunnelState.Started) await service.reportConnected(record);
           if (options.untilUp) return "up";
           continue;
@@ -131,6 +134,7 @@ export class Agent {
         if (approval !== undefined && approval === refusedApproval) continue;
         try {
           const result = await service.connect(id);
+          failures = 0;
           log(`tunnel ${id} is up: support user ${result.supportUser} on ${result.interface}`);
           if (options.untilUp) return "up";
         } catch (err) {
@@ -139,7 +143,9 @@ export class Agent {
             refusedApproval = approval;
             log(err.message);
           } else if (err instanceof NotReadyError) {
+            // Not approved after all, or its approval has run out: look again, without hammering.
             since = undefined;
+            await backoff(msLeft);
           } else {
             throw err;
           }

@@ -229,6 +229,8 @@ export class TunnelService {
       Date.parse(a) <= Date.parse(b) ? a : b,
     );
     if (Date.parse(expiresAt) <= clock.now()) {
+      // Remembered, so the agent's expiry check ends the tunnel instead of retrying it.
+      await store.write({ ...record, expiresAt });
       throw new NotReadyError(`tunnel ${record.tunnelId}'s approval has expired (${expiresAt})`);
     }
     // The journal entry comes first: from here on a crash leaves `connecting`, which the agent tears down.

@@ -198,7 +198,7 @@ export class FakeApi {
   approve(
     id: string,
     psk: PresharedKey,
-    options: { tamper?: boolean; otherServerKey?: boolean } = {},
+    options: { tamper?: boolean; otherServerKey?: boolean; expiresAt?: string } = {},
   ): WgKeyPair {
     const t = this.tunnels.get(id)!;
     const server = generateKeyPair();
@@ -209,7 +209,7 @@ export class FakeApi {
       wgPort: 51820,
       sshPublicKey:
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForSpecsOnly0000000000000000000 egress",
-      expiresAt: t.view.expiresAt,
+      expiresAt: options.expiresAt ?? t.view.expiresAt,
     };
     let approval = sealApproval({
       payload,
