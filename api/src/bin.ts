@@ -12,7 +12,8 @@ async function main(): Promise<number> {
     await buildCli().parseAsync(process.argv);
     return 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    // Help asked for is a success; any other complaint from the parser is a usage error.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (err instanceof ConfigError || err instanceof ValidationError) {
       process.stderr.write(`support-api: ${err.message}\n`);
       return 2;
