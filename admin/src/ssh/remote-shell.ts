@@ -1,6 +1,6 @@
 // The adapter for running fixed commands on a tunnel server over SSH (node-ssh).
 // Every command is an argument vector quoted by shellQuote; secrets travel on stdin.
-import { NodeSSH } from "node-ssh";
+import type { NodeSSH } from "node-ssh";
 import { shellQuote } from "../shell-quote";
 import type { ServerSshAccess } from "../providers/provider";
 
@@ -39,7 +39,9 @@ export const connectNodeSsh: ConnectRemoteShell = async (access, signal) => {
   let lastError: unknown;
   for (;;) {
     if (signal?.aborted) throw signal.reason ?? new Error("aborted");
-    const ssh = new NodeSSH();
+    // Loaded on first use: only `create` configures servers over node-ssh.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ssh = new (require("node-ssh") as typeof import("node-ssh")).NodeSSH();
     try {
       const pinned = access.hostKey ? hostKeyBlob(access.hostKey) : null;
       const keyType = access.hostKey?.trim().split(/\s+/)[0];

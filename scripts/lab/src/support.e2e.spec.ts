@@ -22,12 +22,15 @@ describe("support end to end (lab)", function () {
   let world: DemoWorld;
   let deva: LabHost;
   let devb: LabHost;
+  let sshsrv: LabHost;
 
   before(async function () {
     requirePrerequisite(this, missingLab() ?? missingCommands("script"));
     world = await DemoWorld.start();
     deva = await world.addDevice("deva");
     devb = await world.addDevice("devb");
+    // Made before any tunnel server, so its address has never belonged to another host.
+    sshsrv = await world.lab.addHost("sshsrv");
   });
 
   after(async () => {
@@ -49,6 +52,18 @@ describe("support end to end (lab)", function () {
     assert.equal(created.exitCode, 0, `create failed: ${created.stderr}\n${world.agentLogs()}`);
     assert.match(created.stderr, /device connected as support[0-9a-f]+/);
     return tunnelId;
+  }
+
+  /**
+   * `support stop`, then wait until the device has removed the support user. In
+   * the lab all hosts share one pid namespace and their first support users the
+   * same uid, so a device's teardown (pkill -u) must not overlap another test's session.
+   */
+  async function stopAndWait(id: string, device: LabHost): Promise<void> {
+    const { supportUser } = await show(id);
+    const r = await world.support(["stop", id]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    await deviceClean(device, id, supportUser!);
   }
 
   async function serverGone(instanceId: string, tunnelId: string): Promise<void> {
@@ -78,6 +93,26 @@ describe("support end to end (lab)", function () {
     );
   }
 
+  it("login checks the token with the api: whoami works, a bad token is refused", async () => {
+    const who = await world.support(["whoami", "--json"]);
+    assert.equal(who.exitCode, 0, who.stderr);
+    assert.deepEqual(JSON.parse(who.stdout), { name: "admin", role: "admin", api: world.api.url });
+    const elsewhere = path.join(path.dirname(world.configPath), "other.json");
+    const bad = await world.support([
+      "login",
+      "--config",
+      elsewhere,
+      "--api",
+      world.api.url,
+      "--token",
+      `ste_${"A".repeat(43)}`,
+    ]);
+    assert.equal(bad.exitCode, 3, bad.stderr);
+    assert.ok(!fs.existsSync(elsewhere), "nothing stored for a refused token");
+    const unknown = await world.support(["show", "00000000-0000-4000-8000-000000000000"]);
+    assert.equal(unknown.exitCode, 5, unknown.stderr);
+  });
+
   describe("one tunnel, from request to stop", () => {
     let id: string;
     let shown: ShownTunnel;
@@ -92,7 +127,7 @@ describe("support end to end (lab)", function () {
       assert.equal(hostname.exitCode, 0, hostname.stderr);
       assert.equal(hostname.stdout.trim(), "deva");
       const who = await world.support(["command", id, "--", "id"]);
-      assert.match(who.stdout, /uid=0\(root\)/);
+      assert.match(who.stdout, /uid=0\(root\)/, who.stderr);
       assert.equal(shown.state, "running");
     });
 
@@ -183,7 +218,8 @@ describe("support end to end (lab)", function () {
         .sort(),
       [a, b].sort(),
     );
-    for (const id of [a, b]) assert.equal((await world.support(["stop", id])).exitCode, 0);
+    await stopAndWait(a, deva);
+    await stopAndWait(b, devb);
   });
 
   it("cuts the engineer off when the customer revokes mid-session", async () => {
@@ -217,7 +253,7 @@ describe("support end to end (lab)", function () {
     if (!fs.existsSync(key)) {
       await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key], { timeout: 20_000 });
     }
-    const host = await world.lab.addHost("sshsrv");
+    const host = sshsrv;
     await host.startSshd({ authorizedKeysForRoot: [fs.readFileSync(`${key}.pub`, "utf8").trim()] });
     // The ssh provider trusts on first use into a known_hosts of the test's own.
     const config = JSON.parse(fs.readFileSync(world.configPath, "utf8")) as Record<string, unknown>;
@@ -236,7 +272,7 @@ describe("support end to end (lab)", function () {
     assert.equal((await world.support(["command", a, "--", "hostname"])).stdout.trim(), "deva");
     assert.equal((await world.support(["command", b, "--", "hostname"])).stdout.trim(), "devb");
 
-    assert.equal((await world.support(["stop", a])).exitCode, 0);
+    await stopAndWait(a, deva);
     const links = async () => (await host.exec("ip", ["-o", "link", "show"])).stdout;
     assert.ok(!(await links()).includes(interfaceName(a, "server")), "a's interface is gone");
     assert.ok((await links()).includes(interfaceName(b, "server")), "b's interface stays");
@@ -247,10 +283,9 @@ describe("support end to end (lab)", function () {
     const stillB = await world.support(["command", b, "--", "hostname"]);
     assert.equal(stillB.stdout.trim(), "devb", stillB.stderr);
 
-    assert.equal((await world.support(["stop", b])).exitCode, 0);
+    await stopAndWait(b, devb);
     assert.ok(!(await links()).includes(interfaceName(b, "server")));
     assert.equal((await host.exec("ls", ["/var/lib/support-tunnel-server"])).stdout.trim(), "");
-    await world.lab.removeHost("sshsrv");
   });
 
   it("gc destroys the server of a tunnel the customer ended", async () => {

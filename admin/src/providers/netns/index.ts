@@ -2,7 +2,7 @@
 // namespace on this machine with its own sshd and /etc, on the lab's "internet"
 // segment). For the lab, the demo and the end-to-end tests.
 import { interfaceName, type TunnelId } from "@support-tunnel/common";
-import { openLab, type Lab } from "@support-tunnel/lab";
+import type { Lab } from "@support-tunnel/lab";
 import { execa } from "execa";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -60,7 +60,12 @@ export class NetnsProvider implements TunnelServerProvider {
   readonly name = "netns" as const;
   private readonly open: (name: string) => Promise<Lab>;
   constructor(private readonly options: NetnsProviderOptions) {
-    this.open = options.open ?? openLab;
+    // Loaded on first use: `support command` and friends should not pay for the lab module.
+    this.open =
+      options.open ??
+      ((name) =>
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        (require("@support-tunnel/lab") as typeof import("@support-tunnel/lab")).openLab(name));
   }
 
   private async lab(name = this.options.lab): Promise<Lab> {
