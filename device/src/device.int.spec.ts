@@ -383,7 +383,7 @@ describe("support-device in the lab", function () {
     }
   });
 
-  it("leaves a working tunnel after the agent is killed in the middle of connecting and restarted", async () => {
+  it("leaves a working tunnel after the agent is killed in the middle of connecting and restarted, and tears it down when the engineer stops it", async () => {
     // A post-up hook that hangs the first time: the agent is killed while the
     // interface and the user already exist but the tunnel is not yet `up`.
     await device.writeFile(
@@ -424,8 +424,18 @@ describe("support-device in the lab", function () {
       const { supportUser } = JSON.parse(
         (await supportDevice(["status", tunnel.tunnelId, "--json"])).stdout,
       ) as { supportUser: string };
+      assert.match(agent.output(), /cleaning up the half-done tunnel/);
       const root = await sshAsSupport(supportUser, network, ["sudo", "-n", "id", "-u"]);
       assert.equal(root.stdout.trim(), "0", root.stderr);
+
+      // The engineer ends it: the agent, long-polling, tears it down on its own.
+      await engineer.stopTunnel(tunnel.tunnelId, "done");
+      await waitForAgent(
+        agent,
+        async () => (await leftovers(tunnel.tunnelId)).length === 0,
+        "the agent to tear down the tunnel the engineer stopped",
+        30_000,
+      );
     } finally {
       await agent.kill("SIGTERM");
       await supportDevice(["stop", tunnel.tunnelId]);
