@@ -270,8 +270,13 @@ export class TunnelService {
       await this.runHooks("postUp", connecting, true);
     } catch (err) {
       log(`connecting tunnel ${record.tunnelId} failed: ${(err as Error).message}; undoing`);
-      await this.teardown(connecting);
-      await store.write({ ...connecting, phase: "requested" });
+      try {
+        await this.teardown(connecting);
+        await store.write({ ...connecting, phase: "requested" });
+      } catch (undoErr) {
+        // The record stays `connecting`: the next connect or the agent's recovery finishes the cleanup.
+        log(`undoing tunnel ${record.tunnelId} failed: ${(undoErr as Error).message}`);
+      }
       throw err;
     }
     const up: TunnelRecord = { ...connecting, phase: "up" };
