@@ -37,7 +37,11 @@ describe("support-api serve with the embedded database", function () {
   });
 
   it("creates its database on first start, answers /healthz, owns its data directory and stops cleanly", async () => {
-    sut = await startApiProcess({ dataDir, env: { SUPPORT_BOOTSTRAP_TOKEN: adminToken } });
+    // Even with logs silenced it announces where it listens.
+    sut = await startApiProcess({
+      dataDir,
+      env: { SUPPORT_BOOTSTRAP_TOKEN: adminToken, LOG_LEVEL: "silent" },
+    });
     assert.deepEqual((await http(sut.url, "GET", "/healthz")).body, { status: "ok" });
     assert.deepEqual((await http(sut.url, "GET", "/readyz")).body, { status: "ready" });
     const created = await new SupportApiClient({ baseUrl: sut.url, retries: 0 }).createTunnel({

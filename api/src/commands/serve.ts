@@ -57,12 +57,18 @@ export async function serve(options: ConfigOverrides, env?: Env): Promise<void> 
   const config = loadConfig(env, options);
   const logger = new JsonLogger(config.logLevel);
   const api = await startApi(config, { logger });
-  logger.event("info", "listening", {
-    port: api.port,
-    url: api.url,
-    database: config.databaseUrl ? "postgres" : "pglite",
-    ...(config.databaseUrl ? {} : { dataDir: config.dataDir }),
-  });
+  // Printed whatever LOG_LEVEL says: scripts and tests wait for this line to learn the port.
+  logger.event(
+    "info",
+    "listening",
+    {
+      port: api.port,
+      url: api.url,
+      database: config.databaseUrl ? "postgres" : "pglite",
+      ...(config.databaseUrl ? {} : { dataDir: config.dataDir }),
+    },
+    { always: true },
+  );
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       logger.event("info", "shutting down", { signal });

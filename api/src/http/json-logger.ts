@@ -16,8 +16,9 @@ export class JsonLogger implements LoggerService {
     level: Exclude<LogLevel, "silent">,
     msg: string,
     fields: Record<string, unknown> = {},
+    opts: { always?: boolean } = {},
   ): void {
-    if (ORDER[level] < ORDER[this.level]) return;
+    if (!opts.always && ORDER[level] < ORDER[this.level]) return;
     this.write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }));
   }
 
