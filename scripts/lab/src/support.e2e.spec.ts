@@ -268,7 +268,12 @@ describe("support end to end (lab)", function () {
         return (JSON.parse(r.stdout) as { server: { wgPort: number } }).server.wgPort;
       }),
     );
-    assert.deepEqual(ports, [51820, 51821]);
+    // Each tunnel on the host has its own port, the first free from 51820 up.
+    assert.notEqual(ports[0], ports[1]);
+    assert.ok(
+      ports.every((p) => p >= 51820),
+      String(ports),
+    );
     assert.equal((await world.support(["command", a, "--", "hostname"])).stdout.trim(), "deva");
     assert.equal((await world.support(["command", b, "--", "hostname"])).stdout.trim(), "devb");
 

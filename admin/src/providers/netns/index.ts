@@ -142,7 +142,12 @@ export class NetnsProvider implements TunnelServerProvider {
 
   async list(): Promise<{ instanceId: string; tunnelId: TunnelId }[]> {
     if (!this.options.lab) return [];
-    const lab = await this.lab();
+    let lab: Lab;
+    try {
+      lab = await this.open(this.options.lab);
+    } catch {
+      return []; // no such lab (any more): no servers in it either
+    }
     const servers: { instanceId: string; tunnelId: TunnelId }[] = [];
     for (const host of lab.hosts()) {
       if (!/^ts[0-9a-f]{12}$/.test(host.name)) continue;
