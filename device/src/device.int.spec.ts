@@ -335,10 +335,22 @@ describe("support-device in the lab", function () {
     const orphanUser = "support0badc0de";
     const orphanLink = "std0badc0de0000";
     try {
-      await device.exec("useradd", ["--create-home", "--user-group", orphanUser], { reject: true });
+      await device.exec(
+        "useradd",
+        [
+          "--create-home",
+          "--user-group",
+          "--comment",
+          "support-tunnel (left by a crash)",
+          orphanUser,
+        ],
+        { reject: true },
+      );
+      // An administrator's own account of the same shape, without our marker: never touched.
+      await device.exec("useradd", ["--no-create-home", "support0ddba110"], { reject: true });
       await device.writeFile(
         `/etc/sudoers.d/${orphanUser}`,
-        `${orphanUser} ALL=(ALL) NOPASSWD: ALL\n`,
+        `# support-tunnel: left by a crash\n${orphanUser} ALL=(ALL) NOPASSWD: ALL\n`,
         0o440,
       );
       await device.exec(
@@ -358,9 +370,12 @@ describe("support-device in the lab", function () {
       };
       assert.deepEqual(removed.removedInterfaces, [orphanLink]);
       assert.deepEqual(removed.removedUsers, [orphanUser]);
-      assert.deepEqual(await leftovers("00000000-0000-4000-8000-000000000000"), []);
+      assert.deepEqual(await leftovers("00000000-0000-4000-8000-000000000000"), [
+        "user support0ddba110",
+      ]);
     } finally {
       await device.exec("userdel", ["--remove", orphanUser]);
+      await device.exec("userdel", ["support0ddba110"]);
       await device.exec("rm", ["-f", `/etc/sudoers.d/${orphanUser}`]);
       await device.exec("ip", ["link", "del", orphanLink]);
     }

@@ -7,6 +7,11 @@ import { CommandError, run } from "./exec";
 import type { Users } from "./ports";
 
 const SUPPORT_USER = /^support[0-9a-f]{4,16}$/;
+/** The names this device creates: `support` + 8 hex digits. */
+const OWN_USER = /^support[0-9a-f]{8}$/;
+/** Start of the passwd comment of every user we create. */
+export const MARKER = "support-tunnel";
+const SUDOERS_HEADER = "# support-tunnel:";
 
 export interface SystemUsersOptions {
   passwdFile?: string;
@@ -15,6 +20,7 @@ export interface SystemUsersOptions {
 
 interface PasswdEntry {
   name: string;
+  comment: string;
   uid: number;
   gid: number;
   home: string;
@@ -40,7 +46,13 @@ export class SystemUsers implements Users {
       .split("\n")
       .map((line) => line.split(":"))
       .filter((f) => f.length >= 7)
-      .map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]! }));
+      .map((f) => ({
+        name: f[0]!,
+        uid: Number(f[2]),
+        gid: Number(f[3]),
+        comment: f[4]!,
+        home: f[5]!,
+      }));
   }
 
   private async entry(name: string): Promise<PasswdEntry | undefined> {
@@ -75,7 +87,7 @@ export class SystemUsers implements Users {
     const handle = await fs.open(tmp, "wx", 0o440);
     try {
       await handle.writeFile(
-        `# support-tunnel: ephemeral support user, removed when the tunnel stops\n${name} ALL=(ALL) NOPASSWD: ALL\n`,
+        `${SUDOERS_HEADER} ephemeral support user, removed when the tunnel stops\n${name} ALL=(ALL) NOPASSWD: ALL\n`,
       );
       await handle.sync();
     } finally {
@@ -137,15 +149,27 @@ export class SystemUsers implements Users {
     await fs.rm(path.join(this.sudoersDir, `.${name}.tmp`), { force: true });
   }
 
+  /**
+   * Only what we made: a name of our exact shape AND our marker (the passwd
+   * comment, the sudoers file's first line), so gc never touches an account an
+   * administrator happened to call `support1234abcd`.
+   */
   async listSupportUsers(): Promise<string[]> {
     const names = new Set(
-      (await this.passwd()).map((e) => e.name).filter((n) => SUPPORT_USER.test(n)),
+      (await this.passwd())
+        .filter((e) => OWN_USER.test(e.name) && e.comment.startsWith(MARKER))
+        .map((e) => e.name),
     );
+    let files: string[] = [];
     try {
-      for (const file of await fs.readdir(this.sudoersDir))
-        if (SUPPORT_USER.test(file)) names.add(file);
+      files = await fs.readdir(this.sudoersDir);
     } catch {
       // no sudoers.d: nothing of ours there
+    }
+    for (const file of files) {
+      if (!OWN_USER.test(file)) continue;
+      const text = await fs.readFile(path.join(this.sudoersDir, file), "utf8").catch(() => "");
+      if (text.startsWith(SUDOERS_HEADER)) names.add(file);
     }
     return [...names].sort();
   }
