@@ -77,6 +77,12 @@ describe("support-device (cli)", () => {
     assert.match(stderr, /not approved yet/);
   });
 
+  it("exits 2 on a duration outside one minute to seven days", async () => {
+    const { code, stderr } = await sut("request", "--duration", "30s");
+    assert.equal(code, 2);
+    assert.match(stderr, /at least 60 seconds/);
+  });
+
   it("exits 2 on a malformed tunnel id", async () => {
     const { code, stderr } = await sut("connect", "not-a-uuid");
     assert.equal(code, 2);

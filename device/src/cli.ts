@@ -1,5 +1,5 @@
 // Commands and flags of `support-device`, and the one place errors become exit codes.
-import { ApiError, tunnelIdSchema } from "@support-tunnel/common";
+import { ApiError, ttlSecondsSchema, tunnelIdSchema } from "@support-tunnel/common";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { agent } from "./commands/agent";
 import { connect } from "./commands/connect";
@@ -41,11 +41,15 @@ function tunnelIdArg(value: string): string {
 }
 
 function durationArg(value: string): number {
+  let seconds: number;
   try {
-    return parseDuration(value);
+    seconds = parseDuration(value);
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
+  const checked = ttlSecondsSchema.safeParse(seconds);
+  if (!checked.success) throw new InvalidArgumentError(checked.error.issues[0]!.message);
+  return seconds;
 }
 
 /** Runs the CLI and returns the exit code; never exits the process itself. */
