@@ -31,6 +31,20 @@ describe("support end to end (lab)", function () {
     devb = await world.addDevice("devb");
     // Made before any tunnel server, so its address has never belonged to another host.
     sshsrv = await world.lab.addHost("sshsrv");
+    // /var/lib is the machine's own in a lab host: keep this "existing host"'s tunnel state in the lab.
+    const stateDir = path.join(sshsrv.dir, "server-state");
+    fs.mkdirSync(stateDir, { mode: 0o700 });
+    await sshsrv.exec(
+      "sh",
+      [
+        "-c",
+        'mkdir -p "$1" && mount --bind "$2" "$1"',
+        "sh",
+        "/var/lib/support-tunnel-server",
+        stateDir,
+      ],
+      { reject: true },
+    );
   });
 
   after(async () => {
@@ -260,37 +274,51 @@ describe("support end to end (lab)", function () {
     config.ssh = { knownHosts: path.join(engineerDir, "known_hosts") };
     fs.writeFileSync(world.configPath, JSON.stringify(config), { mode: 0o600 });
     const target = ["--provider", "ssh", "--host", `root@${host.address}`];
-    const a = await openTunnel(deva, target);
-    const b = await openTunnel(devb, target);
-    const ports = await Promise.all(
-      [a, b].map(async (id) => {
-        const r = await world.support(["show", id, "--json"]);
-        return (JSON.parse(r.stdout) as { server: { wgPort: number } }).server.wgPort;
-      }),
-    );
-    // Each tunnel on the host has its own port, the first free from 51820 up.
-    assert.notEqual(ports[0], ports[1]);
-    assert.ok(
-      ports.every((p) => p >= 51820),
-      String(ports),
-    );
-    assert.equal((await world.support(["command", a, "--", "hostname"])).stdout.trim(), "deva");
-    assert.equal((await world.support(["command", b, "--", "hostname"])).stdout.trim(), "devb");
+    const opened: string[] = [];
+    try {
+      const a = await openTunnel(deva, target);
+      opened.push(a);
+      const b = await openTunnel(devb, target);
+      opened.push(b);
+      const ports = await Promise.all(
+        [a, b].map(async (id) => {
+          const r = await world.support(["show", id, "--json"]);
+          return (JSON.parse(r.stdout) as { server: { wgPort: number } }).server.wgPort;
+        }),
+      );
+      // Each tunnel on the host has its own port, the first free from 51820 up.
+      assert.notEqual(ports[0], ports[1]);
+      assert.ok(
+        ports.every((p) => p >= 51820),
+        String(ports),
+      );
+      assert.equal((await world.support(["command", a, "--", "hostname"])).stdout.trim(), "deva");
+      assert.equal((await world.support(["command", b, "--", "hostname"])).stdout.trim(), "devb");
 
-    await stopAndWait(a, deva);
-    const links = async () => (await host.exec("ip", ["-o", "link", "show"])).stdout;
-    assert.ok(!(await links()).includes(interfaceName(a, "server")), "a's interface is gone");
-    assert.ok((await links()).includes(interfaceName(b, "server")), "b's interface stays");
-    assert.equal(
-      (await host.exec("test", ["-e", `/var/lib/support-tunnel-server/${a}`])).exitCode,
-      1,
-    );
-    const stillB = await world.support(["command", b, "--", "hostname"]);
-    assert.equal(stillB.stdout.trim(), "devb", stillB.stderr);
+      await stopAndWait(a, deva);
+      const links = async () => (await host.exec("ip", ["-o", "link", "show"])).stdout;
+      assert.ok(!(await links()).includes(interfaceName(a, "server")), "a's interface is gone");
+      assert.ok((await links()).includes(interfaceName(b, "server")), "b's interface stays");
+      assert.equal(
+        (await host.exec("test", ["-e", `/var/lib/support-tunnel-server/${a}`])).exitCode,
+        1,
+      );
+      const stillB = await world.support(["command", b, "--", "hostname"]);
+      assert.equal(stillB.stdout.trim(), "devb", stillB.stderr);
 
-    await stopAndWait(b, devb);
-    assert.ok(!(await links()).includes(interfaceName(b, "server")));
-    assert.equal((await host.exec("ls", ["/var/lib/support-tunnel-server"])).stdout.trim(), "");
+      await stopAndWait(b, devb);
+      assert.ok(!(await links()).includes(interfaceName(b, "server")));
+      const left = await host.exec("find", [
+        "/var/lib/support-tunnel-server",
+        "-mindepth",
+        "1",
+        "-type",
+        "d",
+      ]);
+      assert.equal(left.stdout.trim(), "");
+    } finally {
+      for (const id of opened) await world.support(["stop", id]);
+    }
   });
 
   it("gc destroys the server of a tunnel the customer ended", async () => {
