@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   ApiError,
+  ApiUnreachableError,
   generateKeyPair,
   generatePresharedKey,
   openApproval,
@@ -214,6 +215,23 @@ describe("create", () => {
     assert.ok(second);
     assert.ok(h.calls.includes(`destroy ${SERVER.instanceId}`));
     assert.ok(!h.calls.includes("stop"), "the winner's tunnel is left alone");
+  });
+
+  it("ends the tunnel when its approval landed but the answer was lost", async () => {
+    const h = harness({
+      approve: async () => {
+        throw new ApiUnreachableError("api unreachable: timed out");
+      },
+    });
+    const getTunnel = h.deps.api.getTunnel;
+    h.deps.api.getTunnel = async (id, opts) =>
+      h.calls.includes("approve")
+        ? view(TunnelState.Started, {
+            server: { ...SERVER, wgPublicKey: device.publicKey },
+          })
+        : getTunnel(id, opts);
+    await assert.rejects(create(ID, {}, h.deps), /unreachable/);
+    assert.deepEqual(h.calls.slice(-2), ["stop", `destroy ${SERVER.instanceId}`]);
   });
 
   it("ends the tunnel and destroys the server when the device does not connect in time", async () => {

@@ -203,10 +203,15 @@ export async function create(
     return { tunnel: view, server };
   } catch (err) {
     const cleanup = printer.step(`destroying tunnel server ${server.instanceId}`);
-    if (approved) {
-      // The api points at a server that is about to vanish: end the tunnel too.
-      await api.stopTunnel(tunnelId, "create failed").catch(() => undefined);
-    }
+    // If the api points at the server about to vanish (our approval landed, even
+    // when its answer was lost), end the tunnel too; never touch another engineer's.
+    const pointsAtOurs =
+      approved ||
+      (await api
+        .getTunnel(tunnelId)
+        .then((t) => t.server?.instanceId === server.instanceId && !isTerminal(t.state))
+        .catch(() => false));
+    if (pointsAtOurs) await api.stopTunnel(tunnelId, "create failed").catch(() => undefined);
     try {
       await provider.destroy({ instanceId: server.instanceId, tunnelId });
       await deps.records.remove(tunnelId);
