@@ -21,6 +21,7 @@ import { Printer } from "./printer";
 import { createProvider } from "./providers/registry";
 import { FileServerRecordStore } from "./server-records";
 import { connectNodeSsh } from "./ssh/remote-shell";
+import { parseTunnelId } from "./tunnel-id";
 import type { TunnelServerProvider } from "./providers/provider";
 
 interface CommonFlags {
@@ -169,6 +170,7 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
           },
         ) => {
           const ctx = await setup(opts);
+          parseTunnelId(id);
           const timeoutSeconds = Number(opts.timeout);
           if (!Number.isInteger(timeoutSeconds) || timeoutSeconds <= 0) {
             throw new CliError("--timeout must be a whole number of seconds", ExitCode.Usage);

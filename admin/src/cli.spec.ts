@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { main } from "./cli";
+
+describe("support (cli)", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "support-cli-"));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function run(...args: string[]) {
+    let stdout = "";
+    let stderr = "";
+    const code = await main(["node", "support", ...args], {
+      stdout: { write: (s: string) => ((stdout += s), true) } as never,
+      stderr: { write: (s: string) => ((stderr += s), true) } as never,
+      env: { HOME: dir, SUPPORT_ADMIN_CONFIG: join(dir, "admin.json") },
+    });
+    return { code, stdout, stderr };
+  }
+
+  it("tells an engineer who is not logged in how to log in, with exit code 3", async () => {
+    const r = await run("list");
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /not logged in: run `support login --api URL --token TOKEN`/);
+  });
+
+  it("refuses a malformed tunnel id before doing anything, with exit code 2", async () => {
+    const r = await run("create", "not-a-uuid", "--psk", "-");
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /must be a lowercase UUID/);
+  });
+
+  it("refuses an unknown provider and a missing command, with exit code 2", async () => {
+    assert.equal(
+      (await run("create", "0b7e3f52-9a61-4c1e-8d2f-3a4b5c6d7e8f", "--provider", "aws")).code,
+      2,
+    );
+    assert.equal((await run("command", "0b7e3f52-9a61-4c1e-8d2f-3a4b5c6d7e8f")).code, 2);
+  });
+
+  it("prints help for every command with exit code 0", async () => {
+    for (const cmd of [
+      "login",
+      "whoami",
+      "list",
+      "show",
+      "audit",
+      "create",
+      "connect",
+      "command",
+      "stop",
+      "gc",
+    ]) {
+      const r = await run(cmd, "--help");
+      assert.equal(r.code, 0, cmd);
+      assert.match(r.stdout, new RegExp(`Usage: support ${cmd}`));
+    }
+  });
+});
