@@ -326,6 +326,33 @@ describe("support end to end (lab)", function () {
     }
   });
 
+  it("Ctrl-C while create waits for the device destroys the server and ends the tunnel", async () => {
+    // A device with no agent running: the approval is never picked up.
+    const quiet = await world.lab.addHost("devq", { behindNat: true });
+    try {
+      const { tunnelId, presharedKey } = await world.request(quiet);
+      const create = world.supportProcess(["create", tunnelId, "--psk", "-", "--timeout", "300"], {
+        input: presharedKey + "\n",
+      });
+      let stderr = "";
+      await new Promise<void>((resolve, reject) => {
+        create.stderr?.on("data", (d: Buffer) => {
+          stderr += d.toString();
+          if (stderr.includes("waiting for the device")) resolve();
+        });
+        create.then(() => reject(new Error(`create ended early: ${stderr}`)), reject);
+      });
+      create.kill("SIGINT");
+      const result = await create;
+      assert.equal(result.exitCode, 130, String(result.stderr));
+      const shown = await show(tunnelId);
+      assert.equal(shown.state, "completed");
+      await serverGone(shown.server!.instanceId, tunnelId);
+    } finally {
+      await world.lab.removeHost("devq");
+    }
+  });
+
   it("gc destroys the server of a tunnel the customer ended", async () => {
     const id = await openTunnel(deva);
     const shown = await show(id);
