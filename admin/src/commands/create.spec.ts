@@ -273,6 +273,16 @@ describe("create", () => {
     assert.deepEqual(h.calls, []);
   });
 
+  it("refuses to make a second server for a tunnel already recorded on this machine", async () => {
+    const h = harness({});
+    h.records.set(ID, { tunnelId: ID, createdAt: "", knownHostsPath: "", server: SERVER });
+    await assert.rejects(
+      create(ID, {}, h.deps),
+      /already recorded on this machine \(lab:ts0b7e3f529a61\)/,
+    );
+    assert.deepEqual(h.calls, []);
+  });
+
   it("refuses a malformed PSK without making a server", async () => {
     const h = harness({});
     h.deps.readPsk = async () => "not-a-psk";

@@ -73,6 +73,14 @@ export async function create(
     throw new CliError(`PSK ${pskParse.error.issues[0]?.message}`, ExitCode.Usage);
   const psk: PresharedKey = pskParse.data;
 
+  const existing = await deps.records.load(tunnelId);
+  if (existing) {
+    throw new CliError(
+      `a server for tunnel ${tunnelId} is already recorded on this machine (${existing.server.instanceId}): run \`support stop ${tunnelId}\` or \`support gc\` first`,
+      ExitCode.Conflict,
+    );
+  }
+
   await provider.preflight();
   checkAborted(signal);
 
@@ -214,7 +222,9 @@ export async function create(
     if (pointsAtOurs) await api.stopTunnel(tunnelId, "create failed").catch(() => undefined);
     try {
       await provider.destroy({ instanceId: server.instanceId, tunnelId });
-      await deps.records.remove(tunnelId);
+      // Only our own record: a create racing on this machine may have written its own.
+      const record = await deps.records.load(tunnelId).catch(() => null);
+      if (record?.server.instanceId === server.instanceId) await deps.records.remove(tunnelId);
       cleanup.done(`tunnel server ${server.instanceId} destroyed`);
     } catch (destroyErr) {
       cleanup.fail();

@@ -52,9 +52,11 @@ export function parseSshInstanceId(instanceId: string): { target: SshTarget; ifa
  */
 const RESERVE_PORT_SCRIPT = `set -e
 root=$1; dir=$2; port=$3
-install -d -m 0700 "$root" "$dir"
+install -d -m 0700 "$root"
 exec 9>"$root/.lock"
 flock -w 20 9
+# Not -p: a second create of the same tunnel (another engineer) must not share, or later remove, this one's.
+mkdir -m 0700 "$dir" || { echo "this host already has a server for tunnel $(basename "$dir")" >&2; exit 17; }
 used=$( { wg show all listen-port 2>/dev/null | awk '{print $2}'; ss -Hlun 2>/dev/null | awk '{n=split($4,a,":"); print a[n]}'; cat "$root"/*/port 2>/dev/null || true; } | sort -u)
 while printf '%s\\n' "$used" | grep -qx "$port"; do port=$((port+1)); done
 echo "$port" > "$dir/port"
