@@ -73,9 +73,9 @@ describe("support end to end (lab)", function () {
    * the lab all hosts share one pid namespace and their first support users the
    * same uid, so a device's teardown (pkill -u) must not overlap another test's session.
    */
-  async function stopAndWait(id: string, device: LabHost): Promise<void> {
+  async function stopAndWait(id: string, device: LabHost, extra: string[] = []): Promise<void> {
     const { supportUser } = await show(id);
-    const r = await world.support(["stop", id]);
+    const r = await world.support(["stop", id, ...extra]);
     assert.equal(r.exitCode, 0, r.stderr);
     await deviceClean(device, id, supportUser!);
   }
@@ -324,6 +324,38 @@ describe("support end to end (lab)", function () {
     } finally {
       for (const id of opened) await world.support(["stop", id]);
     }
+  });
+
+  it("two engineers approving one tunnel at once: one wins, the other is refused and leaves no server", async () => {
+    // The second engineer works from another machine: its own config dir and records.
+    const otherDir = path.join(path.dirname(world.configPath), "..", "engineer2");
+    fs.mkdirSync(otherDir, { recursive: true, mode: 0o700 });
+    const otherConfig = path.join(otherDir, "admin.json");
+    fs.copyFileSync(world.configPath, otherConfig);
+    const { tunnelId, presharedKey } = await world.request(deva);
+    const [first, second] = await Promise.all([
+      world.support(["create", tunnelId, "--psk", "-"], { input: presharedKey + "\n" }),
+      world.support(["create", tunnelId, "--psk", "-", "--config", otherConfig], {
+        input: presharedKey + "\n",
+      }),
+    ]);
+    const codes = [first.exitCode, second.exitCode].sort();
+    assert.deepEqual(codes, [0, 4], `${first.stderr}\n---\n${second.stderr}`);
+    const loser = first.exitCode === 4 ? first : second;
+    assert.match(loser.stderr, /approved by admin|not pending|already has a server|already exists/);
+    const shown = await show(tunnelId);
+    assert.equal(shown.state, "running");
+    // Exactly one server for the tunnel remains: the winner's.
+    const servers = world.lab
+      .hosts()
+      .filter((h) => h.name === shown.server!.instanceId.split(":")[1]);
+    assert.equal(servers.length, 1);
+    // connect/command/stop work from the winner's machine, which holds the server record.
+    const winner = ["--config", first.exitCode === 0 ? world.configPath : otherConfig];
+    const hostname = await world.support(["command", tunnelId, ...winner, "--", "hostname"]);
+    assert.equal(hostname.stdout.trim(), "deva", hostname.stderr);
+    await stopAndWait(tunnelId, deva, winner);
+    fs.rmSync(otherDir, { recursive: true, force: true });
   });
 
   it("Ctrl-C while create waits for the device destroys the server and ends the tunnel", async () => {

@@ -92,7 +92,19 @@ export class NetnsProvider implements TunnelServerProvider {
     const lab = await this.lab();
     const hostName = netnsHostName(request.tunnelId);
     request.onProgress?.(`adding host ${hostName} to lab ${lab.name}`);
-    const host = await lab.addHost(hostName);
+    let host: Awaited<ReturnType<Lab["addHost"]>>;
+    try {
+      host = await lab.addHost(hostName);
+    } catch (err) {
+      // Another create of this tunnel (another engineer) got there first.
+      if (/already has a host/.test((err as Error).message)) {
+        throw new CliError(
+          `lab ${lab.name} already has a server for tunnel ${request.tunnelId}: another create of it is under way`,
+          ExitCode.Conflict,
+        );
+      }
+      throw err;
+    }
     try {
       await forgetStaleNeighbours(lab, host.address);
       // /var/lib is the machine's own inside a lab host: give the server a private

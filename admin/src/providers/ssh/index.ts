@@ -133,19 +133,24 @@ export class SshProvider implements TunnelServerProvider {
     // The host key comes over a connection verified against the engineer's known_hosts
     // (accept-new), then is pinned for node-ssh and for connect/command.
     const hostKey = (await this.run(target, ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"])).trim();
-    const port = Number(
-      (
-        await this.run(target, [
-          "sh",
-          "-c",
-          RESERVE_PORT_SCRIPT,
-          "sh",
-          SERVER_STATE_ROOT,
-          serverTunnelDir(request.tunnelId),
-          String(FIRST_WG_PORT),
-        ])
-      ).trim(),
-    );
+    const reserved = await this.run(target, [
+      "sh",
+      "-c",
+      RESERVE_PORT_SCRIPT,
+      "sh",
+      SERVER_STATE_ROOT,
+      serverTunnelDir(request.tunnelId),
+      String(FIRST_WG_PORT),
+    ]).catch((err: Error) => {
+      if (err.message.includes("already has a server for tunnel")) {
+        throw new CliError(
+          `${target.host} already has a server for tunnel ${request.tunnelId}: another create of it is under way`,
+          ExitCode.Conflict,
+        );
+      }
+      throw err;
+    });
+    const port = Number(reserved.trim());
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
       throw new Error(`could not reserve a UDP port on ${target.host}`);
     }
