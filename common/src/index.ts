@@ -7,3 +7,4 @@ export * from "./approval";
 export * from "./schemas";
 export * from "./wireguard";
 export * from "./client";
+export * from "./display";

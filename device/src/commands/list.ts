@@ -1,5 +1,5 @@
 import type { CommandContext } from "../context";
-import { renderTable } from "../printer";
+import { renderTable } from "@support-tunnel/common";
 
 /** Tunnels this device knows, from local state only (no api call). */
 export async function list(ctx: CommandContext): Promise<void> {
