@@ -40,6 +40,8 @@ export class DemoWorld {
     if (removed.length) log(`removed leftover labs: ${removed.join(", ")}`);
     const lab = await createLab({ name: `demo${randomBytes(2).toString("hex")}` });
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "support-demo-"));
+    // Ctrl-C: the lab's own handler tears the lab down and exits; this removes our temp files.
+    process.once("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
     let api: ApiProcess | null = null;
     try {
       log(`lab ${lab.name}: internet segment ${lab.internetCidr}`);
@@ -51,8 +53,6 @@ export class DemoWorld {
       });
       log(`api listening at ${api.url} (embedded PGlite in ${path.join(tmp, "api-data")})`);
       const world = new DemoWorld(lab, api, tmp, path.join(tmp, "engineer", "admin.json"));
-      // Ctrl-C: the lab's own handler tears the lab down and exits; this removes our temp files.
-      process.once("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
       const login = await world.support([
         "login",
         "--api",
