@@ -4,7 +4,6 @@
 // here, as an engineer's `support create` would: a WireGuard end in a lab host,
 // an egress SSH key made on it, an approval sealed with the PSK the device printed.
 import * as assert from "node:assert/strict";
-import { randomInt } from "node:crypto";
 import * as path from "node:path";
 import { execa } from "execa";
 import {
@@ -73,20 +72,6 @@ describe("support-device in the lab", function () {
     );
     engineerToken = added.stdout.trim().split("\n").pop()!;
     engineer = new SupportApiClient({ baseUrl: api.url, token: engineerToken });
-    // Lab hosts share the machine's pid namespace, so `pkill -u` on a support user
-    // reaches every process with its uid: give this device a uid range of its own,
-    // away from the machine's users and other labs' devices.
-    const base = 100_000 + randomInt(0, 9000) * 100;
-    await device.exec(
-      "sed",
-      [
-        "-i",
-        ...["-e", `s/^UID_MIN.*/UID_MIN ${base}/`, "-e", `s/^UID_MAX.*/UID_MAX ${base + 99}/`],
-        ...["-e", `s/^GID_MIN.*/GID_MIN ${base}/`, "-e", `s/^GID_MAX.*/GID_MAX ${base + 99}/`],
-        "/etc/login.defs",
-      ],
-      { reject: true },
-    );
     await device.startSshd();
     await server.exec(
       "ssh-keygen",

@@ -27,7 +27,6 @@ export interface RunResult {
 export class DemoWorld {
   private agents: ResultPromise[] = [];
   /** Distinct uid blocks per device host, from a random start (other labs may run at once). */
-  private nextUidBlock = randomBytes(1)[0]! % 20;
   private constructor(
     readonly lab: Lab,
     readonly api: ApiProcess,
@@ -77,22 +76,6 @@ export class DemoWorld {
   /** A device host behind its own NAT, with sshd running and the agent started. */
   async addDevice(name: string): Promise<LabHost> {
     const device = await this.lab.addHost(name, { behindNat: true });
-    // Lab hosts share one pid namespace, and every host's first user would get the
-    // same uid: a device removing its support user (pkill -u) would then kill the
-    // sessions of another host's user. Give each device its own uid range.
-    const base = String(20_000 + (this.nextUidBlock++ % 40) * 1000);
-    await device.exec(
-      "sed",
-      [
-        "-i",
-        "-e",
-        `s/^UID_MIN.*/UID_MIN ${base}/`,
-        "-e",
-        `s/^GID_MIN.*/GID_MIN ${base}/`,
-        "/etc/login.defs",
-      ],
-      { reject: true },
-    );
     await device.startSshd();
     const agent = device.spawn(process.execPath, [DEVICE_BIN, "agent"], {
       env: { SUPPORT_API_URL: this.api.url },

@@ -196,6 +196,16 @@ describe("lab (network namespaces)", function () {
     assert.notEqual((await server.exec("id", ["-u", user])).exitCode, 0);
   });
 
+  it("gives each host's users uids of their own, so killing one host's user spares the others", async () => {
+    const user = `support${Math.floor(Math.random() * 0xffffff).toString(16)}`;
+    await device.exec("useradd", ["--no-create-home", user], { reject: true });
+    await server.exec("useradd", ["--no-create-home", user], { reject: true });
+    const onDevice = Number((await device.exec("id", ["-u", user])).stdout);
+    const onServer = Number((await server.exec("id", ["-u", user])).stdout);
+    assert.ok(onDevice >= 100_000 && onServer >= 100_000, `${onDevice}, ${onServer}`);
+    assert.notEqual(onDevice, onServer);
+  });
+
   it("accepts root and users made in the host over SSH with their keys, presenting the host key it returned", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stlab-ssh-"));
     try {

@@ -90,7 +90,7 @@
  * `ip link del` the root veth, `ip netns del`, rm -rf the lab dir.
  */
 import { spawn as spawnChild } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
@@ -161,6 +161,10 @@ const HOLDER_SCRIPT = [
   // Own hostname (UTS namespace), resolvable so sudo does not complain.
   'hostname "$2"',
   "printf '127.0.1.1 %s\\n' \"$2\" >> /etc/hosts",
+  // Hosts share the machine's pid namespace: if two hosts handed out the same
+  // uid, `pkill -u` of one host's support user would kill another host's
+  // sessions. Each host creates users in a uid/gid block of its own.
+  'sed -i -e "s/^UID_MIN.*/UID_MIN $3/" -e "s/^UID_MAX.*/UID_MAX $(($3 + 99))/" -e "s/^GID_MIN.*/GID_MIN $3/" -e "s/^GID_MAX.*/GID_MAX $(($3 + 99))/" /etc/login.defs',
   "ip link set lo up",
   "echo ready",
   "exec sleep infinity",
@@ -444,6 +448,7 @@ export class Lab {
         "sh",
         r.dir,
         r.name,
+        String(hostUidBase()),
       ],
       { detached: true, stdio: ["ignore", "pipe", "pipe"] },
     );
@@ -614,6 +619,11 @@ export async function cleanupLeftoverLabs(): Promise<string[]> {
     if (/^stlab[0-9a-f]{4}$/.test(link) && !liveIds.has(link)) runSync("ip", ["link", "del", link]);
   }
   return removed;
+}
+
+/** A random block of 100 uids above the machine's own users (100000 up). */
+function hostUidBase(): number {
+  return 100_000 + randomInt(0, 9000) * 100;
 }
 
 /** Built completely (records written before `ready` existed count as built). */
