@@ -58,6 +58,10 @@ export const connectNodeSsh: ConnectRemoteShell = async (access, signal) => {
             }
           : {}),
       });
+      // A reset after connect (the server destroyed while the connection closes)
+      // must not crash the CLI as an unhandled 'error' event: a command in flight
+      // fails on its own when its channel closes.
+      ssh.connection?.on("error", () => undefined);
       return wrap(ssh);
     } catch (err) {
       ssh.dispose();

@@ -180,7 +180,7 @@ describe("lab (network namespaces)", function () {
     assert.equal(fs.existsSync(`/var/run/wireguard/${deviceIf}.sock`), false);
   });
 
-  it("keeps users created in a host out of the machine's and the other hosts' /etc and /home", async () => {
+  it("keeps users created in a host out of the machine's and the other hosts' /etc, /home and /var/lib", async () => {
     const user = `support${Math.floor(Math.random() * 0xffffff).toString(16)}`;
     await device.exec("useradd", ["--create-home", "--shell", "/bin/bash", user], { reject: true });
     await device.writeFile(`/etc/sudoers.d/${user}`, `${user} ALL=(ALL) NOPASSWD:ALL\n`, 0o440);
@@ -193,6 +193,9 @@ describe("lab (network namespaces)", function () {
     assert.equal(fs.readFileSync("/etc/passwd", "utf8").includes(user), false);
     assert.equal(fs.existsSync(`/home/${user}`), false);
     assert.equal(fs.existsSync(`/etc/sudoers.d/${user}`), false);
+    await device.exec("mkdir", ["-p", `/var/lib/${user}`], { reject: true });
+    assert.equal((await device.exec("test", ["-d", `/var/lib/${user}`])).exitCode, 0);
+    assert.equal(fs.existsSync(`/var/lib/${user}`), false, "/var/lib writes stay in the host");
     assert.notEqual((await server.exec("id", ["-u", user])).exitCode, 0);
   });
 

@@ -40,8 +40,8 @@
  *
  *   A LabHost = a network namespace + a holder process (`sleep infinity`) in a
  *   private mount namespace (and UTS namespace: `hostname` is the host's name)
- *   where /etc is an overlay over the real /etc (upper
- *   dir in the host's dir), /home, /root and /var/lib/support-tunnel are binds
+ *   where /etc and /var/lib are overlays over the real ones (upper
+ *   dirs in the host's dir), /home, /root and /var/lib/support-tunnel are binds
  *   of the host's own empty dirs. useradd, sudoers.d, authorized_keys, the
  *   device's state: all stay in the lab. /run (and so /var/run/wireguard) is
  *   the machine's: WireGuard interface names must be unique across hosts.
@@ -156,6 +156,9 @@ const HOLDER_SCRIPT = [
   'mount -t overlay stlab-etc -o "lowerdir=/etc,upperdir=$1/etc-upper,workdir=$1/etc-work" /etc',
   'mount --bind "$1/home" /home',
   'mount --bind "$1/root" /root',
+  // /var/lib too is an overlay: whatever a host keeps there (a tunnel server's
+  // /var/lib/support-tunnel-server, sudo's timestamps) goes with the host.
+  'mount -t overlay stlab-varlib -o "lowerdir=/var/lib,upperdir=$1/varlib-upper,workdir=$1/varlib-work" /var/lib',
   "mkdir -p /var/lib/support-tunnel",
   'mount --bind "$1/state" /var/lib/support-tunnel',
   // Own hostname (UTS namespace), resolvable so sudo does not complain.
@@ -376,6 +379,7 @@ export class Lab {
     });
     try {
       await this.buildHost(record);
+      await this.forgetStaleNeighbours(record.internetAddress);
       record.ready = true;
       await this.update((s) => {
         if (s.hosts[name]) s.hosts[name].ready = true;
@@ -420,10 +424,25 @@ export class Lab {
     teardownLabSync(this.state);
   }
 
+  /**
+   * A new host may get the address of one removed earlier, while the root
+   * namespace and the other hosts (NAT routers) still map it to the old host's
+   * MAC: SSH and WireGuard would be black-holed for seconds. Forget those entries.
+   */
+  private async forgetStaleNeighbours(address: string): Promise<void> {
+    const namespaces = Object.values(this.state.hosts).flatMap((h) =>
+      h.lan ? [h.lan.routerNetns] : [h.netns],
+    );
+    await run("ip", ["neigh", "flush", "to", address]).catch(() => undefined);
+    for (const netns of namespaces) {
+      await run("ip", ["-n", netns, "neigh", "flush", "to", address]).catch(() => undefined);
+    }
+  }
+
   private async buildHost(r: HostRecord): Promise<void> {
     const inet = this.state.internet.netns;
     const prefix = this.state.internet.cidr.split("/")[1]!;
-    for (const sub of ["etc-upper", "etc-work", "home", "state"]) {
+    for (const sub of ["etc-upper", "etc-work", "varlib-upper", "varlib-work", "home", "state"]) {
       fs.mkdirSync(path.join(r.dir, sub), { recursive: true, mode: 0o755 });
     }
     fs.mkdirSync(path.join(r.dir, "root"), { recursive: true, mode: 0o700 });

@@ -29,22 +29,7 @@ describe("support end to end (lab)", function () {
     world = await DemoWorld.start();
     deva = await world.addDevice("deva");
     devb = await world.addDevice("devb");
-    // Made before any tunnel server, so its address has never belonged to another host.
     sshsrv = await world.lab.addHost("sshsrv");
-    // /var/lib is the machine's own in a lab host: keep this "existing host"'s tunnel state in the lab.
-    const stateDir = path.join(sshsrv.dir, "server-state");
-    fs.mkdirSync(stateDir, { mode: 0o700 });
-    await sshsrv.exec(
-      "sh",
-      [
-        "-c",
-        'mkdir -p "$1" && mount --bind "$2" "$1"',
-        "sh",
-        "/var/lib/support-tunnel-server",
-        stateDir,
-      ],
-      { reject: true },
-    );
   });
 
   after(async () => {

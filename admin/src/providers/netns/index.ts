@@ -3,10 +3,6 @@
 // segment). For the lab, the demo and the end-to-end tests.
 import { interfaceName, type TunnelId } from "@support-tunnel/common";
 import type { Lab } from "@support-tunnel/lab";
-import { execa } from "execa";
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import { SERVER_STATE_ROOT } from "../../server-setup";
 import { CliError, ExitCode } from "../../errors";
 import type { ObtainServerRequest, TunnelServer, TunnelServerProvider } from "../provider";
 
@@ -27,26 +23,6 @@ export function parseNetnsInstanceId(instanceId: string): { lab: string; host: s
   const match = /^([a-z][a-z0-9]{0,11}):(ts[0-9a-f]{12})$/.exec(instanceId);
   if (!match) throw new Error(`not a netns provider instance id: ${instanceId}`);
   return { lab: match[1]!, host: match[2]! };
-}
-
-/**
- * The lab hands a destroyed server's address to the next one, but the root
- * namespace and the NAT routers may still map it to the old host's MAC, which
- * would black-hole SSH and WireGuard for seconds. Forget those entries.
- */
-async function forgetStaleNeighbours(lab: Lab, address: string): Promise<void> {
-  const namespaces = new Set<string>();
-  for (const h of lab.hosts()) {
-    if (h.record.lan) namespaces.add(h.record.lan.routerNetns);
-    else namespaces.add(h.netns);
-  }
-  await execa("ip", ["neigh", "flush", "to", address], { timeout: 10_000, reject: false });
-  for (const netns of namespaces) {
-    await execa("ip", ["-n", netns, "neigh", "flush", "to", address], {
-      timeout: 10_000,
-      reject: false,
-    });
-  }
 }
 
 export interface NetnsProviderOptions {
@@ -106,18 +82,6 @@ export class NetnsProvider implements TunnelServerProvider {
       throw err;
     }
     try {
-      await forgetStaleNeighbours(lab, host.address);
-      // /var/lib is the machine's own inside a lab host: give the server a private
-      // state directory, so its egress key and WireGuard config go when the host goes.
-      const stateDir = join(host.dir, "server-state");
-      await mkdir(stateDir, { recursive: true, mode: 0o700 });
-      await host.exec(
-        "sh",
-        ["-c", 'mkdir -p "$1" && mount --bind "$2" "$1"', "sh", SERVER_STATE_ROOT, stateDir],
-        {
-          reject: true,
-        },
-      );
       await host.writeFile(TUNNEL_ID_FILE, request.tunnelId + "\n", 0o644);
       request.onProgress?.("starting sshd");
       const sshd = await host.startSshd({ authorizedKeysForRoot: [this.options.publicKey] });
