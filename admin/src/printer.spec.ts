@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Printer, renderTable } from "./printer";
+import { Printer } from "./printer";
 
 const ESC = String.fromCharCode(27);
 
@@ -38,18 +38,5 @@ describe("Printer", () => {
     const { sut, out } = capture({ tty: true });
     sut.step("waiting").fail("device never came");
     assert.ok(out.stderr.endsWith(`\r${ESC}[2K✗ device never came\n`));
-  });
-
-  it("aligns table columns", () => {
-    assert.equal(
-      renderTable(
-        ["ID", "STATE"],
-        [
-          ["a", "pending"],
-          ["bbbb", "running"],
-        ],
-      ),
-      "ID    STATE\na     pending\nbbbb  running",
-    );
   });
 });

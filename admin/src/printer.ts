@@ -92,17 +92,3 @@ export class Printer {
     };
   }
 }
-
-/** Renders rows as aligned columns under a header. */
-export function renderTable(
-  headers: readonly string[],
-  rows: readonly (readonly string[])[],
-): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const fmt = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd();
-  return [fmt(headers), ...rows.map(fmt)].join("\n");
-}

@@ -1,7 +1,6 @@
 // `support audit <id>`: the append-only log of who did what to a tunnel.
-import type { AuditEntry } from "@support-tunnel/common";
+import { renderTable, type AuditEntry } from "@support-tunnel/common";
 import type { Context } from "../context";
-import { renderTable } from "../printer";
 import { parseTunnelId } from "../tunnel-id";
 
 export async function audit(ctx: Context, id: string): Promise<AuditEntry[]> {

@@ -1,8 +1,12 @@
 // `support list`: the tunnels the api knows, as a table.
-import { stateSchema, type TunnelState, type TunnelView } from "@support-tunnel/common";
+import {
+  renderTable,
+  stateSchema,
+  type TunnelState,
+  type TunnelView,
+} from "@support-tunnel/common";
 import type { Context } from "../context";
 import { CliError, ExitCode } from "../errors";
-import { renderTable } from "../printer";
 
 export async function list(ctx: Context, options: { state?: string }): Promise<TunnelView[]> {
   let state: TunnelState | undefined;
