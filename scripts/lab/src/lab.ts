@@ -483,21 +483,7 @@ export class Lab {
 
     const bridgePort = `h${r.index}`;
     if (!r.lan) {
-      await run("ip", [
-        "link",
-        "add",
-        "name",
-        "eth0",
-        "netns",
-        r.netns,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        bridgePort,
-        "netns",
-        inet,
-      ]);
+      await addVethPair("eth0", r.netns, bridgePort, inet);
       await run("ip", ["-n", inet, "link", "set", bridgePort, "master", "br0", "up"]);
       await run("ip", ["-n", r.netns, "addr", "add", `${r.address}/${prefix}`, "dev", "eth0"]);
       await run("ip", ["-n", r.netns, "link", "set", "eth0", "up"]);
@@ -507,39 +493,11 @@ export class Lab {
     const lanPrefix = r.lan.cidr.split("/")[1]!;
     await run("ip", ["netns", "add", router]);
     await run("ip", ["-n", router, "link", "set", "lo", "up"]);
-    await run("ip", [
-      "link",
-      "add",
-      "name",
-      "wan",
-      "netns",
-      router,
-      "type",
-      "veth",
-      "peer",
-      "name",
-      bridgePort,
-      "netns",
-      inet,
-    ]);
+    await addVethPair("wan", router, bridgePort, inet);
     await run("ip", ["-n", inet, "link", "set", bridgePort, "master", "br0", "up"]);
     await run("ip", ["-n", router, "addr", "add", `${r.internetAddress}/${prefix}`, "dev", "wan"]);
     await run("ip", ["-n", router, "link", "set", "wan", "up"]);
-    await run("ip", [
-      "link",
-      "add",
-      "name",
-      "lan",
-      "netns",
-      router,
-      "type",
-      "veth",
-      "peer",
-      "name",
-      "eth0",
-      "netns",
-      r.netns,
-    ]);
+    await addVethPair("lan", router, "eth0", r.netns);
     await run("ip", ["-n", router, "addr", "add", `${r.lan.router}/${lanPrefix}`, "dev", "lan"]);
     await run("ip", ["-n", router, "link", "set", "lan", "up"]);
     await run("ip", ["-n", r.netns, "addr", "add", `${r.address}/${lanPrefix}`, "dev", "eth0"]);
@@ -638,6 +596,25 @@ export async function cleanupLeftoverLabs(): Promise<string[]> {
     if (/^stlab[0-9a-f]{4}$/.test(link) && !liveIds.has(link)) runSync("ip", ["link", "del", link]);
   }
   return removed;
+}
+
+/** A veth pair with each end created directly in its namespace. */
+async function addVethPair(name: string, netns: string, peer: string, peerNetns: string) {
+  await run("ip", [
+    "link",
+    "add",
+    "name",
+    name,
+    "netns",
+    netns,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    peer,
+    "netns",
+    peerNetns,
+  ]);
 }
 
 /** A random block of 100 uids above the machine's own users (100000 up). */
