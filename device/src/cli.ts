@@ -9,10 +9,9 @@ import { request } from "./commands/request";
 import { status } from "./commands/status";
 import { stop } from "./commands/stop";
 import { loadSettings, parseDuration, type GlobalFlags } from "./config";
-import { contextFrom, realDeps, type CommandContext } from "./context";
+import { contextFrom, realDeps, type CommandContext, type DeviceDeps } from "./context";
 import { DeviceError, ExitCode } from "./errors";
 import { createPrinter, type OutputStreams } from "./printer";
-import type { DeviceDeps } from "./tunnels";
 import type { DeviceSettings } from "./config";
 
 const EXIT_CODES_HELP = `

@@ -1,6 +1,6 @@
 import { UsageError } from "../errors";
 import type { CommandContext } from "../context";
-import type { StopResult } from "../tunnels";
+import type { StopResult } from "../tunnel-lifecycle";
 
 /** Removes a tunnel's user, interface and config and tells the api. Idempotent. */
 export async function stop(
@@ -11,7 +11,7 @@ export async function stop(
     throw new UsageError("give a tunnel id or --all (not both)");
   const ids = options.all ? (await ctx.deps.store.list()).map((r) => r.tunnelId) : [options.id!];
   const results: StopResult[] = [];
-  for (const id of ids) results.push(await ctx.service.stop(id, "device", options.reason));
+  for (const id of ids) results.push(await ctx.lifecycle.stop(id, "device", options.reason));
   ctx.printer.result({ stopped: results }, () =>
     results.length === 0
       ? "no tunnels on this device"

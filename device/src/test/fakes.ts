@@ -28,7 +28,7 @@ import type {
 } from "../adapters/ports";
 import { FileStateStore } from "../adapters/state-store";
 import type { DeviceSettings } from "../config";
-import type { DeviceDeps } from "../tunnels";
+import type { DeviceDeps } from "../context";
 
 /** Manual time: sleeps resolve only when a test moves the clock past them. */
 export class FakeClock implements Clock {
