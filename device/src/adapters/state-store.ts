@@ -1,10 +1,10 @@
 // Tunnel records on disk: <dir>/tunnels/<id>.json (0600), WireGuard configs in
-// <dir>/wg, per-tunnel locks in <dir>/locks. Writes go to a temp file that is
-// fsync'ed and renamed, so a crash leaves the old record or the new one, never half.
-import { randomBytes } from "node:crypto";
+// <dir>/wg, per-tunnel locks in <dir>/locks. Writes go through write-file-atomic
+// (a synced temp file renamed in place), so a crash leaves the old record or the new one, never half.
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { parseWire, tunnelIdSchema } from "@support-tunnel/common";
+import writeFileAtomic from "write-file-atomic";
 import { DeviceError } from "../errors";
 import { tunnelRecordSchema, type TunnelRecord } from "../record";
 import type { StateStore } from "./ports";
@@ -50,23 +50,8 @@ export class FileStateStore implements StateStore {
   }
 
   private async writeAtomic(file: string, text: string): Promise<void> {
-    const tmp = path.join(
-      path.dirname(file),
-      `.${path.basename(file)}.${randomBytes(6).toString("hex")}.tmp`,
-    );
-    const handle = await fs.open(tmp, "wx", 0o600);
-    try {
-      await handle.writeFile(text, "utf8");
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await fs.rename(tmp, file);
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
+    await writeFileAtomic(file, text, { mode: 0o600, fsync: true });
+    // write-file-atomic syncs the file, not the directory: sync it so the rename survives a power cut.
     const dirHandle = await fs.open(path.dirname(file), "r");
     try {
       await dirHandle.sync();
