@@ -26,7 +26,6 @@ import { DeviceError } from "./errors";
  * stopping: written before teardown starts, so a crash mid-stop is finished on restart.
  */
 export const PHASES = ["requested", "connecting", "up", "stopping"] as const;
-export type Phase = (typeof PHASES)[number];
 
 const isoTime = z.string().datetime({ offset: true, message: "must be an ISO 8601 time" });
 

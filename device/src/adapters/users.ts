@@ -11,7 +11,7 @@ const SUPPORT_USER = /^support[0-9a-f]{4,16}$/;
 /** The names this device creates: `support` + 8 hex digits. */
 const OWN_USER = /^support[0-9a-f]{8}$/;
 /** Start of the passwd comment of every user we create. */
-export const MARKER = "support-tunnel";
+const MARKER = "support-tunnel";
 const SUDOERS_HEADER = "# support-tunnel:";
 
 export interface SystemUsersOptions {
