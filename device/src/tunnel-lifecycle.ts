@@ -48,7 +48,7 @@ export interface TunnelLifecycleDeps {
   log: (message: string) => void;
 }
 
-export interface RequestOptions {
+export interface TunnelRequestOptions {
   description?: string;
   ttlSeconds?: number;
 }
@@ -111,7 +111,7 @@ export class TunnelLifecycle {
 
   // ---- request -------------------------------------------------------------
 
-  async request(options: RequestOptions = {}): Promise<TunnelRecord> {
+  async request(options: TunnelRequestOptions = {}): Promise<TunnelRecord> {
     const { settings, store, network, random, clock } = this.deps;
     if (!settings.apiUrl)
       throw new UsageError(

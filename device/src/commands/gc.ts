@@ -1,3 +1,4 @@
+// `support-device gc`: end what expired or ended, remove what no tunnel owns.
 import type { CommandContext } from "../context";
 
 /** Ends expired or ended tunnels and removes interfaces, users and sudoers files no tunnel owns. */

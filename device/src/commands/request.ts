@@ -1,14 +1,15 @@
-import { NotReadyError } from "../errors";
+// `support-device request`: ask for support; with --wait, stay until it is connected.
 import type { CommandContext } from "../context";
+import { NotReadyError } from "../errors";
 
-export interface RequestCommandOptions {
+export interface RequestOptions {
   description?: string;
   ttlSeconds?: number;
   wait?: boolean;
 }
 
 /** Registers a tunnel request and prints what the customer sends to support. */
-export async function request(ctx: CommandContext, options: RequestCommandOptions): Promise<void> {
+export async function request(ctx: CommandContext, options: RequestOptions): Promise<void> {
   const record = await ctx.lifecycle.request({
     description: options.description,
     ttlSeconds: options.ttlSeconds,

@@ -1,12 +1,17 @@
-import { UsageError } from "../errors";
+// `support-device stop`: the customer's kill switch, for one tunnel or all.
 import type { CommandContext } from "../context";
+import { UsageError } from "../errors";
 import type { StopResult } from "../tunnel-lifecycle";
 
+export interface StopOptions {
+  /** One tunnel, or every tunnel with `all`: exactly one of the two. */
+  id?: string;
+  all?: boolean;
+  reason?: string;
+}
+
 /** Removes a tunnel's user, interface and config and tells the api. Idempotent. */
-export async function stop(
-  ctx: CommandContext,
-  options: { id?: string; all?: boolean; reason?: string },
-): Promise<void> {
+export async function stop(ctx: CommandContext, options: StopOptions): Promise<void> {
   if (Boolean(options.all) === (options.id !== undefined))
     throw new UsageError("give a tunnel id or --all (not both)");
   const ids = options.all ? (await ctx.deps.store.list()).map((r) => r.tunnelId) : [options.id!];
