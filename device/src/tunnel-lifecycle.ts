@@ -89,8 +89,8 @@ function authorizedKeysLine(serverAddress: string, sshPublicKey: string): string
 }
 
 /**
- * Request, connect and stop, each under the tunnel's lock so the agent and a
- * manual command never work on one tunnel at once.
+ * Request, connect and stop. Connect and stop hold the tunnel's lock, so the
+ * agent and a manual command never work on one tunnel at once.
  */
 export class TunnelLifecycle {
   constructor(private readonly deps: TunnelLifecycleDeps) {}
