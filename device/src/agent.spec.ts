@@ -2,19 +2,22 @@ import * as assert from "node:assert/strict";
 import { TunnelState } from "@support-tunnel/common";
 import { Agent } from "./agent";
 import { createHarness, eventually, type Harness } from "./test/fakes";
-import { TunnelService } from "./tunnels";
+import { TunnelLifecycle } from "./tunnel-lifecycle";
+import { TunnelUpkeep } from "./tunnel-upkeep";
 
 describe("Agent", () => {
   let h: Harness;
-  let service: TunnelService;
+  let lifecycle: TunnelLifecycle;
   let sut: Agent;
   let shutdown: AbortController;
 
   beforeEach(() => {
     h = createHarness();
-    service = new TunnelService(h.deps);
+    lifecycle = new TunnelLifecycle(h.deps);
+    const { clock, api, wg, users, store, log } = h.deps;
+    const upkeep = new TunnelUpkeep({ lifecycle, clock, api, wg, users, store, log });
     sut = new Agent(
-      { service, store: h.store, clock: h.clock, api: h.deps.api, wg: h.wg, log: h.deps.log },
+      { lifecycle, upkeep, store, clock, api, wg, log },
       { waitSeconds: 25, rescanMs: 1000, backoffMs: 1000 },
     );
     shutdown = new AbortController();
@@ -25,7 +28,7 @@ describe("Agent", () => {
   });
 
   it("connects a tunnel the moment it is approved", async () => {
-    const record = await service.request();
+    const record = await lifecycle.request();
     const watching = sut.watch(record.tunnelId, shutdown.signal, { untilUp: true });
     await new Promise((resolve) => setImmediate(resolve));
     h.api.approve(record.tunnelId, record.presharedKey);
@@ -36,7 +39,7 @@ describe("Agent", () => {
   });
 
   it("tears a tunnel down when the engineer ends it", async () => {
-    const record = await service.request();
+    const record = await lifecycle.request();
     h.api.approve(record.tunnelId, record.presharedKey);
     const watching = sut.watch(record.tunnelId, shutdown.signal);
     await eventually(() => h.users.users.size === 1, "connected");
@@ -50,9 +53,9 @@ describe("Agent", () => {
   });
 
   it("tears a tunnel down at expiry while the api is unreachable", async () => {
-    const record = await service.request();
+    const record = await lifecycle.request();
     h.api.approve(record.tunnelId, record.presharedKey);
-    await service.connect(record.tunnelId);
+    await lifecycle.connect(record.tunnelId);
     h.api.unreachable = true;
 
     let outcome: string | undefined;
@@ -68,7 +71,7 @@ describe("Agent", () => {
   });
 
   it("ends a tunnel whose approval has already run out instead of retrying it", async () => {
-    const record = await service.request();
+    const record = await lifecycle.request();
     const past = new Date(h.clock.now() - 1000).toISOString();
     h.api.approve(record.tunnelId, record.presharedKey, { expiresAt: past });
 
@@ -82,7 +85,7 @@ describe("Agent", () => {
   });
 
   it("keeps waiting after a refused approval and connects when a valid one arrives", async () => {
-    const record = await service.request();
+    const record = await lifecycle.request();
     h.api.approve(record.tunnelId, record.presharedKey, { tamper: true });
     const watching = sut.watch(record.tunnelId, shutdown.signal, { untilUp: true });
     await eventually(() => h.logs.some((l) => /refusing the approval/.test(l)), "refusal logged");
@@ -97,7 +100,7 @@ describe("Agent", () => {
   });
 
   it("on start, cleans up a half-done connect and then connects the still-approved tunnel", async () => {
-    const record = await service.request();
+    const record = await lifecycle.request();
     h.api.approve(record.tunnelId, record.presharedKey);
     await h.store.write({ ...record, phase: "connecting" });
     h.users.users.set(record.supportUser, { sudo: true, keys: ["stale"] });
@@ -114,7 +117,7 @@ describe("Agent", () => {
 
   it("picks up a tunnel requested after it started", async () => {
     const running = sut.run(shutdown.signal);
-    const record = await service.request();
+    const record = await lifecycle.request();
     h.api.approve(record.tunnelId, record.presharedKey);
     await h.clock.runUntil(async () => (await h.store.read(record.tunnelId))?.phase === "up", "up");
     shutdown.abort();

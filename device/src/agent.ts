@@ -5,10 +5,12 @@ import { isTerminal, TunnelState } from "@support-tunnel/common";
 import type { Clock, DeviceApiFactory, StateStore, WireGuard } from "./adapters/ports";
 import { ApprovalRefusedError, NotReadyError } from "./errors";
 import { isExpired } from "./record";
-import { isApproved, type TunnelService } from "./tunnels";
+import { isApproved, type TunnelLifecycle } from "./tunnel-lifecycle";
+import type { TunnelUpkeep } from "./tunnel-upkeep";
 
 export interface AgentDeps {
-  service: TunnelService;
+  lifecycle: TunnelLifecycle;
+  upkeep: TunnelUpkeep;
   store: StateStore;
   clock: Clock;
   api: DeviceApiFactory;
@@ -46,10 +48,10 @@ export class Agent {
 
   /** Runs until `signal` aborts. Tunnels that are up stay up: they are still consented to. */
   async run(signal: AbortSignal): Promise<void> {
-    const { store, service, clock, log } = this.deps;
+    const { store, upkeep, clock, log } = this.deps;
     for (const record of await store.list()) {
       try {
-        await service.recover(record.tunnelId);
+        await upkeep.recover(record.tunnelId);
       } catch (err) {
         log(`recovering tunnel ${record.tunnelId}: ${(err as Error).message}`);
       }
@@ -81,7 +83,7 @@ export class Agent {
     signal: AbortSignal,
     options: { untilUp?: boolean } = {},
   ): Promise<WatchOutcome> {
-    const { store, service, clock, api, wg, log } = this.deps;
+    const { store, lifecycle, clock, api, wg, log } = this.deps;
     let since: TunnelState | undefined;
     let failures = 0;
     let refusedApproval: string | undefined;
@@ -101,7 +103,7 @@ export class Agent {
         if (!record) return "ended";
         if (isExpired(record, clock.now())) {
           log(`tunnel ${id} expired: tearing it down`);
-          await service.stop(id, "expiry");
+          await lifecycle.stop(id, "expiry");
           return "ended";
         }
         msLeft = Date.parse(record.expiresAt) - clock.now();
@@ -116,7 +118,7 @@ export class Agent {
         since = view.state;
         if (isTerminal(view.state)) {
           log(`tunnel ${id} ended on the api (${view.state}): tearing it down`);
-          await service.stop(id, "ended");
+          await lifecycle.stop(id, "ended");
           return "ended";
         }
         if (!isApproved(view.state)) {
@@ -126,14 +128,14 @@ export class Agent {
         const up = record.phase === "up" && (await wg.interfaces()).includes(record.interface);
         if (up) {
           failures = 0;
-          if (view.state === TunnelState.Started) await service.reportConnected(record);
+          if (view.state === TunnelState.Started) await lifecycle.reportConnected(record);
           if (options.untilUp) return "up";
           continue;
         }
         const approval = view.server?.approval;
         if (approval !== undefined && approval === refusedApproval) continue;
         try {
-          const result = await service.connect(id);
+          const result = await lifecycle.connect(id);
           failures = 0;
           log(`tunnel ${id} is up: support user ${result.supportUser} on ${result.interface}`);
           if (options.untilUp) return "up";

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Entry point of `support-device`: runs the CLI and exits with its code.
-import { main } from "./cli";
+import { main } from "./main";
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

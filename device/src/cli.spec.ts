@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { main } from "./cli";
+import { main } from "./main";
 import { createHarness, eventually, type Harness } from "./test/fakes";
 
 describe("support-device (cli)", () => {

@@ -1,6 +1,6 @@
-// Commands and flags of `support-device`, and the one place errors become exit codes.
-import { ApiError, ttlSecondsSchema, tunnelIdSchema } from "@support-tunnel/common";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+// Commands and flags of `support-device`, and nothing else: main.ts runs them.
+import { ttlSecondsSchema, tunnelIdSchema } from "@support-tunnel/common";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { agent } from "./commands/agent";
 import { connect } from "./commands/connect";
 import { gc } from "./commands/gc";
@@ -8,12 +8,9 @@ import { list } from "./commands/list";
 import { request } from "./commands/request";
 import { status } from "./commands/status";
 import { stop } from "./commands/stop";
-import { loadSettings, parseDuration, type GlobalFlags } from "./config";
-import { contextFrom, realDeps, type CommandContext } from "./context";
-import { DeviceError, ExitCode } from "./errors";
-import { createPrinter, type OutputStreams } from "./printer";
-import type { DeviceDeps } from "./tunnels";
-import type { DeviceSettings } from "./config";
+import { parseDuration } from "./config";
+import type { CommandContext } from "./context";
+import type { OutputStreams } from "./printer";
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -25,14 +22,6 @@ Exit codes:
 
 Environment: SUPPORT_API_URL, SUPPORT_STATE_DIR, SUPPORT_DEVICE_CONFIG.
 Config file (root-owned, not writable by group/others): /etc/support-tunnel/device.json`;
-
-export interface MainOptions {
-  streams?: OutputStreams;
-  env?: NodeJS.ProcessEnv;
-  /** For tests: replaces the real adapters. */
-  deps?: (settings: DeviceSettings, log: (message: string) => void) => DeviceDeps;
-  signal?: AbortSignal;
-}
 
 function tunnelIdArg(value: string): string {
   const parsed = tunnelIdSchema.safeParse(value);
@@ -52,19 +41,13 @@ function durationArg(value: string): number {
   return seconds;
 }
 
-/** Runs the CLI and returns the exit code; never exits the process itself. */
-export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
-  const streams = options.streams ?? { stdout: process.stdout, stderr: process.stderr };
-  const signals = new AbortController();
-  const signal = options.signal
-    ? AbortSignal.any([options.signal, signals.signal])
-    : signals.signal;
-  const onSignal = () => signals.abort();
-  if (!options.signal) {
-    process.on("SIGTERM", onSignal);
-    process.on("SIGINT", onSignal);
-  }
+/** Wraps a command so it runs with its context: settings, adapters, printer, signal. */
+export type WithContext = <A extends unknown[]>(
+  work: (ctx: CommandContext, ...args: A) => Promise<void>,
+) => (...args: A) => Promise<void>;
 
+/** The `support-device` program: every command, its flags and its help. */
+export function buildCli(withContext: WithContext, streams: OutputStreams): Command {
   const program = new Command("support-device")
     .description("Ask for remote support from this device, and let support in once approved.")
     .option("--api <url>", "api URL (env SUPPORT_API_URL)")
@@ -83,17 +66,6 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     })
     .addHelpText("after", EXIT_CODES_HELP)
     .showHelpAfterError("(run with --help for usage)");
-
-  const withContext =
-    <A extends unknown[]>(work: (ctx: CommandContext, ...args: A) => Promise<void>) =>
-    async (...args: A) => {
-      const cmd = args[args.length - 1] as Command;
-      const flags = cmd.optsWithGlobals<GlobalFlags & { json?: boolean }>();
-      const settings = await loadSettings(flags, options.env ?? process.env);
-      const printer = createPrinter({ json: flags.json === true, streams });
-      const deps = (options.deps ?? realDeps)(settings, (m) => printer.info(m));
-      await work(contextFrom(deps, printer, signal), ...args);
-    };
 
   program
     .command("request")
@@ -177,34 +149,5 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     .option("--json", "print as JSON")
     .action(withContext(async (ctx) => gc(ctx)));
 
-  try {
-    await program.parseAsync([...argv], { from: "user" });
-    return ExitCode.Ok;
-  } catch (err) {
-    return exitCodeFor(err, streams);
-  } finally {
-    process.off("SIGTERM", onSignal);
-    process.off("SIGINT", onSignal);
-  }
-}
-
-function exitCodeFor(err: unknown, streams: OutputStreams): number {
-  if (err instanceof CommanderError) {
-    // Help and version are not errors; commander has already printed everything.
-    if (
-      err.code === "commander.helpDisplayed" ||
-      err.code === "commander.help" ||
-      err.code === "commander.version"
-    ) {
-      return ExitCode.Ok;
-    }
-    return ExitCode.Usage;
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  streams.stderr.write(`support-device: ${message}\n`);
-  if (err instanceof DeviceError) return err.exitCode;
-  // The api no longer knows the tunnel, or its token expired with it: it is over.
-  if (err instanceof ApiError && (err.status === 404 || err.status === 401))
-    return ExitCode.NotReady;
-  return ExitCode.Failure;
+  return program;
 }

@@ -10,12 +10,17 @@ import { wgQuick } from "./adapters/wireguard";
 import { Agent, type AgentOptions } from "./agent";
 import type { DeviceSettings } from "./config";
 import type { Printer } from "./printer";
-import { TunnelService, type DeviceDeps } from "./tunnels";
+import { TunnelLifecycle, type TunnelLifecycleDeps } from "./tunnel-lifecycle";
+import { TunnelUpkeep } from "./tunnel-upkeep";
+
+/** Every adapter the device has, with its settings: the lifecycle uses all of them, the rest a part. */
+export type DeviceDeps = TunnelLifecycleDeps;
 
 export interface CommandContext {
   settings: DeviceSettings;
   deps: DeviceDeps;
-  service: TunnelService;
+  lifecycle: TunnelLifecycle;
+  upkeep: TunnelUpkeep;
   agent: Agent;
   printer: Printer;
   /** Aborted on SIGTERM/SIGINT: long-running commands stop cleanly. */
@@ -44,10 +49,9 @@ export function contextFrom(
   signal: AbortSignal,
   agentOptions: AgentOptions = {},
 ): CommandContext {
-  const service = new TunnelService(deps);
-  const agent = new Agent(
-    { service, store: deps.store, clock: deps.clock, api: deps.api, wg: deps.wg, log: deps.log },
-    agentOptions,
-  );
-  return { settings: deps.settings, deps, service, agent, printer, signal };
+  const lifecycle = new TunnelLifecycle(deps);
+  const { clock, api, wg, users, store, log } = deps;
+  const upkeep = new TunnelUpkeep({ lifecycle, clock, api, wg, users, store, log });
+  const agent = new Agent({ lifecycle, upkeep, store, clock, api, wg, log }, agentOptions);
+  return { settings: deps.settings, deps, lifecycle, upkeep, agent, printer, signal };
 }

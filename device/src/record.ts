@@ -15,6 +15,8 @@ import {
   isWgKeyString,
   type WgPrivateKey,
 } from "@support-tunnel/common";
+import type { StateStore } from "./adapters/ports";
+import { DeviceError } from "./errors";
 
 /**
  * requested: registered, nothing created on the machine.
@@ -24,7 +26,6 @@ import {
  * stopping: written before teardown starts, so a crash mid-stop is finished on restart.
  */
 export const PHASES = ["requested", "connecting", "up", "stopping"] as const;
-export type Phase = (typeof PHASES)[number];
 
 const isoTime = z.string().datetime({ offset: true, message: "must be an ISO 8601 time" });
 
@@ -63,4 +64,11 @@ export type TunnelRecord = z.infer<typeof tunnelRecordSchema>;
 
 export function isExpired(record: Pick<TunnelRecord, "expiresAt">, now: number): boolean {
   return Date.parse(record.expiresAt) <= now;
+}
+
+/** The tunnel's record, or an error naming the tunnel this device does not know. */
+export async function requireRecord(store: StateStore, id: string): Promise<TunnelRecord> {
+  const record = await store.read(id);
+  if (!record) throw new DeviceError(`no tunnel ${id} on this device`);
+  return record;
 }

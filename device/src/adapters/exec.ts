@@ -1,15 +1,13 @@
-// One way to run a program: argv arrays, a timeout on every call, secrets only on stdin.
+// One way to run a program: argv arrays, a timeout on every call, stdin empty.
 import { execa } from "execa";
 
 /** PATH with the sbin directories, where useradd, visudo and ip live. */
-export const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 export interface RunOptions {
   timeoutMs?: number;
-  input?: string;
   /** Exit codes that are not failures (e.g. "no such user"). */
   okExitCodes?: readonly number[];
-  env?: Record<string, string>;
 }
 
 export interface RunResult {
@@ -35,9 +33,9 @@ export async function run(
 ): Promise<RunResult> {
   const result = await execa(file, args, {
     timeout: options.timeoutMs ?? 30_000,
-    input: options.input ?? "",
+    input: "",
     reject: false,
-    env: { PATH: SYSTEM_PATH, LANG: "C", ...options.env },
+    env: { PATH: SYSTEM_PATH, LANG: "C" },
     extendEnv: true,
     stripFinalNewline: true,
   });

@@ -1,10 +1,12 @@
 // Tunnel records on disk: <dir>/tunnels/<id>.json (0600), WireGuard configs in
-// <dir>/wg, per-tunnel locks in <dir>/locks. Writes go to a temp file that is
-// fsync'ed and renamed, so a crash leaves the old record or the new one, never half.
-import { randomBytes } from "node:crypto";
+// <dir>/wg, per-tunnel locks in <dir>/locks. Writes go through write-file-atomic
+// (a synced temp file renamed in place), so a crash leaves the old record or the new one, never half.
+// Locks go through proper-lockfile, so the agent and a manual command never work on one tunnel at once.
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { parseWire, tunnelIdSchema } from "@support-tunnel/common";
+import * as lockfile from "proper-lockfile";
+import writeFileAtomic from "write-file-atomic";
 import { DeviceError } from "../errors";
 import { tunnelRecordSchema, type TunnelRecord } from "../record";
 import type { StateStore } from "./ports";
@@ -15,11 +17,18 @@ export interface FileStateStoreOptions {
   /** How long `lock` waits for another process before giving up. Default 120 s. */
   lockTimeoutMs?: number;
   lockPollMs?: number;
+  /**
+   * A live holder refreshes its lock every half of this; one not refreshed for
+   * this long was left by a process that died, and is taken over. Default 10 s
+   * (proper-lockfile's), at least 2 s.
+   */
+  lockStaleMs?: number;
 }
 
 export class FileStateStore implements StateStore {
   private readonly lockTimeoutMs: number;
   private readonly lockPollMs: number;
+  private readonly lockStaleMs: number;
 
   constructor(
     readonly dir: string,
@@ -27,6 +36,7 @@ export class FileStateStore implements StateStore {
   ) {
     this.lockTimeoutMs = options.lockTimeoutMs ?? 120_000;
     this.lockPollMs = options.lockPollMs ?? 100;
+    this.lockStaleMs = options.lockStaleMs ?? 10_000;
   }
 
   private sub(name: string): string {
@@ -50,23 +60,8 @@ export class FileStateStore implements StateStore {
   }
 
   private async writeAtomic(file: string, text: string): Promise<void> {
-    const tmp = path.join(
-      path.dirname(file),
-      `.${path.basename(file)}.${randomBytes(6).toString("hex")}.tmp`,
-    );
-    const handle = await fs.open(tmp, "wx", 0o600);
-    try {
-      await handle.writeFile(text, "utf8");
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await fs.rename(tmp, file);
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
+    await writeFileAtomic(file, text, { mode: 0o600, fsync: true });
+    // write-file-atomic syncs the file, not the directory: sync it so the rename survives a power cut.
     const dirHandle = await fs.open(path.dirname(file), "r");
     try {
       await dirHandle.sync();
@@ -120,39 +115,52 @@ export class FileStateStore implements StateStore {
     await fs.rm(this.recordPath(id), { force: true });
   }
 
+  /**
+   * The lock is the directory locks/<id>, kept fresh by its holder. Staleness is
+   * told by that freshness, never by a pid, so a pid the system has since given
+   * to another process cannot keep a dead holder's lock alive. locks/<id>.pid
+   * only names the holder in the "busy" message.
+   */
   async lock(id: string): Promise<() => Promise<void>> {
     await this.ensureDirs();
     const tunnelId = parseWire(tunnelIdSchema, id, "tunnel id");
-    const file = path.join(this.sub("locks"), `${tunnelId}.lock`);
-    const deadline = Date.now() + this.lockTimeoutMs;
-    for (;;) {
-      try {
-        const handle = await fs.open(file, "wx", 0o600);
-        try {
-          await handle.writeFile(`${process.pid}\n`);
-        } finally {
-          await handle.close();
-        }
-        return async () => {
-          await fs.rm(file, { force: true });
-        };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      }
-      const holder = await readPid(file);
-      // A lock whose process is gone was left by a crash: take it over.
-      // (An empty file is a lock being written right now, not a stale one.)
-      if (
-        holder !== null ? holder !== process.pid && !isAlive(holder) : await olderThan(file, 10_000)
-      ) {
-        await fs.rm(file, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new DeviceError(`tunnel ${id} is busy (locked by pid ${holder ?? "?"}); try again`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, this.lockPollMs));
+    const lockDir = path.join(this.sub("locks"), tunnelId);
+    const holderFile = `${lockDir}.pid`;
+    let lost: Error | undefined;
+    let release: () => Promise<void>;
+    try {
+      release = await lockfile.lock(lockDir, {
+        lockfilePath: lockDir,
+        realpath: false,
+        stale: this.lockStaleMs,
+        retries: {
+          retries: Math.ceil(this.lockTimeoutMs / this.lockPollMs),
+          factor: 1,
+          minTimeout: this.lockPollMs,
+          maxTimeout: this.lockPollMs,
+          maxRetryTime: this.lockTimeoutMs,
+        },
+        // Not proper-lockfile's default (a throw from a timer, which would kill the
+        // agent): the work in hand finishes and its release reports the loss.
+        onCompromised: (err) => {
+          lost = err;
+        },
+      });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ELOCKED") throw err;
+      const holder = await readPid(holderFile);
+      throw new DeviceError(`tunnel ${id} is busy (locked by pid ${holder ?? "?"}); try again`);
     }
+    await fs.writeFile(holderFile, `${process.pid}\n`, { mode: 0o600 });
+    return async () => {
+      if (lost) {
+        throw new DeviceError(
+          `lost the lock of tunnel ${id} while working on it (${lost.message}); check it with \`support-device status ${id}\``,
+        );
+      }
+      await fs.rm(holderFile, { force: true });
+      await release();
+    };
   }
 
   wgConfigPath(iface: string): string {
@@ -197,22 +205,5 @@ async function readPid(file: string): Promise<number | null> {
     return Number.isInteger(n) && n > 0 ? n : null;
   } catch {
     return null;
-  }
-}
-
-async function olderThan(file: string, ms: number): Promise<boolean> {
-  try {
-    return Date.now() - (await fs.stat(file)).mtimeMs > ms;
-  } catch {
-    return false;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -3,6 +3,7 @@
 // authorized_keys file written directly (never through a shell).
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
+import writeFileAtomic from "write-file-atomic";
 import { CommandError, run } from "./exec";
 import type { Users } from "./ports";
 
@@ -10,7 +11,7 @@ const SUPPORT_USER = /^support[0-9a-f]{4,16}$/;
 /** The names this device creates: `support` + 8 hex digits. */
 const OWN_USER = /^support[0-9a-f]{8}$/;
 /** Start of the passwd comment of every user we create. */
-export const MARKER = "support-tunnel";
+const MARKER = "support-tunnel";
 const SUDOERS_HEADER = "# support-tunnel:";
 
 export interface SystemUsersOptions {
@@ -79,27 +80,19 @@ export class SystemUsers implements Users {
 
   async grantSudo(name: string): Promise<void> {
     checkName(name);
+    const text = `${SUDOERS_HEADER} ephemeral support user, removed when the tunnel stops\n${name} ALL=(ALL) NOPASSWD: ALL\n`;
     await fs.mkdir(this.sudoersDir, { recursive: true, mode: 0o750 });
-    // sudo ignores sudoers.d names with a dot, so the temp file is inert until the rename.
-    const tmp = path.join(this.sudoersDir, `.${name}.tmp`);
-    const target = path.join(this.sudoersDir, name);
-    await fs.rm(tmp, { force: true });
-    const handle = await fs.open(tmp, "wx", 0o440);
+    // visudo checks the exact text before it goes live. sudo ignores sudoers.d names
+    // with a dot, so neither the check file nor write-file-atomic's temp file is ever read by it.
+    const check = path.join(this.sudoersDir, `.${name}.check`);
+    await fs.rm(check, { force: true });
     try {
-      await handle.writeFile(
-        `${SUDOERS_HEADER} ephemeral support user, removed when the tunnel stops\n${name} ALL=(ALL) NOPASSWD: ALL\n`,
-      );
-      await handle.sync();
+      await fs.writeFile(check, text, { flag: "wx", mode: 0o440 });
+      await run("visudo", ["-c", "-q", "-f", check], { timeoutMs: 10_000 });
     } finally {
-      await handle.close();
+      await fs.rm(check, { force: true });
     }
-    try {
-      await fs.chmod(tmp, 0o440);
-      await run("visudo", ["-c", "-q", "-f", tmp], { timeoutMs: 10_000 });
-      await fs.rename(tmp, target);
-    } finally {
-      await fs.rm(tmp, { force: true });
-    }
+    await writeFileAtomic(path.join(this.sudoersDir, name), text, { mode: 0o440 });
   }
 
   async authorize(name: string, authorizedKeysLine: string): Promise<void> {
@@ -146,7 +139,7 @@ export class SystemUsers implements Users {
         await fs.rm(user.home, { recursive: true, force: true });
     }
     await fs.rm(path.join(this.sudoersDir, name), { force: true });
-    await fs.rm(path.join(this.sudoersDir, `.${name}.tmp`), { force: true });
+    await fs.rm(path.join(this.sudoersDir, `.${name}.check`), { force: true });
   }
 
   /**

@@ -1,3 +1,4 @@
+// `support-device agent`: the long-running agent, until SIGTERM/SIGINT.
 import type { CommandContext } from "../context";
 
 /**

@@ -1,8 +1,13 @@
+// `support-device connect <id>`: verify the approval and bring the tunnel up.
 import type { CommandContext } from "../context";
 
+export interface ConnectOptions {
+  id: string;
+}
+
 /** Verifies the approval of tunnel `id` and brings it up. */
-export async function connect(ctx: CommandContext, options: { id: string }): Promise<void> {
-  const result = await ctx.service.connect(options.id);
+export async function connect(ctx: CommandContext, options: ConnectOptions): Promise<void> {
+  const result = await ctx.lifecycle.connect(options.id);
   ctx.printer.result(result, () =>
     [
       `tunnel ${result.tunnelId} ${result.alreadyUp ? "was already up" : "is up"}`,

@@ -1,5 +1,6 @@
-import type { CommandContext } from "../context";
+// `support-device list`: the tunnels this device knows, as a table.
 import { renderTable } from "@support-tunnel/common";
+import type { CommandContext } from "../context";
 
 /** Tunnels this device knows, from local state only (no api call). */
 export async function list(ctx: CommandContext): Promise<void> {

@@ -1,15 +1,16 @@
-import { NotReadyError } from "../errors";
+// `support-device request`: ask for support; with --wait, stay until it is connected.
 import type { CommandContext } from "../context";
+import { NotReadyError } from "../errors";
 
-export interface RequestCommandOptions {
+export interface RequestOptions {
   description?: string;
   ttlSeconds?: number;
   wait?: boolean;
 }
 
 /** Registers a tunnel request and prints what the customer sends to support. */
-export async function request(ctx: CommandContext, options: RequestCommandOptions): Promise<void> {
-  const record = await ctx.service.request({
+export async function request(ctx: CommandContext, options: RequestOptions): Promise<void> {
+  const record = await ctx.lifecycle.request({
     description: options.description,
     ttlSeconds: options.ttlSeconds,
   });
@@ -33,6 +34,6 @@ export async function request(ctx: CommandContext, options: RequestCommandOption
   if (outcome === "ended")
     throw new NotReadyError(`tunnel ${record.tunnelId} ended before it was connected`);
   if (outcome === "aborted") return;
-  const status = await ctx.service.status(record.tunnelId);
+  const status = await ctx.upkeep.status(record.tunnelId);
   ctx.printer.info(`connected: support user ${status.supportUser} on ${status.interface}`);
 }

@@ -1,8 +1,13 @@
+// `support-device status <id>`: one tunnel as this device and the api see it.
 import type { CommandContext } from "../context";
 
+export interface StatusOptions {
+  id: string;
+}
+
 /** One tunnel: local phase, api state when reachable, interface and user presence. */
-export async function status(ctx: CommandContext, options: { id: string }): Promise<void> {
-  const s = await ctx.service.status(options.id);
+export async function status(ctx: CommandContext, options: StatusOptions): Promise<void> {
+  const s = await ctx.upkeep.status(options.id);
   ctx.printer.result(s, () =>
     [
       `tunnel: ${s.tunnelId}`,

@@ -28,7 +28,7 @@ import type {
 } from "../adapters/ports";
 import { FileStateStore } from "../adapters/state-store";
 import type { DeviceSettings } from "../config";
-import type { DeviceDeps } from "../tunnels";
+import type { DeviceDeps } from "../context";
 
 /** Manual time: sleeps resolve only when a test moves the clock past them. */
 export class FakeClock implements Clock {
@@ -101,7 +101,6 @@ interface FakeTunnel {
 export class FakeApi {
   readonly tunnels = new Map<string, FakeTunnel>();
   unreachable = false;
-  stopCalls: string[] = [];
   enrollmentSecrets: (string | undefined)[] = [];
 
   constructor(
@@ -182,7 +181,6 @@ export class FakeApi {
       stopDeviceTunnel: async (reason) => {
         this.check();
         const t = this.byToken(token);
-        this.stopCalls.push(t.view.tunnelId);
         if (isTerminal(t.view.state)) throw new ApiError(409, "tunnel already ended");
         this.change(t, {
           state: TunnelState.Completed,
@@ -245,9 +243,7 @@ export class FakeApi {
 
 export class FakeWireGuard implements WireGuard {
   readonly up_ = new Map<string, string>();
-  failUp = false;
   async up(configPath: string): Promise<void> {
-    if (this.failUp) throw new Error("wg-quick up: boom");
     this.up_.set(path.basename(configPath, ".conf"), fs.readFileSync(configPath, "utf8"));
   }
   async down(configPath: string): Promise<void> {
@@ -288,10 +284,8 @@ export class FakeUsers implements Users {
 
 export class FakeHooks implements HookRunner {
   readonly calls: string[][] = [];
-  failOn?: string;
   async run(argv: readonly string[]): Promise<void> {
     this.calls.push([...argv]);
-    if (this.failOn && argv[0] === this.failOn) throw new Error(`${argv[0]}: exit 1`);
   }
 }
 

@@ -4,11 +4,11 @@ import * as path from "node:path";
 import { cidrsOverlap, parseCidr, TunnelState } from "@support-tunnel/common";
 import { ApprovalRefusedError, NotReadyError } from "./errors";
 import { createHarness, serverAddressOf, type Harness } from "./test/fakes";
-import { TunnelService } from "./tunnels";
+import { TunnelLifecycle } from "./tunnel-lifecycle";
 
-describe("TunnelService", () => {
+describe("TunnelLifecycle", () => {
   let h: Harness;
-  let sut: TunnelService;
+  let sut: TunnelLifecycle;
 
   beforeEach(() => {
     h = createHarness({
@@ -17,7 +17,7 @@ describe("TunnelService", () => {
         postDown: ["/usr/local/bin/post-down", "{user}"],
       },
     });
-    sut = new TunnelService(h.deps);
+    sut = new TunnelLifecycle(h.deps);
   });
   afterEach(() => h.cleanup());
 
@@ -46,7 +46,10 @@ describe("TunnelService", () => {
       const file = path.join(h.stateDir, "tunnels", `${record.tunnelId}.json`);
       assert.equal(fs.statSync(file).mode & 0o777, 0o600);
       assert.equal(fs.statSync(h.stateDir).mode & 0o777, 0o700);
-      assert.equal(JSON.parse(fs.readFileSync(file, "utf8")).phase, "requested");
+      assert.equal(
+        (JSON.parse(fs.readFileSync(file, "utf8")) as { phase: string }).phase,
+        "requested",
+      );
     });
 
     it("gives a second tunnel a subnet that does not overlap the first", async () => {
@@ -198,7 +201,7 @@ describe("TunnelService", () => {
     it("leaves nothing behind when a stop races a connect (agent and customer at once)", async () => {
       const record = await requested();
       h.api.approve(record.tunnelId, record.presharedKey);
-      const other = new TunnelService(h.deps);
+      const other = new TunnelLifecycle(h.deps);
 
       await Promise.allSettled([sut.connect(record.tunnelId), other.stop(record.tunnelId)]);
 
@@ -219,65 +222,6 @@ describe("TunnelService", () => {
       assert.equal(h.wg.up_.size, 0);
       assert.equal(h.users.users.size, 0);
       assert.equal(await h.store.read(record.tunnelId), null);
-    });
-  });
-
-  describe("recover", () => {
-    it("cleans up a connect that crashed half way, leaving the tunnel ready to connect again", async () => {
-      const record = await requested();
-      h.api.approve(record.tunnelId, record.presharedKey);
-      await sut.connect(record.tunnelId);
-      // as if the process died between `connecting` and `up`
-      await h.store.write({ ...(await h.store.read(record.tunnelId))!, phase: "connecting" });
-
-      await sut.recover(record.tunnelId);
-
-      assert.equal(h.wg.up_.size, 0);
-      assert.equal(h.users.users.size, 0);
-      assert.equal((await h.store.read(record.tunnelId))!.phase, "requested");
-    });
-
-    it("finishes a stop that crashed half way", async () => {
-      const record = await requested();
-      h.api.approve(record.tunnelId, record.presharedKey);
-      await sut.connect(record.tunnelId);
-      await h.store.write({ ...(await h.store.read(record.tunnelId))!, phase: "stopping" });
-
-      await sut.recover(record.tunnelId);
-
-      assert.equal(h.users.users.size, 0);
-      assert.equal(await h.store.read(record.tunnelId), null);
-    });
-
-    it("stops a tunnel that expired while the device was off, without the api", async () => {
-      const record = await requested();
-      h.api.approve(record.tunnelId, record.presharedKey);
-      await sut.connect(record.tunnelId);
-      h.api.unreachable = true;
-      h.clock.time += 2 * 3600_000;
-
-      await sut.recover(record.tunnelId);
-
-      assert.equal(h.wg.up_.size, 0);
-      assert.equal(h.users.users.size, 0);
-      assert.equal(await h.store.read(record.tunnelId), null);
-    });
-  });
-
-  describe("gc", () => {
-    it("removes interfaces and users no tunnel owns, and tunnels the api has ended", async () => {
-      const ended = await requested();
-      const kept = await requested();
-      h.api.end(ended.tunnelId);
-      h.wg.up_.set("std0123456789ab", "");
-      h.users.users.set("supportdeadbeef", { sudo: true, keys: [] });
-
-      const result = await sut.gc();
-
-      assert.deepEqual(result.stopped, [ended.tunnelId]);
-      assert.deepEqual(result.removedInterfaces, ["std0123456789ab"]);
-      assert.deepEqual(result.removedUsers, ["supportdeadbeef"]);
-      assert.ok(await h.store.read(kept.tunnelId));
     });
   });
 });

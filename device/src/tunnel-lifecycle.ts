@@ -1,6 +1,6 @@
-// The device's rules for one tunnel's life: request, verify and connect, stop,
-// recover after a crash, collect garbage. Every side effect goes through the
-// adapters in `DeviceDeps`, so the rules run unchanged against fakes in specs.
+// The device's rules for one tunnel's life: request, verify and connect, stop.
+// Every side effect goes through the adapters it is given, so the rules run
+// unchanged against fakes in specs; the upkeep (recover, gc, status) builds on it.
 import {
   allocateSubnet,
   ApiError,
@@ -12,6 +12,7 @@ import {
   interfaceName,
   isTerminal,
   openApproval,
+  stateRank,
   deviceWgConfig,
   renderWgQuickConfig,
   tunnelAddresses,
@@ -31,9 +32,9 @@ import type {
 import type { DeviceSettings, HookName } from "./config";
 import { ApprovalRefusedError, DeviceError, NotReadyError, UsageError } from "./errors";
 import { HOOK_LABELS, renderHook, type HookVariables } from "./hooks";
-import { isExpired, type TunnelRecord } from "./record";
+import { isExpired, requireRecord, type TunnelRecord } from "./record";
 
-export interface DeviceDeps {
+export interface TunnelLifecycleDeps {
   settings: DeviceSettings;
   clock: Clock;
   random: RandomBytes;
@@ -47,7 +48,7 @@ export interface DeviceDeps {
   log: (message: string) => void;
 }
 
-export interface RequestOptions {
+export interface TunnelRequestOptions {
   description?: string;
   ttlSeconds?: number;
 }
@@ -73,14 +74,9 @@ export interface StopResult {
   apiTold: boolean;
 }
 
-const LIVE_APPROVED = new Set<TunnelState>([
-  TunnelState.Started,
-  TunnelState.Running,
-  TunnelState.Connected,
-]);
-
+/** Approved by an engineer and not over: every state from `started` on, until it ends. */
 export function isApproved(state: TunnelState): boolean {
-  return LIVE_APPROVED.has(state);
+  return stateRank(state) >= stateRank(TunnelState.Started) && !isTerminal(state);
 }
 
 function hex(bytes: Uint8Array): string {
@@ -92,13 +88,18 @@ function authorizedKeysLine(serverAddress: string, sshPublicKey: string): string
   return `from="${serverAddress}",no-agent-forwarding,no-X11-forwarding,no-port-forwarding,no-user-rc ${sshPublicKey}`;
 }
 
-export class TunnelService {
-  constructor(private readonly deps: DeviceDeps) {}
+/**
+ * Request, connect and stop. Connect and stop hold the tunnel's lock, so the
+ * agent and a manual command never work on one tunnel at once.
+ */
+export class TunnelLifecycle {
+  constructor(private readonly deps: TunnelLifecycleDeps) {}
 
   private apiFor(record: TunnelRecord) {
     return this.deps.api(record.apiUrl, record.deviceToken);
   }
 
+  /** Runs `work` holding the tunnel's lock; the `...Locked` methods expect to run inside it. */
   async withLock<T>(id: string, work: () => Promise<T>): Promise<T> {
     const release = await this.deps.store.lock(id);
     try {
@@ -108,15 +109,9 @@ export class TunnelService {
     }
   }
 
-  async mustRead(id: string): Promise<TunnelRecord> {
-    const record = await this.deps.store.read(id);
-    if (!record) throw new DeviceError(`no tunnel ${id} on this device`);
-    return record;
-  }
-
   // ---- request -------------------------------------------------------------
 
-  async request(options: RequestOptions = {}): Promise<TunnelRecord> {
+  async request(options: TunnelRequestOptions = {}): Promise<TunnelRecord> {
     const { settings, store, network, random, clock } = this.deps;
     if (!settings.apiUrl)
       throw new UsageError(
@@ -170,7 +165,7 @@ export class TunnelService {
   /** Verifies the approval and brings the tunnel up; either it ends up fully up, or nothing is left. */
   async connect(id: string): Promise<ConnectResult> {
     return this.withLock(id, async () => {
-      const record = await this.mustRead(id);
+      const record = await requireRecord(this.deps.store, id);
       if (isExpired(record, this.deps.clock.now())) {
         await this.stopLocked(record, "expiry", "expired on the device");
         throw new NotReadyError(`tunnel ${id} has expired; it was removed from this device`);
@@ -194,10 +189,7 @@ export class TunnelService {
         (await this.deps.users.exists(record.supportUser));
       if (record.phase !== "requested" || leftovers) {
         // Left half done (a crash) or up without its interface (a reboot): start from a clean slate.
-        await this.teardown(record);
-        const clean: TunnelRecord = { ...record, phase: "requested" };
-        await this.deps.store.write(clean);
-        return this.bringUp(clean, view);
+        return this.bringUp(await this.resetLocked(record), view);
       }
       return this.bringUp(record, view);
     });
@@ -321,11 +313,8 @@ export class TunnelService {
     });
   }
 
-  private async stopLocked(
-    record: TunnelRecord,
-    cause: StopCause,
-    reason?: string,
-  ): Promise<StopResult> {
+  /** Ends the tunnel: teardown, the api told, the record removed. The caller holds the lock. */
+  async stopLocked(record: TunnelRecord, cause: StopCause, reason?: string): Promise<StopResult> {
     const stopping: TunnelRecord = { ...record, phase: "stopping" };
     if (record.phase !== "stopping") await this.deps.store.write(stopping);
     await this.teardown(record);
@@ -354,6 +343,17 @@ export class TunnelService {
     }
     await this.deps.store.remove(record.tunnelId);
     return { tunnelId: record.tunnelId, found: true, apiTold };
+  }
+
+  /**
+   * Takes a half-done tunnel (a crash, a reboot) back to `requested`, removing
+   * whatever it had created. The caller holds the lock.
+   */
+  async resetLocked(record: TunnelRecord): Promise<TunnelRecord> {
+    await this.teardown(record);
+    const clean: TunnelRecord = { ...record, phase: "requested" };
+    await this.deps.store.write(clean);
+    return clean;
   }
 
   /** Removes everything the tunnel may have created. Idempotent; each step tolerates a missing piece. */
@@ -410,133 +410,4 @@ export class TunnelService {
       this.deps.log(message);
     }
   }
-
-  // ---- recovery --------------------------------------------------------------
-
-  /**
-   * Puts one tunnel back into a clean phase after a crash or reboot:
-   * connecting → torn down to `requested` (the agent reconnects it if still approved);
-   * stopping → the stop is finished; up but expired → stopped; up without its
-   * interface → torn down to `requested`.
-   */
-  async recover(id: string): Promise<void> {
-    await this.withLock(id, async () => {
-      const record = await this.deps.store.read(id);
-      if (!record) return;
-      const now = this.deps.clock.now();
-      if (record.phase === "stopping" || (record.phase !== "requested" && isExpired(record, now))) {
-        this.deps.log(`finishing the stop of tunnel ${id}`);
-        await this.stopLocked(record, isExpired(record, now) ? "expiry" : "device");
-        return;
-      }
-      const interfaceUp = (await this.deps.wg.interfaces()).includes(record.interface);
-      const userPresent = await this.deps.users.exists(record.supportUser);
-      if (
-        record.phase === "connecting" ||
-        (record.phase === "up" && (!interfaceUp || !userPresent))
-      ) {
-        this.deps.log(`cleaning up the half-done tunnel ${id}`);
-        await this.teardown(record);
-        await this.deps.store.write({ ...record, phase: "requested" });
-      }
-    });
-  }
-
-  // ---- status and gc ---------------------------------------------------------
-
-  async status(id: string): Promise<TunnelStatus> {
-    const record = await this.mustRead(id);
-    let apiState: TunnelState | null = null;
-    let apiError: string | null = null;
-    try {
-      apiState = (await this.apiFor(record).getDeviceTunnel()).state;
-    } catch (err) {
-      apiError = (err as Error).message;
-    }
-    const addrs = tunnelAddresses(record.network);
-    return {
-      tunnelId: record.tunnelId,
-      phase: record.phase,
-      apiState,
-      apiError,
-      interface: record.interface,
-      interfaceUp: (await this.deps.wg.interfaces()).includes(record.interface),
-      supportUser: record.supportUser,
-      userPresent: await this.deps.users.exists(record.supportUser),
-      network: record.network,
-      address: addrs.device,
-      serverAddress: addrs.server,
-      endpoint: record.server ? `${record.server.endpoint}:${record.server.wgPort}` : null,
-      createdAt: record.createdAt,
-      expiresAt: record.expiresAt,
-      expired: isExpired(record, this.deps.clock.now()),
-    };
-  }
-
-  /** Ends tunnels that expired or ended on the api, then removes what no record owns. */
-  async gc(): Promise<GcResult> {
-    const { store, wg, users, clock } = this.deps;
-    // Resources are listed BEFORE the records: a tunnel's record is always written
-    // before its interface or user exists, so nothing being set up right now looks orphaned.
-    const interfaces = (await wg.interfaces()).filter((name) => /^std[0-9a-f]{12}$/.test(name));
-    const configs = await store.listWgConfigs();
-    const supportUsers = await users.listSupportUsers();
-    const records = await store.list();
-    const stopped: string[] = [];
-    for (const record of records) {
-      let cause: StopCause | null = isExpired(record, clock.now()) ? "expiry" : null;
-      if (!cause) {
-        try {
-          const view = await this.apiFor(record).getDeviceTunnel();
-          if (isTerminal(view.state)) cause = "ended";
-        } catch (err) {
-          this.deps.log(`tunnel ${record.tunnelId}: api not asked (${(err as Error).message})`);
-        }
-      }
-      if (cause) {
-        await this.stop(record.tunnelId, cause);
-        stopped.push(record.tunnelId);
-      }
-    }
-    const ownedInterfaces = new Set(records.map((r) => r.interface));
-    const ownedUsers = new Set(records.map((r) => r.supportUser));
-    const removedInterfaces: string[] = [];
-    for (const name of new Set([...interfaces, ...configs])) {
-      if (ownedInterfaces.has(name)) continue;
-      if (interfaces.includes(name)) await wg.deleteInterface(name);
-      await store.removeWgConfig(name);
-      removedInterfaces.push(name);
-    }
-    const removedUsers: string[] = [];
-    for (const name of supportUsers) {
-      if (ownedUsers.has(name)) continue;
-      await users.remove(name);
-      removedUsers.push(name);
-    }
-    return { stopped, removedInterfaces, removedUsers };
-  }
-}
-
-export interface TunnelStatus {
-  tunnelId: string;
-  phase: TunnelRecord["phase"];
-  apiState: TunnelState | null;
-  apiError: string | null;
-  interface: string;
-  interfaceUp: boolean;
-  supportUser: string;
-  userPresent: boolean;
-  network: string;
-  address: string;
-  serverAddress: string;
-  endpoint: string | null;
-  createdAt: string;
-  expiresAt: string;
-  expired: boolean;
-}
-
-export interface GcResult {
-  stopped: string[];
-  removedInterfaces: string[];
-  removedUsers: string[];
 }

@@ -1,9 +1,0 @@
-// @support-tunnel/device: the device CLI and agent, importable for tests and embedding.
-export * from "./errors";
-export * from "./record";
-export * from "./config";
-export * from "./tunnels";
-export * from "./agent";
-export * from "./printer";
-export * from "./cli";
-export type * from "./adapters/ports";

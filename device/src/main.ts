@@ -1,0 +1,74 @@
+// The one top-level handler of `support-device`: builds each command's context,
+// stops long-running commands on SIGTERM/SIGINT, and turns errors into exit codes.
+import { ApiError } from "@support-tunnel/common";
+import { CommanderError, type Command } from "commander";
+import { buildCli, type WithContext } from "./cli";
+import { loadSettings, type DeviceSettings, type GlobalFlags } from "./config";
+import { contextFrom, realDeps, type DeviceDeps } from "./context";
+import { DeviceError, ExitCode } from "./errors";
+import { createPrinter, type OutputStreams } from "./printer";
+
+export interface MainOptions {
+  streams?: OutputStreams;
+  env?: NodeJS.ProcessEnv;
+  /** For tests: replaces the real adapters. */
+  deps?: (settings: DeviceSettings, log: (message: string) => void) => DeviceDeps;
+  signal?: AbortSignal;
+}
+
+/** Runs the CLI and returns the exit code; never exits the process itself. */
+export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
+  const streams = options.streams ?? { stdout: process.stdout, stderr: process.stderr };
+  const signals = new AbortController();
+  const signal = options.signal
+    ? AbortSignal.any([options.signal, signals.signal])
+    : signals.signal;
+  const onSignal = () => signals.abort();
+  if (!options.signal) {
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  }
+
+  const withContext: WithContext =
+    (work) =>
+    async (...args) => {
+      // commander passes the command itself last
+      const cmd = args[args.length - 1] as Command;
+      const flags = cmd.optsWithGlobals<GlobalFlags & { json?: boolean }>();
+      const settings = await loadSettings(flags, options.env ?? process.env);
+      const printer = createPrinter({ json: flags.json === true, streams });
+      const deps = (options.deps ?? realDeps)(settings, (m) => printer.info(m));
+      await work(contextFrom(deps, printer, signal), ...args);
+    };
+
+  try {
+    await buildCli(withContext, streams).parseAsync([...argv], { from: "user" });
+    return ExitCode.Ok;
+  } catch (err) {
+    return exitCodeFor(err, streams);
+  } finally {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+  }
+}
+
+function exitCodeFor(err: unknown, streams: OutputStreams): number {
+  if (err instanceof CommanderError) {
+    // Help and version are not errors; commander has already printed everything.
+    if (
+      err.code === "commander.helpDisplayed" ||
+      err.code === "commander.help" ||
+      err.code === "commander.version"
+    ) {
+      return ExitCode.Ok;
+    }
+    return ExitCode.Usage;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  streams.stderr.write(`support-device: ${message}\n`);
+  if (err instanceof DeviceError) return err.exitCode;
+  // The api no longer knows the tunnel, or its token expired with it: it is over.
+  if (err instanceof ApiError && (err.status === 404 || err.status === 401))
+    return ExitCode.NotReady;
+  return ExitCode.Failure;
+}

@@ -1,0 +1,84 @@
+import * as assert from "node:assert/strict";
+import { createHarness, type Harness } from "./test/fakes";
+import { TunnelLifecycle } from "./tunnel-lifecycle";
+import { TunnelUpkeep } from "./tunnel-upkeep";
+
+describe("TunnelUpkeep", () => {
+  let h: Harness;
+  let lifecycle: TunnelLifecycle;
+  let sut: TunnelUpkeep;
+
+  beforeEach(() => {
+    h = createHarness({
+      hooks: {
+        preUp: ["/usr/local/bin/pre-up", "{id}", "{interface}"],
+        postDown: ["/usr/local/bin/post-down", "{user}"],
+      },
+    });
+    lifecycle = new TunnelLifecycle(h.deps);
+    const { clock, api, wg, users, store, log } = h.deps;
+    sut = new TunnelUpkeep({ lifecycle, clock, api, wg, users, store, log });
+  });
+  afterEach(() => h.cleanup());
+
+  const requested = () => lifecycle.request({ description: "printer is offline" });
+
+  describe("recover", () => {
+    it("cleans up a connect that crashed half way, leaving the tunnel ready to connect again", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey);
+      await lifecycle.connect(record.tunnelId);
+      // as if the process died between `connecting` and `up`
+      await h.store.write({ ...(await h.store.read(record.tunnelId))!, phase: "connecting" });
+
+      await sut.recover(record.tunnelId);
+
+      assert.equal(h.wg.up_.size, 0);
+      assert.equal(h.users.users.size, 0);
+      assert.equal((await h.store.read(record.tunnelId))!.phase, "requested");
+    });
+
+    it("finishes a stop that crashed half way", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey);
+      await lifecycle.connect(record.tunnelId);
+      await h.store.write({ ...(await h.store.read(record.tunnelId))!, phase: "stopping" });
+
+      await sut.recover(record.tunnelId);
+
+      assert.equal(h.users.users.size, 0);
+      assert.equal(await h.store.read(record.tunnelId), null);
+    });
+
+    it("stops a tunnel that expired while the device was off, without the api", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey);
+      await lifecycle.connect(record.tunnelId);
+      h.api.unreachable = true;
+      h.clock.time += 2 * 3600_000;
+
+      await sut.recover(record.tunnelId);
+
+      assert.equal(h.wg.up_.size, 0);
+      assert.equal(h.users.users.size, 0);
+      assert.equal(await h.store.read(record.tunnelId), null);
+    });
+  });
+
+  describe("gc", () => {
+    it("removes interfaces and users no tunnel owns, and tunnels the api has ended", async () => {
+      const ended = await requested();
+      const kept = await requested();
+      h.api.end(ended.tunnelId);
+      h.wg.up_.set("std0123456789ab", "");
+      h.users.users.set("supportdeadbeef", { sudo: true, keys: [] });
+
+      const result = await sut.gc();
+
+      assert.deepEqual(result.stopped, [ended.tunnelId]);
+      assert.deepEqual(result.removedInterfaces, ["std0123456789ab"]);
+      assert.deepEqual(result.removedUsers, ["supportdeadbeef"]);
+      assert.ok(await h.store.read(kept.tunnelId));
+    });
+  });
+});

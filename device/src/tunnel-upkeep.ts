@@ -1,0 +1,151 @@
+// The device's upkeep of its tunnels: putting one back in order after a crash or
+// reboot, reporting on one, and collecting what expired, ended or is owned by no
+// record. It changes tunnels only through the lifecycle, under the tunnel's lock.
+import { isTerminal, tunnelAddresses, type TunnelState } from "@support-tunnel/common";
+import type { Clock, DeviceApiFactory, StateStore, Users, WireGuard } from "./adapters/ports";
+import { isExpired, requireRecord, type TunnelRecord } from "./record";
+import type { StopCause, TunnelLifecycle } from "./tunnel-lifecycle";
+
+export interface TunnelUpkeepDeps {
+  lifecycle: TunnelLifecycle;
+  clock: Clock;
+  api: DeviceApiFactory;
+  wg: WireGuard;
+  users: Users;
+  store: StateStore;
+  /** Human chatter (stderr). */
+  log: (message: string) => void;
+}
+
+export interface TunnelStatus {
+  tunnelId: string;
+  phase: TunnelRecord["phase"];
+  apiState: TunnelState | null;
+  apiError: string | null;
+  interface: string;
+  interfaceUp: boolean;
+  supportUser: string;
+  userPresent: boolean;
+  network: string;
+  address: string;
+  serverAddress: string;
+  endpoint: string | null;
+  createdAt: string;
+  expiresAt: string;
+  expired: boolean;
+}
+
+export interface GcResult {
+  stopped: string[];
+  removedInterfaces: string[];
+  removedUsers: string[];
+}
+
+export class TunnelUpkeep {
+  constructor(private readonly deps: TunnelUpkeepDeps) {}
+
+  private apiFor(record: TunnelRecord) {
+    return this.deps.api(record.apiUrl, record.deviceToken);
+  }
+
+  /**
+   * Puts one tunnel back into a clean phase after a crash or reboot:
+   * connecting → torn down to `requested` (the agent reconnects it if still approved);
+   * stopping → the stop is finished; up but expired → stopped; up without its
+   * interface → torn down to `requested`.
+   */
+  async recover(id: string): Promise<void> {
+    const { lifecycle, store, clock, wg, users, log } = this.deps;
+    await lifecycle.withLock(id, async () => {
+      const record = await store.read(id);
+      if (!record) return;
+      const now = clock.now();
+      if (record.phase === "stopping" || (record.phase !== "requested" && isExpired(record, now))) {
+        log(`finishing the stop of tunnel ${id}`);
+        await lifecycle.stopLocked(record, isExpired(record, now) ? "expiry" : "device");
+        return;
+      }
+      const interfaceUp = (await wg.interfaces()).includes(record.interface);
+      const userPresent = await users.exists(record.supportUser);
+      if (
+        record.phase === "connecting" ||
+        (record.phase === "up" && (!interfaceUp || !userPresent))
+      ) {
+        log(`cleaning up the half-done tunnel ${id}`);
+        await lifecycle.resetLocked(record);
+      }
+    });
+  }
+
+  async status(id: string): Promise<TunnelStatus> {
+    const record = await requireRecord(this.deps.store, id);
+    let apiState: TunnelState | null = null;
+    let apiError: string | null = null;
+    try {
+      apiState = (await this.apiFor(record).getDeviceTunnel()).state;
+    } catch (err) {
+      apiError = (err as Error).message;
+    }
+    const addrs = tunnelAddresses(record.network);
+    return {
+      tunnelId: record.tunnelId,
+      phase: record.phase,
+      apiState,
+      apiError,
+      interface: record.interface,
+      interfaceUp: (await this.deps.wg.interfaces()).includes(record.interface),
+      supportUser: record.supportUser,
+      userPresent: await this.deps.users.exists(record.supportUser),
+      network: record.network,
+      address: addrs.device,
+      serverAddress: addrs.server,
+      endpoint: record.server ? `${record.server.endpoint}:${record.server.wgPort}` : null,
+      createdAt: record.createdAt,
+      expiresAt: record.expiresAt,
+      expired: isExpired(record, this.deps.clock.now()),
+    };
+  }
+
+  /** Ends tunnels that expired or ended on the api, then removes what no record owns. */
+  async gc(): Promise<GcResult> {
+    const { lifecycle, store, wg, users, clock, log } = this.deps;
+    // Resources are listed BEFORE the records: a tunnel's record is always written
+    // before its interface or user exists, so nothing being set up right now looks orphaned.
+    const interfaces = (await wg.interfaces()).filter((name) => /^std[0-9a-f]{12}$/.test(name));
+    const configs = await store.listWgConfigs();
+    const supportUsers = await users.listSupportUsers();
+    const records = await store.list();
+    const stopped: string[] = [];
+    for (const record of records) {
+      let cause: StopCause | null = isExpired(record, clock.now()) ? "expiry" : null;
+      if (!cause) {
+        try {
+          const view = await this.apiFor(record).getDeviceTunnel();
+          if (isTerminal(view.state)) cause = "ended";
+        } catch (err) {
+          log(`tunnel ${record.tunnelId}: api not asked (${(err as Error).message})`);
+        }
+      }
+      if (cause) {
+        await lifecycle.stop(record.tunnelId, cause);
+        stopped.push(record.tunnelId);
+      }
+    }
+    const ownedInterfaces = new Set(records.map((r) => r.interface));
+    const ownedUsers = new Set(records.map((r) => r.supportUser));
+    const removedInterfaces: string[] = [];
+    for (const name of new Set([...interfaces, ...configs])) {
+      if (ownedInterfaces.has(name)) continue;
+      if (interfaces.includes(name)) await wg.deleteInterface(name);
+      await store.removeWgConfig(name);
+      removedInterfaces.push(name);
+    }
+    const removedUsers: string[] = [];
+    for (const name of supportUsers) {
+      if (ownedUsers.has(name)) continue;
+      await users.remove(name);
+      removedUsers.push(name);
+    }
+    return { stopped, removedInterfaces, removedUsers };
+  }
+}
