@@ -111,7 +111,6 @@ import {
   processStartTime,
   run,
   runSync,
-  sleep,
   withLock,
   writeFileAtomic,
 } from "./system";
@@ -832,17 +831,4 @@ function waitForReady(child: ReturnType<typeof spawnChild>, label: string): Prom
       finish(new Error(`lab host ${label}: holder exited ${code}: ${err.trim()}`)),
     );
   });
-}
-
-// Exported for tests that need to wait on a condition without fixed sleeps.
-export async function waitFor(
-  check: () => Promise<boolean> | boolean,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
