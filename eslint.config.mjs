@@ -4,7 +4,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "eslint.config.mjs", "**/*.js"] },
+  { ignores: ["**/dist/**", "**/node_modules/**", "eslint.config.mjs", "**/*.js", "**/*.cjs"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
