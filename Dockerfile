@@ -10,7 +10,8 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # npm ci checks the lockfile against every workspace's manifest
-COPY package.json package-lock.json tsconfig.base.json tsconfig.json ./
+COPY package.json package-lock.json tsconfig.base.json ./
+COPY testkit/package.json testkit/
 COPY common/package.json common/
 COPY api/package.json api/
 COPY device/package.json device/
@@ -20,15 +21,15 @@ COPY scripts/lab/package.json scripts/lab/
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY common/ common/
 COPY api/ api/
-# the api's project references the lab (its integration tests use it); it is not shipped
-COPY scripts/lab/ scripts/lab/
-RUN npx tsc -b api \
- && find common/dist api/dist \( -name '*.spec.js' -o -name '*.spec.js.map' -o -name '*.spec.d.ts*' -o -name '*.tsbuildinfo' \) -delete
+# the production build: no specs, no test helpers, no lab or testkit
+RUN npx tsc -b api/tsconfig.build.json \
+ && find common/dist api/dist -name '*.tsbuildinfo' -delete
 
 # --- deps: production dependencies of the api and common only
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY --from=build /app/package.json /app/package-lock.json ./
+COPY --from=build /app/testkit/package.json testkit/
 COPY --from=build /app/common/package.json common/
 COPY --from=build /app/api/package.json api/
 COPY --from=build /app/device/package.json device/

@@ -75,6 +75,7 @@ function installNpmDependencies() {
   const lock = path.join(root, "package-lock.json");
   const manifests = [
     "package.json",
+    "testkit",
     "common",
     "api",
     "device",

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { missingCommands, requirePrerequisite } from "@support-tunnel/lab";
+import { missingCommands, requirePrerequisite } from "@support-tunnel/testkit";
 import { resolveIdentity } from "./identity";
 import type { ResolvedConfig } from "./config";
 

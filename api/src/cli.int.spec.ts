@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { API_BIN, missingPostgres, requirePrerequisite } from "@support-tunnel/lab";
+import { API_BIN } from "@support-tunnel/lab";
+import { missingPostgres, requirePrerequisite } from "@support-tunnel/testkit";
 import { openDatabase } from "./database/database";
 import { createTestDatabase, type TestDatabase } from "./testing/test-api";
 

@@ -5,7 +5,7 @@ import {
   generatePresharedKey,
   sealApproval,
 } from "@support-tunnel/common";
-import { missingPostgres, requirePrerequisite } from "@support-tunnel/lab";
+import { missingPostgres, requirePrerequisite } from "@support-tunnel/testkit";
 import {
   createTestDatabase,
   dumpDatabase,

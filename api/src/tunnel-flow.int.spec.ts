@@ -12,7 +12,7 @@ import {
   type TunnelId,
   type WgKeyPair,
 } from "@support-tunnel/common";
-import { missingPostgres, requirePrerequisite } from "@support-tunnel/lab";
+import { missingPostgres, requirePrerequisite } from "@support-tunnel/testkit";
 import {
   createTestDatabase,
   http,

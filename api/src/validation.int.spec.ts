@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { generateKeyPair, type CreateTunnelResponse } from "@support-tunnel/common";
-import { missingPostgres, requirePrerequisite } from "@support-tunnel/lab";
+import { missingPostgres, requirePrerequisite } from "@support-tunnel/testkit";
 import {
   createTestDatabase,
   dumpDatabase,

@@ -1,6 +1,7 @@
 // Byte-for-byte agreement with the real `wg` tool, in both directions.
 import assert from "node:assert/strict";
 import { execa } from "execa";
+import { mapLimit, missingCommands, requirePrerequisite } from "@support-tunnel/testkit";
 import {
   decodeKey,
   generatePresharedKey,
@@ -8,7 +9,6 @@ import {
   isWgKeyString,
   publicKeyFromPrivate,
 } from "./crypto";
-import { mapLimit, missingCommands, requirePrerequisite } from "./test/lab";
 
 const KEYS = 100;
 const CONCURRENCY = 4;

@@ -30,7 +30,8 @@ export function parseWire<S extends z.ZodTypeAny>(
   what = "body",
 ): z.output<S> {
   const result = schema.safeParse(value);
-  if (result.success) return result.data;
+  // safeParse of a generic schema is typed any: the schema did check it.
+  if (result.success) return result.data as z.output<S>;
   const issues = result.error.issues.flatMap((issue) => {
     // An unknown field is named like any other bad field, so a caller sees which one to drop.
     if (issue.code === "unrecognized_keys") {

@@ -7,8 +7,8 @@ import { access, chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
+import { missingCommands, missingRoot, requirePrerequisite } from "@support-tunnel/testkit";
 import { generateKeyPair, generatePresharedKey } from "./crypto";
-import { missingCommands, missingRoot, requirePrerequisite } from "./test/lab";
 import {
   deviceWgConfig,
   interfaceName,

@@ -20,18 +20,20 @@ import {
 } from "@support-tunnel/common";
 import {
   createLab,
-  createTestDatabase,
   missingLab,
-  missingPostgres,
-  requirePrerequisite,
   startApiProcess,
-  waitFor,
   API_BIN,
   type ApiProcess,
   type Lab,
   type LabHost,
-  type TestDatabase,
 } from "@support-tunnel/lab";
+import {
+  createTestDatabase,
+  missingPostgres,
+  requirePrerequisite,
+  waitFor,
+  type TestDatabase,
+} from "@support-tunnel/testkit";
 
 const DEVICE_BIN = path.resolve(__dirname, "bin.js");
 

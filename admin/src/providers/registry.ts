@@ -4,6 +4,7 @@ import type { ProviderName } from "@support-tunnel/common";
 import type { ResolvedConfig } from "../config";
 import { CliError, ExitCode } from "../errors";
 import type { EngineerIdentity } from "../identity";
+import { openLab } from "../lab-backend";
 import { NetnsProvider } from "./netns";
 import type { TunnelServerProvider } from "./provider";
 import { parseSshTarget, SshProvider } from "./ssh";
@@ -26,6 +27,7 @@ export function createProvider(name: string, settings: ProviderSettings): Tunnel
         lab: settings.lab ?? settings.config.lab,
         privateKeyPath: settings.identity.privateKeyPath,
         publicKey: settings.identity.publicKey,
+        open: openLab,
       });
     case "ssh": {
       const host = settings.host ?? settings.config.file?.ssh?.host;

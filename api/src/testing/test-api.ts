@@ -1,7 +1,7 @@
 // Test support: a fresh PostgreSQL database per run (created on TEST_DATABASE_URL,
 // dropped afterwards even when tests fail) and the real api started in-process on it.
 import { randomBytes } from "node:crypto";
-import { TEST_DATABASE_URL } from "@support-tunnel/lab";
+import { TEST_DATABASE_URL } from "@support-tunnel/testkit";
 import { Client } from "pg";
 import { loadConfig, type ApiConfig } from "../config";
 import { startApi, type RunningApi } from "../commands/serve";

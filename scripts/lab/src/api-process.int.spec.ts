@@ -1,8 +1,8 @@
-// The shared test helpers for the api and PostgreSQL, against the real things.
+// The api process helper, against the built api.
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import { API_BIN, createTestDatabase, queryDatabase, startApiProcess } from "./api-process";
-import { missingPostgres, requirePrerequisite } from "./prerequisites";
+import { requirePrerequisite } from "@support-tunnel/testkit";
+import { API_BIN, startApiProcess } from "./api-process";
 
 describe("api process helpers", function () {
   this.timeout(90_000);
@@ -17,18 +17,5 @@ describe("api process helpers", function () {
       await sut.stop();
     }
     assert.equal(fs.existsSync(sut.dataDir!), false);
-  });
-
-  it("creates a throwaway PostgreSQL database and drops it", async function () {
-    requirePrerequisite(this, await missingPostgres());
-    const sut = await createTestDatabase();
-    try {
-      assert.match(sut.url, /\/st_[0-9a-f]{12}$/);
-      const rows = await queryDatabase(sut.url, "SELECT 1 AS one");
-      assert.equal(rows[0]?.one, 1);
-    } finally {
-      await sut.drop();
-    }
-    await assert.rejects(queryDatabase(sut.url, "SELECT 1"), /does not exist/);
   });
 });

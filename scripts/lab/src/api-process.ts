@@ -1,23 +1,10 @@
 // Shared by the device, engineer and end-to-end tests: the real api as a child
-// process (`node api/dist/bin.js serve`), and throwaway PostgreSQL databases.
-import { randomBytes } from "node:crypto";
+// process (`node api/dist/bin.js serve`).
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import type { LabHost } from "./host";
-import { TEST_DATABASE_URL } from "./prerequisites";
-
-// The few parts of `pg` used here, typed locally: the package ships no types, and
-// a local interface keeps working whether or not @types/pg gets installed.
-interface PgClient {
-  connect(): Promise<void>;
-  query(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
-  end(): Promise<void>;
-}
-type PgClientClass = new (config: { connectionString: string }) => PgClient;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { Client } = require("pg") as { Client: PgClientClass };
 
 /** The repository root (this file is scripts/lab/dist/api-process.js once built). */
 export const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -159,48 +146,4 @@ function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(
     Object.entries(env).filter((e): e is [string, string] => typeof e[1] === "string"),
   );
-}
-
-export interface TestDatabase {
-  /** postgres://.../st_<hex> */
-  url: string;
-  name: string;
-  /** Drops it (terminating open connections). Idempotent. */
-  drop(): Promise<void>;
-}
-
-/** Creates an empty database `st_<random>` on the TEST_DATABASE_URL server. */
-export async function createTestDatabase(adminUrl = TEST_DATABASE_URL): Promise<TestDatabase> {
-  const name = `st_${randomBytes(6).toString("hex")}`;
-  await withAdmin(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  let dropped: Promise<void> | null = null;
-  return {
-    url: url.toString(),
-    name,
-    drop: () =>
-      (dropped ??= withAdmin(adminUrl, async (client) => {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      })),
-  };
-}
-
-/** Runs one SQL statement on a database (tests use it to look at what the api stored). */
-export async function queryDatabase(
-  url: string,
-  sql: string,
-  params: unknown[] = [],
-): Promise<Record<string, unknown>[]> {
-  return withAdmin(url, async (client) => (await client.query(sql, params)).rows);
-}
-
-async function withAdmin<T>(adminUrl: string, fn: (client: PgClient) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
 }

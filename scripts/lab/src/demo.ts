@@ -8,10 +8,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { interfaceName } from "@support-tunnel/common";
+import { waitFor } from "@support-tunnel/testkit";
 import { execa, type ResultPromise } from "execa";
 import { REPO_ROOT, startApiProcess, type ApiProcess } from "./api-process";
 import type { LabHost } from "./host";
-import { cleanupLeftoverLabs, createLab, waitFor, type Lab } from "./lab";
+import { cleanupLeftoverLabs, createLab, type Lab } from "./lab";
 import { missingLab } from "./prerequisites";
 
 export const SUPPORT_BIN = path.join(REPO_ROOT, "admin", "dist", "bin.js");

@@ -1,6 +1,6 @@
-// @support-tunnel/lab: test prerequisites and the network-namespace lab (hosts with
-// their own /etc and /home, NAT router, internet segment) that the device tests,
-// the netns provider, the end-to-end tests and the demo stand on. API: see lab.ts.
+// @support-tunnel/lab: the network-namespace lab (hosts with their own /etc and
+// /home, NAT router, internet segment) that the device tests, the netns provider,
+// the end-to-end tests and the demo stand on. A development package; see README.md.
 export * from "./prerequisites";
 export * from "./addresses";
 export * from "./host";

@@ -11,9 +11,10 @@ import {
   renderWgQuickConfig,
   type WgKeyPair,
 } from "@support-tunnel/common";
-import { cleanupLeftoverLabs, createLab, LAB_ROOT, openLab, waitFor, type Lab } from "./lab";
+import { requirePrerequisite, waitFor } from "@support-tunnel/testkit";
+import { cleanupLeftoverLabs, createLab, LAB_ROOT, openLab, type Lab } from "./lab";
 import type { LabHost } from "./host";
-import { missingLab, requirePrerequisite } from "./prerequisites";
+import { missingLab } from "./prerequisites";
 import { isProcessAlive } from "./system";
 
 const INDEX = path.join(__dirname, "index.js");

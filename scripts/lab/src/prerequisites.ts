@@ -1,45 +1,8 @@
-// Test prerequisites: outside CI a missing one skips the test with a one-line
-// reason; with SUPPORT_TUNNEL_TEST_STRICT=1 (set by .ci/run) it fails instead,
-// so CI can never go green by skipping.
+// What the lab needs of the machine, as a test prerequisite (see the testkit's
+// requirePrerequisite): root, the tools it runs, a tun device and overlayfs.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-
-export const STRICT = process.env.SUPPORT_TUNNEL_TEST_STRICT === "1";
-
-/** Admin connection for creating per-run test databases. */
-export const TEST_DATABASE_URL =
-  process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-
-interface SkippableContext {
-  skip(): void;
-}
-
-/** Skips (or, in strict mode, fails) the current test or suite when `missing` is not null. */
-export function requirePrerequisite(ctx: SkippableContext, missing: string | null): void {
-  if (missing === null) return;
-  if (STRICT) throw new Error(`prerequisite missing: ${missing}`);
-  console.log(`      skipped: ${missing}`);
-  ctx.skip();
-}
-
-export function missingRoot(): string | null {
-  return process.getuid?.() === 0 ? null : "needs root";
-}
-
-export function missingCommands(...commands: string[]): string | null {
-  const missing = commands.filter((cmd) => {
-    try {
-      execFileSync("sh", ["-c", 'command -v "$1"', "sh", cmd], {
-        stdio: "ignore",
-        env: { ...process.env, PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin` },
-      });
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  return missing.length ? `needs ${missing.join(", ")} (run npm run setup as root)` : null;
-}
+import { missingCommands, missingRoot } from "@support-tunnel/testkit";
 
 /** Root plus the lab's tools: namespaces, WireGuard, sshd, sudo, nftables. */
 export function missingLab(): string | null {
@@ -92,20 +55,4 @@ function missingTun(): string | null {
   } catch {
     return "needs /dev/net/tun for wireguard-go";
   }
-}
-
-/** Reachability of the PostgreSQL server the integration tests use. */
-export async function missingPostgres(url = TEST_DATABASE_URL): Promise<string | null> {
-  const { hostname, port } = new URL(url);
-  const net = await import("node:net");
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: hostname || "127.0.0.1", port: Number(port || 5432) });
-    const done = (result: string | null) => {
-      socket.destroy();
-      resolve(result);
-    };
-    socket.setTimeout(2000, () => done(`needs PostgreSQL at ${hostname}:${port || 5432}`));
-    socket.once("connect", () => done(null));
-    socket.once("error", () => done(`needs PostgreSQL at ${hostname}:${port || 5432}`));
-  });
 }

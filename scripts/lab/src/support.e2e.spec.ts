@@ -5,10 +5,10 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { interfaceName } from "@support-tunnel/common";
+import { missingCommands, requirePrerequisite, waitFor } from "@support-tunnel/testkit";
 import { execa } from "execa";
 import type { LabHost } from "./host";
-import { waitFor } from "./lab";
-import { missingCommands, missingLab, requirePrerequisite } from "./prerequisites";
+import { missingLab } from "./prerequisites";
 import { DEVICE_BIN, DemoWorld, SUPPORT_BIN, deviceHas } from "./demo";
 
 interface ShownTunnel {

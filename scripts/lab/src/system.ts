@@ -3,8 +3,8 @@
 // survives pid reuse, and a cross-process lock around lab.json.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { execa } from "execa";
+import { lock } from "proper-lockfile";
 
 /** PATH with the sbin directories, where ip, nft, sshd and useradd live. */
 export const SBIN_PATH = [
@@ -114,24 +114,38 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 }
 
 /**
- * A lock directory (`mkdir` is atomic) holding the owner's pid, so a lock left
- * by a crashed process is broken by the next taker instead of blocking forever.
+ * How long a lock may go without its holder refreshing it before another
+ * process takes it over: a holder that died stops refreshing. Far above the
+ * longest synchronous teardown done under a lock, which holds up the refresh.
+ */
+const LOCK_STALE_MS = 20_000;
+
+/**
+ * Runs `fn` holding the cross-process lock `lockDir` (proper-lockfile: a
+ * directory whose mtime the holder keeps fresh), so a lock left by a crashed
+ * process is taken over once stale instead of blocking forever.
  */
 export async function withLock<T>(
   lockDir: string,
   fn: () => Promise<T>,
-  timeoutMs = 30_000,
+  timeoutMs = 60_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  const ownerFile = path.join(lockDir, "owner");
+  let release: () => Promise<void>;
   for (;;) {
     try {
-      fs.mkdirSync(lockDir);
-      fs.writeFileSync(ownerFile, `${process.pid} ${processStartTime(process.pid) ?? ""}`);
+      release = await lock(lockDir, {
+        lockfilePath: lockDir,
+        realpath: false,
+        stale: LOCK_STALE_MS,
+        // Taken over (this process was blocked past the stale time) or removed
+        // with its lab: say so rather than crash from a timer.
+        onCompromised: (error) =>
+          console.error(`lab: lost lock ${lockDir} while holding it: ${error.message}`),
+      });
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      breakStaleLock(lockDir, ownerFile);
+      if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw error;
       if (Date.now() > deadline) throw new Error(`timed out waiting for lock ${lockDir}`);
       await sleep(20 + Math.random() * 30);
     }
@@ -139,34 +153,6 @@ export async function withLock<T>(
   try {
     return await fn();
   } finally {
-    fs.rmSync(lockDir, { recursive: true, force: true });
+    await release().catch(() => undefined);
   }
-}
-
-function breakStaleLock(lockDir: string, ownerFile: string): void {
-  let owner: string;
-  try {
-    owner = fs.readFileSync(ownerFile, "utf8");
-  } catch {
-    // Being created right now, or its creator died between mkdir and write:
-    // only break it once it has been ownerless for a while.
-    try {
-      if (Date.now() - fs.statSync(lockDir).mtimeMs > 5000)
-        fs.rmSync(lockDir, { recursive: true, force: true });
-    } catch {
-      // gone already
-    }
-    return;
-  }
-  const [pid, start] = owner.split(" ");
-  if (!isProcessAlive(Number(pid), start ? Number(start) : undefined)) {
-    fs.rmSync(lockDir, { recursive: true, force: true });
-  }
-}
-
-/** Writes a file atomically (temp file + rename) so readers never see half a lab.json. */
-export function writeFileAtomic(file: string, content: string, mode = 0o600): void {
-  const tmp = `${file}.${process.pid}.${Math.random().toString(16).slice(2)}.tmp`;
-  fs.writeFileSync(tmp, content, { mode });
-  fs.renameSync(tmp, file);
 }

@@ -12,14 +12,13 @@ import {
   SupportApiClient,
   TunnelState,
 } from "@support-tunnel/common";
+import { startApiProcess, type ApiProcess } from "@support-tunnel/lab";
 import {
   createTestDatabase,
   missingPostgres,
   requirePrerequisite,
-  startApiProcess,
-  type ApiProcess,
   type TestDatabase,
-} from "@support-tunnel/lab";
+} from "@support-tunnel/testkit";
 import { execa } from "execa";
 
 const SUPPORT_BIN = resolve(__dirname, "..", "..", "bin.js");

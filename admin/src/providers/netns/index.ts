@@ -1,8 +1,9 @@
 // Provider `netns`: the tunnel server is a host of a running lab (a network
 // namespace on this machine with its own sshd and /etc, on the lab's "internet"
-// segment). For the lab, the demo and the end-to-end tests.
+// segment). For the lab, the demo and the end-to-end tests. The lab is a
+// development package: the provider states what it needs of one (NetnsLab) and
+// is handed a way to open it (the CLI's is in lab-backend.ts).
 import { interfaceName, type TunnelId } from "@support-tunnel/common";
-import type { Lab } from "@support-tunnel/lab";
 import { CliError, ExitCode } from "../../errors";
 import type { ObtainServerRequest, TunnelServer, TunnelServerProvider } from "../provider";
 
@@ -25,26 +26,42 @@ export function parseNetnsInstanceId(instanceId: string): { lab: string; host: s
   return { lab: match[1]!, host: match[2]! };
 }
 
+/** What the provider needs of a running lab (the lab's own `Lab` has more). */
+export interface NetnsLab {
+  readonly name: string;
+  /** Rejects with "already has a host" when the name is taken. */
+  addHost(name: string): Promise<NetnsLabHost>;
+  removeHost(name: string): Promise<void>;
+  /** Every host of the lab, also those other processes added. */
+  hosts(): NetnsLabHost[];
+}
+
+/** A lab host: a network namespace with its own /etc, reachable at `address`. */
+export interface NetnsLabHost {
+  readonly name: string;
+  readonly address: string;
+  writeFile(path: string, content: string, mode?: number): Promise<void>;
+  readFile(path: string): Promise<string>;
+  startSshd(options: {
+    authorizedKeysForRoot: string[];
+  }): Promise<{ port: number; hostPublicKey: string }>;
+}
+
+/** Attaches to the live lab of that name; rejects when there is none. */
+export type OpenNetnsLab = (name: string) => Promise<NetnsLab>;
+
 export interface NetnsProviderOptions {
   lab?: string;
   privateKeyPath: string;
   publicKey: string;
-  open?: (name: string) => Promise<Lab>;
+  open: OpenNetnsLab;
 }
 
 export class NetnsProvider implements TunnelServerProvider {
   readonly name = "netns" as const;
-  private readonly open: (name: string) => Promise<Lab>;
-  constructor(private readonly options: NetnsProviderOptions) {
-    // Loaded on first use: `support command` and friends should not pay for the lab module.
-    this.open =
-      options.open ??
-      ((name) =>
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        (require("@support-tunnel/lab") as typeof import("@support-tunnel/lab")).openLab(name));
-  }
+  constructor(private readonly options: NetnsProviderOptions) {}
 
-  private async lab(name = this.options.lab): Promise<Lab> {
+  private async lab(name = this.options.lab): Promise<NetnsLab> {
     if (!name) {
       throw new CliError(
         "provider netns needs a running lab: pass --lab NAME (or set SUPPORT_LAB, or netns.lab in the config)",
@@ -52,8 +69,9 @@ export class NetnsProvider implements TunnelServerProvider {
       );
     }
     try {
-      return await this.open(name);
+      return await this.options.open(name);
     } catch (err) {
+      if (err instanceof CliError) throw err;
       throw new CliError(`provider netns: ${(err as Error).message}`, ExitCode.Failure);
     }
   }
@@ -68,7 +86,7 @@ export class NetnsProvider implements TunnelServerProvider {
     const lab = await this.lab();
     const hostName = netnsHostName(request.tunnelId);
     request.onProgress?.(`adding host ${hostName} to lab ${lab.name}`);
-    let host: Awaited<ReturnType<Lab["addHost"]>>;
+    let host: NetnsLabHost;
     try {
       host = await lab.addHost(hostName);
     } catch (err) {
@@ -107,9 +125,9 @@ export class NetnsProvider implements TunnelServerProvider {
 
   async destroy(server: { instanceId: string; tunnelId: TunnelId }): Promise<void> {
     const { lab: labName, host } = parseNetnsInstanceId(server.instanceId);
-    let lab: Lab;
+    let lab: NetnsLab;
     try {
-      lab = await this.open(labName);
+      lab = await this.options.open(labName);
     } catch {
       return; // the lab is gone, and its hosts with it
     }
@@ -118,9 +136,9 @@ export class NetnsProvider implements TunnelServerProvider {
 
   async list(): Promise<{ instanceId: string; tunnelId: TunnelId }[]> {
     if (!this.options.lab) return [];
-    let lab: Lab;
+    let lab: NetnsLab;
     try {
-      lab = await this.open(this.options.lab);
+      lab = await this.options.open(this.options.lab);
     } catch {
       return []; // no such lab (any more): no servers in it either
     }

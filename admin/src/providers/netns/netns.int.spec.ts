@@ -10,7 +10,8 @@ import {
   interfaceName,
   type TunnelId,
 } from "@support-tunnel/common";
-import { createLab, missingLab, requirePrerequisite, type Lab } from "@support-tunnel/lab";
+import { createLab, missingLab, openLab, type Lab } from "@support-tunnel/lab";
+import { requirePrerequisite } from "@support-tunnel/testkit";
 import type { ResolvedConfig } from "../../config";
 import { resolveIdentity } from "../../identity";
 import { configureServer, serverPaths, teardownServerTunnel } from "../../server-setup";
@@ -35,6 +36,8 @@ describe("netns provider and server setup (lab)", function () {
       lab: lab.name,
       privateKeyPath: identity.privateKeyPath,
       publicKey: identity.publicKey,
+      // The lab package itself, checked against the provider's NetnsLab at compile time.
+      open: openLab,
     });
   });
 

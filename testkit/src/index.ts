@@ -1,0 +1,7 @@
+// @support-tunnel/testkit: what the tests of every workspace share and production
+// never imports: prerequisites (skip, or fail in strict mode), throwaway PostgreSQL
+// databases, polling instead of sleeping, bounded concurrency. Depends on nothing of ours.
+export * from "./prerequisites";
+export * from "./database";
+export * from "./wait";
+export * from "./concurrency";
