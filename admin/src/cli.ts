@@ -1,6 +1,11 @@
 // `support`: declares the commands and flags, wires the real adapters, and is the
 // one place that turns errors into a message and an exit code.
-import { ApiError, ApiUnreachableError, ValidationError } from "@support-tunnel/common";
+import {
+  ApiError,
+  ApiUnreachableError,
+  ENTERED_STATES,
+  ValidationError,
+} from "@support-tunnel/common";
 import { Command, CommanderError, Option } from "commander";
 import { promptHidden, pinHostKey, readAllStdin, runSystemSsh } from "./adapters";
 import { readEnvironment, resolveConfig, type Environment } from "./config";
@@ -106,10 +111,7 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
   );
 
   common(program.command("list").description("list tunnels"))
-    .option(
-      "--state <state>",
-      "only tunnels in this state (pending, started, running, connected, completed, timedout)",
-    )
+    .addOption(new Option("--state <state>", "only tunnels in this state").choices(ENTERED_STATES))
     .action(
       action(async (opts: CommonFlags & { state?: string }) => {
         await list(await setup(opts), opts);

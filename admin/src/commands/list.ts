@@ -1,7 +1,7 @@
 // `support list`: the tunnels the api knows, as a table.
 import {
+  ENTERED_STATES,
   renderTable,
-  stateSchema,
   type TunnelState,
   type TunnelView,
 } from "@support-tunnel/common";
@@ -11,10 +11,9 @@ import { CliError, ExitCode } from "../errors";
 export async function list(ctx: Context, options: { state?: string }): Promise<TunnelView[]> {
   let state: TunnelState | undefined;
   if (options.state !== undefined) {
-    const parsed = stateSchema.safeParse(options.state);
-    if (!parsed.success)
-      throw new CliError(`--state ${parsed.error.issues[0]?.message}`, ExitCode.Usage);
-    state = parsed.data;
+    state = ENTERED_STATES.find((s) => s === options.state);
+    if (!state)
+      throw new CliError(`--state must be one of ${ENTERED_STATES.join(", ")}`, ExitCode.Usage);
   }
   const { tunnels } = await ctx.api().listTunnels(state);
   ctx.printer.data(tunnels, () =>
