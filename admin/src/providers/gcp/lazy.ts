@@ -5,11 +5,11 @@
 /* eslint-disable @typescript-eslint/no-require-imports */
 
 export function loadAutomation(): typeof import("@pulumi/pulumi/automation") {
-  return require("@pulumi/pulumi/automation");
+  return require("@pulumi/pulumi/automation") as typeof import("@pulumi/pulumi/automation");
 }
 
 export function loadProgram(): typeof import("./program") {
-  return require("./program");
+  return require("./program") as typeof import("./program");
 }
 
 /** The gcp resource plugin version the installed @pulumi/gcp SDK expects. */
