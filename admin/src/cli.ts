@@ -354,7 +354,7 @@ export function exitCodeFor(err: unknown, printer: Printer): number {
   }
   if (err instanceof ApiError) {
     printer.error(`api: ${err.message}`);
-    if (err.status === 401 || err.status === 403) return ExitCode.Auth;
+    if (err.status === 401 || err.status === 403) return ExitCode.Refused;
     if (err.status === 404) return ExitCode.NotFound;
     if (err.status === 409) return ExitCode.Conflict;
     if (err.status === 400 || err.status === 422) return ExitCode.Usage;

@@ -148,7 +148,7 @@ export function requireApi(config: ResolvedConfig): { apiUrl: string; token: str
   if (!config.apiUrl || !config.token) {
     throw new CliError(
       "not logged in: run `support login --api URL --token TOKEN` (or set SUPPORT_API_URL and SUPPORT_TOKEN)",
-      ExitCode.Auth,
+      ExitCode.Refused,
     );
   }
   return { apiUrl: config.apiUrl, token: config.token };

@@ -1,22 +1,8 @@
 // Errors the CLI turns into a message and an exit code in one place (cli.ts).
+// The codes are common's one table, shared with `support-device`.
+import { ExitCode } from "@support-tunnel/common";
 
-/** Exit codes the `support` binary uses; `command` also passes the remote code through. */
-export const ExitCode = {
-  Ok: 0,
-  Failure: 1,
-  Usage: 2,
-  /** Not logged in, or the api refused the token. */
-  Auth: 3,
-  /** The tunnel is not in a state that allows the action (e.g. someone else approved it). */
-  Conflict: 4,
-  NotFound: 5,
-  /** The api could not be reached. */
-  Unreachable: 6,
-  /** Interrupted by Ctrl-C. */
-  Interrupted: 130,
-  /** ssh itself failed (not the remote command). */
-  SshFailure: 255,
-} as const;
+export { ExitCode };
 
 /** An error meant for the user: its message is printed as is, with the exit code given. */
 export class CliError extends Error {

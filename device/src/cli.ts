@@ -1,5 +1,11 @@
 // Commands and flags of `support-device`, and the one place errors become exit codes.
-import { ApiError, ttlSecondsSchema, tunnelIdSchema } from "@support-tunnel/common";
+import {
+  ApiError,
+  ApiUnreachableError,
+  exitCodesHelp,
+  ttlSecondsSchema,
+  tunnelIdSchema,
+} from "@support-tunnel/common";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { agent } from "./commands/agent";
 import { connect } from "./commands/connect";
@@ -16,12 +22,14 @@ import type { DeviceDeps } from "./tunnels";
 import type { DeviceSettings } from "./config";
 
 const EXIT_CODES_HELP = `
-Exit codes:
-  0  success
-  1  failure
-  2  usage error (bad flag, missing api url, unreadable config)
-  3  approval refused: tampered, wrong preshared key or wrong server key (nothing was set up)
-  4  not approved yet, or the tunnel has ended or expired
+${exitCodesHelp([
+  ExitCode.Ok,
+  ExitCode.Failure,
+  ExitCode.Usage,
+  ExitCode.Refused,
+  ExitCode.Conflict,
+  ExitCode.Unreachable,
+])}
 
 Environment: SUPPORT_API_URL, SUPPORT_STATE_DIR, SUPPORT_DEVICE_CONFIG.
 Config file (root-owned, not writable by group/others): /etc/support-tunnel/device.json`;
@@ -205,6 +213,7 @@ function exitCodeFor(err: unknown, streams: OutputStreams): number {
   if (err instanceof DeviceError) return err.exitCode;
   // The api no longer knows the tunnel, or its token expired with it: it is over.
   if (err instanceof ApiError && (err.status === 404 || err.status === 401))
-    return ExitCode.NotReady;
+    return ExitCode.Conflict;
+  if (err instanceof ApiUnreachableError) return ExitCode.Unreachable;
   return ExitCode.Failure;
 }
