@@ -5,6 +5,7 @@ import {
   ApiUnreachableError,
   ENTERED_STATES,
   ValidationError,
+  Printer,
 } from "@support-tunnel/common";
 import { Command, CommanderError, Option } from "commander";
 import { promptHidden, pinHostKey, readAllStdin, runSystemSsh } from "./adapters";
@@ -22,7 +23,6 @@ import { stop } from "./commands/stop";
 import { whoami } from "./commands/whoami";
 import { CliError, ExitCode, ExitWith } from "./errors";
 import { resolveIdentity } from "./identity";
-import { Printer } from "./printer";
 import { createProvider } from "./providers/registry";
 import { FileServerRecordStore } from "./server-records";
 import { connectNodeSsh } from "./ssh/remote-shell";

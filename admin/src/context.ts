@@ -1,9 +1,8 @@
 // What every command is handed: the printer, the resolved config and factories
 // for the side-effecting adapters, so specs can pass fakes.
-import { SupportApiClient } from "@support-tunnel/common";
+import { SupportApiClient, type Printer } from "@support-tunnel/common";
 import type { Environment, ResolvedConfig } from "./config";
 import { requireApi } from "./config";
-import type { Printer } from "./printer";
 
 export interface Context {
   printer: Printer;

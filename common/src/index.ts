@@ -9,3 +9,4 @@ export * from "./wireguard";
 export * from "./client";
 export * from "./display";
 export * from "./exit-codes";
+export * from "./printer";

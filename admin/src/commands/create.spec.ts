@@ -9,9 +9,9 @@ import {
   type ApproveTunnelRequest,
   type TunnelId,
   type TunnelView,
+  Printer,
 } from "@support-tunnel/common";
 import { CliError, ExitCode } from "../errors";
-import { Printer } from "../printer";
 import type { TunnelServer, TunnelServerProvider } from "../providers/provider";
 import type { ServerRecord, ServerRecordStore } from "../server-records";
 import type { RemoteShell } from "../ssh/remote-shell";

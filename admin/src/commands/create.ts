@@ -13,9 +13,9 @@ import {
   type SupportApiClient,
   type TunnelView,
   type WgKeyPair,
+  type Printer,
 } from "@support-tunnel/common";
 import { CliError, ExitCode } from "../errors";
-import type { Printer } from "../printer";
 import type { TunnelServer, TunnelServerProvider } from "../providers/provider";
 import { configureServer } from "../server-setup";
 import type { ServerRecordStore } from "../server-records";

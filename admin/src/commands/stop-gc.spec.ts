@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
-import { ApiError, TunnelState, type TunnelId, type TunnelView } from "@support-tunnel/common";
-import { Printer } from "../printer";
+import {
+  ApiError,
+  TunnelState,
+  type TunnelId,
+  type TunnelView,
+  Printer,
+} from "@support-tunnel/common";
 import type { TunnelServer, TunnelServerProvider } from "../providers/provider";
 import type { ServerRecord, ServerRecordStore } from "../server-records";
 import { gc } from "./gc";

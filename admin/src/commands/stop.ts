@@ -7,8 +7,8 @@ import {
   type SupportApiClient,
   type TunnelId,
   type TunnelView,
+  type Printer,
 } from "@support-tunnel/common";
-import type { Printer } from "../printer";
 import type { TunnelServerProvider } from "../providers/provider";
 import type { ServerRecordStore } from "../server-records";
 import { parseTunnelId } from "../tunnel-id";

@@ -3,7 +3,7 @@ import type { CommandContext } from "../context";
 /** Verifies the approval of tunnel `id` and brings it up. */
 export async function connect(ctx: CommandContext, options: { id: string }): Promise<void> {
   const result = await ctx.service.connect(options.id);
-  ctx.printer.result(result, () =>
+  ctx.printer.data(result, () =>
     [
       `tunnel ${result.tunnelId} ${result.alreadyUp ? "was already up" : "is up"}`,
       `support user: ${result.supportUser}`,

@@ -13,7 +13,7 @@ export async function request(ctx: CommandContext, options: RequestCommandOption
     description: options.description,
     ttlSeconds: options.ttlSeconds,
   });
-  ctx.printer.result(
+  ctx.printer.data(
     { tunnelId: record.tunnelId, presharedKey: record.presharedKey, expiresAt: record.expiresAt },
     () =>
       [

@@ -3,7 +3,7 @@ import type { CommandContext } from "../context";
 /** One tunnel: local phase, api state when reachable, interface and user presence. */
 export async function status(ctx: CommandContext, options: { id: string }): Promise<void> {
   const s = await ctx.service.status(options.id);
-  ctx.printer.result(s, () =>
+  ctx.printer.data(s, () =>
     [
       `tunnel: ${s.tunnelId}`,
       `phase: ${s.phase}${s.expired ? " (expired)" : ""}`,
