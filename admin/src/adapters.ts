@@ -1,8 +1,9 @@
 // Real side effects the commands are handed: reading the PSK, pinning host keys,
 // running the system ssh client.
-import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { execa } from "execa";
+import writeFileAtomic from "write-file-atomic";
 import { CliError, ExitCode } from "./errors";
 import type { TunnelServer } from "./providers/provider";
 
@@ -19,10 +20,11 @@ export async function pinHostKey(path: string, server: TunnelServer): Promise<vo
     );
   }
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  await writeFile(path, knownHostsLine(server.ssh.host, server.ssh.port, server.ssh.hostKey), {
-    mode: 0o600,
-  });
-  await chmod(path, 0o600);
+  await writeFileAtomic(
+    path,
+    knownHostsLine(server.ssh.host, server.ssh.port, server.ssh.hostKey),
+    { mode: 0o600 },
+  );
 }
 
 /** `ssh` with the terminal handed over; interactive sessions and streamed commands have no time limit. */
