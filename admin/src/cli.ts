@@ -195,7 +195,7 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
                 ExitCode.Usage,
               );
             }
-            return promptHidden("PSK from the customer: ");
+            return promptHidden("PSK from the customer");
           };
           // Ctrl-C during create aborts it, and the failure path destroys the server.
           const controller = new AbortController();
