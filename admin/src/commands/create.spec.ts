@@ -15,7 +15,7 @@ import { CliError, ExitCode } from "../errors";
 import type { TunnelServer, TunnelServerProvider } from "../providers/provider";
 import type { ServerRecord, ServerRecordStore } from "../server-records";
 import type { RemoteShell } from "../ssh/remote-shell";
-import { create, type CreateDeps } from "./create";
+import { approveWithNewServer, type CreateDeps } from "./create";
 
 const ID = "0b7e3f52-9a61-4c1e-8d2f-3a4b5c6d7e8f" as TunnelId;
 const EGRESS =
@@ -151,7 +151,7 @@ function harness(options: {
 describe("create", () => {
   it("approves with an approval the device can open, waits for it, and keeps the server", async () => {
     const h = harness({ polls: [view(TunnelState.Running)] });
-    const result = await create(ID, {}, h.deps);
+    const result = await approveWithNewServer(ID, {}, h.deps);
     assert.equal(result.tunnel.state, TunnelState.Running);
     assert.deepEqual(h.calls, ["preflight", "obtain", "pin", "dispose", "approve"]);
     const body = h.approvals[0]!;
@@ -170,7 +170,7 @@ describe("create", () => {
 
   it("never puts the WireGuard private key or the PSK on a command line", async () => {
     const h = harness({});
-    await create(ID, {}, h.deps);
+    await approveWithNewServer(ID, {}, h.deps);
     const argvText = h.execs.map((e) => e.argv.join(" ")).join("\n");
     assert.doesNotMatch(argvText, new RegExp(psk.replace(/[+/=]/g, ".")));
     assert.ok(
@@ -183,7 +183,7 @@ describe("create", () => {
   it("destroys the server when configuring it fails", async () => {
     const h = harness({ failOn: "wg-quick" });
     await assert.rejects(
-      create(ID, {}, h.deps),
+      approveWithNewServer(ID, {}, h.deps),
       /wg-quick up failed on the tunnel server \(exit 1\): boom/,
     );
     assert.ok(h.calls.includes(`destroy ${SERVER.instanceId}`));
@@ -206,7 +206,7 @@ describe("create", () => {
       }
       return getTunnel(id, opts);
     };
-    await assert.rejects(create(ID, {}, h.deps), (err: unknown) => {
+    await assert.rejects(approveWithNewServer(ID, {}, h.deps), (err: unknown) => {
       assert.ok(err instanceof CliError);
       assert.equal(err.exitCode, ExitCode.Conflict);
       assert.match(err.message, /approved by alice first/);
@@ -230,20 +230,23 @@ describe("create", () => {
             server: { ...SERVER, wgPublicKey: device.publicKey },
           })
         : getTunnel(id, opts);
-    await assert.rejects(create(ID, {}, h.deps), /unreachable/);
+    await assert.rejects(approveWithNewServer(ID, {}, h.deps), /unreachable/);
     assert.deepEqual(h.calls.slice(-2), ["stop", `destroy ${SERVER.instanceId}`]);
   });
 
   it("ends the tunnel and destroys the server when the device does not connect in time", async () => {
     const h = harness({ polls: [view(TunnelState.Started), view(TunnelState.Started)] });
-    await assert.rejects(create(ID, { timeoutSeconds: 45 }, h.deps), /did not connect within 45 s/);
+    await assert.rejects(
+      approveWithNewServer(ID, { timeoutSeconds: 45 }, h.deps),
+      /did not connect within 45 s/,
+    );
     assert.deepEqual(h.calls.slice(-2), ["stop", `destroy ${SERVER.instanceId}`]);
   });
 
   it("destroys the server when the engineer presses Ctrl-C while waiting", async () => {
     const controller = new AbortController();
     const h = harness({ polls: [view(TunnelState.Started)], controller });
-    await assert.rejects(create(ID, {}, h.deps), (err: unknown) => {
+    await assert.rejects(approveWithNewServer(ID, {}, h.deps), (err: unknown) => {
       assert.ok(err instanceof CliError);
       assert.equal(err.exitCode, ExitCode.Interrupted);
       return true;
@@ -261,7 +264,7 @@ describe("create", () => {
       ],
     });
     await assert.rejects(
-      create(ID, {}, h.deps),
+      approveWithNewServer(ID, {}, h.deps),
       /ended before the device connected \(device: changed my mind\)/,
     );
     assert.ok(h.calls.includes(`destroy ${SERVER.instanceId}`));
@@ -269,7 +272,10 @@ describe("create", () => {
 
   it("refuses a tunnel that is not pending without making a server", async () => {
     const h = harness({ initial: view(TunnelState.Running, { approvedBy: "bob" }) });
-    await assert.rejects(create(ID, {}, h.deps), /is running, not pending \(approved by bob\)/);
+    await assert.rejects(
+      approveWithNewServer(ID, {}, h.deps),
+      /is running, not pending \(approved by bob\)/,
+    );
     assert.deepEqual(h.calls, []);
   });
 
@@ -277,7 +283,7 @@ describe("create", () => {
     const h = harness({});
     h.records.set(ID, { tunnelId: ID, createdAt: "", knownHostsPath: "", server: SERVER });
     await assert.rejects(
-      create(ID, {}, h.deps),
+      approveWithNewServer(ID, {}, h.deps),
       /already recorded on this machine \(lab:ts0b7e3f529a61\)/,
     );
     assert.deepEqual(h.calls, []);
@@ -286,7 +292,10 @@ describe("create", () => {
   it("refuses a malformed PSK without making a server", async () => {
     const h = harness({});
     h.deps.readPsk = async () => "not-a-psk";
-    await assert.rejects(create(ID, {}, h.deps), /PSK must be a base64 preshared key/);
+    await assert.rejects(
+      approveWithNewServer(ID, {}, h.deps),
+      /PSK must be a base64 preshared key/,
+    );
     assert.deepEqual(h.calls, []);
   });
 });

@@ -2,6 +2,8 @@
 // WireGuard and the egress key on it, seals the approval with the PSK, posts it,
 // then waits for the device to connect. Once a server exists, every failure path
 // (including Ctrl-C and losing the race to another engineer) destroys it.
+// `create` wires the real adapters (provider, PSK, Ctrl-C); `approveWithNewServer`
+// is the flow itself, with its side effects passed in.
 import {
   ApiError,
   generateKeyPair,
@@ -15,12 +17,85 @@ import {
   type WgKeyPair,
   type Printer,
 } from "@support-tunnel/common";
+import { pinHostKey, promptHidden, readAllStdin } from "../adapters";
+import type { Context } from "../context";
 import { CliError, ExitCode } from "../errors";
 import type { TunnelServer, TunnelServerProvider } from "../providers/provider";
+import { providersFor, type ProviderFlags } from "../providers/registry";
 import { configureServer } from "../server-setup";
 import type { ServerRecordStore } from "../server-records";
-import type { ConnectRemoteShell } from "../ssh/remote-shell";
+import { connectNodeSsh, type ConnectRemoteShell } from "../ssh/remote-shell";
 import { parseTunnelId } from "../tunnel-id";
+
+export interface CreateOptions extends ProviderFlags {
+  id: string;
+  /** Where the tunnel server comes from: netns, ssh or gcp. */
+  provider: string;
+  /** The PSK the customer sent; `-` reads it from stdin; absent, a hidden prompt asks. */
+  psk?: string;
+  /** Seconds to wait for the device to connect, as typed. */
+  timeout: string;
+  ctx: Context;
+}
+
+export async function create(options: CreateOptions): Promise<CreateResult> {
+  const { ctx } = options;
+  parseTunnelId(options.id);
+  const timeoutSeconds = Number(options.timeout);
+  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds <= 0) {
+    throw new CliError("--timeout must be a whole number of seconds", ExitCode.Usage);
+  }
+  const api = ctx.api();
+  const provider = (await providersFor(ctx.config, ctx.env.raw, options))(options.provider);
+  // Ctrl-C during create aborts it (the prompt too), and the failure path destroys the server.
+  const controller = new AbortController();
+  const onSigint = () => {
+    ctx.printer.info("interrupted: cleaning up");
+    controller.abort(new CliError("interrupted", ExitCode.Interrupted));
+  };
+  process.on("SIGINT", onSigint);
+  try {
+    return await approveWithNewServer(
+      options.id,
+      { timeoutSeconds },
+      {
+        api,
+        provider,
+        connectShell: connectNodeSsh,
+        records: ctx.records(),
+        pinHostKey,
+        readPsk: () => readPsk(options.psk, ctx, controller.signal),
+        printer: ctx.printer,
+        signal: controller.signal,
+      },
+    );
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}
+
+/** The PSK from `--psk VALUE`, `--psk -` (stdin) or a hidden prompt that insists on a valid one. */
+async function readPsk(
+  flag: string | undefined,
+  ctx: Context,
+  signal: AbortSignal,
+): Promise<string> {
+  if (flag === "-") return readAllStdin();
+  if (flag !== undefined) return flag;
+  if (!ctx.env.stdinIsTty) {
+    throw new CliError(
+      "no PSK: pass --psk VALUE, or --psk - to read it from stdin",
+      ExitCode.Usage,
+    );
+  }
+  return promptHidden("PSK from the customer", {
+    signal,
+    validate: (value) => {
+      const parsed = presharedKeySchema.safeParse(value.trim());
+      return parsed.success || `PSK ${parsed.error.issues[0]?.message}`;
+    },
+  });
+}
 
 export interface CreateDeps {
   api: Pick<SupportApiClient, "getTunnel" | "approveTunnel" | "stopTunnel">;
@@ -37,8 +112,8 @@ export interface CreateDeps {
   signal?: AbortSignal;
 }
 
-export interface CreateOptions {
-  /** Seconds to wait for the device to connect after approving. */
+export interface ApproveOptions {
+  /** Seconds to wait for the device to connect after approving. Default 120. */
   timeoutSeconds?: number;
 }
 
@@ -51,9 +126,10 @@ function checkAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new CliError("interrupted", ExitCode.Interrupted);
 }
 
-export async function create(
+/** Checks the tunnel, makes and configures a server, approves, and waits for the device. */
+export async function approveWithNewServer(
   id: string,
-  options: CreateOptions,
+  options: ApproveOptions,
   deps: CreateDeps,
 ): Promise<CreateResult> {
   const tunnelId = parseTunnelId(id);

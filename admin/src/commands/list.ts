@@ -2,18 +2,26 @@
 import {
   ENTERED_STATES,
   renderTable,
+  stateSchema,
   type TunnelState,
   type TunnelView,
 } from "@support-tunnel/common";
 import type { Context } from "../context";
 import { CliError, ExitCode } from "../errors";
 
-export async function list(ctx: Context, options: { state?: string }): Promise<TunnelView[]> {
+export interface ListOptions {
+  /** Only tunnels in this state. */
+  state?: string;
+  ctx: Context;
+}
+
+export async function list({ state: filter, ctx }: ListOptions): Promise<TunnelView[]> {
   let state: TunnelState | undefined;
-  if (options.state !== undefined) {
-    state = ENTERED_STATES.find((s) => s === options.state);
-    if (!state)
+  if (filter !== undefined) {
+    const parsed = stateSchema.safeParse(filter);
+    if (!parsed.success || !ENTERED_STATES.includes(parsed.data))
       throw new CliError(`--state must be one of ${ENTERED_STATES.join(", ")}`, ExitCode.Usage);
+    state = parsed.data;
   }
   const { tunnels } = await ctx.api().listTunnels(state);
   ctx.printer.data(tunnels, () =>

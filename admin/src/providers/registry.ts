@@ -3,7 +3,7 @@
 import type { ProviderName } from "@support-tunnel/common";
 import type { ResolvedConfig } from "../config";
 import { CliError, ExitCode } from "../errors";
-import type { EngineerIdentity } from "../identity";
+import { resolveIdentity, type EngineerIdentity } from "../identity";
 import { NetnsProvider } from "./netns";
 import { createGcpProvider, type GcpProviderOptions } from "./gcp";
 import type { TunnelServerProvider } from "./provider";
@@ -18,6 +18,27 @@ export interface ProviderSettings {
   lab?: string;
   /** Environment for the gcp provider's tools (pulumi, gcloud credentials). */
   env?: NodeJS.ProcessEnv;
+}
+
+/** Flags that say where servers are: `--lab`, `--host`, `--identity`. */
+export interface ProviderFlags {
+  lab?: string;
+  host?: string;
+  identity?: string;
+}
+
+/**
+ * Provider by name, for create (named by `--provider`) and for stop and gc
+ * (named by a server's record); the engineer's identity is resolved once.
+ */
+export async function providersFor(
+  config: ResolvedConfig,
+  env: NodeJS.ProcessEnv,
+  flags: ProviderFlags,
+): Promise<(name: string) => TunnelServerProvider> {
+  const identity = await resolveIdentity(config, flags.identity);
+  return (name) =>
+    createProvider(name, { config, identity, host: flags.host, lab: flags.lab, env });
 }
 
 export function createProvider(name: string, settings: ProviderSettings): TunnelServerProvider {
