@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import {
   ApiError,
   ApiUnreachableError,
   generateKeyPair,
   generatePresharedKey,
   openApproval,
+  SupportApiClient,
   TunnelState,
   type ApproveTunnelRequest,
   type TunnelId,
@@ -21,6 +24,7 @@ const ID = "0b7e3f52-9a61-4c1e-8d2f-3a4b5c6d7e8f" as TunnelId;
 const EGRESS =
   "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHdzZWNyZXRzZWNyZXRzZWNyZXRzZWNyZXRzZWNy support-tunnel-egress";
 const device = generateKeyPair();
+const serverKeys = generateKeyPair();
 const psk = generatePresharedKey();
 
 function view(state: TunnelState, extra: Partial<TunnelView> = {}): TunnelView {
@@ -43,6 +47,15 @@ function view(state: TunnelState, extra: Partial<TunnelView> = {}): TunnelView {
     ...extra,
   };
 }
+
+/** The api's view of our approval: this server, with the key create made for it. */
+const OUR_SERVER = {
+  instanceId: "lab:ts0b7e3f529a61",
+  provider: "netns" as const,
+  publicIp: "100.64.0.9",
+  wgPort: 51820,
+  wgPublicKey: serverKeys.publicKey,
+};
 
 const SERVER: TunnelServer = {
   instanceId: "lab:ts0b7e3f529a61",
@@ -142,6 +155,7 @@ function harness(options: {
       json: false,
       tty: false,
     }),
+    generateKeyPair: () => serverKeys,
     now: () => clock,
     signal: options.controller?.signal,
   };
@@ -217,7 +231,60 @@ describe("create", () => {
     assert.ok(!h.calls.includes("stop"), "the winner's tunnel is left alone");
   });
 
-  it("ends the tunnel when its approval landed but the answer was lost", async () => {
+  it("carries on when its approval landed but the answer was lost", async () => {
+    const h = harness({
+      approve: async () => {
+        throw new ApiUnreachableError("api unreachable: ECONNRESET; POST may have reached it");
+      },
+      polls: [view(TunnelState.Running, { server: OUR_SERVER })],
+    });
+    const getTunnel = h.deps.api.getTunnel;
+    h.deps.api.getTunnel = async (id, opts) =>
+      h.calls.includes("approve") && !opts?.waitSeconds
+        ? view(TunnelState.Started, { server: OUR_SERVER, approvedBy: "me" })
+        : getTunnel(id, opts);
+    const result = await approveWithNewServer(ID, {}, h.deps);
+    assert.equal(result.tunnel.state, TunnelState.Running);
+    assert.deepEqual(h.calls.slice(-1), ["approve"], "nothing stopped, nothing destroyed");
+    assert.equal(h.approvals.length, 1, "the approval is not sent twice");
+    assert.ok(h.records.has(ID));
+  });
+
+  it("takes a 409 for its own approval (the api holds this server's key) as success", async () => {
+    const h = harness({
+      approve: async () => {
+        throw new ApiError(409, "tunnel is not pending (state: started)");
+      },
+      polls: [view(TunnelState.Running, { server: OUR_SERVER })],
+    });
+    const getTunnel = h.deps.api.getTunnel;
+    h.deps.api.getTunnel = async (id, opts) =>
+      h.calls.includes("approve") && !opts?.waitSeconds
+        ? view(TunnelState.Started, { server: OUR_SERVER, approvedBy: "me" })
+        : getTunnel(id, opts);
+    const result = await approveWithNewServer(ID, {}, h.deps);
+    assert.equal(result.tunnel.state, TunnelState.Running);
+    assert.ok(!h.calls.some((c) => c === "stop" || c.startsWith("destroy")));
+  });
+
+  it("destroys its server when the approval's answer was lost and the api cannot tell whose it is", async () => {
+    const h = harness({
+      approve: async () => {
+        throw new ApiUnreachableError("api unreachable: ECONNRESET");
+      },
+    });
+    const getTunnel = h.deps.api.getTunnel;
+    h.deps.api.getTunnel = async (id, opts) => {
+      if (h.calls.includes("approve"))
+        throw new ApiUnreachableError("api unreachable: ECONNREFUSED");
+      return getTunnel(id, opts);
+    };
+    await assert.rejects(approveWithNewServer(ID, {}, h.deps), /ECONNRESET/);
+    assert.deepEqual(h.calls.slice(-1), [`destroy ${SERVER.instanceId}`]);
+    assert.equal(h.records.size, 0);
+  });
+
+  it("ends the tunnel when the api points at this server but not with its key", async () => {
     const h = harness({
       approve: async () => {
         throw new ApiUnreachableError("api unreachable: timed out");
@@ -297,5 +364,45 @@ describe("create", () => {
       /PSK must be a base64 preshared key/,
     );
     assert.deepEqual(h.calls, []);
+  });
+
+  it("ends in success through the real api client when the approval's answer is lost", async () => {
+    // A stand-in api that does the approval, then drops the connection instead of answering.
+    let tunnel = view(TunnelState.Pending);
+    const seen: string[] = [];
+    const api = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      req.on("end", () => {
+        seen.push(`${req.method} ${req.url?.split("?")[0]}`);
+        if (req.method === "POST") {
+          const approval = JSON.parse(body) as ApproveTunnelRequest;
+          const { approval: _sealed, ...server } = approval;
+          tunnel = view(TunnelState.Started, { server, approvedBy: "me" });
+          req.socket.destroy();
+          return;
+        }
+        if (req.url?.includes("wait=")) tunnel = { ...tunnel, state: TunnelState.Running };
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(tunnel));
+      });
+    });
+    await new Promise<void>((resolve) => api.listen(0, "127.0.0.1", resolve));
+    try {
+      const h = harness({});
+      h.deps.api = new SupportApiClient({
+        baseUrl: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
+        token: "ste_test",
+        sleep: async () => undefined,
+      });
+      const result = await approveWithNewServer(ID, {}, h.deps);
+      assert.equal(result.tunnel.state, TunnelState.Running);
+      assert.equal(seen.filter((r) => r.startsWith("POST")).length, 1, "one approval sent");
+      assert.ok(!seen.some((r) => r.startsWith("DELETE")), "the tunnel it won is not stopped");
+      assert.ok(!h.calls.some((c) => c.startsWith("destroy")), "nor its server destroyed");
+    } finally {
+      api.closeAllConnections();
+      await new Promise<void>((resolve) => api.close(() => resolve()));
+    }
   });
 });

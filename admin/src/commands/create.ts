@@ -6,6 +6,7 @@
 // is the flow itself, with its side effects passed in.
 import {
   ApiError,
+  ApiUnreachableError,
   generateKeyPair,
   isTerminal,
   presharedKeySchema,
@@ -226,25 +227,39 @@ export async function approveWithNewServer(
       devicePublicKey: tunnel.deviceWgPublicKey,
       psk,
     });
+    const approvalBody = {
+      instanceId: server.instanceId,
+      provider: server.provider,
+      publicIp: server.publicIp,
+      wgPort: server.wgPort,
+      wgPublicKey: serverKeys.publicKey,
+      approval,
+    };
     let view: TunnelView;
     try {
-      view = await api.approveTunnel(tunnelId, {
-        instanceId: server.instanceId,
-        provider: server.provider,
-        publicIp: server.publicIp,
-        wgPort: server.wgPort,
-        wgPublicKey: serverKeys.publicKey,
-        approval,
-      });
+      view = await api.approveTunnel(tunnelId, approvalBody);
     } catch (err) {
-      if (err instanceof ApiError && err.status === 409) {
-        const winner = await api.getTunnel(tunnelId).catch(() => null);
+      // The answer can be lost (or a repeat refused) after the approval landed.
+      // Only the api's view says whose it is: ours carries this server's fresh key.
+      const unknownOutcome =
+        err instanceof ApiUnreachableError ||
+        (err instanceof ApiError && (err.status === 409 || err.status >= 500));
+      if (!unknownOutcome) throw err;
+      const current = await api.getTunnel(tunnelId).catch(() => null);
+      const ours =
+        current?.server?.wgPublicKey === serverKeys.publicKey &&
+        current.server.instanceId === server.instanceId;
+      if (current && ours) {
+        printer.info("the approval's answer was lost, but the api holds our approval");
+        view = current;
+      } else if (err instanceof ApiError && err.status === 409) {
         throw new CliError(
-          `tunnel ${tunnelId} was approved by ${winner?.approvedBy ?? "someone else"} first; this server is destroyed`,
+          `tunnel ${tunnelId} was approved by ${current?.approvedBy ?? "someone else"} first; this server is destroyed`,
           ExitCode.Conflict,
         );
+      } else {
+        throw err;
       }
-      throw err;
     }
     approved = true;
     printer.info(`approval posted; waiting for the device to connect`);
