@@ -1,8 +1,9 @@
 // Real side effects the commands are handed: reading the PSK, pinning host keys,
 // running the system ssh client.
-import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { execa } from "execa";
+import writeFileAtomic from "write-file-atomic";
 import { CliError, ExitCode } from "./errors";
 import type { TunnelServer } from "./providers/provider";
 
@@ -19,10 +20,11 @@ export async function pinHostKey(path: string, server: TunnelServer): Promise<vo
     );
   }
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  await writeFile(path, knownHostsLine(server.ssh.host, server.ssh.port, server.ssh.hostKey), {
-    mode: 0o600,
-  });
-  await chmod(path, 0o600);
+  await writeFileAtomic(
+    path,
+    knownHostsLine(server.ssh.host, server.ssh.port, server.ssh.hostKey),
+    { mode: 0o600 },
+  );
 }
 
 /** `ssh` with the terminal handed over; interactive sessions and streamed commands have no time limit. */
@@ -41,34 +43,55 @@ export async function readAllStdin(stdin: NodeJS.ReadableStream = process.stdin)
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** Reads a line from the terminal without echoing it (the PSK is a secret). */
-export function promptHidden(
-  question: string,
-  stderr: NodeJS.WritableStream = process.stderr,
+export interface HiddenPromptOptions {
+  /** Asked again, with this message, until it returns true. */
+  validate?: (value: string) => true | string;
+  /** Aborting it (Ctrl-C outside the prompt, e.g. SIGINT) interrupts the prompt. */
+  signal?: AbortSignal;
+  input?: NodeJS.ReadableStream & { isRaw?: boolean };
+  output?: NodeJS.WritableStream;
+}
+
+/**
+ * Reads a secret from the terminal without echoing it (@inquirer/password, on
+ * stderr so stdout stays data). Line editing is readline's (Ctrl-U erases the
+ * line); Ctrl-C interrupts (exit 130); Ctrl-D on an empty line gives up.
+ */
+export async function promptHidden(
+  message: string,
+  options: HiddenPromptOptions = {},
 ): Promise<string> {
-  const stdin = process.stdin;
-  return new Promise((resolve, reject) => {
-    stderr.write(question);
-    let value = "";
-    stdin.setRawMode(true);
-    stdin.resume();
-    stdin.setEncoding("utf8");
-    const finish = (err: Error | null) => {
-      stdin.setRawMode(false);
-      stdin.pause();
-      stdin.removeListener("data", onData);
-      stderr.write("\n");
-      if (err) reject(err);
-      else resolve(value);
-    };
-    const onData = (chunk: string) => {
-      for (const ch of chunk) {
-        if (ch === "\r" || ch === "\n") return finish(null);
-        if (ch === "\u0003") return finish(new CliError("interrupted", ExitCode.Interrupted));
-        if (ch === "\u007f" || ch === "\b") value = value.slice(0, -1);
-        else value += ch;
-      }
-    };
-    stdin.on("data", onData);
-  });
+  const input = options.input ?? process.stdin;
+  // Loaded when asked: only `create` without --psk prompts.
+  const { default: password } = await import("@inquirer/password");
+  const endOfInput = new AbortController();
+  const answer = password(
+    { message, mask: false, toggleMask: false, validate: options.validate },
+    {
+      input,
+      output: options.output ?? process.stderr,
+      signal: options.signal
+        ? AbortSignal.any([options.signal, endOfInput.signal])
+        : endOfInput.signal,
+    },
+  );
+  // Ctrl-D on an empty line closes readline but leaves the prompt pending (it
+  // only settles on Enter, Ctrl-C or its signal): seen as the terminal leaving
+  // raw mode on that key (this listener runs after readline's), and made an abort.
+  const onKeypress = (_: unknown, key?: { ctrl?: boolean; name?: string }) => {
+    if (key?.ctrl && key.name === "d" && input.isRaw === false) endOfInput.abort();
+  };
+  input.on("keypress", onKeypress);
+  try {
+    return await answer;
+  } catch (err) {
+    if (endOfInput.signal.aborted)
+      throw new CliError(`${message}: nothing entered`, ExitCode.Usage);
+    const name = (err as Error).name;
+    if (name === "ExitPromptError" || name === "AbortPromptError")
+      throw new CliError("interrupted", ExitCode.Interrupted);
+    throw err;
+  } finally {
+    input.off("keypress", onKeypress);
+  }
 }

@@ -1,10 +1,7 @@
-// `support`: declares the commands and flags, wires the real adapters, and is the
-// one place that turns errors into a message and an exit code.
-import { ApiError, ApiUnreachableError, ValidationError } from "@support-tunnel/common";
-import { Command, CommanderError, Option } from "commander";
-import { promptHidden, pinHostKey, readAllStdin, runSystemSsh } from "./adapters";
-import { readEnvironment, resolveConfig, type Environment } from "./config";
-import { apiClientFor, type Context } from "./context";
+// `support`: the commands and their flags. Each action hands its flags and a
+// context to the command's function; every error ends in the one handler.
+import { ENTERED_STATES, EXIT_CODES, exitCodesHelp } from "@support-tunnel/common";
+import { Command, Option } from "commander";
 import { audit } from "./commands/audit";
 import { command } from "./commands/command";
 import { connect } from "./commands/connect";
@@ -15,26 +12,14 @@ import { login } from "./commands/login";
 import { show } from "./commands/show";
 import { stop } from "./commands/stop";
 import { whoami } from "./commands/whoami";
-import { CliError, ExitCode, ExitWith } from "./errors";
-import { resolveIdentity } from "./identity";
-import { Printer } from "./printer";
-import { createProvider } from "./providers/registry";
-import { FileServerRecordStore } from "./server-records";
-import { connectNodeSsh } from "./ssh/remote-shell";
-import { parseTunnelId } from "./tunnel-id";
-import type { TunnelServerProvider } from "./providers/provider";
+import { createContext, plainPrinter, type CommonFlags, type MainIo } from "./context";
+import { ExitCode, exitCodeFor } from "./errors";
 
-interface CommonFlags {
-  json?: boolean;
-  config?: string;
-  quiet?: boolean;
-}
+export type { MainIo };
 
-export interface MainIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  env: NodeJS.ProcessEnv;
-}
+const EXIT_CODES_HELP = `
+${exitCodesHelp(EXIT_CODES.map((e) => e.code))}
+\`command\` and \`connect\` otherwise exit with the remote command's exit code.`;
 
 function common(cmd: Command, json = true): Command {
   cmd.option(
@@ -45,28 +30,9 @@ function common(cmd: Command, json = true): Command {
   return cmd.option("-q, --quiet", "no progress output on stderr");
 }
 
+/** Runs the CLI and returns the exit code; bin.ts exits with it. */
 export async function main(argv: string[], io: MainIo = process): Promise<number> {
-  let printer = new Printer({ stdout: io.stdout, stderr: io.stderr, json: false, tty: false });
-  const running: { pending: Promise<void> | null } = { pending: null };
-
-  const setup = async (flags: CommonFlags): Promise<Context> => {
-    const base = readEnvironment(io.env);
-    const env: Environment = flags.config ? { ...base, configPath: flags.config } : base;
-    printer = new Printer({
-      stdout: io.stdout,
-      stderr: io.stderr,
-      json: flags.json === true,
-      tty: env.stderrIsTty,
-      quiet: flags.quiet,
-    });
-    const config = await resolveConfig(env);
-    return { printer, env, config, api: () => apiClientFor(config) };
-  };
-  const action =
-    <A extends unknown[]>(fn: (...args: A) => Promise<unknown>) =>
-    (...args: A) => {
-      running.pending = fn(...args).then(() => undefined);
-    };
+  const ctx = (flags: CommonFlags) => createContext(flags, io);
 
   const program = new Command("support")
     .description(
@@ -74,6 +40,7 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
     )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .addHelpText("after", EXIT_CODES_HELP)
     .showHelpAfterError();
 
   common(program.command("login").description("store the api url and your token (0600)"), true)
@@ -83,57 +50,45 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
     .option("--lab <name>", "default lab for the netns provider")
     .option("--ssh-host <user@addr[:port]>", "default host for the ssh provider")
     .action(
-      action(
-        async (
-          opts: CommonFlags & {
-            api: string;
-            token: string;
-            identity?: string;
-            lab?: string;
-            sshHost?: string;
-          },
-        ) => {
-          const ctx = await setup(opts);
-          await login(ctx, opts);
+      async (
+        opts: CommonFlags & {
+          api: string;
+          token: string;
+          identity?: string;
+          lab?: string;
+          sshHost?: string;
         },
-      ),
+      ) => {
+        await login({ ...opts, ctx: await ctx(opts) });
+      },
     );
 
   common(program.command("whoami").description("who the api thinks you are")).action(
-    action(async (opts: CommonFlags) => {
-      await whoami(await setup(opts));
-    }),
+    async (opts: CommonFlags) => {
+      await whoami({ ctx: await ctx(opts) });
+    },
   );
 
   common(program.command("list").description("list tunnels"))
-    .option(
-      "--state <state>",
-      "only tunnels in this state (pending, started, running, connected, completed, timedout)",
-    )
-    .action(
-      action(async (opts: CommonFlags & { state?: string }) => {
-        await list(await setup(opts), opts);
-      }),
-    );
+    .addOption(new Option("--state <state>", "only tunnels in this state").choices(ENTERED_STATES))
+    .action(async (opts: CommonFlags & { state?: string }) => {
+      await list({ state: opts.state, ctx: await ctx(opts) });
+    });
 
   common(
     program.command("show").description("show one tunnel").argument("<id>", "tunnel id"),
-  ).action(
-    action(async (id: string, opts: CommonFlags) => {
-      await show(await setup(opts), id);
-    }),
-  );
+  ).action(async (id: string, opts: CommonFlags) => {
+    await show({ id, ctx: await ctx(opts) });
+  });
 
   common(
     program
       .command("audit")
       .description("the audit log of one tunnel")
       .argument("<id>", "tunnel id"),
-  ).action(
-    action(async (id: string, opts: CommonFlags) => {
-      await audit(await setup(opts), id);
-    }),
-  );
+  ).action(async (id: string, opts: CommonFlags) => {
+    await audit({ id, ctx: await ctx(opts) });
+  });
 
   common(
     program
@@ -157,71 +112,19 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
     .option("--identity <path>", "SSH private key used on the server (default ~/.ssh/id_ed25519)")
     .option("--timeout <seconds>", "how long to wait for the device to connect", "120")
     .action(
-      action(
-        async (
-          id: string,
-          opts: CommonFlags & {
-            provider: string;
-            psk?: string;
-            host?: string;
-            lab?: string;
-            identity?: string;
-            timeout: string;
-          },
-        ) => {
-          const ctx = await setup(opts);
-          parseTunnelId(id);
-          const timeoutSeconds = Number(opts.timeout);
-          if (!Number.isInteger(timeoutSeconds) || timeoutSeconds <= 0) {
-            throw new CliError("--timeout must be a whole number of seconds", ExitCode.Usage);
-          }
-          const api = ctx.api();
-          const identity = await resolveIdentity(ctx.config, opts.identity);
-          const provider = createProvider(opts.provider, {
-            config: ctx.config,
-            identity,
-            host: opts.host,
-            lab: opts.lab,
-            env: ctx.env.raw,
-          });
-          const readPsk = async (): Promise<string> => {
-            if (opts.psk === "-") return readAllStdin();
-            if (opts.psk !== undefined) return opts.psk;
-            if (!ctx.env.stdinIsTty) {
-              throw new CliError(
-                "no PSK: pass --psk VALUE, or --psk - to read it from stdin",
-                ExitCode.Usage,
-              );
-            }
-            return promptHidden("PSK from the customer: ");
-          };
-          // Ctrl-C during create aborts it, and the failure path destroys the server.
-          const controller = new AbortController();
-          const onSigint = () => {
-            ctx.printer.info("interrupted: cleaning up");
-            controller.abort(new CliError("interrupted", ExitCode.Interrupted));
-          };
-          process.on("SIGINT", onSigint);
-          try {
-            await create(
-              id,
-              { timeoutSeconds },
-              {
-                api,
-                provider,
-                connectShell: connectNodeSsh,
-                records: new FileServerRecordStore(ctx.config.dir),
-                pinHostKey,
-                readPsk,
-                printer: ctx.printer,
-                signal: controller.signal,
-              },
-            );
-          } finally {
-            process.off("SIGINT", onSigint);
-          }
+      async (
+        id: string,
+        opts: CommonFlags & {
+          provider: string;
+          psk?: string;
+          host?: string;
+          lab?: string;
+          identity?: string;
+          timeout: string;
         },
-      ),
+      ) => {
+        await create({ ...opts, id, ctx: await ctx(opts) });
+      },
     );
 
   common(
@@ -230,16 +133,9 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
       .description("interactive root shell on the device (through the tunnel server)")
       .argument("<id>", "tunnel id"),
     false,
-  ).action(
-    action(async (id: string, opts: CommonFlags) => {
-      const ctx = await setup(opts);
-      await connect(id, {
-        api: ctx.api(),
-        records: new FileServerRecordStore(ctx.config.dir),
-        runSsh: runSystemSsh,
-      });
-    }),
-  );
+  ).action(async (id: string, opts: CommonFlags) => {
+    await connect({ id, ctx: await ctx(opts) });
+  });
 
   common(
     program
@@ -249,31 +145,9 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
       .argument("<cmd...>", "the command and its arguments, after --")
       .usage("[options] <id> -- <cmd> [args...]"),
     false,
-  ).action(
-    action(async (id: string, cmd: string[], opts: CommonFlags) => {
-      const ctx = await setup(opts);
-      await command(id, cmd, {
-        api: ctx.api(),
-        records: new FileServerRecordStore(ctx.config.dir),
-        runSsh: runSystemSsh,
-      });
-    }),
-  );
-
-  const providerFactory = async (
-    ctx: Context,
-    opts: { lab?: string; host?: string; identity?: string },
-  ) => {
-    const identity = await resolveIdentity(ctx.config, opts.identity);
-    return (name: string) =>
-      createProvider(name, {
-        config: ctx.config,
-        identity,
-        host: opts.host,
-        lab: opts.lab,
-        env: ctx.env.raw,
-      });
-  };
+  ).action(async (id: string, argv: string[], opts: CommonFlags) => {
+    await command({ id, argv, ctx: await ctx(opts) });
+  });
 
   common(
     program
@@ -285,21 +159,12 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
     .option("--lab <name>", "netns provider: the lab (env SUPPORT_LAB)")
     .option("--identity <path>", "SSH private key used on the server")
     .action(
-      action(
-        async (
-          id: string,
-          opts: CommonFlags & { reason?: string; lab?: string; identity?: string },
-        ) => {
-          const ctx = await setup(opts);
-          const providerFor = await providerFactory(ctx, opts);
-          await stop(id, opts, {
-            api: ctx.api(),
-            records: new FileServerRecordStore(ctx.config.dir),
-            providerFor,
-            printer: ctx.printer,
-          });
-        },
-      ),
+      async (
+        id: string,
+        opts: CommonFlags & { reason?: string; lab?: string; identity?: string },
+      ) => {
+        await stop({ ...opts, id, ctx: await ctx(opts) });
+      },
     );
 
   common(
@@ -310,62 +175,14 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
     .option("--lab <name>", "also look for orphan servers in this lab (env SUPPORT_LAB)")
     .option("--host <user@addr[:port]>", "also look for orphan tunnels on this ssh host")
     .option("--identity <path>", "SSH private key used on the servers")
-    .action(
-      action(async (opts: CommonFlags & { lab?: string; host?: string; identity?: string }) => {
-        const ctx = await setup(opts);
-        const providerFor = await providerFactory(ctx, opts);
-        const listable: TunnelServerProvider[] = [];
-        if (opts.lab ?? ctx.config.lab) listable.push(providerFor("netns"));
-        if (opts.host ?? ctx.config.file?.ssh?.host) listable.push(providerFor("ssh"));
-        const result = await gc({
-          api: ctx.api(),
-          records: new FileServerRecordStore(ctx.config.dir),
-          providerFor,
-          printer: ctx.printer,
-          listable,
-        });
-        if (result.errors.length > 0) throw new ExitWith(ExitCode.Failure);
-      }),
-    );
+    .action(async (opts: CommonFlags & { lab?: string; host?: string; identity?: string }) => {
+      await gc({ ...opts, ctx: await ctx(opts) });
+    });
 
   try {
     await program.parseAsync(argv);
-    if (running.pending) await running.pending;
     return ExitCode.Ok;
   } catch (err) {
-    return exitCodeFor(err, printer);
+    return exitCodeFor(err, plainPrinter(io));
   }
-}
-
-/** The one error handler: a message on stderr and an exit code. */
-export function exitCodeFor(err: unknown, printer: Printer): number {
-  if (err instanceof ExitWith) return err.exitCode;
-  if (err instanceof CommanderError) {
-    if (err.code === "commander.helpDisplayed" || err.code === "commander.version")
-      return ExitCode.Ok;
-    if (err.code === "commander.help") return ExitCode.Ok;
-    return ExitCode.Usage;
-  }
-  if (err instanceof CliError) {
-    printer.error(err.message);
-    return err.exitCode;
-  }
-  if (err instanceof ApiError) {
-    printer.error(`api: ${err.message}`);
-    if (err.status === 401 || err.status === 403) return ExitCode.Auth;
-    if (err.status === 404) return ExitCode.NotFound;
-    if (err.status === 409) return ExitCode.Conflict;
-    if (err.status === 400 || err.status === 422) return ExitCode.Usage;
-    return ExitCode.Failure;
-  }
-  if (err instanceof ApiUnreachableError) {
-    printer.error(err.message);
-    return ExitCode.Unreachable;
-  }
-  if (err instanceof ValidationError) {
-    printer.error(err.message);
-    return ExitCode.Usage;
-  }
-  printer.error(err instanceof Error ? err.message : String(err));
-  return ExitCode.Failure;
 }

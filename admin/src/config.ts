@@ -1,9 +1,10 @@
 // The engineer CLI's configuration: the one module that reads the environment,
 // plus the config file `login` writes (0600 in a 0700 directory, validated on
 // read so a hand-edited file fails with the name of the bad field).
-import { mkdir, readFile, rename, writeFile, chmod } from "node:fs/promises";
+import { chmod, mkdir, readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
 import { engineerTokenSchema, parseWire, ValidationError } from "@support-tunnel/common";
 import { CliError, ExitCode } from "./errors";
@@ -138,9 +139,7 @@ export async function writeConfigFile(path: string, config: AdminConfig): Promis
   const valid = parseWire(adminConfigSchema, config, "config");
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await chmod(dirname(path), 0o700);
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(valid, null, 2) + "\n", { mode: 0o600 });
-  await rename(tmp, path);
+  await writeFileAtomic(path, JSON.stringify(valid, null, 2) + "\n", { mode: 0o600 });
 }
 
 /** The api url and token, or an error telling the engineer to log in. */
@@ -148,7 +147,7 @@ export function requireApi(config: ResolvedConfig): { apiUrl: string; token: str
   if (!config.apiUrl || !config.token) {
     throw new CliError(
       "not logged in: run `support login --api URL --token TOKEN` (or set SUPPORT_API_URL and SUPPORT_TOKEN)",
-      ExitCode.Auth,
+      ExitCode.Refused,
     );
   }
   return { apiUrl: config.apiUrl, token: config.token };

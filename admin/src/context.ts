@@ -1,9 +1,23 @@
 // What every command is handed: the printer, the resolved config and factories
-// for the side-effecting adapters, so specs can pass fakes.
-import { SupportApiClient } from "@support-tunnel/common";
+// for the side-effecting adapters, built once from the common flags.
+import { Printer, SupportApiClient } from "@support-tunnel/common";
 import type { Environment, ResolvedConfig } from "./config";
-import { requireApi } from "./config";
-import type { Printer } from "./printer";
+import { readEnvironment, requireApi, resolveConfig } from "./config";
+import { FileServerRecordStore, type ServerRecordStore } from "./server-records";
+
+/** Flags every command takes. */
+export interface CommonFlags {
+  json?: boolean;
+  config?: string;
+  quiet?: boolean;
+}
+
+/** The process's streams and environment; tests pass their own. */
+export interface MainIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+}
 
 export interface Context {
   printer: Printer;
@@ -11,6 +25,33 @@ export interface Context {
   config: ResolvedConfig;
   /** The api client for the logged-in engineer; throws "not logged in" without a url and token. */
   api(): SupportApiClient;
+  /** Where each tunnel's server is recorded on this machine. */
+  records(): ServerRecordStore;
+}
+
+/** The printer a command gets before its flags are known (usage errors, a bad config). */
+export function plainPrinter(io: MainIo): Printer {
+  return new Printer({ stdout: io.stdout, stderr: io.stderr, json: false, tty: false });
+}
+
+export async function createContext(flags: CommonFlags, io: MainIo): Promise<Context> {
+  const base = readEnvironment(io.env);
+  const env: Environment = flags.config ? { ...base, configPath: flags.config } : base;
+  const printer = new Printer({
+    stdout: io.stdout,
+    stderr: io.stderr,
+    json: flags.json === true,
+    tty: env.stderrIsTty,
+    quiet: flags.quiet,
+  });
+  const config = await resolveConfig(env);
+  return {
+    printer,
+    env,
+    config,
+    api: () => apiClientFor(config),
+    records: () => new FileServerRecordStore(config.dir),
+  };
 }
 
 export function apiClientFor(config: ResolvedConfig): SupportApiClient {

@@ -1,8 +1,9 @@
 // Where each tunnel's server is, kept on the engineer's machine at create time
 // (`servers/<tunnelId>.json`, 0600): connect, command, stop and gc need the SSH
 // access and the provider, which the api does not (and should not) hold.
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
 import { parseWire, tunnelIdSchema, type TunnelId } from "@support-tunnel/common";
 import type { TunnelServer } from "./providers/provider";
@@ -58,9 +59,7 @@ export class FileServerRecordStore implements ServerRecordStore {
   async save(record: ServerRecord): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const path = join(this.dir, `${record.tunnelId}.json`);
-    const tmp = `${path}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(record, null, 2) + "\n", { mode: 0o600 });
-    await rename(tmp, path);
+    await writeFileAtomic(path, JSON.stringify(record, null, 2) + "\n", { mode: 0o600 });
   }
 
   async load(tunnelId: TunnelId): Promise<ServerRecord | null> {

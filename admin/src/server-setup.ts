@@ -118,22 +118,3 @@ export async function configureServer(
     throw new Error("the egress public key read from the server is not an OpenSSH key line");
   return { egressPublicKey: parsed.data };
 }
-
-/** Removes what one tunnel added to a shared host: its interface and its directory. */
-export async function teardownServerTunnel(
-  shell: RemoteShell,
-  tunnelId: TunnelId | string,
-  interfaceName: string,
-): Promise<void> {
-  const paths = serverPaths(tunnelId, interfaceName);
-  // Down may fail because it is already down; the directory goes either way.
-  await shell.exec([
-    "sh",
-    "-c",
-    'if [ -f "$1" ]; then wg-quick down "$1"; fi; true',
-    "sh",
-    paths.wgConfig,
-  ]);
-  await shell.exec(["ip", "link", "del", "dev", interfaceName]).catch(() => undefined);
-  await run(shell, "removing the tunnel directory", ["rm", "-rf", "--", paths.dir]);
-}

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { ApiError, ApiUnreachableError, SupportApiClient, type ApiClientOptions } from "./client";
 import { generateKeyPair } from "./crypto";
 import type { TunnelId } from "./ids";
@@ -51,8 +51,8 @@ class FakeApi {
     });
   });
 
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+  async start(port = 0): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(port, "127.0.0.1", resolve));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
@@ -71,6 +71,58 @@ class FakeApi {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/**
+ * A TCP proxy in front of the fake api that, for the next `n` connections, lets
+ * the request through and destroys the connection when the answer comes back:
+ * the request reached the api and was done there, and its answer is lost.
+ */
+class LossyProxy {
+  private toDrop = 0;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly server = net.createServer((client) => {
+    const drop = this.toDrop > 0;
+    if (drop) this.toDrop--;
+    const upstream = net.connect(this.upstreamPort, "127.0.0.1");
+    for (const socket of [client, upstream]) {
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
+      socket.on("error", () => undefined);
+    }
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+    client.pipe(upstream);
+    upstream.on("data", (chunk: Buffer) => {
+      if (drop) client.destroy();
+      else client.write(chunk);
+    });
+  });
+
+  constructor(private readonly upstreamPort: number) {}
+
+  dropAnswers(n: number): void {
+    this.toDrop = n;
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** A port nothing listens on (for now): connections to it are refused. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
@@ -364,6 +416,121 @@ describe("SupportApiClient", () => {
     setTimeout(() => controller.abort(new Error("agent stopping")), 50);
     const err = await rejection(pending);
     assert.equal(err.message, "agent stopping");
+    assert.equal(api.seen.length, 1);
+    assert.deepEqual(delays, []);
+  });
+
+  describe("when an answer is lost on the way back", () => {
+    let proxy: LossyProxy;
+    let proxyUrl = "";
+    const tunnelView = {
+      ...deviceView,
+      state: "started",
+      hostname: null,
+      description: null,
+      deviceWgPublicKey: generateKeyPair().publicKey,
+      updatedAt: deviceView.createdAt,
+      server: null,
+      supportUser: null,
+      approvedBy: "alice",
+      endedAt: null,
+    };
+    const approval = {
+      instanceId: "lab:ts0b7e3f529a61",
+      provider: "netns" as const,
+      publicIp: "100.64.0.9",
+      wgPort: 51820,
+      wgPublicKey: generateKeyPair().publicKey,
+      approval: "c2VhbGVk",
+    };
+
+    beforeEach(async () => {
+      proxy = new LossyProxy(Number(new URL(baseUrl).port));
+      proxyUrl = await proxy.start();
+    });
+    afterEach(() => proxy.stop());
+
+    const posts = () => api.seen.filter((s) => s.method === "POST");
+
+    it("sends createTunnel once, so a lost answer leaves no second (ghost) tunnel", async () => {
+      proxy.dropAnswers(1);
+      api.answer((_q, res) =>
+        json(res, 201, { tunnelId, token: deviceToken, expiresAt: deviceView.expiresAt }),
+      );
+      const err = await rejection(
+        client({ baseUrl: proxyUrl }).createTunnel({
+          deviceWgPublicKey: generateKeyPair().publicKey,
+          network: "10.9.9.0/30",
+        }),
+      );
+      assert.ok(err instanceof ApiUnreachableError, String(err));
+      assert.match(
+        err.message,
+        /POST \/v1\/device\/tunnels may have reached it, so it was not repeated/,
+      );
+      assert.equal(posts().length, 1, "the api saw one request");
+      assert.deepEqual(delays, []);
+    });
+
+    it("never repeats an approval whose answer was lost (a repeat would be refused as a conflict)", async () => {
+      proxy.dropAnswers(1);
+      api.answer((_q, res) => json(res, 200, tunnelView));
+      const err = await rejection(client({ baseUrl: proxyUrl }).approveTunnel(tunnelId, approval));
+      assert.ok(err instanceof ApiUnreachableError, String(err));
+      assert.equal(posts().length, 1);
+      assert.equal(posts()[0]!.url, `/v1/tunnels/${tunnelId}/server`);
+    });
+
+    it("repeats reads and stops, which are safe to repeat", async () => {
+      api.answer((_q, res) => json(res, 200, tunnelView));
+      const sut = client({ baseUrl: proxyUrl });
+      proxy.dropAnswers(1);
+      assert.equal((await sut.getTunnel(tunnelId)).approvedBy, "alice");
+      proxy.dropAnswers(1);
+      assert.equal((await sut.stopTunnel(tunnelId, "done")).tunnelId, tunnelId);
+      assert.deepEqual(
+        api.seen.map((s) => s.method),
+        ["GET", "GET", "DELETE", "DELETE"],
+      );
+      assert.deepEqual(delays, [100, 100]);
+    });
+  });
+
+  it("sends a write again when the connection was refused: it never reached the api", async () => {
+    const late = new FakeApi();
+    const port = await freePort();
+    late.answer((_q, res) =>
+      json(res, 201, { tunnelId, token: deviceToken, expiresAt: deviceView.expiresAt }),
+    );
+    try {
+      const sut = client({
+        baseUrl: `http://127.0.0.1:${port}`,
+        // The api comes up between the refused attempt and the next one.
+        sleep: async (ms) => {
+          delays.push(ms);
+          await late.start(port);
+        },
+      });
+      const created = await sut.createTunnel({
+        deviceWgPublicKey: generateKeyPair().publicKey,
+        network: "10.9.9.0/30",
+      });
+      assert.equal(created.tunnelId, tunnelId);
+      assert.equal(late.seen.length, 1);
+      assert.deepEqual(delays, [100]);
+    } finally {
+      await late.stop();
+    }
+  });
+
+  it("does not repeat a write the api answered with a 5xx: it may have been done", async () => {
+    api.answer(
+      (_q, res) => json(res, 503, { statusCode: 503, message: "database restarting" }),
+      (_q, res) => json(res, 201, { name: "bob", role: "viewer", token: "ste_x" }),
+    );
+    const err = await rejection(client().createEngineer({ name: "bob", role: "viewer" }));
+    assert.ok(err instanceof ApiError);
+    assert.equal(err.status, 503);
     assert.equal(api.seen.length, 1);
     assert.deepEqual(delays, []);
   });

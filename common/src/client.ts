@@ -1,6 +1,8 @@
 // Typed client for the bookkeeping api, used by the device and the engineer CLI.
 // Every answer is validated against the wire schemas before a caller sees it:
-// the api is not trusted to send well-formed data.
+// the api is not trusted to send well-formed data. Only requests that are safe
+// to repeat are retried: a write whose answer was lost may have landed, and
+// sending it again would make a second tunnel or be refused as a conflict.
 import type { z } from "zod";
 import type { TunnelId } from "./ids";
 import {
@@ -48,7 +50,10 @@ export interface ApiClientOptions {
   token?: string;
   /** Per attempt, not counting the long-poll wait itself. Default 10 s. */
   timeoutMs?: number;
-  /** Extra attempts after the first on 5xx or network errors. Default 3. */
+  /**
+   * Extra attempts after the first, for requests safe to repeat (on 5xx, network
+   * errors, timeouts) and for writes that never reached the api. Default 3.
+   */
   retries?: number;
   /** First backoff delay; doubles each retry. Default 250 ms. */
   backoffMs?: number;
@@ -58,6 +63,11 @@ export interface ApiClientOptions {
 }
 
 interface RequestOptions {
+  /**
+   * Safe to send again when an attempt's outcome is unknown: reads, stops, and
+   * writes the api answers the same way when repeated. Default: GET only.
+   */
+  idempotent?: boolean;
   body?: unknown;
   query?: Record<string, string | number | undefined>;
   /** Seconds the server may hold the request (long-poll); added to the timeout. */
@@ -114,15 +124,19 @@ export class SupportApiClient {
     });
   }
 
+  /** Safe to repeat: the api answers a repeat by the same support user with the same view. */
   reportConnected(supportUser: string): Promise<DeviceTunnelView> {
     return this.request("POST", "/v1/device/tunnel/connected", deviceTunnelViewSchema, {
       body: { supportUser },
+      idempotent: true,
     });
   }
 
+  /** Safe to repeat: stopping an ended tunnel answers with its unchanged view. */
   stopDeviceTunnel(reason?: string): Promise<DeviceTunnelView> {
     return this.request("DELETE", "/v1/device/tunnel", deviceTunnelViewSchema, {
       body: reason ? { reason } : {},
+      idempotent: true,
     });
   }
 
@@ -143,15 +157,21 @@ export class SupportApiClient {
     });
   }
 
+  /**
+   * Never repeated once it may have reached the api: a repeat of a landed approval
+   * is a 409. A caller whose answer was lost reads the tunnel back to know.
+   */
   approveTunnel(id: TunnelId, body: ApproveTunnelRequest): Promise<TunnelView> {
     return this.request("POST", `/v1/tunnels/${encodeURIComponent(id)}/server`, tunnelViewSchema, {
       body,
     });
   }
 
+  /** Safe to repeat: stopping an ended tunnel answers with its unchanged view. */
   stopTunnel(id: TunnelId, reason?: string): Promise<TunnelView> {
     return this.request("DELETE", `/v1/tunnels/${encodeURIComponent(id)}`, tunnelViewSchema, {
       body: reason ? { reason } : {},
+      idempotent: true,
     });
   }
 
@@ -200,6 +220,7 @@ export class SupportApiClient {
     if (this.options.userAgent) headers["user-agent"] = this.options.userAgent;
     if (opts.body !== undefined) headers["content-type"] = "application/json";
     const timeoutMs = this.timeoutMs + (opts.waitSeconds ?? 0) * 1000;
+    const idempotent = opts.idempotent ?? method === "GET";
 
     let lastError: Error = new ApiUnreachableError(`api at ${this.baseUrl} unreachable`);
     for (let attempt = 0; attempt <= this.retries; attempt++) {
@@ -223,6 +244,11 @@ export class SupportApiClient {
       } catch (err) {
         if (opts.signal?.aborted) throw opts.signal.reason ?? err;
         const why = timeout.aborted ? `timed out after ${timeoutMs} ms` : networkReason(err);
+        if (!idempotent && !neverSent(err, timeout)) {
+          throw new ApiUnreachableError(
+            `api at ${this.baseUrl} unreachable: ${why}; ${method} ${path} may have reached it, so it was not repeated`,
+          );
+        }
         lastError = new ApiUnreachableError(`api at ${this.baseUrl} unreachable: ${why}`);
         continue;
       }
@@ -235,6 +261,8 @@ export class SupportApiClient {
         }
       }
       if (response.status >= 500) {
+        // The api got the request: a write may have been done before the error.
+        if (!idempotent) throw toApiError(response.status, json, text);
         lastError = toApiError(response.status, json, text);
         continue;
       }
@@ -268,6 +296,25 @@ function printable(s: string): string {
     out += code <= 0x1f || (code >= 0x7f && code <= 0x9f) ? " " : ch;
   }
   return out;
+}
+
+/**
+ * Failures of the connection itself, before a byte of the request was sent: the
+ * only ones after which a write is provably not done and may be sent again.
+ */
+const CONNECT_FAILURES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
+function neverSent(err: unknown, timeout: AbortSignal): boolean {
+  if (timeout.aborted) return false;
+  const code = (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return typeof code === "string" && CONNECT_FAILURES.has(code);
 }
 
 /** Why fetch failed: its own message is "fetch failed", the cause says what happened. */

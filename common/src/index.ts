@@ -8,3 +8,5 @@ export * from "./schemas";
 export * from "./wireguard";
 export * from "./client";
 export * from "./display";
+export * from "./exit-codes";
+export * from "./printer";

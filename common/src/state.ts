@@ -19,6 +19,15 @@ export const TUNNEL_STATES: readonly TunnelState[] = [
   TunnelState.TimedOut,
 ];
 
+/**
+ * The states a tunnel can be in today, for help texts and filters. `connected`
+ * keeps its name and rank but nothing enters it yet (it is to mean a session open
+ * on the device), so offering it would only ever find nothing.
+ */
+export const ENTERED_STATES: readonly TunnelState[] = TUNNEL_STATES.filter(
+  (s) => s !== TunnelState.Connected,
+);
+
 const RANKS: Record<TunnelState, number> = {
   [TunnelState.Pending]: 10,
   [TunnelState.Started]: 20,
@@ -45,30 +54,6 @@ export function isTunnelState(value: unknown): value is TunnelState {
 /** Completed and timed out tunnels are over: nothing may bring them back. */
 export function isTerminal(state: TunnelState): boolean {
   return state === TunnelState.Completed || state === TunnelState.TimedOut;
-}
-
-/** True while a tunnel may still carry traffic or be approved. */
-export function isLive(state: TunnelState): boolean {
-  return !isTerminal(state);
-}
-
-/**
- * Allowed transitions. Forward only; every live state may end; nothing leaves a
- * terminal state. `running → connected` is the device seeing an SSH session.
- */
-export function canTransition(from: TunnelState, to: TunnelState): boolean {
-  if (isTerminal(from)) return false;
-  if (isTerminal(to)) return true;
-  switch (from) {
-    case TunnelState.Pending:
-      return to === TunnelState.Started;
-    case TunnelState.Started:
-      return to === TunnelState.Running;
-    case TunnelState.Running:
-      return to === TunnelState.Connected;
-    default:
-      return false;
-  }
 }
 
 /** Who ended a tunnel. */

@@ -9,7 +9,6 @@ import {
   interfaceName,
   MAX_INTERFACE_NAME,
   renderWgQuickConfig,
-  renderWgSetconf,
   serverWgConfig,
   tunnelAddresses,
 } from "./wireguard";
@@ -253,14 +252,6 @@ describe("WireGuard config rendering", () => {
     );
   });
 
-  it("renders wg setconf files with the keys and no addresses", () => {
-    for (const config of [deviceSide, serverSide]) {
-      const sut = renderWgSetconf(config);
-      assert.doesNotMatch(sut, /^Address/m);
-      assert.equal(sut, renderWgQuickConfig(config).replace(/^Address = .*\n/m, ""));
-    }
-  });
-
   it("only ever allows a /32 and never renders a hook", () => {
     for (let i = 0; i < 50; i++) {
       const net = allocateSubnet({ avoid: [], prefix: 28 + (i % 3) });
@@ -280,7 +271,7 @@ describe("WireGuard config rendering", () => {
           devicePublicKey: device.publicKey,
           listenPort: 40000,
         }),
-      ].flatMap((c) => [renderWgQuickConfig(c), renderWgSetconf(c)]);
+      ].map((c) => renderWgQuickConfig(c));
       for (const text of rendered) {
         const allowed = text.split("\n").filter((l) => l.startsWith("AllowedIPs"));
         assert.equal(allowed.length, 1);
@@ -311,6 +302,5 @@ describe("WireGuard config rendering", () => {
     for (const config of tampered) {
       assert.throws(() => renderWgQuickConfig(config), /cannot render WireGuard config: bad /);
     }
-    assert.throws(() => renderWgSetconf(tampered[0]!), /bad endpoint host/);
   });
 });

@@ -178,15 +178,7 @@ function renderPeer(peer: WgPeerConfig): string[] {
   return lines;
 }
 
-/** `wg setconf` format: keys only, no addresses. */
-export function renderWgSetconf(config: WgInterfaceConfig): string {
-  checkInterface(config);
-  const lines = ["[Interface]", `PrivateKey = ${config.privateKey}`];
-  if (config.listenPort) lines.push(`ListenPort = ${config.listenPort}`);
-  return [...lines, "", ...renderPeer(config.peer), ""].join("\n");
-}
-
-/** `wg-quick` format: setconf plus the interface address. No hooks: we never let a config run commands. */
+/** `wg-quick` format: keys, port, peer and the interface address. No hooks: we never let a config run commands. */
 export function renderWgQuickConfig(
   config: WgInterfaceConfig & { address: string; prefix: number },
 ): string {

@@ -77,6 +77,14 @@ describe("support-device (cli)", () => {
     assert.match(stderr, /not approved yet/);
   });
 
+  it("exits 6, as support does, when the api cannot be reached", async () => {
+    h.api.unreachable = true;
+    const { code, stderr } = await sut("request");
+    assert.equal(code, 6);
+    assert.match(stderr, /unreachable/);
+    assert.deepEqual(await h.store.list(), [], "nothing is stored for a request never made");
+  });
+
   it("exits 2 on a duration outside one minute to seven days", async () => {
     const { code, stderr } = await sut("request", "--duration", "30s");
     assert.equal(code, 2);

@@ -1,5 +1,5 @@
 // Commands and flags of `support-device`, and nothing else: main.ts runs them.
-import { ttlSecondsSchema, tunnelIdSchema } from "@support-tunnel/common";
+import { exitCodesHelp, ttlSecondsSchema, tunnelIdSchema } from "@support-tunnel/common";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { agent } from "./commands/agent";
 import { connect } from "./commands/connect";
@@ -10,15 +10,18 @@ import { status } from "./commands/status";
 import { stop } from "./commands/stop";
 import { parseDuration } from "./config";
 import type { CommandContext } from "./context";
+import { ExitCode } from "./errors";
 import type { OutputStreams } from "./printer";
 
 const EXIT_CODES_HELP = `
-Exit codes:
-  0  success
-  1  failure
-  2  usage error (bad flag, missing api url, unreadable config)
-  3  approval refused: tampered, wrong preshared key or wrong server key (nothing was set up)
-  4  not approved yet, or the tunnel has ended or expired
+${exitCodesHelp([
+  ExitCode.Ok,
+  ExitCode.Failure,
+  ExitCode.Usage,
+  ExitCode.Refused,
+  ExitCode.Conflict,
+  ExitCode.Unreachable,
+])}
 
 Environment: SUPPORT_API_URL, SUPPORT_STATE_DIR, SUPPORT_DEVICE_CONFIG.
 Config file (root-owned, not writable by group/others): /etc/support-tunnel/device.json`;

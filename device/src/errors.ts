@@ -1,15 +1,8 @@
-// Errors the commands throw; the one top-level handler maps them to exit codes.
+// Errors the commands throw; the one top-level handler maps them to exit codes,
+// which are common's one table, shared with the engineer's `support`.
+import { ExitCode } from "@support-tunnel/common";
 
-export const ExitCode = {
-  Ok: 0,
-  Failure: 1,
-  Usage: 2,
-  /** The approval did not verify: tampered, wrong PSK or wrong server key. Nothing was created. */
-  ApprovalRefused: 3,
-  /** Not approved yet, or the tunnel has ended or expired. */
-  NotReady: 4,
-} as const;
-export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+export { ExitCode };
 
 export class DeviceError extends Error {
   override name = "DeviceError";
@@ -31,7 +24,7 @@ export class UsageError extends DeviceError {
 export class ApprovalRefusedError extends DeviceError {
   override name = "ApprovalRefusedError";
   constructor(message: string) {
-    super(message, ExitCode.ApprovalRefused);
+    super(message, ExitCode.Refused);
   }
 }
 
@@ -39,6 +32,6 @@ export class ApprovalRefusedError extends DeviceError {
 export class NotReadyError extends DeviceError {
   override name = "NotReadyError";
   constructor(message: string) {
-    super(message, ExitCode.NotReady);
+    super(message, ExitCode.Conflict);
   }
 }

@@ -1,6 +1,6 @@
 // The one top-level handler of `support-device`: builds each command's context,
 // stops long-running commands on SIGTERM/SIGINT, and turns errors into exit codes.
-import { ApiError } from "@support-tunnel/common";
+import { ApiError, ApiUnreachableError } from "@support-tunnel/common";
 import { CommanderError, type Command } from "commander";
 import { buildCli, type WithContext } from "./cli";
 import { loadSettings, type DeviceSettings, type GlobalFlags } from "./config";
@@ -69,6 +69,7 @@ function exitCodeFor(err: unknown, streams: OutputStreams): number {
   if (err instanceof DeviceError) return err.exitCode;
   // The api no longer knows the tunnel, or its token expired with it: it is over.
   if (err instanceof ApiError && (err.status === 404 || err.status === 401))
-    return ExitCode.NotReady;
+    return ExitCode.Conflict;
+  if (err instanceof ApiUnreachableError) return ExitCode.Unreachable;
   return ExitCode.Failure;
 }

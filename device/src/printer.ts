@@ -1,17 +1,13 @@
-// The one place output is written. Data goes to stdout (JSON with --json, text
-// otherwise); chatter goes to stderr, so scripts can read stdout alone.
+// The device CLI's output: common's Printer, the same one `support` uses. Data goes
+// to stdout (JSON with --json, text otherwise); chatter goes to stderr, so scripts
+// can read stdout alone.
+import { Printer, type OutputStream } from "@support-tunnel/common";
+
+export type { Printer };
 
 export interface OutputStreams {
-  stdout: { write(text: string): unknown; isTTY?: boolean };
-  stderr: { write(text: string): unknown };
-}
-
-export interface Printer {
-  readonly json: boolean;
-  /** Machine-readable result: `value` as JSON with --json, else `text()`. */
-  result(value: unknown, text: () => string): void;
-  /** Progress and notes for a human, on stderr. */
-  info(message: string): void;
+  stdout: OutputStream;
+  stderr: OutputStream;
 }
 
 export function createPrinter(options: {
@@ -20,13 +16,6 @@ export function createPrinter(options: {
   quiet?: boolean;
 }): Printer {
   const streams = options.streams ?? { stdout: process.stdout, stderr: process.stderr };
-  return {
-    json: options.json,
-    result(value, text) {
-      streams.stdout.write(options.json ? `${JSON.stringify(value)}\n` : `${text()}\n`);
-    },
-    info(message) {
-      if (!options.quiet) streams.stderr.write(`${message}\n`);
-    },
-  };
+  // No spinners: the device prints no slow steps, and the agent's output is a log.
+  return new Printer({ ...streams, json: options.json, tty: false, quiet: options.quiet });
 }

@@ -3,7 +3,12 @@ import { renderTable, type AuditEntry } from "@support-tunnel/common";
 import type { Context } from "../context";
 import { parseTunnelId } from "../tunnel-id";
 
-export async function audit(ctx: Context, id: string): Promise<AuditEntry[]> {
+export interface AuditOptions {
+  id: string;
+  ctx: Context;
+}
+
+export async function audit({ id, ctx }: AuditOptions): Promise<AuditEntry[]> {
   const { entries } = await ctx.api().getAudit(parseTunnelId(id));
   ctx.printer.data(entries, () =>
     renderTable(

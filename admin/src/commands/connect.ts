@@ -1,15 +1,21 @@
 // `support connect <id>`: an interactive root shell on the device. OpenSSH gets
 // the terminal (stdio inherited, `-t` on both hops), so the PTY and window
 // resizes are passed on end to end.
+import { runSystemSsh } from "../adapters";
+import type { Context } from "../context";
 import { resolveDeviceAccess } from "../device-access";
 import { CliError, ExitCode, ExitWith } from "../errors";
 import { throughServerArgs } from "../ssh/system-ssh";
 import { parseTunnelId } from "../tunnel-id";
-import type { RemoteDeps } from "./command";
 
-export async function connect(id: string, deps: RemoteDeps): Promise<never> {
+export interface ConnectOptions {
+  id: string;
+  ctx: Context;
+}
+
+export async function connect({ id, ctx }: ConnectOptions): Promise<never> {
   const tunnelId = parseTunnelId(id);
-  const { record, hop } = await resolveDeviceAccess(deps.api, deps.records, tunnelId);
+  const { record, hop } = await resolveDeviceAccess(ctx.api(), ctx.records(), tunnelId);
   const args = throughServerArgs(
     record.server.ssh,
     record.knownHostsPath,
@@ -17,7 +23,7 @@ export async function connect(id: string, deps: RemoteDeps): Promise<never> {
     ["sudo", "-i"],
     true,
   );
-  const code = await deps.runSsh(args, { interactive: true });
+  const code = await runSystemSsh(args);
   if (code === 255) {
     throw new CliError(
       `ssh to the device through ${record.server.instanceId} ended with exit 255: the connection failed or was cut`,

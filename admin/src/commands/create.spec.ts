@@ -1,26 +1,30 @@
 import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import {
   ApiError,
   ApiUnreachableError,
   generateKeyPair,
   generatePresharedKey,
   openApproval,
+  SupportApiClient,
   TunnelState,
   type ApproveTunnelRequest,
   type TunnelId,
   type TunnelView,
+  Printer,
 } from "@support-tunnel/common";
 import { CliError, ExitCode } from "../errors";
-import { Printer } from "../printer";
 import type { TunnelServer, TunnelServerProvider } from "../providers/provider";
 import type { ServerRecord, ServerRecordStore } from "../server-records";
 import type { RemoteShell } from "../ssh/remote-shell";
-import { create, type CreateDeps } from "./create";
+import { approveWithNewServer, type CreateDeps } from "./create";
 
 const ID = "0b7e3f52-9a61-4c1e-8d2f-3a4b5c6d7e8f" as TunnelId;
 const EGRESS =
   "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHdzZWNyZXRzZWNyZXRzZWNyZXRzZWNyZXRzZWNy support-tunnel-egress";
 const device = generateKeyPair();
+const serverKeys = generateKeyPair();
 const psk = generatePresharedKey();
 
 function view(state: TunnelState, extra: Partial<TunnelView> = {}): TunnelView {
@@ -43,6 +47,15 @@ function view(state: TunnelState, extra: Partial<TunnelView> = {}): TunnelView {
     ...extra,
   };
 }
+
+/** The api's view of our approval: this server, with the key create made for it. */
+const OUR_SERVER = {
+  instanceId: "lab:ts0b7e3f529a61",
+  provider: "netns" as const,
+  publicIp: "100.64.0.9",
+  wgPort: 51820,
+  wgPublicKey: serverKeys.publicKey,
+};
 
 const SERVER: TunnelServer = {
   instanceId: "lab:ts0b7e3f529a61",
@@ -142,6 +155,7 @@ function harness(options: {
       json: false,
       tty: false,
     }),
+    generateKeyPair: () => serverKeys,
     now: () => clock,
     signal: options.controller?.signal,
   };
@@ -151,7 +165,7 @@ function harness(options: {
 describe("create", () => {
   it("approves with an approval the device can open, waits for it, and keeps the server", async () => {
     const h = harness({ polls: [view(TunnelState.Running)] });
-    const result = await create(ID, {}, h.deps);
+    const result = await approveWithNewServer(ID, {}, h.deps);
     assert.equal(result.tunnel.state, TunnelState.Running);
     assert.deepEqual(h.calls, ["preflight", "obtain", "pin", "dispose", "approve"]);
     const body = h.approvals[0]!;
@@ -170,7 +184,7 @@ describe("create", () => {
 
   it("never puts the WireGuard private key or the PSK on a command line", async () => {
     const h = harness({});
-    await create(ID, {}, h.deps);
+    await approveWithNewServer(ID, {}, h.deps);
     const argvText = h.execs.map((e) => e.argv.join(" ")).join("\n");
     assert.doesNotMatch(argvText, new RegExp(psk.replace(/[+/=]/g, ".")));
     assert.ok(
@@ -183,7 +197,7 @@ describe("create", () => {
   it("destroys the server when configuring it fails", async () => {
     const h = harness({ failOn: "wg-quick" });
     await assert.rejects(
-      create(ID, {}, h.deps),
+      approveWithNewServer(ID, {}, h.deps),
       /wg-quick up failed on the tunnel server \(exit 1\): boom/,
     );
     assert.ok(h.calls.includes(`destroy ${SERVER.instanceId}`));
@@ -206,7 +220,7 @@ describe("create", () => {
       }
       return getTunnel(id, opts);
     };
-    await assert.rejects(create(ID, {}, h.deps), (err: unknown) => {
+    await assert.rejects(approveWithNewServer(ID, {}, h.deps), (err: unknown) => {
       assert.ok(err instanceof CliError);
       assert.equal(err.exitCode, ExitCode.Conflict);
       assert.match(err.message, /approved by alice first/);
@@ -217,7 +231,60 @@ describe("create", () => {
     assert.ok(!h.calls.includes("stop"), "the winner's tunnel is left alone");
   });
 
-  it("ends the tunnel when its approval landed but the answer was lost", async () => {
+  it("carries on when its approval landed but the answer was lost", async () => {
+    const h = harness({
+      approve: async () => {
+        throw new ApiUnreachableError("api unreachable: ECONNRESET; POST may have reached it");
+      },
+      polls: [view(TunnelState.Running, { server: OUR_SERVER })],
+    });
+    const getTunnel = h.deps.api.getTunnel;
+    h.deps.api.getTunnel = async (id, opts) =>
+      h.calls.includes("approve") && !opts?.waitSeconds
+        ? view(TunnelState.Started, { server: OUR_SERVER, approvedBy: "me" })
+        : getTunnel(id, opts);
+    const result = await approveWithNewServer(ID, {}, h.deps);
+    assert.equal(result.tunnel.state, TunnelState.Running);
+    assert.deepEqual(h.calls.slice(-1), ["approve"], "nothing stopped, nothing destroyed");
+    assert.equal(h.approvals.length, 1, "the approval is not sent twice");
+    assert.ok(h.records.has(ID));
+  });
+
+  it("takes a 409 for its own approval (the api holds this server's key) as success", async () => {
+    const h = harness({
+      approve: async () => {
+        throw new ApiError(409, "tunnel is not pending (state: started)");
+      },
+      polls: [view(TunnelState.Running, { server: OUR_SERVER })],
+    });
+    const getTunnel = h.deps.api.getTunnel;
+    h.deps.api.getTunnel = async (id, opts) =>
+      h.calls.includes("approve") && !opts?.waitSeconds
+        ? view(TunnelState.Started, { server: OUR_SERVER, approvedBy: "me" })
+        : getTunnel(id, opts);
+    const result = await approveWithNewServer(ID, {}, h.deps);
+    assert.equal(result.tunnel.state, TunnelState.Running);
+    assert.ok(!h.calls.some((c) => c === "stop" || c.startsWith("destroy")));
+  });
+
+  it("destroys its server when the approval's answer was lost and the api cannot tell whose it is", async () => {
+    const h = harness({
+      approve: async () => {
+        throw new ApiUnreachableError("api unreachable: ECONNRESET");
+      },
+    });
+    const getTunnel = h.deps.api.getTunnel;
+    h.deps.api.getTunnel = async (id, opts) => {
+      if (h.calls.includes("approve"))
+        throw new ApiUnreachableError("api unreachable: ECONNREFUSED");
+      return getTunnel(id, opts);
+    };
+    await assert.rejects(approveWithNewServer(ID, {}, h.deps), /ECONNRESET/);
+    assert.deepEqual(h.calls.slice(-1), [`destroy ${SERVER.instanceId}`]);
+    assert.equal(h.records.size, 0);
+  });
+
+  it("ends the tunnel when the api points at this server but not with its key", async () => {
     const h = harness({
       approve: async () => {
         throw new ApiUnreachableError("api unreachable: timed out");
@@ -230,20 +297,23 @@ describe("create", () => {
             server: { ...SERVER, wgPublicKey: device.publicKey },
           })
         : getTunnel(id, opts);
-    await assert.rejects(create(ID, {}, h.deps), /unreachable/);
+    await assert.rejects(approveWithNewServer(ID, {}, h.deps), /unreachable/);
     assert.deepEqual(h.calls.slice(-2), ["stop", `destroy ${SERVER.instanceId}`]);
   });
 
   it("ends the tunnel and destroys the server when the device does not connect in time", async () => {
     const h = harness({ polls: [view(TunnelState.Started), view(TunnelState.Started)] });
-    await assert.rejects(create(ID, { timeoutSeconds: 45 }, h.deps), /did not connect within 45 s/);
+    await assert.rejects(
+      approveWithNewServer(ID, { timeoutSeconds: 45 }, h.deps),
+      /did not connect within 45 s/,
+    );
     assert.deepEqual(h.calls.slice(-2), ["stop", `destroy ${SERVER.instanceId}`]);
   });
 
   it("destroys the server when the engineer presses Ctrl-C while waiting", async () => {
     const controller = new AbortController();
     const h = harness({ polls: [view(TunnelState.Started)], controller });
-    await assert.rejects(create(ID, {}, h.deps), (err: unknown) => {
+    await assert.rejects(approveWithNewServer(ID, {}, h.deps), (err: unknown) => {
       assert.ok(err instanceof CliError);
       assert.equal(err.exitCode, ExitCode.Interrupted);
       return true;
@@ -261,7 +331,7 @@ describe("create", () => {
       ],
     });
     await assert.rejects(
-      create(ID, {}, h.deps),
+      approveWithNewServer(ID, {}, h.deps),
       /ended before the device connected \(device: changed my mind\)/,
     );
     assert.ok(h.calls.includes(`destroy ${SERVER.instanceId}`));
@@ -269,7 +339,10 @@ describe("create", () => {
 
   it("refuses a tunnel that is not pending without making a server", async () => {
     const h = harness({ initial: view(TunnelState.Running, { approvedBy: "bob" }) });
-    await assert.rejects(create(ID, {}, h.deps), /is running, not pending \(approved by bob\)/);
+    await assert.rejects(
+      approveWithNewServer(ID, {}, h.deps),
+      /is running, not pending \(approved by bob\)/,
+    );
     assert.deepEqual(h.calls, []);
   });
 
@@ -277,7 +350,7 @@ describe("create", () => {
     const h = harness({});
     h.records.set(ID, { tunnelId: ID, createdAt: "", knownHostsPath: "", server: SERVER });
     await assert.rejects(
-      create(ID, {}, h.deps),
+      approveWithNewServer(ID, {}, h.deps),
       /already recorded on this machine \(lab:ts0b7e3f529a61\)/,
     );
     assert.deepEqual(h.calls, []);
@@ -286,7 +359,50 @@ describe("create", () => {
   it("refuses a malformed PSK without making a server", async () => {
     const h = harness({});
     h.deps.readPsk = async () => "not-a-psk";
-    await assert.rejects(create(ID, {}, h.deps), /PSK must be a base64 preshared key/);
+    await assert.rejects(
+      approveWithNewServer(ID, {}, h.deps),
+      /PSK must be a base64 preshared key/,
+    );
     assert.deepEqual(h.calls, []);
+  });
+
+  it("ends in success through the real api client when the approval's answer is lost", async () => {
+    // A stand-in api that does the approval, then drops the connection instead of answering.
+    let tunnel = view(TunnelState.Pending);
+    const seen: string[] = [];
+    const api = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      req.on("end", () => {
+        seen.push(`${req.method} ${req.url?.split("?")[0]}`);
+        if (req.method === "POST") {
+          const approval = JSON.parse(body) as ApproveTunnelRequest;
+          const { approval: _sealed, ...server } = approval;
+          tunnel = view(TunnelState.Started, { server, approvedBy: "me" });
+          req.socket.destroy();
+          return;
+        }
+        if (req.url?.includes("wait=")) tunnel = { ...tunnel, state: TunnelState.Running };
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(tunnel));
+      });
+    });
+    await new Promise<void>((resolve) => api.listen(0, "127.0.0.1", resolve));
+    try {
+      const h = harness({});
+      h.deps.api = new SupportApiClient({
+        baseUrl: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
+        token: "ste_test",
+        sleep: async () => undefined,
+      });
+      const result = await approveWithNewServer(ID, {}, h.deps);
+      assert.equal(result.tunnel.state, TunnelState.Running);
+      assert.equal(seen.filter((r) => r.startsWith("POST")).length, 1, "one approval sent");
+      assert.ok(!seen.some((r) => r.startsWith("DELETE")), "the tunnel it won is not stopped");
+      assert.ok(!h.calls.some((c) => c.startsWith("destroy")), "nor its server destroyed");
+    } finally {
+      api.closeAllConnections();
+      await new Promise<void>((resolve) => api.close(() => resolve()));
+    }
   });
 });

@@ -2,8 +2,11 @@
 // WireGuard and the egress key on it, seals the approval with the PSK, posts it,
 // then waits for the device to connect. Once a server exists, every failure path
 // (including Ctrl-C and losing the race to another engineer) destroys it.
+// `create` wires the real adapters (provider, PSK, Ctrl-C); `approveWithNewServer`
+// is the flow itself, with its side effects passed in.
 import {
   ApiError,
+  ApiUnreachableError,
   generateKeyPair,
   isTerminal,
   presharedKeySchema,
@@ -13,14 +16,87 @@ import {
   type SupportApiClient,
   type TunnelView,
   type WgKeyPair,
+  type Printer,
 } from "@support-tunnel/common";
+import { pinHostKey, promptHidden, readAllStdin } from "../adapters";
+import type { Context } from "../context";
 import { CliError, ExitCode } from "../errors";
-import type { Printer } from "../printer";
 import type { TunnelServer, TunnelServerProvider } from "../providers/provider";
+import { providersFor, type ProviderFlags } from "../providers/registry";
 import { configureServer } from "../server-setup";
 import type { ServerRecordStore } from "../server-records";
-import type { ConnectRemoteShell } from "../ssh/remote-shell";
+import { connectNodeSsh, type ConnectRemoteShell } from "../ssh/remote-shell";
 import { parseTunnelId } from "../tunnel-id";
+
+export interface CreateOptions extends ProviderFlags {
+  id: string;
+  /** Where the tunnel server comes from: netns, ssh or gcp. */
+  provider: string;
+  /** The PSK the customer sent; `-` reads it from stdin; absent, a hidden prompt asks. */
+  psk?: string;
+  /** Seconds to wait for the device to connect, as typed. */
+  timeout: string;
+  ctx: Context;
+}
+
+export async function create(options: CreateOptions): Promise<CreateResult> {
+  const { ctx } = options;
+  parseTunnelId(options.id);
+  const timeoutSeconds = Number(options.timeout);
+  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds <= 0) {
+    throw new CliError("--timeout must be a whole number of seconds", ExitCode.Usage);
+  }
+  const api = ctx.api();
+  const provider = (await providersFor(ctx.config, ctx.env.raw, options))(options.provider);
+  // Ctrl-C during create aborts it (the prompt too), and the failure path destroys the server.
+  const controller = new AbortController();
+  const onSigint = () => {
+    ctx.printer.info("interrupted: cleaning up");
+    controller.abort(new CliError("interrupted", ExitCode.Interrupted));
+  };
+  process.on("SIGINT", onSigint);
+  try {
+    return await approveWithNewServer(
+      options.id,
+      { timeoutSeconds },
+      {
+        api,
+        provider,
+        connectShell: connectNodeSsh,
+        records: ctx.records(),
+        pinHostKey,
+        readPsk: () => readPsk(options.psk, ctx, controller.signal),
+        printer: ctx.printer,
+        signal: controller.signal,
+      },
+    );
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}
+
+/** The PSK from `--psk VALUE`, `--psk -` (stdin) or a hidden prompt that insists on a valid one. */
+async function readPsk(
+  flag: string | undefined,
+  ctx: Context,
+  signal: AbortSignal,
+): Promise<string> {
+  if (flag === "-") return readAllStdin();
+  if (flag !== undefined) return flag;
+  if (!ctx.env.stdinIsTty) {
+    throw new CliError(
+      "no PSK: pass --psk VALUE, or --psk - to read it from stdin",
+      ExitCode.Usage,
+    );
+  }
+  return promptHidden("PSK from the customer", {
+    signal,
+    validate: (value) => {
+      const parsed = presharedKeySchema.safeParse(value.trim());
+      return parsed.success || `PSK ${parsed.error.issues[0]?.message}`;
+    },
+  });
+}
 
 export interface CreateDeps {
   api: Pick<SupportApiClient, "getTunnel" | "approveTunnel" | "stopTunnel">;
@@ -37,8 +113,8 @@ export interface CreateDeps {
   signal?: AbortSignal;
 }
 
-export interface CreateOptions {
-  /** Seconds to wait for the device to connect after approving. */
+export interface ApproveOptions {
+  /** Seconds to wait for the device to connect after approving. Default 120. */
   timeoutSeconds?: number;
 }
 
@@ -51,9 +127,10 @@ function checkAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new CliError("interrupted", ExitCode.Interrupted);
 }
 
-export async function create(
+/** Checks the tunnel, makes and configures a server, approves, and waits for the device. */
+export async function approveWithNewServer(
   id: string,
-  options: CreateOptions,
+  options: ApproveOptions,
   deps: CreateDeps,
 ): Promise<CreateResult> {
   const tunnelId = parseTunnelId(id);
@@ -150,25 +227,39 @@ export async function create(
       devicePublicKey: tunnel.deviceWgPublicKey,
       psk,
     });
+    const approvalBody = {
+      instanceId: server.instanceId,
+      provider: server.provider,
+      publicIp: server.publicIp,
+      wgPort: server.wgPort,
+      wgPublicKey: serverKeys.publicKey,
+      approval,
+    };
     let view: TunnelView;
     try {
-      view = await api.approveTunnel(tunnelId, {
-        instanceId: server.instanceId,
-        provider: server.provider,
-        publicIp: server.publicIp,
-        wgPort: server.wgPort,
-        wgPublicKey: serverKeys.publicKey,
-        approval,
-      });
+      view = await api.approveTunnel(tunnelId, approvalBody);
     } catch (err) {
-      if (err instanceof ApiError && err.status === 409) {
-        const winner = await api.getTunnel(tunnelId).catch(() => null);
+      // The answer can be lost (or a repeat refused) after the approval landed.
+      // Only the api's view says whose it is: ours carries this server's fresh key.
+      const unknownOutcome =
+        err instanceof ApiUnreachableError ||
+        (err instanceof ApiError && (err.status === 409 || err.status >= 500));
+      if (!unknownOutcome) throw err;
+      const current = await api.getTunnel(tunnelId).catch(() => null);
+      const ours =
+        current?.server?.wgPublicKey === serverKeys.publicKey &&
+        current.server.instanceId === server.instanceId;
+      if (current && ours) {
+        printer.info("the approval's answer was lost, but the api holds our approval");
+        view = current;
+      } else if (err instanceof ApiError && err.status === 409) {
         throw new CliError(
-          `tunnel ${tunnelId} was approved by ${winner?.approvedBy ?? "someone else"} first; this server is destroyed`,
+          `tunnel ${tunnelId} was approved by ${current?.approvedBy ?? "someone else"} first; this server is destroyed`,
           ExitCode.Conflict,
         );
+      } else {
+        throw err;
       }
-      throw err;
     }
     approved = true;
     printer.info(`approval posted; waiting for the device to connect`);

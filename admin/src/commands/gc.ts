@@ -7,8 +7,34 @@ import {
   type TunnelId,
   type TunnelView,
 } from "@support-tunnel/common";
+import type { Context } from "../context";
+import { ExitCode, ExitWith } from "../errors";
 import type { TunnelServerProvider } from "../providers/provider";
+import { providersFor, type ProviderFlags } from "../providers/registry";
 import { destroyServerOf, type StopDeps } from "./stop";
+
+export interface GcOptions extends ProviderFlags {
+  ctx: Context;
+}
+
+/** Also searches the lab and the ssh host given (or configured) for orphan servers. */
+export async function gc(options: GcOptions): Promise<GcResult> {
+  const { ctx } = options;
+  const api = ctx.api();
+  const providerFor = await providersFor(ctx.config, ctx.env.raw, options);
+  const listable: TunnelServerProvider[] = [];
+  if (options.lab ?? ctx.config.lab) listable.push(providerFor("netns"));
+  if (options.host ?? ctx.config.file?.ssh?.host) listable.push(providerFor("ssh"));
+  const result = await collectGarbage({
+    api,
+    records: ctx.records(),
+    providerFor,
+    printer: ctx.printer,
+    listable,
+  });
+  if (result.errors.length > 0) throw new ExitWith(ExitCode.Failure);
+  return result;
+}
 
 export interface GcDeps extends StopDeps {
   /** Providers whose `list()` is searched for orphans (those configured on this machine). */
@@ -23,7 +49,8 @@ export interface GcResult {
   errors: string[];
 }
 
-export async function gc(deps: GcDeps): Promise<GcResult> {
+/** Stops expired tunnels and destroys the servers of those that are over. */
+export async function collectGarbage(deps: GcDeps): Promise<GcResult> {
   const now = deps.now ?? Date.now;
   const result: GcResult = { stopped: [], destroyed: [], kept: [], errors: [] };
 

@@ -1,5 +1,6 @@
 // `support list`: the tunnels the api knows, as a table.
 import {
+  ENTERED_STATES,
   renderTable,
   stateSchema,
   type TunnelState,
@@ -8,12 +9,18 @@ import {
 import type { Context } from "../context";
 import { CliError, ExitCode } from "../errors";
 
-export async function list(ctx: Context, options: { state?: string }): Promise<TunnelView[]> {
+export interface ListOptions {
+  /** Only tunnels in this state. */
+  state?: string;
+  ctx: Context;
+}
+
+export async function list({ state: filter, ctx }: ListOptions): Promise<TunnelView[]> {
   let state: TunnelState | undefined;
-  if (options.state !== undefined) {
-    const parsed = stateSchema.safeParse(options.state);
-    if (!parsed.success)
-      throw new CliError(`--state ${parsed.error.issues[0]?.message}`, ExitCode.Usage);
+  if (filter !== undefined) {
+    const parsed = stateSchema.safeParse(filter);
+    if (!parsed.success || !ENTERED_STATES.includes(parsed.data))
+      throw new CliError(`--state must be one of ${ENTERED_STATES.join(", ")}`, ExitCode.Usage);
     state = parsed.data;
   }
   const { tunnels } = await ctx.api().listTunnels(state);

@@ -10,14 +10,16 @@ export interface LoginOptions {
   identity?: string;
   lab?: string;
   sshHost?: string;
+  ctx: Context;
+  /** The client the token is checked with; one retry only, the engineer is waiting. */
+  makeClient?: (url: string, token: string) => Pick<SupportApiClient, "whoami">;
 }
 
-export async function login(
-  ctx: Context,
-  options: LoginOptions,
-  makeClient: (url: string, token: string) => Pick<SupportApiClient, "whoami"> = (baseUrl, token) =>
-    new SupportApiClient({ baseUrl, token, retries: 1 }),
-): Promise<Whoami> {
+export async function login(options: LoginOptions): Promise<Whoami> {
+  const { ctx } = options;
+  const makeClient =
+    options.makeClient ??
+    ((baseUrl: string, token: string) => new SupportApiClient({ baseUrl, token, retries: 1 }));
   if (!options.api) throw new CliError("--api URL is required", ExitCode.Usage);
   if (!options.token) throw new CliError("--token TOKEN is required", ExitCode.Usage);
   const me = await makeClient(options.api, options.token).whoami();

@@ -3,7 +3,12 @@ import type { TunnelView } from "@support-tunnel/common";
 import type { Context } from "../context";
 import { parseTunnelId } from "../tunnel-id";
 
-export async function show(ctx: Context, id: string): Promise<TunnelView> {
+export interface ShowOptions {
+  id: string;
+  ctx: Context;
+}
+
+export async function show({ id, ctx }: ShowOptions): Promise<TunnelView> {
   const tunnel = await ctx.api().getTunnel(parseTunnelId(id));
   ctx.printer.data(tunnel, () => renderTunnel(tunnel));
   return tunnel;

@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
-import { ApiError, TunnelState, type TunnelId, type TunnelView } from "@support-tunnel/common";
-import { Printer } from "../printer";
+import {
+  ApiError,
+  TunnelState,
+  type TunnelId,
+  type TunnelView,
+  Printer,
+} from "@support-tunnel/common";
 import type { TunnelServer, TunnelServerProvider } from "../providers/provider";
 import type { ServerRecord, ServerRecordStore } from "../server-records";
-import { gc } from "./gc";
-import { stop } from "./stop";
+import { collectGarbage } from "./gc";
+import { endTunnel } from "./stop";
 
 const A = "0b7e3f52-9a61-4c1e-8d2f-3a4b5c6d7e8f" as TunnelId;
 const B = "1c8f4a63-0b72-4d2f-9e3a-4b5c6d7e8f90" as TunnelId;
@@ -108,7 +113,7 @@ function world(
 describe("stop", () => {
   it("ends the tunnel in the api, then destroys its server and forgets it", async () => {
     const w = world({ [A]: view(A, TunnelState.Running) }, [A]);
-    const result = await stop(A, {}, w.deps);
+    const result = await endTunnel(A, {}, w.deps);
     assert.deepEqual(w.stopped, [A]);
     assert.deepEqual(w.destroyed, [record(A).server.instanceId]);
     assert.equal(result.state, TunnelState.Completed);
@@ -117,8 +122,8 @@ describe("stop", () => {
 
   it("still destroys the server of a tunnel the customer already ended, and can run twice", async () => {
     const w = world({ [A]: view(A, TunnelState.Completed) }, [A]);
-    await stop(A, {}, w.deps);
-    await stop(A, {}, w.deps);
+    await endTunnel(A, {}, w.deps);
+    await endTunnel(A, {}, w.deps);
     assert.deepEqual(w.destroyed, [record(A).server.instanceId]);
   });
 });
@@ -133,7 +138,7 @@ describe("gc", () => {
       },
       [A, B, C],
     );
-    const result = await gc(w.deps);
+    const result = await collectGarbage(w.deps);
     assert.deepEqual(result.stopped, [A]);
     assert.deepEqual(
       result.destroyed.sort(),
@@ -153,7 +158,7 @@ describe("gc", () => {
         { instanceId: "lab:live", tunnelId: C },
       ],
     );
-    const result = await gc(w.deps);
+    const result = await collectGarbage(w.deps);
     assert.deepEqual(w.destroyed, ["lab:orphan1", "lab:orphan2"]);
     assert.deepEqual(result.kept, [C]);
     assert.deepEqual(result.errors, []);

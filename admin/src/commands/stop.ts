@@ -7,11 +7,31 @@ import {
   type SupportApiClient,
   type TunnelId,
   type TunnelView,
+  type Printer,
 } from "@support-tunnel/common";
-import type { Printer } from "../printer";
+import type { Context } from "../context";
 import type { TunnelServerProvider } from "../providers/provider";
+import { providersFor, type ProviderFlags } from "../providers/registry";
 import type { ServerRecordStore } from "../server-records";
 import { parseTunnelId } from "../tunnel-id";
+
+export interface StopOptions extends Pick<ProviderFlags, "lab" | "identity"> {
+  id: string;
+  /** Why, for the audit log. */
+  reason?: string;
+  ctx: Context;
+}
+
+export async function stop(options: StopOptions): Promise<StopResult> {
+  const { ctx } = options;
+  const api = ctx.api();
+  const providerFor = await providersFor(ctx.config, ctx.env.raw, options);
+  return endTunnel(
+    options.id,
+    { reason: options.reason },
+    { api, records: ctx.records(), providerFor, printer: ctx.printer },
+  );
+}
 
 export interface StopDeps {
   api: Pick<SupportApiClient, "getTunnel" | "stopTunnel">;
@@ -51,7 +71,8 @@ export async function destroyServerOf(
   return target.instanceId;
 }
 
-export async function stop(
+/** Ends the tunnel in the api (if it is not over yet), then destroys its server. */
+export async function endTunnel(
   id: string,
   options: { reason?: string },
   deps: StopDeps,

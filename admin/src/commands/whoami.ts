@@ -2,7 +2,11 @@
 import type { Whoami } from "@support-tunnel/common";
 import type { Context } from "../context";
 
-export async function whoami(ctx: Context): Promise<Whoami> {
+export interface WhoamiOptions {
+  ctx: Context;
+}
+
+export async function whoami({ ctx }: WhoamiOptions): Promise<Whoami> {
   const me = await ctx.api().whoami();
   ctx.printer.data(
     { ...me, api: ctx.config.apiUrl },

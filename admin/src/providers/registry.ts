@@ -1,11 +1,12 @@
-// Picks the provider by name. gcp lives in its own module, loaded only when
-// asked for, so the other providers work without the cloud SDK configured.
+// Picks the provider by name. The gcp provider loads Pulumi itself, only when it
+// makes or removes a server, so the other providers never pay for the cloud SDK.
 import type { ProviderName } from "@support-tunnel/common";
 import type { ResolvedConfig } from "../config";
 import { CliError, ExitCode } from "../errors";
-import type { EngineerIdentity } from "../identity";
+import { resolveIdentity, type EngineerIdentity } from "../identity";
 import { openLab } from "../lab-backend";
 import { NetnsProvider } from "./netns";
+import { createGcpProvider, type GcpProviderOptions } from "./gcp";
 import type { TunnelServerProvider } from "./provider";
 import { parseSshTarget, SshProvider } from "./ssh";
 
@@ -18,6 +19,27 @@ export interface ProviderSettings {
   lab?: string;
   /** Environment for the gcp provider's tools (pulumi, gcloud credentials). */
   env?: NodeJS.ProcessEnv;
+}
+
+/** Flags that say where servers are: `--lab`, `--host`, `--identity`. */
+export interface ProviderFlags {
+  lab?: string;
+  host?: string;
+  identity?: string;
+}
+
+/**
+ * Provider by name, for create (named by `--provider`) and for stop and gc
+ * (named by a server's record); the engineer's identity is resolved once.
+ */
+export async function providersFor(
+  config: ResolvedConfig,
+  env: NodeJS.ProcessEnv,
+  flags: ProviderFlags,
+): Promise<(name: string) => TunnelServerProvider> {
+  const identity = await resolveIdentity(config, flags.identity);
+  return (name) =>
+    createProvider(name, { config, identity, host: flags.host, lab: flags.lab, env });
 }
 
 export function createProvider(name: string, settings: ProviderSettings): TunnelServerProvider {
@@ -38,7 +60,7 @@ export function createProvider(name: string, settings: ProviderSettings): Tunnel
       });
     }
     case "gcp":
-      return loadGcpProvider(settings);
+      return gcpProvider(settings);
     default:
       throw new CliError(
         `unknown provider ${JSON.stringify(name)}: use netns, ssh or gcp`,
@@ -47,30 +69,12 @@ export function createProvider(name: string, settings: ProviderSettings): Tunnel
   }
 }
 
-interface GcpModule {
-  createGcpProvider(options: unknown): TunnelServerProvider;
-}
-
-function loadGcpProvider(settings: ProviderSettings): TunnelServerProvider {
-  let mod: GcpModule;
-  try {
-    // Resolved at run time: the gcp provider is a separate piece of work.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    mod = require("./gcp") as GcpModule;
-  } catch (err) {
-    if (
-      (err as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND" &&
-      (err as Error).message.includes("'./gcp'")
-    ) {
-      throw new CliError(
-        "gcp provider not available: admin/src/providers/gcp (createGcpProvider) is not built into this CLI yet; use --provider netns or ssh",
-        ExitCode.Usage,
-      );
-    }
-    throw err;
-  }
-  return mod.createGcpProvider({
-    ...(settings.config.file?.gcp ?? {}),
+function gcpProvider(settings: ProviderSettings): TunnelServerProvider {
+  // The config file's section goes in unchecked: the provider validates it and
+  // names a bad field in its preflight, with every other missing piece.
+  const section = (settings.config.file?.gcp ?? {}) as GcpProviderOptions;
+  return createGcpProvider({
+    ...section,
     configDir: settings.config.dir,
     privateKeyPath: settings.identity.privateKeyPath,
     engineerSshPublicKey: settings.identity.publicKey,

@@ -8,7 +8,7 @@ export interface ConnectOptions {
 /** Verifies the approval of tunnel `id` and brings it up. */
 export async function connect(ctx: CommandContext, options: ConnectOptions): Promise<void> {
   const result = await ctx.lifecycle.connect(options.id);
-  ctx.printer.result(result, () =>
+  ctx.printer.data(result, () =>
     [
       `tunnel ${result.tunnelId} ${result.alreadyUp ? "was already up" : "is up"}`,
       `support user: ${result.supportUser}`,

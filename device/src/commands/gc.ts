@@ -4,7 +4,7 @@ import type { CommandContext } from "../context";
 /** Ends expired or ended tunnels and removes interfaces, users and sudoers files no tunnel owns. */
 export async function gc(ctx: CommandContext): Promise<void> {
   const result = await ctx.upkeep.gc();
-  ctx.printer.result(result, () =>
+  ctx.printer.data(result, () =>
     [
       `stopped tunnels: ${result.stopped.join(", ") || "none"}`,
       `removed interfaces: ${result.removedInterfaces.join(", ") || "none"}`,

@@ -13,7 +13,7 @@ export async function list(ctx: CommandContext): Promise<void> {
     supportUser: r.supportUser,
     expiresAt: r.expiresAt,
   }));
-  ctx.printer.result({ tunnels: rows }, () =>
+  ctx.printer.data({ tunnels: rows }, () =>
     rows.length === 0
       ? "no tunnels on this device"
       : renderTable(

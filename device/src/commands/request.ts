@@ -14,7 +14,7 @@ export async function request(ctx: CommandContext, options: RequestOptions): Pro
     description: options.description,
     ttlSeconds: options.ttlSeconds,
   });
-  ctx.printer.result(
+  ctx.printer.data(
     { tunnelId: record.tunnelId, presharedKey: record.presharedKey, expiresAt: record.expiresAt },
     () =>
       [

@@ -8,7 +8,7 @@ export interface StatusOptions {
 /** One tunnel: local phase, api state when reachable, interface and user presence. */
 export async function status(ctx: CommandContext, options: StatusOptions): Promise<void> {
   const s = await ctx.upkeep.status(options.id);
-  ctx.printer.result(s, () =>
+  ctx.printer.data(s, () =>
     [
       `tunnel: ${s.tunnelId}`,
       `phase: ${s.phase}${s.expired ? " (expired)" : ""}`,

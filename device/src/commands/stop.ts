@@ -17,7 +17,7 @@ export async function stop(ctx: CommandContext, options: StopOptions): Promise<v
   const ids = options.all ? (await ctx.deps.store.list()).map((r) => r.tunnelId) : [options.id!];
   const results: StopResult[] = [];
   for (const id of ids) results.push(await ctx.lifecycle.stop(id, "device", options.reason));
-  ctx.printer.result({ stopped: results }, () =>
+  ctx.printer.data({ stopped: results }, () =>
     results.length === 0
       ? "no tunnels on this device"
       : results

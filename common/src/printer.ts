@@ -1,4 +1,4 @@
-// The one place the CLI writes output. Machine output (data, `--json`) goes to
+// The one place either CLI writes output. Machine output (data, `--json`) goes to
 // stdout; human chatter (steps, progress, warnings) to stderr. On a terminal slow
 // steps get a spinner; otherwise each step is one plain line, so logs and CI stay readable.
 
