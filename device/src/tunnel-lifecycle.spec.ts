@@ -106,6 +106,8 @@ describe("TunnelLifecycle", () => {
 
     for (const [title, options] of [
       ["refuses a tampered approval and creates nothing", { tamper: true }],
+      ["refuses an approval that is not base64 and creates nothing", { approval: "not base64!" }],
+      ["refuses an approval too short to be one and creates nothing", { approval: "AAAA" }],
       [
         "refuses an approval whose server key differs from the api's and creates nothing",
         { otherServerKey: true },

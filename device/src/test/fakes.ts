@@ -196,7 +196,13 @@ export class FakeApi {
   approve(
     id: string,
     psk: PresharedKey,
-    options: { tamper?: boolean; otherServerKey?: boolean; expiresAt?: string } = {},
+    options: {
+      tamper?: boolean;
+      otherServerKey?: boolean;
+      expiresAt?: string;
+      /** Sent instead of the sealed approval: what a lying api could send. */
+      approval?: string;
+    } = {},
   ): WgKeyPair {
     const t = this.tunnels.get(id)!;
     const server = generateKeyPair();
@@ -220,6 +226,7 @@ export class FakeApi {
       raw[40]! ^= 1;
       approval = raw.toString("base64");
     }
+    if (options.approval !== undefined) approval = options.approval;
     const reported = options.otherServerKey ? generateKeyPair().publicKey : server.publicKey;
     this.change(t, {
       state: TunnelState.Started,
