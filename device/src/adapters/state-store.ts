@@ -12,7 +12,7 @@ import * as lockfile from "proper-lockfile";
 import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
 import { DeviceError } from "../errors";
-import { tunnelRecordSchema, type TunnelRecord } from "../record";
+import { storedTunnelRecordSchema, tunnelRecordSchema, type TunnelRecord } from "../record";
 import type { StateStore } from "./ports";
 import { isProvablyGone, ownIdentity, type ProcessIdentity } from "./process-identity";
 
@@ -105,7 +105,7 @@ export class FileStateStore implements StateStore {
       throw err;
     }
     try {
-      return parseWire(tunnelRecordSchema, JSON.parse(text), "record");
+      return parseWire(storedTunnelRecordSchema, JSON.parse(text), "record");
     } catch (err) {
       throw new DeviceError(`state file ${file} is damaged: ${(err as Error).message}`);
     }
