@@ -11,7 +11,7 @@ import {
 } from "./approval";
 import { decodeKey, generateKeyPair, generatePresharedKey } from "./crypto";
 import type { TunnelId } from "./ids";
-import { ValidationError } from "./schemas";
+import { deviceServerViewSchema, parseWire, ValidationError } from "./schemas";
 
 const server = generateKeyPair();
 const device = generateKeyPair();
@@ -179,6 +179,19 @@ describe("sealed approval", () => {
     for (const sealed of bad) assertRefused(openInput(sealed), /malformed/);
     assertRefused(openInput(undefined as unknown as string), /malformed/);
     assertRefused(openInput(42 as unknown as string), /malformed/);
+  });
+
+  it("leaves a malformed approval in a device's view to openApproval, which refuses it as an approval", () => {
+    // The view's schema must not turn a bad approval into a bad api answer (exit 1 instead of 3).
+    for (const sealed of ["not base64!", "", "AAAA", "A".repeat(MAX_SEALED_APPROVAL_CHARS + 4)]) {
+      const view = parseWire(deviceServerViewSchema, {
+        wgPublicKey: server.publicKey,
+        publicIp: "203.0.113.7",
+        wgPort: 51820,
+        approval: sealed,
+      });
+      assertRefused(openInput(view.approval), /malformed/);
+    }
   });
 
   it("refuses keys that are not keys with an ApprovalError, not a crash", () => {

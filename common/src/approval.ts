@@ -89,18 +89,23 @@ export interface OpenApprovalInput {
  * whole payload is returned, or an ApprovalError is thrown and nothing is.
  */
 export function openApproval(input: OpenApprovalInput): ApprovalPayload {
-  if (typeof input.sealed !== "string" || input.sealed.length > MAX_SEALED_APPROVAL_CHARS) {
-    throw new ApprovalError("approval is malformed");
+  // Every check below throws an ApprovalError: an approval that breaks the format
+  // is refused like a forged one (the device exits 3), never taken for a crash.
+  if (typeof input.sealed !== "string") throw new ApprovalError("approval is malformed: not text");
+  if (input.sealed.length > MAX_SEALED_APPROVAL_CHARS) {
+    throw new ApprovalError(
+      `approval is malformed: longer than ${MAX_SEALED_APPROVAL_CHARS} characters`,
+    );
   }
   const pskBytes = decodeForOpen(input.psk, "preshared key");
   const serverPublicKey = decodeForOpen(input.serverPublicKey, "server public key");
   const devicePrivateKey = decodeForOpen(input.devicePrivateKey, "device private key");
   const raw = Buffer.from(input.sealed, "base64");
-  if (
-    raw.toString("base64") !== input.sealed ||
-    raw.length < HEADER_BYTES + nacl.box.overheadLength + MAC_BYTES
-  ) {
-    throw new ApprovalError("approval is malformed");
+  if (raw.toString("base64") !== input.sealed) {
+    throw new ApprovalError("approval is malformed: not base64");
+  }
+  if (raw.length < HEADER_BYTES + nacl.box.overheadLength + MAC_BYTES) {
+    throw new ApprovalError("approval is malformed: too short");
   }
   const body = raw.subarray(0, raw.length - MAC_BYTES);
   const tag = raw.subarray(raw.length - MAC_BYTES);

@@ -295,6 +295,16 @@ describe("wire schemas", () => {
       stopReason: null,
     };
 
+    it("passes a device view's approval on as it is, even one that is not base64", () => {
+      const odd = { ...deviceView, server: { ...server, approval: "not base64!" } };
+      assert.deepEqual(parseWire(deviceTunnelViewSchema, odd), odd);
+      assertRefusedNaming(
+        deviceTunnelViewSchema,
+        { ...deviceView, server: { ...server, approval: 7 } },
+        "server.approval",
+      );
+    });
+
     it("reads a device's view of its tunnel, and names a bad nested field", () => {
       assert.deepEqual(parseWire(deviceTunnelViewSchema, deviceView), deviceView);
       assertRefusedNaming(

@@ -241,7 +241,12 @@ export const deviceServerViewSchema = z.object({
   wgPublicKey: wgPublicKeySchema,
   publicIp: ipv4Schema,
   wgPort: portSchema,
-  approval: sealedApprovalSchema,
+  /**
+   * Any string: openApproval is the one judge of an approval, so one that breaks
+   * the format (not base64, too long) is refused as an approval (exit 3 on the
+   * device), like a forged one, not taken for a broken api answer.
+   */
+  approval: z.string({ required_error: "is required", invalid_type_error: "must be a string" }),
 });
 
 /** GET /v1/device/tunnel */

@@ -70,6 +70,29 @@ describe("Agent", () => {
     assert.equal(await h.store.read(record.tunnelId), null);
   });
 
+  it("tears a tunnel down at the device's own deadline though the api and the approval say 30 days", async () => {
+    const days30 = 30 * 24 * 3600_000;
+    const record = await lifecycle.request({ ttlSeconds: 60 });
+    h.api.expiryLieMs = days30;
+    h.api.approve(record.tunnelId, record.presharedKey, {
+      expiresAt: new Date(h.clock.now() + days30).toISOString(),
+    });
+
+    let outcome: string | undefined;
+    const watching = sut.watch(record.tunnelId, shutdown.signal).then((o) => (outcome = o));
+    await h.clock.runUntil(() => outcome !== undefined, "the watch to end");
+    await watching;
+
+    assert.equal(outcome, "ended");
+    assert.ok(h.logs.some((l) => /^the approval says tunnel .* later than/.test(l)));
+    assert.ok(h.clock.now() >= Date.parse(record.grantedUntil));
+    assert.ok(h.clock.now() < Date.parse(record.grantedUntil) + days30, "long before the lie");
+    assert.equal(h.users.users.size, 0);
+    assert.equal(h.wg.up_.size, 0);
+    assert.equal(await h.store.read(record.tunnelId), null);
+    assert.equal(h.api.state(record.tunnelId), TunnelState.Completed, "the api is told");
+  });
+
   it("ends a tunnel whose approval has already run out instead of retrying it", async () => {
     const record = await lifecycle.request();
     const past = new Date(h.clock.now() - 1000).toISOString();

@@ -4,7 +4,7 @@
 import { isTerminal, TunnelState } from "@support-tunnel/common";
 import type { Clock, DeviceApiFactory, StateStore, WireGuard } from "./adapters/ports";
 import { ApprovalRefusedError, NotReadyError } from "./errors";
-import { isExpired } from "./record";
+import { effectiveExpiry, isExpired } from "./record";
 import { isApproved, type TunnelLifecycle } from "./tunnel-lifecycle";
 import type { TunnelUpkeep } from "./tunnel-upkeep";
 
@@ -106,7 +106,7 @@ export class Agent {
           await lifecycle.stop(id, "expiry");
           return "ended";
         }
-        msLeft = Date.parse(record.expiresAt) - clock.now();
+        msLeft = Date.parse(effectiveExpiry(record)) - clock.now();
         const view = await this.pollUntil(
           api(record.apiUrl, record.deviceToken),
           since,

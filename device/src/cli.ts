@@ -77,7 +77,7 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
     .addOption(
       new Option(
         "--duration <time>",
-        "how long support may stay, e.g. 90m, 2h (default: the api's)",
+        "how long support may stay, e.g. 90m, 2h (default: ttlSeconds in the config, else 2h); counted by this device's clock, and no api answer can extend it",
       ).argParser(durationArg),
     )
     .addOption(

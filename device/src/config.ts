@@ -15,6 +15,11 @@ import { DeviceError, UsageError } from "./errors";
 export const DEFAULT_STATE_DIR = "/var/lib/support-tunnel";
 export const DEFAULT_CONFIG_PATH = "/etc/support-tunnel/device.json";
 export const DEFAULT_HOOK_TIMEOUT_SECONDS = 30;
+/**
+ * How long support may stay when neither the customer (`--duration`) nor the
+ * config (`ttlSeconds`) says: decided here, never taken from the api's default.
+ */
+export const DEFAULT_TTL_SECONDS = 2 * 3600;
 
 const hookSchema = z
   .array(z.string().min(1, "must not be empty"), { invalid_type_error: "must be an argv array" })

@@ -21,11 +21,14 @@ import {
 import {
   createLab,
   missingLab,
+  pathOf,
   startApiProcess,
+  startRewritingProxy,
   API_BIN,
   type ApiProcess,
   type Lab,
   type LabHost,
+  type ProxiedExchange,
 } from "@support-tunnel/lab";
 import {
   createTestDatabase,
@@ -398,6 +401,118 @@ describe("support-device in the lab", function () {
       await agent.kill("SIGTERM");
       await api2.stop();
       await supportDevice(["stop", tunnel.tunnelId]);
+      await removeServerEnd(tunnel.tunnelId);
+    }
+  });
+
+  /** The device's own routes: what a lying api between the device and the real one answers. */
+  function isDeviceAnswer(exchange: ProxiedExchange): boolean {
+    const route = `${exchange.method} ${pathOf(exchange)}`;
+    return (
+      exchange.status < 300 &&
+      (route === "POST /v1/device/tunnels" || route === "GET /v1/device/tunnel")
+    );
+  }
+
+  it("keeps the customer's deadline when a lying api and a fooled engineer say 30 days, and tears the tunnel down at it", async function () {
+    this.timeout(180_000);
+    const days30 = 30 * 24 * 3600_000;
+    const proxy = await startRewritingProxy({
+      upstream: api!.url,
+      host: lab!.rootAddress,
+      rewrite: (exchange) => {
+        if (!isDeviceAnswer(exchange)) return undefined;
+        const body = exchange.body as { expiresAt: string };
+        return { ...body, expiresAt: new Date(Date.parse(body.expiresAt) + days30).toISOString() };
+      },
+    });
+    const asked = Date.now();
+    const requested = await supportDevice(["request", "--json", "--api", proxy.url, "--ttl", "60"]);
+    const answered = Date.now();
+    assert.equal(requested.exitCode, 0, requested.stderr);
+    const tunnel = JSON.parse(requested.stdout) as Requested;
+    assert.match(
+      requested.stderr,
+      new RegExp(
+        `the api says tunnel ${tunnel.tunnelId} expires at .*, later than the .* granted here; keeping`,
+      ),
+    );
+    const agent = startAgent();
+    try {
+      // The engineer, shown the api's 30 days, seals them into the approval.
+      await approve(tunnel, {
+        client: new SupportApiClient({ baseUrl: proxy.url, token: engineerToken }),
+        expiresAt: new Date(Date.now() + days30).toISOString(),
+      });
+      await waitForAgent(
+        agent,
+        async () =>
+          (await device.exec("ip", ["link", "show", interfaceName(tunnel.tunnelId, "device")]))
+            .exitCode === 0,
+        "the agent to connect",
+        30_000,
+      );
+      const status = await supportDevice(["status", tunnel.tunnelId, "--json"]);
+      assert.equal(status.exitCode, 0, status.stderr);
+      const { expiresAt, grantedUntil } = JSON.parse(status.stdout) as {
+        expiresAt: string;
+        grantedUntil: string;
+      };
+      // The device's own clock at the request, plus the 60 seconds the customer chose.
+      const deadline = Date.parse(expiresAt);
+      assert.ok(
+        deadline >= asked + 60_000 && deadline <= answered + 60_000,
+        `expires at ${expiresAt}, not 60 s after the request`,
+      );
+      assert.equal(grantedUntil, expiresAt);
+      assert.match(agent.output(), /the api says tunnel .* later than .* granted here; keeping/);
+      assert.match(
+        agent.output(),
+        /the approval says tunnel .* later than .* granted here; keeping/,
+      );
+
+      // The lying api goes quiet: the device alone must end what it granted.
+      await proxy.close();
+      await waitForAgent(
+        agent,
+        async () => (await leftovers(tunnel.tunnelId)).length === 0,
+        "teardown at the device's own deadline",
+        120_000,
+      );
+    } finally {
+      await agent.kill("SIGTERM");
+      await proxy.close();
+      await supportDevice(["stop", tunnel.tunnelId]);
+      await removeServerEnd(tunnel.tunnelId);
+    }
+  });
+
+  it("refuses with exit 3 an approval a lying api breaks the format of, and creates nothing", async () => {
+    const proxy = await startRewritingProxy({ upstream: api!.url, host: lab!.rootAddress });
+    const tunnel = await request(proxy.url);
+    try {
+      await approve(tunnel);
+      for (const [what, approval] of [
+        ["not base64", "not base64!"],
+        ["too short", "AAAA"],
+        ["too long", "A".repeat(8000)],
+      ] as const) {
+        proxy.setRewrite((exchange) => {
+          if (!isDeviceAnswer(exchange) || exchange.method !== "GET") return undefined;
+          const body = exchange.body as { server: object };
+          return { ...body, server: { ...body.server, approval } };
+        });
+        const result = await supportDevice(["connect", tunnel.tunnelId]);
+        assert.equal(result.exitCode, 3, `${what}: ${result.stderr}`);
+        assert.match(
+          result.stderr,
+          /refusing the approval .*: approval is malformed.*nothing was set up/,
+        );
+        assert.deepEqual(await leftovers(tunnel.tunnelId), ["state file"], what);
+      }
+    } finally {
+      await supportDevice(["stop", tunnel.tunnelId]);
+      await proxy.close();
       await removeServerEnd(tunnel.tunnelId);
     }
   });

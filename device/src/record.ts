@@ -9,6 +9,7 @@ import {
   presharedKeySchema,
   sshPublicKeySchema,
   supportUserSchema,
+  ttlSecondsSchema,
   tunnelIdSchema,
   tunnelNetworkSchema,
   wgPublicKeySchema,
@@ -29,41 +30,90 @@ export const PHASES = ["requested", "connecting", "up", "stopping"] as const;
 
 const isoTime = z.string().datetime({ offset: true, message: "must be an ISO 8601 time" });
 
+const recordFields = {
+  tunnelId: tunnelIdSchema,
+  apiUrl: z.string().url(),
+  deviceToken: deviceTokenSchema,
+  privateKey: z
+    .string()
+    .refine(isWgKeyString, "must be a base64 WireGuard key")
+    .transform((s) => s as WgPrivateKey),
+  presharedKey: presharedKeySchema,
+  network: tunnelNetworkSchema,
+  interface: z.string().regex(/^std[0-9a-f]{12}$/, "must be a device interface name"),
+  supportUser: supportUserSchema,
+  createdAt: isoTime,
+  /**
+   * The earliest expiry anyone has set: the device's own deadline, the api's
+   * answers and the approval's. Read it through `effectiveExpiry`.
+   */
+  expiresAt: isoTime,
+  phase: z.enum(PHASES),
+  /** From the verified approval only, never from the api's unauthenticated view. */
+  server: z
+    .object({
+      publicKey: wgPublicKeySchema,
+      endpoint: endpointHostSchema,
+      wgPort: portSchema,
+      sshPublicKey: sshPublicKeySchema,
+    })
+    .strict()
+    .nullable(),
+};
+
 export const tunnelRecordSchema = z
   .object({
-    version: z.literal(1),
-    tunnelId: tunnelIdSchema,
-    apiUrl: z.string().url(),
-    deviceToken: deviceTokenSchema,
-    privateKey: z
-      .string()
-      .refine(isWgKeyString, "must be a base64 WireGuard key")
-      .transform((s) => s as WgPrivateKey),
-    presharedKey: presharedKeySchema,
-    network: tunnelNetworkSchema,
-    interface: z.string().regex(/^std[0-9a-f]{12}$/, "must be a device interface name"),
-    supportUser: supportUserSchema,
-    createdAt: isoTime,
-    /** The earliest expiry known: the api's at request, then also the approval's. */
-    expiresAt: isoTime,
-    phase: z.enum(PHASES),
-    /** From the verified approval only, never from the api's unauthenticated view. */
-    server: z
-      .object({
-        publicKey: wgPublicKeySchema,
-        endpoint: endpointHostSchema,
-        wgPort: portSchema,
-        sshPublicKey: sshPublicKeySchema,
-      })
-      .strict()
-      .nullable(),
+    version: z.literal(2),
+    ...recordFields,
+    /**
+     * What the customer granted, by this device's clock: the time of the request
+     * plus the duration chosen (flag, else config, else DEFAULT_TTL_SECONDS).
+     * Nothing the api says, and no approval, moves it later.
+     */
+    grantedUntil: isoTime,
   })
   .strict();
 
 export type TunnelRecord = z.infer<typeof tunnelRecordSchema>;
 
-export function isExpired(record: Pick<TunnelRecord, "expiresAt">, now: number): boolean {
-  return Date.parse(record.expiresAt) <= now;
+/** The longest grant a customer can give (the wire's ttl limit). */
+const LONGEST_GRANT_MS = (ttlSecondsSchema.maxValue ?? 7 * 24 * 3600) * 1000;
+
+/**
+ * A record from the release before this one kept no deadline of its own: its
+ * expiry came from the api at request time. No customer can have granted more
+ * than the longest ttl from its creation, so that caps it.
+ */
+function upgradeFromVersion1(
+  old: z.infer<z.ZodObject<typeof recordFields>> & { version: 1 },
+): TunnelRecord {
+  const longest = new Date(Date.parse(old.createdAt) + LONGEST_GRANT_MS).toISOString();
+  return { ...old, version: 2, grantedUntil: earliest(old.expiresAt, longest) };
+}
+
+/** What the store reads: records of this release, and those of the one before, upgraded. */
+export const storedTunnelRecordSchema = z
+  .discriminatedUnion("version", [
+    tunnelRecordSchema,
+    z.object({ version: z.literal(1), ...recordFields }).strict(),
+  ])
+  .transform((r): TunnelRecord => (r.version === 1 ? upgradeFromVersion1(r) : r));
+
+/** The earliest of ISO times. */
+export function earliest(first: string, ...rest: string[]): string {
+  return rest.reduce((a, b) => (Date.parse(b) < Date.parse(a) ? b : a), first);
+}
+
+/** When the tunnel ends on this device: the earliest expiry known, never after the grant. */
+export function effectiveExpiry(record: Pick<TunnelRecord, "expiresAt" | "grantedUntil">): string {
+  return earliest(record.grantedUntil, record.expiresAt);
+}
+
+export function isExpired(
+  record: Pick<TunnelRecord, "expiresAt" | "grantedUntil">,
+  now: number,
+): boolean {
+  return Date.parse(effectiveExpiry(record)) <= now;
 }
 
 /** The tunnel's record, or an error naming the tunnel this device does not know. */

@@ -106,6 +106,8 @@ describe("TunnelLifecycle", () => {
 
     for (const [title, options] of [
       ["refuses a tampered approval and creates nothing", { tamper: true }],
+      ["refuses an approval that is not base64 and creates nothing", { approval: "not base64!" }],
+      ["refuses an approval too short to be one and creates nothing", { approval: "AAAA" }],
       [
         "refuses an approval whose server key differs from the api's and creates nothing",
         { otherServerKey: true },
@@ -171,6 +173,73 @@ describe("TunnelLifecycle", () => {
       await sut.connect(record.tunnelId);
       const again = await sut.connect(record.tunnelId);
       assert.equal(again.alreadyUp, true);
+    });
+  });
+
+  describe("expiry", () => {
+    const minute = 60_000;
+    const days30 = 30 * 24 * 3600_000;
+
+    it("keeps the customer's duration as its own deadline when the api answers a later expiry, and says so", async () => {
+      h.api.expiryLieMs = days30;
+      const asked = h.clock.now();
+
+      const record = await sut.request({ ttlSeconds: 60 });
+
+      assert.equal(h.api.tunnels.get(record.tunnelId)!.request.ttlSeconds, 60, "the api is told");
+      assert.equal(Date.parse(record.grantedUntil), asked + minute);
+      assert.equal(record.expiresAt, record.grantedUntil);
+      assert.ok(
+        h.logs.some((l) =>
+          new RegExp(
+            `^the api says tunnel ${record.tunnelId} expires at .*, later than the ${record.grantedUntil} granted here; keeping ${record.grantedUntil}$`,
+          ).test(l),
+        ),
+        h.logs.join("\n"),
+      );
+    });
+
+    it("grants the config's duration, else two hours, never the api's default", async () => {
+      h.api.defaultTtlSeconds = 24 * 3600;
+      const sentTtl = (id: string) => h.api.tunnels.get(id)!.request.ttlSeconds;
+      const byDefault = await sut.request();
+      assert.equal(Date.parse(byDefault.grantedUntil), h.clock.now() + 2 * 3600_000);
+      assert.equal(byDefault.expiresAt, byDefault.grantedUntil);
+      assert.equal(sentTtl(byDefault.tunnelId), undefined, "nothing chosen, nothing sent");
+
+      h.deps.settings.ttlSeconds = 600;
+      const byConfig = await sut.request();
+      assert.equal(Date.parse(byConfig.grantedUntil), h.clock.now() + 600_000);
+      assert.equal(sentTtl(byConfig.tunnelId), 600);
+    });
+
+    it("lets neither the api nor an approval extend the grant at connect, and says so for each", async () => {
+      const record = await sut.request({ ttlSeconds: 60 });
+      h.api.expiryLieMs = days30;
+      h.api.approve(record.tunnelId, record.presharedKey, {
+        expiresAt: new Date(h.clock.now() + days30).toISOString(),
+      });
+      h.logs.length = 0;
+
+      const result = await sut.connect(record.tunnelId);
+
+      assert.equal(result.expiresAt, record.grantedUntil);
+      assert.equal((await h.store.read(record.tunnelId))!.expiresAt, record.grantedUntil);
+      assert.deepEqual(
+        h.logs.map((l) => l.split(" says ")[0]),
+        ["the api", "the approval"],
+      );
+    });
+
+    it("takes an earlier expiry from the api or the approval", async () => {
+      const record = await sut.request({ ttlSeconds: 3600 });
+      const sooner = new Date(h.clock.now() + 10 * minute).toISOString();
+      h.api.approve(record.tunnelId, record.presharedKey, { expiresAt: sooner });
+
+      const result = await sut.connect(record.tunnelId);
+
+      assert.equal(result.expiresAt, sooner);
+      assert.deepEqual(h.logs, [], "narrowing is no lie");
     });
   });
 

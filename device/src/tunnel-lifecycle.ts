@@ -29,10 +29,10 @@ import type {
   Users,
   WireGuard,
 } from "./adapters/ports";
-import type { DeviceSettings, HookName } from "./config";
+import { DEFAULT_TTL_SECONDS, type DeviceSettings, type HookName } from "./config";
 import { ApprovalRefusedError, DeviceError, NotReadyError, UsageError } from "./errors";
 import { HOOK_LABELS, renderHook, type HookVariables } from "./hooks";
-import { isExpired, requireRecord, type TunnelRecord } from "./record";
+import { earliest, effectiveExpiry, isExpired, requireRecord, type TunnelRecord } from "./record";
 
 export interface TunnelLifecycleDeps {
   settings: DeviceSettings;
@@ -73,6 +73,9 @@ export interface StopResult {
   /** False when the api could not be told (it will learn at expiry or from the engineer). */
   apiTold: boolean;
 }
+
+/** How far an api's or approval's expiry may pass the device's own deadline before it is worth a warning. */
+const CLOCK_SKEW_ALLOWANCE_MS = 60_000;
 
 /** Approved by an engineer and not over: every state from `started` on, until it ends. */
 export function isApproved(state: TunnelState): boolean {
@@ -130,6 +133,7 @@ export class TunnelLifecycle {
     const psk = generatePresharedKey(random);
     const host = network.hostname();
     const description = options.description ?? settings.description;
+    // The api is told the customer's choice, as before; the device keeps its own deadline either way.
     const ttlSeconds = options.ttlSeconds ?? settings.ttlSeconds;
     const created = await this.deps.api(settings.apiUrl).createTunnel(
       {
@@ -141,8 +145,11 @@ export class TunnelLifecycle {
       },
       settings.enrollmentSecret,
     );
+    // Counted from the api's answer, by this device's clock, from what the customer chose.
+    const now = clock.now();
+    const grantedUntil = new Date(now + (ttlSeconds ?? DEFAULT_TTL_SECONDS) * 1000).toISOString();
     const record: TunnelRecord = {
-      version: 1,
+      version: 2,
       tunnelId: created.tunnelId,
       apiUrl: settings.apiUrl,
       deviceToken: created.token,
@@ -151,8 +158,12 @@ export class TunnelLifecycle {
       network: subnet,
       interface: interfaceName(created.tunnelId, "device"),
       supportUser: `support${hex(random(4))}`,
-      createdAt: new Date(clock.now()).toISOString(),
-      expiresAt: created.expiresAt,
+      createdAt: new Date(now).toISOString(),
+      expiresAt: this.withinGrant(
+        { tunnelId: created.tunnelId, grantedUntil, expiresAt: grantedUntil },
+        [["the api", created.expiresAt]],
+      ),
+      grantedUntil,
       phase: "requested",
       server: null,
     };
@@ -217,9 +228,10 @@ export class TunnelLifecycle {
       }
       throw err;
     }
-    const expiresAt = [record.expiresAt, view.expiresAt, payload.expiresAt].reduce((a, b) =>
-      Date.parse(a) <= Date.parse(b) ? a : b,
-    );
+    const expiresAt = this.withinGrant(record, [
+      ["the api", view.expiresAt],
+      ["the approval", payload.expiresAt],
+    ]);
     if (Date.parse(expiresAt) <= clock.now()) {
       // Remembered, so the agent's expiry check ends the tunnel instead of retrying it.
       await store.write({ ...record, expiresAt });
@@ -290,6 +302,29 @@ export class TunnelLifecycle {
     }
   }
 
+  /**
+   * The earliest of the expiry known so far and what others claim. A claim later
+   * than the device's own deadline is a lie, or a mistake, about what the
+   * customer granted: logged, and never honoured. A few seconds' difference is
+   * clock skew between the device and the api, not worth a warning.
+   */
+  private withinGrant(
+    record: Pick<TunnelRecord, "tunnelId" | "grantedUntil" | "expiresAt">,
+    claims: [who: string, expiresAt: string][],
+  ): string {
+    const kept = new Date(
+      earliest(effectiveExpiry(record), ...claims.map(([, at]) => at)),
+    ).toISOString();
+    for (const [who, at] of claims) {
+      if (Date.parse(at) > Date.parse(record.grantedUntil) + CLOCK_SKEW_ALLOWANCE_MS) {
+        this.deps.log(
+          `${who} says tunnel ${record.tunnelId} expires at ${at}, later than the ${record.grantedUntil} granted here; keeping ${kept}`,
+        );
+      }
+    }
+    return kept;
+  }
+
   private result(record: TunnelRecord, alreadyUp: boolean): ConnectResult {
     const addrs = tunnelAddresses(record.network);
     return {
@@ -298,7 +333,7 @@ export class TunnelLifecycle {
       interface: record.interface,
       address: addrs.device,
       serverAddress: addrs.server,
-      expiresAt: record.expiresAt,
+      expiresAt: effectiveExpiry(record),
       alreadyUp,
     };
   }

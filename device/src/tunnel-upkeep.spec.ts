@@ -65,6 +65,41 @@ describe("TunnelUpkeep", () => {
     });
   });
 
+  describe("expiry the api claims", () => {
+    const days30 = 30 * 24 * 3600_000;
+
+    async function upWithLies() {
+      const record = await lifecycle.request({ ttlSeconds: 60 });
+      h.api.expiryLieMs = days30;
+      h.api.approve(record.tunnelId, record.presharedKey, {
+        expiresAt: new Date(h.clock.now() + days30).toISOString(),
+      });
+      await lifecycle.connect(record.tunnelId);
+      return record;
+    }
+
+    it("status reports the device's own deadline, not the later one the api and the approval claim", async () => {
+      const record = await upWithLies();
+
+      const status = await sut.status(record.tunnelId);
+
+      assert.equal(status.expiresAt, record.grantedUntil);
+      assert.equal(status.grantedUntil, record.grantedUntil);
+      assert.equal(status.expired, false);
+    });
+
+    it("gc ends a tunnel at the device's own deadline though the api says it runs for 30 days", async () => {
+      const record = await upWithLies();
+      h.clock.time = Date.parse(record.grantedUntil);
+
+      const result = await sut.gc();
+
+      assert.deepEqual(result.stopped, [record.tunnelId]);
+      assert.equal(h.users.users.size, 0);
+      assert.equal(h.wg.up_.size, 0);
+    });
+  });
+
   describe("gc", () => {
     it("removes interfaces and users no tunnel owns, and tunnels the api has ended", async () => {
       const ended = await requested();

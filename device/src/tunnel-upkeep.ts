@@ -3,7 +3,7 @@
 // record. It changes tunnels only through the lifecycle, under the tunnel's lock.
 import { isTerminal, tunnelAddresses, type TunnelState } from "@support-tunnel/common";
 import type { Clock, DeviceApiFactory, StateStore, Users, WireGuard } from "./adapters/ports";
-import { isExpired, requireRecord, type TunnelRecord } from "./record";
+import { effectiveExpiry, isExpired, requireRecord, type TunnelRecord } from "./record";
 import type { StopCause, TunnelLifecycle } from "./tunnel-lifecycle";
 
 export interface TunnelUpkeepDeps {
@@ -31,7 +31,10 @@ export interface TunnelStatus {
   serverAddress: string;
   endpoint: string | null;
   createdAt: string;
+  /** When the tunnel ends on this device: the earliest of the grant, the api's and the approval's. */
   expiresAt: string;
+  /** What the customer granted, by this device's clock; expiresAt is never later. */
+  grantedUntil: string;
   expired: boolean;
 }
 
@@ -101,7 +104,8 @@ export class TunnelUpkeep {
       serverAddress: addrs.server,
       endpoint: record.server ? `${record.server.endpoint}:${record.server.wgPort}` : null,
       createdAt: record.createdAt,
-      expiresAt: record.expiresAt,
+      expiresAt: effectiveExpiry(record),
+      grantedUntil: record.grantedUntil,
       expired: isExpired(record, this.deps.clock.now()),
     };
   }

@@ -1,25 +1,31 @@
 // Tunnel records on disk: <dir>/tunnels/<id>.json (0600), WireGuard configs in
 // <dir>/wg, per-tunnel locks in <dir>/locks. Writes go through write-file-atomic
 // (a synced temp file renamed in place), so a crash leaves the old record or the new one, never half.
-// Locks go through proper-lockfile, so the agent and a manual command never work on one tunnel at once.
+// Locks go through proper-lockfile, so the agent and a manual command never work on one tunnel at once;
+// one left by a process that provably died is taken over at once.
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseWire, tunnelIdSchema } from "@support-tunnel/common";
 import * as lockfile from "proper-lockfile";
 import writeFileAtomic from "write-file-atomic";
+import { z } from "zod";
 import { DeviceError } from "../errors";
-import { tunnelRecordSchema, type TunnelRecord } from "../record";
+import { storedTunnelRecordSchema, tunnelRecordSchema, type TunnelRecord } from "../record";
 import type { StateStore } from "./ports";
+import { isProvablyGone, ownIdentity, type ProcessIdentity } from "./process-identity";
 
 const INTERFACE = /^std[0-9a-f]{12}$/;
 
 export interface FileStateStoreOptions {
-  /** How long `lock` waits for another process before giving up. Default 120 s. */
+  /** How long `lock` waits for another live process before giving up. Default 120 s. */
   lockTimeoutMs?: number;
   lockPollMs?: number;
   /**
    * A live holder refreshes its lock every half of this; one not refreshed for
-   * this long was left by a process that died, and is taken over. Default 10 s
+   * this long was left by a process that died, and is taken over even when its
+   * holder cannot be proven gone (another boot, no /proc). Default 10 s
    * (proper-lockfile's), at least 2 s.
    */
   lockStaleMs?: number;
@@ -99,7 +105,7 @@ export class FileStateStore implements StateStore {
       throw err;
     }
     try {
-      return parseWire(tunnelRecordSchema, JSON.parse(text), "record");
+      return parseWire(storedTunnelRecordSchema, JSON.parse(text), "record");
     } catch (err) {
       throw new DeviceError(`state file ${file} is damaged: ${(err as Error).message}`);
     }
@@ -116,42 +122,58 @@ export class FileStateStore implements StateStore {
   }
 
   /**
-   * The lock is the directory locks/<id>, kept fresh by its holder. Staleness is
-   * told by that freshness, never by a pid, so a pid the system has since given
-   * to another process cannot keep a dead holder's lock alive. locks/<id>.pid
-   * only names the holder in the "busy" message.
+   * The lock is the directory locks/<id>, kept fresh by its holder; locks/<id>.pid
+   * names the holder (pid, start time, boot, pid namespace) and the lock directory
+   * it wrote that for. A lock whose holder is provably gone (no such process, or
+   * the pid now names a process started at another time) is taken over at once,
+   * so an agent restarted after a SIGKILL goes on without delay. Otherwise a lock
+   * is taken over only once it has not been refreshed for the stale time: a pid
+   * alone never decides, since the system may have given it to another process.
    */
   async lock(id: string): Promise<() => Promise<void>> {
     await this.ensureDirs();
     const tunnelId = parseWire(tunnelIdSchema, id, "tunnel id");
     const lockDir = path.join(this.sub("locks"), tunnelId);
     const holderFile = `${lockDir}.pid`;
+    const self = await ownIdentity();
+    const deadline = Date.now() + this.lockTimeoutMs;
     let lost: Error | undefined;
     let release: () => Promise<void>;
-    try {
-      release = await lockfile.lock(lockDir, {
-        lockfilePath: lockDir,
-        realpath: false,
-        stale: this.lockStaleMs,
-        retries: {
-          retries: Math.ceil(this.lockTimeoutMs / this.lockPollMs),
-          factor: 1,
-          minTimeout: this.lockPollMs,
-          maxTimeout: this.lockPollMs,
-          maxRetryTime: this.lockTimeoutMs,
-        },
-        // Not proper-lockfile's default (a throw from a timer, which would kill the
-        // agent): the work in hand finishes and its release reports the loss.
-        onCompromised: (err) => {
-          lost = err;
-        },
-      });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ELOCKED") throw err;
-      const holder = await readPid(holderFile);
-      throw new DeviceError(`tunnel ${id} is busy (locked by pid ${holder ?? "?"}); try again`);
+    for (;;) {
+      try {
+        release = await lockfile.lock(lockDir, {
+          lockfilePath: lockDir,
+          realpath: false,
+          stale: this.lockStaleMs,
+          retries: 0,
+          // Not proper-lockfile's default (a throw from a timer, which would kill the
+          // agent): the work in hand finishes and its release reports the loss.
+          onCompromised: (err) => {
+            lost = err;
+          },
+        });
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ELOCKED") throw err;
+        if (self && (await takeOverFromGoneHolder(lockDir, holderFile, self))) continue;
+        if (Date.now() >= deadline) {
+          const holder = await readHolder(holderFile);
+          throw new DeviceError(
+            `tunnel ${id} is busy (locked by pid ${holder.pid ?? "?"}); try again`,
+          );
+        }
+        await sleep(this.lockPollMs);
+      }
     }
-    await fs.writeFile(holderFile, `${process.pid}\n`, { mode: 0o600 });
+    const instance = await lockInstance(lockDir);
+    // Without /proc or a birth time (some file systems) there is no proof to give: pid only.
+    const holder: LockHolder | null =
+      self && instance && !instance.endsWith(":0") ? { ...self, lock: instance } : null;
+    // Atomic, so a taker never reads half a holder.
+    await writeFileAtomic(holderFile, `${JSON.stringify(holder ?? { pid: process.pid })}\n`, {
+      mode: 0o600,
+      fsync: false,
+    });
     return async () => {
       if (lost) {
         throw new DeviceError(
@@ -199,11 +221,91 @@ export class FileStateStore implements StateStore {
   }
 }
 
-async function readPid(file: string): Promise<number | null> {
+/** What locks/<id>.pid says: the holder, and the lock directory it holds. */
+const lockHolderSchema = z
+  .object({
+    pid: z.number().int().positive(),
+    startTime: z.string().regex(/^\d+$/),
+    bootId: z.string().min(1),
+    pidNamespace: z.string().min(1),
+    lock: z.string().min(1),
+  })
+  .strict();
+type LockHolder = z.infer<typeof lockHolderSchema>;
+
+/** The holder file's text, its pid (for messages), and the full holder when it has one. */
+async function readHolder(
+  file: string,
+): Promise<{ text: string | null; pid: number | null; holder: LockHolder | null }> {
+  let text: string;
   try {
-    const n = Number.parseInt(await fs.readFile(file, "utf8"), 10);
-    return Number.isInteger(n) && n > 0 ? n : null;
+    text = await fs.readFile(file, "utf8");
   } catch {
-    return null;
+    return { text: null, pid: null, holder: null };
   }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { text, pid: null, holder: null };
+  }
+  const full = lockHolderSchema.safeParse(json);
+  if (full.success) return { text, pid: full.data.pid, holder: full.data };
+  // An older release wrote the bare pid; other writers only the pid.
+  const pid = typeof json === "number" ? json : (json as { pid?: unknown } | null)?.pid;
+  return {
+    text,
+    pid: typeof pid === "number" && Number.isInteger(pid) && pid > 0 ? pid : null,
+    holder: null,
+  };
+}
+
+/**
+ * One lock directory, told apart from any other that was ever at that path: a new
+ * `mkdir` may reuse a freed inode number, never with the same birth time.
+ * Null when there is none.
+ */
+async function lockInstance(dir: string): Promise<string | null> {
+  try {
+    const stat = await fs.stat(dir, { bigint: true });
+    return `${stat.ino}:${stat.birthtimeNs}`;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+}
+
+/**
+ * Removes the lock at `lockDir` when its holder file names a holder that is
+ * provably gone AND was written for this very lock directory (a taker that has
+ * just made the directory and not yet named itself is never mistaken for the
+ * last, dead holder). True when the caller should try again at once.
+ */
+async function takeOverFromGoneHolder(
+  lockDir: string,
+  holderFile: string,
+  self: ProcessIdentity,
+): Promise<boolean> {
+  const { text, holder } = await readHolder(holderFile);
+  if (!holder) return false;
+  const instance = await lockInstance(lockDir);
+  if (instance === null) return true;
+  if (instance !== holder.lock || !(await isProvablyGone(holder, self))) return false;
+  // Moved aside first (atomic), then checked again: another taker may have
+  // replaced the dead holder's lock with its own in between.
+  const aside = `${lockDir}.gone-${self.pid}-${randomBytes(4).toString("hex")}`;
+  try {
+    await fs.rename(lockDir, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return true;
+    throw err;
+  }
+  if ((await lockInstance(aside)) !== holder.lock) {
+    // A live lock: put it back (its holder would otherwise see it as lost).
+    await fs.rename(aside, lockDir).catch(() => fs.rm(aside, { recursive: true, force: true }));
+    return false;
+  }
+  await fs.rm(aside, { recursive: true, force: true });
+  if ((await readHolder(holderFile)).text === text) await fs.rm(holderFile, { force: true });
+  return true;
 }

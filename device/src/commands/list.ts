@@ -1,6 +1,7 @@
 // `support-device list`: the tunnels this device knows, as a table.
 import { renderTable } from "@support-tunnel/common";
 import type { CommandContext } from "../context";
+import { effectiveExpiry } from "../record";
 
 /** Tunnels this device knows, from local state only (no api call). */
 export async function list(ctx: CommandContext): Promise<void> {
@@ -11,7 +12,7 @@ export async function list(ctx: CommandContext): Promise<void> {
     network: r.network,
     interface: r.interface,
     supportUser: r.supportUser,
-    expiresAt: r.expiresAt,
+    expiresAt: effectiveExpiry(r),
   }));
   ctx.printer.data({ tunnels: rows }, () =>
     rows.length === 0

@@ -1,6 +1,7 @@
 // `support-device request`: ask for support; with --wait, stay until it is connected.
 import type { CommandContext } from "../context";
 import { NotReadyError } from "../errors";
+import { effectiveExpiry } from "../record";
 
 export interface RequestOptions {
   description?: string;
@@ -14,13 +15,14 @@ export async function request(ctx: CommandContext, options: RequestOptions): Pro
     description: options.description,
     ttlSeconds: options.ttlSeconds,
   });
+  const expiresAt = effectiveExpiry(record);
   ctx.printer.data(
-    { tunnelId: record.tunnelId, presharedKey: record.presharedKey, expiresAt: record.expiresAt },
+    { tunnelId: record.tunnelId, presharedKey: record.presharedKey, expiresAt },
     () =>
       [
         `tunnel id: ${record.tunnelId}`,
         `preshared key: ${record.presharedKey}`,
-        `expires at: ${record.expiresAt}`,
+        `expires at: ${expiresAt}`,
       ].join("\n"),
   );
   ctx.printer.info(

@@ -17,7 +17,7 @@ export async function status(ctx: CommandContext, options: StatusOptions): Promi
       `support user: ${s.supportUser} ${s.userPresent ? "present" : "absent"}`,
       `network: ${s.network} (device ${s.address}, server ${s.serverAddress})`,
       `endpoint: ${s.endpoint ?? "-"}`,
-      `expires at: ${s.expiresAt}`,
+      `expires at: ${s.expiresAt}${s.expiresAt === s.grantedUntil ? "" : ` (granted until ${s.grantedUntil})`}`,
     ].join("\n"),
   );
 }

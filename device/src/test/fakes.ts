@@ -102,16 +102,27 @@ export class FakeApi {
   readonly tunnels = new Map<string, FakeTunnel>();
   unreachable = false;
   enrollmentSecrets: (string | undefined)[] = [];
+  /** A lying api: added to every expiry it answers with (the request's and the view's). */
+  expiryLieMs = 0;
 
   constructor(
     private readonly clock: FakeClock,
-    private readonly ttlSeconds = 3600,
+    /** The api's own default, for a request that names no ttl. */
+    public defaultTtlSeconds = 3600,
   ) {}
 
   private byToken(token?: string): FakeTunnel {
     const t = [...this.tunnels.values()].find((x) => x.token === token);
     if (!t) throw new ApiError(401, "unauthorized");
     return t;
+  }
+
+  private told(view: DeviceTunnelView): DeviceTunnelView {
+    return { ...view, expiresAt: this.lie(view.expiresAt) };
+  }
+
+  private lie(expiresAt: string): string {
+    return new Date(Date.parse(expiresAt) + this.expiryLieMs).toISOString();
   }
 
   private check(): void {
@@ -131,7 +142,7 @@ export class FakeApi {
         this.enrollmentSecrets.push(secret);
         const tunnelId = randomUUID() as TunnelId;
         const expiresAt = new Date(
-          this.clock.now() + (body.ttlSeconds ?? this.ttlSeconds) * 1000,
+          this.clock.now() + (body.ttlSeconds ?? this.defaultTtlSeconds) * 1000,
         ).toISOString();
         const tok = `std_${randomBytes(32).toString("base64url")}`;
         this.tunnels.set(tunnelId, {
@@ -149,7 +160,7 @@ export class FakeApi {
             stopReason: null,
           },
         });
-        return { tunnelId, token: tok, expiresAt };
+        return { tunnelId, token: tok, expiresAt: this.lie(expiresAt) };
       },
       getDeviceTunnel: async (opts = {}) => {
         this.check();
@@ -168,7 +179,7 @@ export class FakeApi {
           });
           this.check();
         }
-        return t.view;
+        return this.told(t.view);
       },
       reportConnected: async (user) => {
         this.check();
@@ -196,7 +207,13 @@ export class FakeApi {
   approve(
     id: string,
     psk: PresharedKey,
-    options: { tamper?: boolean; otherServerKey?: boolean; expiresAt?: string } = {},
+    options: {
+      tamper?: boolean;
+      otherServerKey?: boolean;
+      expiresAt?: string;
+      /** Sent instead of the sealed approval: what a lying api could send. */
+      approval?: string;
+    } = {},
   ): WgKeyPair {
     const t = this.tunnels.get(id)!;
     const server = generateKeyPair();
@@ -220,6 +237,7 @@ export class FakeApi {
       raw[40]! ^= 1;
       approval = raw.toString("base64");
     }
+    if (options.approval !== undefined) approval = options.approval;
     const reported = options.otherServerKey ? generateKeyPair().publicKey : server.publicKey;
     this.change(t, {
       state: TunnelState.Started,
