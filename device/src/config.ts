@@ -17,7 +17,7 @@ export const DEFAULT_CONFIG_PATH = "/etc/support-tunnel/device.json";
 export const DEFAULT_HOOK_TIMEOUT_SECONDS = 30;
 
 const hookSchema = z
-  .array(z.string().min(1, "must not be empty"), { invalid_type_error: "must be an argv array" })
+  .array(z.string().min(1, "must not be empty"), { error: "must be an argv array" })
   .min(1, "must name a program")
   .refine((argv) => argv[0]!.startsWith("/"), "must start with an absolute path to the program");
 
