@@ -1,18 +1,14 @@
-// Wires the api together. The database, configuration, clock and logger are
-// passed in, so tests can run the real app on a fresh database with a clock they control.
+// Wires the api together. The configuration, clock and logger are passed in,
+// so tests can run the real app on a fresh database with a clock they control.
 import { Module, type DynamicModule } from "@nestjs/common";
-import { DataSource } from "typeorm";
 import type { ApiConfig } from "./config";
 import { DeviceTunnelController } from "./controllers/device-tunnel.controller";
 import { EngineerController } from "./controllers/engineer.controller";
 import { OpsController } from "./controllers/ops.controller";
 import { TunnelController } from "./controllers/tunnel.controller";
+import { DatabaseModule } from "./database/database.module";
 import { DeviceGuard, EngineerGuard } from "./http/auth.guard";
 import { JSON_LOGGER, type JsonLogger } from "./http/json-logger";
-import { AuditRepository } from "./repositories/audit.repository";
-import { EngineerRepository } from "./repositories/engineer.repository";
-import { HealthRepository } from "./repositories/health.repository";
-import { TunnelRepository } from "./repositories/tunnel.repository";
 import { AuthService } from "./services/auth.service";
 import { API_CONFIG, CLOCK, type Clock } from "./services/clock";
 import { EngineerService } from "./services/engineer.service";
@@ -24,7 +20,6 @@ import { TunnelService } from "./services/tunnel.service";
 
 export interface AppDeps {
   config: ApiConfig;
-  dataSource: DataSource;
   clock: Clock;
   logger: JsonLogger;
 }
@@ -34,17 +29,13 @@ export class AppModule {
   static forRoot(deps: AppDeps): DynamicModule {
     return {
       module: AppModule,
+      imports: [DatabaseModule.forRoot(deps.config, { migrate: true })],
       controllers: [DeviceTunnelController, TunnelController, EngineerController, OpsController],
       providers: [
         { provide: API_CONFIG, useValue: deps.config },
-        { provide: DataSource, useValue: deps.dataSource },
         { provide: CLOCK, useValue: deps.clock },
         { provide: JSON_LOGGER, useValue: deps.logger },
         { provide: RATE_LIMITER, useValue: new RateLimiter(deps.config.rateLimitPerMinute) },
-        AuditRepository,
-        EngineerRepository,
-        HealthRepository,
-        TunnelRepository,
         AuthService,
         EngineerService,
         MetricsService,

@@ -70,8 +70,13 @@ export async function createApp(deps: AppDeps): Promise<NestExpressApplication> 
   });
 
   if (deps.config.bootstrapToken) {
-    const created = await app.get(EngineerService).bootstrap(deps.config.bootstrapToken);
-    if (created) deps.logger.event("info", "created engineer admin from SUPPORT_BOOTSTRAP_TOKEN");
+    try {
+      const created = await app.get(EngineerService).bootstrap(deps.config.bootstrapToken);
+      if (created) deps.logger.event("info", "created engineer admin from SUPPORT_BOOTSTRAP_TOKEN");
+    } catch (err) {
+      await app.close().catch(() => undefined);
+      throw err;
+    }
   }
   return app;
 }

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { API_BIN, missingPostgres, requirePrerequisite } from "@support-tunnel/lab";
-import { openDatabase } from "./database/database";
+import { NestFactory } from "@nestjs/core";
+import { DataSource } from "typeorm";
+import { DatabaseModule } from "./database/database.module";
 import { createTestDatabase, type TestDatabase } from "./testing/test-api";
 
 describe("support-api migrate and engineer commands (PostgreSQL)", function () {
@@ -42,15 +44,18 @@ describe("support-api migrate and engineer commands (PostgreSQL)", function () {
   });
 
   it("leaves nothing for TypeORM to change: the entities match the migrations", async () => {
-    const dataSource = await openDatabase({ databaseUrl: db!.url, dataDir: "" }, { migrate: true });
+    const app = await NestFactory.createApplicationContext(
+      DatabaseModule.forRoot({ databaseUrl: db!.url, dataDir: "" }, { migrate: true }),
+      { logger: false, abortOnError: false },
+    );
     try {
-      const pending = await dataSource.driver.createSchemaBuilder().log();
+      const pending = await app.get(DataSource).driver.createSchemaBuilder().log();
       assert.deepEqual(
         pending.upQueries.map((q) => q.query),
         [],
       );
     } finally {
-      await dataSource.destroy();
+      await app.close();
     }
   });
 

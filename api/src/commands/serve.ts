@@ -1,17 +1,14 @@
-// `support-api serve`: open (create, migrate) the database, start the HTTP
-// server, print one "listening" log line, and shut down cleanly on SIGTERM/SIGINT.
+// `support-api serve`: start the HTTP server (which opens, creates and
+// migrates the database), print one "listening" log line, and shut down cleanly on SIGTERM/SIGINT.
 import type { NestExpressApplication } from "@nestjs/platform-express";
 import type { AddressInfo } from "node:net";
-import type { DataSource } from "typeorm";
 import { createApp } from "../app";
 import { loadConfig, type ApiConfig, type ConfigOverrides, type Env } from "../config";
-import { openDatabase } from "../database/database";
 import { JsonLogger } from "../http/json-logger";
 import { systemClock, type Clock } from "../services/clock";
 
 export interface RunningApi {
   app: NestExpressApplication;
-  dataSource: DataSource;
   url: string;
   port: number;
   close(): Promise<void>;
@@ -23,17 +20,11 @@ export async function startApi(
   opts: { clock?: Clock; logger?: JsonLogger } = {},
 ): Promise<RunningApi> {
   const logger = opts.logger ?? new JsonLogger(config.logLevel);
-  const dataSource = await openDatabase(config, {
-    migrate: true,
-    onRetry: (err) =>
-      logger.event("warn", "database not reachable yet, retrying", { error: err.message }),
-  });
-  let app: NestExpressApplication;
+  const app = await createApp({ config, clock: opts.clock ?? systemClock, logger });
   try {
-    app = await createApp({ config, dataSource, clock: opts.clock ?? systemClock, logger });
     await app.listen(config.port, config.host);
   } catch (err) {
-    await dataSource.destroy().catch(() => undefined);
+    await app.close().catch(() => undefined);
     throw err;
   }
   const { port } = app.getHttpServer().address() as AddressInfo;
@@ -42,14 +33,9 @@ export async function startApi(
   let closing: Promise<void> | null = null;
   return {
     app,
-    dataSource,
     url,
     port,
-    close: () =>
-      (closing ??= (async () => {
-        await app.close();
-        await dataSource.destroy();
-      })()),
+    close: () => (closing ??= app.close()),
   };
 }
 
