@@ -1,6 +1,14 @@
 // Wires the api together. The configuration, clock and logger are passed in,
 // so tests can run the real app on a fresh database with a clock they control.
-import { Module, type DynamicModule } from "@nestjs/common";
+import {
+  Module,
+  type DynamicModule,
+  type MiddlewareConsumer,
+  type NestModule,
+} from "@nestjs/common";
+import { APP_FILTER, APP_INTERCEPTOR } from "@nestjs/core";
+import { LoggerModule } from "nestjs-pino";
+import type { Logger } from "pino";
 import type { ApiConfig } from "./config";
 import { DeviceTunnelController } from "./controllers/device-tunnel.controller";
 import { EngineerController } from "./controllers/engineer.controller";
@@ -8,7 +16,9 @@ import { OpsController } from "./controllers/ops.controller";
 import { TunnelController } from "./controllers/tunnel.controller";
 import { DatabaseModule } from "./database/database.module";
 import { DeviceGuard, EngineerGuard } from "./http/auth.guard";
-import { JSON_LOGGER, type JsonLogger } from "./http/json-logger";
+import { ErrorFilter } from "./http/error.filter";
+import { JsonBodyMiddleware } from "./http/json-body.middleware";
+import { LogTunnelIdInterceptor, loggerParams } from "./http/logging";
 import { AuthService } from "./services/auth.service";
 import { API_CONFIG, CLOCK, type Clock } from "./services/clock";
 import { EngineerService } from "./services/engineer.service";
@@ -21,20 +31,25 @@ import { TunnelService } from "./services/tunnel.service";
 export interface AppDeps {
   config: ApiConfig;
   clock: Clock;
-  logger: JsonLogger;
+  /** The root logger: request logs and the api's own events go through it. */
+  logger: Logger;
 }
 
 @Module({})
-export class AppModule {
+export class AppModule implements NestModule {
   static forRoot(deps: AppDeps): DynamicModule {
     return {
       module: AppModule,
-      imports: [DatabaseModule.forRoot(deps.config, { migrate: true })],
+      imports: [
+        LoggerModule.forRoot(loggerParams(deps.logger)),
+        DatabaseModule.forRoot(deps.config, { migrate: true }),
+      ],
       controllers: [DeviceTunnelController, TunnelController, EngineerController, OpsController],
       providers: [
         { provide: API_CONFIG, useValue: deps.config },
         { provide: CLOCK, useValue: deps.clock },
-        { provide: JSON_LOGGER, useValue: deps.logger },
+        { provide: APP_FILTER, useClass: ErrorFilter },
+        { provide: APP_INTERCEPTOR, useClass: LogTunnelIdInterceptor },
         { provide: RATE_LIMITER, useValue: new RateLimiter(deps.config.rateLimitPerMinute) },
         AuthService,
         EngineerService,
@@ -46,5 +61,9 @@ export class AppModule {
         EngineerGuard,
       ],
     };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(JsonBodyMiddleware).forRoutes("*");
   }
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Writable } from "node:stream";
 import {
   ApiError,
   StoppedBy,
@@ -13,6 +14,7 @@ import {
   type WgKeyPair,
 } from "@support-tunnel/common";
 import { missingPostgres, requirePrerequisite } from "@support-tunnel/lab";
+import { createLogger } from "./http/logging";
 import {
   createTestDatabase,
   http,
@@ -410,6 +412,76 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
       await admin.revokeEngineer("rita");
       await assert.rejects(client(made.token).whoami(), (err: ApiError) => err.status === 401);
       await assert.rejects(admin.revokeEngineer("rita"), (err: ApiError) => err.status === 404);
+    });
+  });
+
+  describe("request logs", () => {
+    const lines: Record<string, unknown>[] = [];
+    let logged: TestApi | undefined;
+
+    before(async () => {
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          for (const line of chunk.toString().split("\n").filter(Boolean)) {
+            lines.push(JSON.parse(line) as Record<string, unknown>);
+          }
+          done();
+        },
+      });
+      logged = await startTestApi(
+        db!.url,
+        { SUPPORT_BOOTSTRAP_TOKEN: sut.adminToken },
+        { logger: createLogger("info", sink) },
+      );
+    });
+
+    after(async () => {
+      await logged?.close();
+    });
+
+    it("answers with the caller's X-Request-Id, or one of its own, and logs each request with it, who called, the tunnel and the time taken, never a token", async () => {
+      const created = await fetch(`${logged!.url}/v1/device/tunnels`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-request-id": "support-case-42" },
+        body: JSON.stringify({
+          deviceWgPublicKey: generateKeyPair().publicKey,
+          network: "10.79.0.0/30",
+        }),
+      });
+      assert.equal(created.headers.get("x-request-id"), "support-case-42");
+      const { tunnelId, token } = (await created.json()) as { tunnelId: string; token: string };
+      const viewed = await fetch(`${logged!.url}/v1/tunnels/${tunnelId}`, {
+        headers: { authorization: `Bearer ${viewerToken}` },
+      });
+      assert.equal(viewed.status, 200);
+      const ownId = viewed.headers.get("x-request-id") ?? "";
+      assert.match(ownId, /^[0-9a-f-]{36}$/);
+      const device = await fetch(`${logged!.url}/v1/device/tunnel`, {
+        headers: { authorization: `Bearer ${token}`, "x-request-id": "device-poll" },
+      });
+      assert.equal(device.status, 200);
+
+      // A line is written when its answer has gone out, which may be just after the client has it.
+      const requests = () => lines.filter((l) => l.msg === "request");
+      const byId = (id: string) => requests().find((l) => (l.req as { id?: string }).id === id);
+      for (let i = 0; i < 100 && !["support-case-42", ownId, "device-poll"].every(byId); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.deepEqual(
+        [byId("support-case-42"), byId(ownId), byId("device-poll")].map((l) => [
+          l?.tunnelId,
+          l?.actor,
+          typeof l?.responseTime,
+        ]),
+        [
+          [tunnelId, undefined, "number"],
+          [tunnelId, "engineer:victor", "number"],
+          [tunnelId, "device", "number"],
+        ],
+      );
+      const text = JSON.stringify(lines);
+      assert.ok(!text.includes(viewerToken) && !text.includes(token), "a token was logged");
+      assert.ok(text.includes('"authorization":"[redacted]"'));
     });
   });
 

@@ -5,7 +5,7 @@ import { Module, type DynamicModule, type INestApplicationContext } from "@nestj
 import { NestFactory } from "@nestjs/core";
 import type { ApiConfig } from "../config";
 import { DatabaseModule } from "../database/database.module";
-import { JsonLogger } from "../http/json-logger";
+import { createLogger, nestLogger } from "../http/logging";
 import { API_CONFIG, CLOCK, systemClock } from "../services/clock";
 import { EngineerService } from "../services/engineer.service";
 
@@ -32,7 +32,7 @@ export async function withDatabase<T>(
 ): Promise<T> {
   const app = await NestFactory.createApplicationContext(
     CommandModule.forRoot(config, opts.migrate),
-    { logger: new JsonLogger(config.logLevel), abortOnError: false },
+    { logger: nestLogger(createLogger(config.logLevel)), abortOnError: false },
   );
   try {
     return await fn(app);

@@ -4,7 +4,8 @@ import type { NestExpressApplication } from "@nestjs/platform-express";
 import type { AddressInfo } from "node:net";
 import { createApp } from "../app";
 import { loadConfig, type ApiConfig, type ConfigOverrides, type Env } from "../config";
-import { JsonLogger } from "../http/json-logger";
+import type { Logger } from "pino";
+import { createLogger } from "../http/logging";
 import { systemClock, type Clock } from "../services/clock";
 
 export interface RunningApi {
@@ -17,9 +18,9 @@ export interface RunningApi {
 /** Starts the api in this process; used by `serve` and by the tests. */
 export async function startApi(
   config: ApiConfig,
-  opts: { clock?: Clock; logger?: JsonLogger } = {},
+  opts: { clock?: Clock; logger?: Logger } = {},
 ): Promise<RunningApi> {
-  const logger = opts.logger ?? new JsonLogger(config.logLevel);
+  const logger = opts.logger ?? createLogger(config.logLevel);
   const app = await createApp({ config, clock: opts.clock ?? systemClock, logger });
   try {
     await app.listen(config.port, config.host);
@@ -41,32 +42,30 @@ export async function startApi(
 
 export async function serve(options: ConfigOverrides, env?: Env): Promise<void> {
   const config = loadConfig(env, options);
-  const logger = new JsonLogger(config.logLevel);
+  const logger = createLogger(config.logLevel);
   const api = await startApi(config, { logger });
   // Printed whatever LOG_LEVEL says: scripts and tests wait for this line to learn the port.
-  logger.event(
-    "info",
-    "listening",
+  logger.child({}, { level: "info" }).info(
     {
       port: api.port,
       url: api.url,
       database: config.databaseUrl ? "postgres" : "pglite",
       ...(config.databaseUrl ? {} : { dataDir: config.dataDir }),
     },
-    { always: true },
+    "listening",
   );
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
-      logger.event("info", "shutting down", { signal });
+      logger.info({ signal }, "shutting down");
       process.off("SIGTERM", stop);
       process.off("SIGINT", stop);
-      api.close().then(resolve, (err: Error) => {
-        logger.event("error", "shutdown failed", { error: err.message });
+      api.close().then(resolve, (err: unknown) => {
+        logger.error({ err }, "shutdown failed");
         resolve();
       });
     };
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
   });
-  logger.event("info", "stopped");
+  logger.info("stopped");
 }

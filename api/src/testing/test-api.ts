@@ -3,9 +3,9 @@
 import { randomBytes } from "node:crypto";
 import { TEST_DATABASE_URL } from "@support-tunnel/lab";
 import { Client } from "pg";
+import type { Logger } from "pino";
 import { loadConfig, type ApiConfig } from "../config";
 import { startApi, type RunningApi } from "../commands/serve";
-import { JsonLogger } from "../http/json-logger";
 import { ManualClock } from "../services/clock";
 import { SweepService } from "../services/sweep.service";
 import { newEngineerToken } from "../services/tokens";
@@ -50,10 +50,14 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** The real api on `databaseUrl`, port 0, quiet logs, a manual clock and a bootstrap admin. */
+/**
+ * The real api on `databaseUrl`, port 0, a manual clock and a bootstrap admin;
+ * quiet unless given a `logger` (e.g. one writing to a test's own stream).
+ */
 export async function startTestApi(
   databaseUrl: string,
   env: Record<string, string> = {},
+  opts: { logger?: Logger } = {},
 ): Promise<TestApi> {
   const adminToken = newEngineerToken();
   const config = loadConfig({
@@ -67,7 +71,7 @@ export async function startTestApi(
     ...env,
   });
   const clock = new ManualClock();
-  const api = await startApi(config, { clock, logger: new JsonLogger("silent") });
+  const api = await startApi(config, { clock, logger: opts.logger });
   return {
     api,
     url: api.url,
