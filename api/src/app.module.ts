@@ -19,11 +19,11 @@ import { DeviceGuard, EngineerGuard } from "./http/auth.guard";
 import { ErrorFilter } from "./http/error.filter";
 import { JsonBodyMiddleware } from "./http/json-body.middleware";
 import { LogTunnelIdInterceptor, loggerParams } from "./http/logging";
+import { rateLimitModule } from "./http/rate-limit";
 import { AuthService } from "./services/auth.service";
 import { API_CONFIG, CLOCK, type Clock } from "./services/clock";
 import { EngineerService } from "./services/engineer.service";
 import { MetricsService } from "./services/metrics.service";
-import { RATE_LIMITER, RateLimiter } from "./services/rate-limiter";
 import { SweepService } from "./services/sweep.service";
 import { TunnelWatcher } from "./services/tunnel-watcher.service";
 import { TunnelService } from "./services/tunnel.service";
@@ -38,11 +38,13 @@ export interface AppDeps {
 @Module({})
 export class AppModule implements NestModule {
   static forRoot(deps: AppDeps): DynamicModule {
+    const database = DatabaseModule.forRoot(deps.config, { migrate: true });
     return {
       module: AppModule,
       imports: [
         LoggerModule.forRoot(loggerParams(deps.logger)),
-        DatabaseModule.forRoot(deps.config, { migrate: true }),
+        database,
+        rateLimitModule(database, deps.config),
       ],
       controllers: [DeviceTunnelController, TunnelController, EngineerController, OpsController],
       providers: [
@@ -50,7 +52,6 @@ export class AppModule implements NestModule {
         { provide: CLOCK, useValue: deps.clock },
         { provide: APP_FILTER, useClass: ErrorFilter },
         { provide: APP_INTERCEPTOR, useClass: LogTunnelIdInterceptor },
-        { provide: RATE_LIMITER, useValue: new RateLimiter(deps.config.rateLimitPerMinute) },
         AuthService,
         EngineerService,
         MetricsService,

@@ -1,5 +1,5 @@
 // Routes the device calls: request a tunnel, follow it, report the connection, stop it.
-import { Controller, Delete, Get, Headers, HttpCode, Post } from "@nestjs/common";
+import { Controller, Delete, Get, Headers, HttpCode, Post, UseGuards } from "@nestjs/common";
 import {
   ApiCreatedResponse,
   ApiHeader,
@@ -7,6 +7,7 @@ import {
   ApiOperation,
   ApiTags,
 } from "@nestjs/swagger";
+import { ThrottlerGuard } from "@nestjs/throttler";
 import {
   createTunnelRequestSchema,
   createTunnelResponseSchema,
@@ -35,6 +36,7 @@ export class DeviceTunnelController {
   constructor(private readonly tunnels: TunnelService) {}
 
   @Post("tunnels")
+  @UseGuards(ThrottlerGuard)
   @ApiOperation({ summary: "Request a support tunnel (rate-limited per address)" })
   @ApiCreatedResponse({ schema: openApiSchema(createTunnelResponseSchema) })
   @ApiHeader({

@@ -7,6 +7,7 @@ import { DataSource } from "typeorm";
 import { AuditRepository } from "../repositories/audit.repository";
 import { EngineerRepository } from "../repositories/engineer.repository";
 import { HealthRepository } from "../repositories/health.repository";
+import { RateLimitRepository } from "../repositories/rate-limit.repository";
 import { TunnelRepository } from "../repositories/tunnel.repository";
 import {
   dataSourceOptions,
@@ -37,7 +38,13 @@ export interface DatabaseModuleOptions {
   connectRetry?: { attempts: number; delayMs: number };
 }
 
-const REPOSITORIES = [AuditRepository, EngineerRepository, HealthRepository, TunnelRepository];
+const REPOSITORIES = [
+  AuditRepository,
+  EngineerRepository,
+  HealthRepository,
+  RateLimitRepository,
+  TunnelRepository,
+];
 
 @Module({})
 export class DatabaseModule {

@@ -5,12 +5,14 @@ import { DataSource, type DataSourceOptions } from "typeorm";
 import type { ApiConfig } from "../config";
 import { AuditEntryEntity } from "../entities/audit-entry.entity";
 import { EngineerEntity } from "../entities/engineer.entity";
+import { RateLimitCounterEntity } from "../entities/rate-limit-counter.entity";
 import { TunnelEntity } from "../entities/tunnel.entity";
 import { Initial1764000000000 } from "../migrations/1764000000000-Initial";
+import { RateLimitCounters1796148565613 } from "../migrations/1796148565613-RateLimitCounters";
 import { pgliteDriver } from "./pglite-driver";
 
-export const ENTITIES = [TunnelEntity, EngineerEntity, AuditEntryEntity];
-export const MIGRATIONS = [Initial1764000000000];
+export const ENTITIES = [TunnelEntity, EngineerEntity, AuditEntryEntity, RateLimitCounterEntity];
+export const MIGRATIONS = [Initial1764000000000, RateLimitCounters1796148565613];
 
 /** Arbitrary constant: the advisory lock that serialises migrations between replicas. */
 const MIGRATION_LOCK_KEY = 727_140_001;

@@ -24,8 +24,7 @@ import { AuditRepository } from "../repositories/audit.repository";
 import { TunnelRepository } from "../repositories/tunnel.repository";
 import type { Engineer } from "./auth.service";
 import { API_CONFIG, CLOCK, type Clock } from "./clock";
-import { conflict, notFound, tooManyRequests, unauthorized } from "./errors";
-import { RATE_LIMITER, type RateLimiter } from "./rate-limiter";
+import { conflict, notFound, unauthorized } from "./errors";
 import { TunnelWatcher } from "./tunnel-watcher.service";
 import { hashToken, newDeviceToken, secretsEqual } from "./tokens";
 
@@ -47,7 +46,6 @@ export class TunnelService {
     private readonly watcher: TunnelWatcher,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
-    @Inject(RATE_LIMITER) private readonly rateLimiter: RateLimiter,
   ) {}
 
   // ---- device --------------------------------------------------------------
@@ -57,12 +55,7 @@ export class TunnelService {
     enrollmentSecret: string | undefined,
     caller: Caller,
   ): Promise<CreateTunnelResponse> {
-    // The rate limit comes first: it also slows anyone guessing the enrollment secret.
-    if (!this.rateLimiter.take(caller.clientAddress ?? "unknown")) {
-      throw tooManyRequests(
-        `too many tunnel requests from this address (limit ${this.config.rateLimitPerMinute} per minute); try again later`,
-      );
-    }
+    // Rate-limited per address before this (see http/rate-limit.ts), which also slows guessing.
     if (this.config.enrollmentSecret !== null) {
       if (!enrollmentSecret) throw unauthorized("missing enrollment secret", "x-enrollment-secret");
       if (!secretsEqual(enrollmentSecret, this.config.enrollmentSecret)) {
