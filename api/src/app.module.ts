@@ -20,6 +20,7 @@ import { ErrorFilter } from "./http/error.filter";
 import { JsonBodyMiddleware } from "./http/json-body.middleware";
 import { LogTunnelIdInterceptor, loggerParams } from "./http/logging";
 import { rateLimitModule } from "./http/rate-limit";
+import { TunnelRepository } from "./repositories/tunnel.repository";
 import { AuthService } from "./services/auth.service";
 import { API_CONFIG, CLOCK, type Clock } from "./services/clock";
 import { EngineerService } from "./services/engineer.service";
@@ -56,7 +57,12 @@ export class AppModule implements NestModule {
         EngineerService,
         MetricsService,
         SweepService,
-        TunnelWatcher,
+        // A factory: the watcher's options are not Nest's to inject.
+        {
+          provide: TunnelWatcher,
+          useFactory: (tunnels: TunnelRepository) => new TunnelWatcher(tunnels),
+          inject: [TunnelRepository],
+        },
         TunnelService,
         DeviceGuard,
         EngineerGuard,

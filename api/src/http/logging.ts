@@ -98,7 +98,6 @@ export function loggerParams(logger: pino.Logger): Params {
  * The logger Nest itself writes through. Nest's own start-up chatter (modules,
  * routes) comes as `log` and is debug detail for us.
  */
-@Injectable()
 class NestLogger extends Logger {
   override log(message: unknown, ...optionalParams: unknown[]): void {
     super.debug(message, ...optionalParams);
