@@ -45,12 +45,14 @@ export function readEnvironment(
 }
 
 const urlSchema = z
-  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .string({
+    error: (issue) => (issue.input === undefined ? "is required" : "must be a string"),
+  })
   .url("must be a URL")
   .refine((s) => /^https?:\/\//.test(s), "must be an http or https URL");
 
 export const sshHostSchema = z
-  .string({ invalid_type_error: "must be a string" })
+  .string({ error: "must be a string" })
   .regex(
     /^[a-z_][a-z0-9_-]{0,31}@[A-Za-z0-9.-]+(:[0-9]{1,5})?$/,
     "must be user@host or user@host:port",
@@ -60,7 +62,9 @@ export const adminConfigSchema = z
   .object({
     apiUrl: urlSchema,
     token: z
-      .string({ required_error: "is required", invalid_type_error: "must be a string" })
+      .string({
+        error: (issue) => (issue.input === undefined ? "is required" : "must be a string"),
+      })
       .refine(
         (s) => engineerTokenSchema.safeParse(s).success,
         "must be an engineer token (ste_...)",
@@ -80,7 +84,7 @@ export const adminConfigSchema = z
       .strict()
       .optional(),
     /** Settings for the gcp provider; its own module validates the inside. */
-    gcp: z.record(z.unknown()).optional(),
+    gcp: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 export type AdminConfig = z.infer<typeof adminConfigSchema>;

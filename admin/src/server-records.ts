@@ -27,7 +27,7 @@ const recordSchema = z.object({
       hostKey: z.string().optional(),
     }),
     /** Provider-specific data needed to destroy (e.g. the lab name). */
-    extra: z.record(z.string()).optional(),
+    extra: z.record(z.string(), z.string()).optional(),
   }),
 });
 

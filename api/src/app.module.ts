@@ -1,59 +1,76 @@
-// Wires the api together. The database, configuration, clock and logger are
-// passed in, so tests can run the real app on a fresh database with a clock they control.
-import { Module, type DynamicModule } from "@nestjs/common";
-import { DataSource } from "typeorm";
+// Wires the api together. The configuration, clock and logger are passed in,
+// so tests can run the real app on a fresh database with a clock they control.
+import {
+  Module,
+  type DynamicModule,
+  type MiddlewareConsumer,
+  type NestModule,
+} from "@nestjs/common";
+import { APP_FILTER, APP_INTERCEPTOR } from "@nestjs/core";
+import { LoggerModule } from "nestjs-pino";
+import type { Logger } from "pino";
 import type { ApiConfig } from "./config";
 import { DeviceTunnelController } from "./controllers/device-tunnel.controller";
 import { EngineerController } from "./controllers/engineer.controller";
 import { OpsController } from "./controllers/ops.controller";
 import { TunnelController } from "./controllers/tunnel.controller";
+import { DatabaseModule } from "./database/database.module";
 import { DeviceGuard, EngineerGuard } from "./http/auth.guard";
-import { JSON_LOGGER, type JsonLogger } from "./http/json-logger";
-import { AuditRepository } from "./repositories/audit.repository";
-import { EngineerRepository } from "./repositories/engineer.repository";
-import { HealthRepository } from "./repositories/health.repository";
+import { ErrorFilter } from "./http/error.filter";
+import { JsonBodyMiddleware } from "./http/json-body.middleware";
+import { LogTunnelIdInterceptor, loggerParams } from "./http/logging";
+import { rateLimitModule } from "./http/rate-limit";
 import { TunnelRepository } from "./repositories/tunnel.repository";
 import { AuthService } from "./services/auth.service";
 import { API_CONFIG, CLOCK, type Clock } from "./services/clock";
 import { EngineerService } from "./services/engineer.service";
 import { MetricsService } from "./services/metrics.service";
-import { RATE_LIMITER, RateLimiter } from "./services/rate-limiter";
 import { SweepService } from "./services/sweep.service";
 import { TunnelWatcher } from "./services/tunnel-watcher.service";
 import { TunnelService } from "./services/tunnel.service";
 
 export interface AppDeps {
   config: ApiConfig;
-  dataSource: DataSource;
   clock: Clock;
-  logger: JsonLogger;
+  /** The root logger: request logs and the api's own events go through it. */
+  logger: Logger;
 }
 
 @Module({})
-export class AppModule {
+export class AppModule implements NestModule {
   static forRoot(deps: AppDeps): DynamicModule {
+    const database = DatabaseModule.forRoot(deps.config, { migrate: true });
     return {
       module: AppModule,
+      imports: [
+        LoggerModule.forRoot(loggerParams(deps.logger)),
+        database,
+        rateLimitModule(database, deps.config),
+      ],
       controllers: [DeviceTunnelController, TunnelController, EngineerController, OpsController],
       providers: [
         { provide: API_CONFIG, useValue: deps.config },
-        { provide: DataSource, useValue: deps.dataSource },
         { provide: CLOCK, useValue: deps.clock },
-        { provide: JSON_LOGGER, useValue: deps.logger },
-        { provide: RATE_LIMITER, useValue: new RateLimiter(deps.config.rateLimitPerMinute) },
-        AuditRepository,
-        EngineerRepository,
-        HealthRepository,
-        TunnelRepository,
+        { provide: APP_FILTER, useClass: ErrorFilter },
+        { provide: APP_INTERCEPTOR, useClass: LogTunnelIdInterceptor },
         AuthService,
         EngineerService,
         MetricsService,
         SweepService,
-        TunnelWatcher,
+        // A factory: the watcher's options are not Nest's to inject.
+        {
+          provide: TunnelWatcher,
+          useFactory: (tunnels: TunnelRepository) => new TunnelWatcher(tunnels),
+          inject: [TunnelRepository],
+        },
         TunnelService,
         DeviceGuard,
         EngineerGuard,
       ],
     };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(JsonBodyMiddleware).forRoutes("*");
   }
 }

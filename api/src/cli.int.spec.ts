@@ -1,22 +1,14 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { API_BIN } from "@support-tunnel/lab";
-import { missingPostgres, requirePrerequisite } from "@support-tunnel/testkit";
-import { openDatabase } from "./database/database";
-import { createTestDatabase, type TestDatabase } from "./testing/test-api";
+import { NestFactory } from "@nestjs/core";
+import { DataSource } from "typeorm";
+import { DatabaseModule } from "./database/database.module";
+import { useTestDatabase } from "./testing/test-api";
 
 describe("support-api migrate and engineer commands (PostgreSQL)", function () {
   this.timeout(60_000);
-  let db: TestDatabase | undefined;
-
-  before(async function () {
-    requirePrerequisite(this, await missingPostgres());
-    db = await createTestDatabase();
-  });
-
-  after(async () => {
-    await db?.drop();
-  });
+  const pg = useTestDatabase();
 
   function sut(args: string[], env: Record<string, string> = {}) {
     return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
@@ -24,7 +16,7 @@ describe("support-api migrate and engineer commands (PostgreSQL)", function () {
         process.execPath,
         [API_BIN, ...args],
         {
-          env: { ...process.env, DATABASE_URL: db!.url, LOG_LEVEL: "warn", ...env },
+          env: { ...process.env, DATABASE_URL: pg.db.url, LOG_LEVEL: "warn", ...env },
           timeout: 30_000,
         },
         (err, stdout, stderr) =>
@@ -36,22 +28,25 @@ describe("support-api migrate and engineer commands (PostgreSQL)", function () {
   it("applies migrations once", async () => {
     assert.deepEqual(await sut(["migrate"]), {
       code: 0,
-      stdout: "applied: Initial1764000000000\n",
+      stdout: "applied: Initial1764000000000, RateLimitCounters1796148565613\n",
       stderr: "",
     });
     assert.equal((await sut(["migrate"])).stdout, "database is up to date\n");
   });
 
   it("leaves nothing for TypeORM to change: the entities match the migrations", async () => {
-    const dataSource = await openDatabase({ databaseUrl: db!.url, dataDir: "" }, { migrate: true });
+    const app = await NestFactory.createApplicationContext(
+      DatabaseModule.forRoot({ databaseUrl: pg.db.url, dataDir: "" }, { migrate: true }),
+      { logger: false, abortOnError: false },
+    );
     try {
-      const pending = await dataSource.driver.createSchemaBuilder().log();
+      const pending = await app.get(DataSource).driver.createSchemaBuilder().log();
       assert.deepEqual(
         pending.upQueries.map((q) => q.query),
         [],
       );
     } finally {
-      await dataSource.destroy();
+      await app.close();
     }
   });
 

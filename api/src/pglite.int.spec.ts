@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { SupportApiClient, TunnelState, generateKeyPair } from "@support-tunnel/common";
 import { loadConfig } from "./config";
 import { startApi, type RunningApi } from "./commands/serve";
-import { JsonLogger } from "./http/json-logger";
 import { ManualClock } from "./services/clock";
 import { SweepService } from "./services/sweep.service";
 import { newEngineerToken } from "./services/tokens";
@@ -28,8 +27,9 @@ describe("api on embedded PGlite", function () {
       SUPPORT_API_DATA_DIR: dir,
       SUPPORT_BOOTSTRAP_TOKEN: adminToken,
       SUPPORT_SWEEP_INTERVAL_MS: "3600000",
+      LOG_LEVEL: "silent",
     });
-    sut = await startApi(config, { clock, logger: new JsonLogger("silent") });
+    sut = await startApi(config, { clock });
   });
 
   after(async () => {

@@ -5,37 +5,19 @@ import {
   generatePresharedKey,
   sealApproval,
 } from "@support-tunnel/common";
-import { missingPostgres, requirePrerequisite } from "@support-tunnel/testkit";
-import {
-  createTestDatabase,
-  dumpDatabase,
-  startTestApi,
-  type TestApi,
-  type TestDatabase,
-} from "./testing/test-api";
+import { dumpDatabase, useTestApi } from "./testing/test-api";
 
 describe("api: what it stores (PostgreSQL)", function () {
   this.timeout(60_000);
-  let db: TestDatabase | undefined;
-  let sut: TestApi | undefined;
-
-  before(async function () {
-    requirePrerequisite(this, await missingPostgres());
-    db = await createTestDatabase();
-    sut = await startTestApi(db.url);
-  });
-
-  after(async () => {
-    await sut?.close();
-    await db?.drop();
-  });
+  const pg = useTestApi();
 
   it("keeps no private key, PSK or raw token anywhere in its database after a full flow", async () => {
-    const api = (token?: string) => new SupportApiClient({ baseUrl: sut!.url, token, retries: 0 });
+    const api = (token?: string) =>
+      new SupportApiClient({ baseUrl: pg.sut.url, token, retries: 0 });
     const device = generateKeyPair();
     const server = generateKeyPair();
     const psk = generatePresharedKey();
-    const admin = api(sut!.adminToken);
+    const admin = api(pg.sut.adminToken);
     const operator = await admin.createEngineer({ name: "olivia", role: "operator" });
 
     const created = await api().createTunnel({
@@ -67,7 +49,7 @@ describe("api: what it stores (PostgreSQL)", function () {
     await api(created.token).getDeviceTunnel();
     await api(operator.token).stopTunnel(created.tunnelId, "done");
 
-    const dump = await dumpDatabase(db!.url);
+    const dump = await dumpDatabase(pg.db.url);
     assert.ok(dump.includes(device.publicKey), "the dump should hold the stored public key");
     const secrets = {
       "device private key": device.privateKey,
@@ -75,7 +57,7 @@ describe("api: what it stores (PostgreSQL)", function () {
       psk,
       "device token": created.token,
       "operator token": operator.token,
-      "bootstrap admin token": sut!.adminToken,
+      "bootstrap admin token": pg.sut.adminToken,
     };
     for (const [what, secret] of Object.entries(secrets)) {
       assert.ok(!dump.includes(secret), `the ${what} is in the database`);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Writable } from "node:stream";
 import {
   ApiError,
   StoppedBy,
@@ -12,39 +13,24 @@ import {
   type TunnelId,
   type WgKeyPair,
 } from "@support-tunnel/common";
-import { missingPostgres, requirePrerequisite } from "@support-tunnel/testkit";
-import {
-  createTestDatabase,
-  http,
-  startTestApi,
-  type TestApi,
-  type TestDatabase,
-} from "./testing/test-api";
+import { createLogger } from "./http/logging";
+import { http, startTestApi, useTestApi, type TestApi } from "./testing/test-api";
 
 describe("api: the device and engineer flow (PostgreSQL)", function () {
   this.timeout(60_000);
-  let db: TestDatabase | undefined;
-  let sut: TestApi;
+  const pg = useTestApi();
   let admin: SupportApiClient;
   let operatorToken: string;
   let viewerToken: string;
 
-  before(async function () {
-    requirePrerequisite(this, await missingPostgres());
-    db = await createTestDatabase();
-    sut = await startTestApi(db.url);
-    admin = client(sut.adminToken);
+  before(async () => {
+    admin = client(pg.sut.adminToken);
     operatorToken = (await admin.createEngineer({ name: "olivia", role: "operator" })).token;
     viewerToken = (await admin.createEngineer({ name: "victor", role: "viewer" })).token;
   });
 
-  after(async () => {
-    await sut?.close();
-    await db?.drop();
-  });
-
   function client(token?: string): SupportApiClient {
-    return new SupportApiClient({ baseUrl: sut.url, token, retries: 0 });
+    return new SupportApiClient({ baseUrl: pg.sut.url, token, retries: 0 });
   }
 
   let subnet = 0;
@@ -194,7 +180,7 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
       waitSeconds: 20,
       since: TunnelState.Pending,
     });
-    sut.clock.advance(61);
+    pg.sut.clock.advance(61);
     await assert.rejects(deviceClient.getDeviceTunnel(), (err: ApiError) => {
       assert.equal(err.status, 401);
       assert.equal(err.message, "device token expired");
@@ -207,9 +193,9 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
       ),
       (err: ApiError) => err.status === 409 && err.message === "tunnel expired",
     );
-    const swept = await sut.sweepOnce();
+    const swept = await pg.sut.sweepOnce();
     assert.ok(swept.includes(created.tunnelId));
-    assert.deepEqual(await sut.sweepOnce(), []);
+    assert.deepEqual(await pg.sut.sweepOnce(), []);
     const woken = await waiting;
     assert.equal(woken.state, TunnelState.TimedOut);
     assert.equal(woken.stoppedBy, StoppedBy.Expiry);
@@ -220,7 +206,7 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
 
   it("records an engineer's stop of an expired tunnel as expiry", async () => {
     const { created } = await requestTunnel(60);
-    sut.clock.advance(61);
+    pg.sut.clock.advance(61);
     const stopped = await client(operatorToken).stopTunnel(created.tunnelId);
     assert.equal(stopped.state, TunnelState.TimedOut);
     assert.equal(stopped.stoppedBy, StoppedBy.Expiry);
@@ -240,7 +226,7 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
   it("stops holding a long-poll when the client goes away", async () => {
     const { created } = await requestTunnel();
     const waiting = async () => {
-      const text = await (await fetch(`${sut.url}/metrics`)).text();
+      const text = await (await fetch(`${pg.sut.url}/metrics`)).text();
       return Number(/^support_api_long_polls_waiting (\d+)/m.exec(text)?.[1]);
     };
     const until = async (want: number) => {
@@ -284,7 +270,7 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
     let replica: TestApi | undefined;
 
     before(async () => {
-      replica = await startTestApi(db!.url, { SUPPORT_BOOTSTRAP_TOKEN: sut.adminToken });
+      replica = await startTestApi(pg.db.url, { SUPPORT_BOOTSTRAP_TOKEN: pg.sut.adminToken });
     });
 
     after(async () => {
@@ -294,13 +280,15 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
     it("times each expired tunnel out exactly once when replicas sweep at once", async () => {
       const requested = await Promise.all([1, 2, 3, 4, 5].map(() => requestTunnel(60)));
       const ids = requested.map((r) => r.created.tunnelId as string);
-      sut.clock.advance(61);
-      replica!.clock.advance((sut.clock.now().getTime() - replica!.clock.now().getTime()) / 1000);
+      pg.sut.clock.advance(61);
+      replica!.clock.advance(
+        (pg.sut.clock.now().getTime() - replica!.clock.now().getTime()) / 1000,
+      );
       const swept = (
         await Promise.all([
-          sut.sweepOnce(),
+          pg.sut.sweepOnce(),
           replica!.sweepOnce(),
-          sut.sweepOnce(),
+          pg.sut.sweepOnce(),
           replica!.sweepOnce(),
         ])
       ).flat();
@@ -330,8 +318,8 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
     let sweeping: TestApi | undefined;
 
     before(async () => {
-      sweeping = await startTestApi(db!.url, {
-        SUPPORT_BOOTSTRAP_TOKEN: sut.adminToken,
+      sweeping = await startTestApi(pg.db.url, {
+        SUPPORT_BOOTSTRAP_TOKEN: pg.sut.adminToken,
         SUPPORT_SWEEP_INTERVAL_MS: "200",
       });
     });
@@ -413,22 +401,92 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
     });
   });
 
+  describe("request logs", () => {
+    const lines: Record<string, unknown>[] = [];
+    let logged: TestApi | undefined;
+
+    before(async () => {
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          for (const line of chunk.toString().split("\n").filter(Boolean)) {
+            lines.push(JSON.parse(line) as Record<string, unknown>);
+          }
+          done();
+        },
+      });
+      logged = await startTestApi(
+        pg.db.url,
+        { SUPPORT_BOOTSTRAP_TOKEN: pg.sut.adminToken },
+        { logger: createLogger("info", sink) },
+      );
+    });
+
+    after(async () => {
+      await logged?.close();
+    });
+
+    it("answers with the caller's X-Request-Id, or one of its own, and logs each request with it, who called, the tunnel and the time taken, never a token", async () => {
+      const created = await fetch(`${logged!.url}/v1/device/tunnels`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-request-id": "support-case-42" },
+        body: JSON.stringify({
+          deviceWgPublicKey: generateKeyPair().publicKey,
+          network: "10.79.0.0/30",
+        }),
+      });
+      assert.equal(created.headers.get("x-request-id"), "support-case-42");
+      const { tunnelId, token } = (await created.json()) as { tunnelId: string; token: string };
+      const viewed = await fetch(`${logged!.url}/v1/tunnels/${tunnelId}`, {
+        headers: { authorization: `Bearer ${viewerToken}` },
+      });
+      assert.equal(viewed.status, 200);
+      const ownId = viewed.headers.get("x-request-id") ?? "";
+      assert.match(ownId, /^[0-9a-f-]{36}$/);
+      const device = await fetch(`${logged!.url}/v1/device/tunnel`, {
+        headers: { authorization: `Bearer ${token}`, "x-request-id": "device-poll" },
+      });
+      assert.equal(device.status, 200);
+
+      // A line is written when its answer has gone out, which may be just after the client has it.
+      const requests = () => lines.filter((l) => l.msg === "request");
+      const byId = (id: string) => requests().find((l) => (l.req as { id?: string }).id === id);
+      for (let i = 0; i < 100 && !["support-case-42", ownId, "device-poll"].every(byId); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.deepEqual(
+        [byId("support-case-42"), byId(ownId), byId("device-poll")].map((l) => [
+          l?.tunnelId,
+          l?.actor,
+          typeof l?.responseTime,
+        ]),
+        [
+          [tunnelId, undefined, "number"],
+          [tunnelId, "engineer:victor", "number"],
+          [tunnelId, "device", "number"],
+        ],
+      );
+      const text = JSON.stringify(lines);
+      assert.ok(!text.includes(viewerToken) && !text.includes(token), "a token was logged");
+      assert.ok(text.includes('"authorization":"[redacted]"'));
+    });
+  });
+
   describe("operations", () => {
     it("reports ready, Prometheus metrics with tunnels by state, and an OpenAPI document", async () => {
-      assert.equal((await http(sut.url, "GET", "/healthz")).status, 200);
-      assert.deepEqual((await http(sut.url, "GET", "/readyz")).body, { status: "ready" });
-      const metrics = await (await fetch(`${sut.url}/metrics`)).text();
+      assert.equal((await http(pg.sut.url, "GET", "/healthz")).status, 200);
+      assert.deepEqual((await http(pg.sut.url, "GET", "/readyz")).body, { status: "ready" });
+      const metrics = await (await fetch(`${pg.sut.url}/metrics`)).text();
       assert.match(metrics, /support_api_tunnels\{state="pending"\} \d+/);
       assert.match(
         metrics,
         /support_api_http_requests_total\{method="GET",route="\/v1\/tunnels\/:id"/,
       );
-      const doc = (await http(sut.url, "GET", "/openapi.json")).body as {
+      const doc = (await http(pg.sut.url, "GET", "/openapi.json")).body as {
         paths?: Record<string, unknown>;
       };
       assert.ok(doc.paths?.["/v1/device/tunnels"]);
       assert.ok(doc.paths?.["/v1/tunnels/{id}/server"]);
-      const docs = await fetch(`${sut.url}/docs`);
+      const docs = await fetch(`${pg.sut.url}/docs`);
       assert.equal(docs.status, 200);
     });
   });

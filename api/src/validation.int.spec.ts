@@ -1,14 +1,6 @@
 import assert from "node:assert/strict";
 import { generateKeyPair, type CreateTunnelResponse } from "@support-tunnel/common";
-import { missingPostgres, requirePrerequisite } from "@support-tunnel/testkit";
-import {
-  createTestDatabase,
-  dumpDatabase,
-  http,
-  startTestApi,
-  type TestApi,
-  type TestDatabase,
-} from "./testing/test-api";
+import { dumpDatabase, http, startTestApi, useTestApi, type TestApi } from "./testing/test-api";
 
 interface BadCase {
   what: string;
@@ -24,26 +16,17 @@ interface BadCase {
 
 describe("api: malformed input (PostgreSQL)", function () {
   this.timeout(60_000);
-  let db: TestDatabase | undefined;
-  let sut: TestApi;
+  const pg = useTestApi();
   let tunnel: CreateTunnelResponse;
   const devicePublicKey = generateKeyPair().publicKey;
   const serverPublicKey = generateKeyPair().publicKey;
 
-  before(async function () {
-    requirePrerequisite(this, await missingPostgres());
-    db = await createTestDatabase();
-    sut = await startTestApi(db.url);
-    const created = await http(sut.url, "POST", "/v1/device/tunnels", {
+  before(async () => {
+    const created = await http(pg.sut.url, "POST", "/v1/device/tunnels", {
       body: { deviceWgPublicKey: devicePublicKey, network: "10.66.0.0/30" },
     });
     assert.equal(created.status, 201);
     tunnel = created.body as unknown as CreateTunnelResponse;
-  });
-
-  after(async () => {
-    await sut?.close();
-    await db?.drop();
   });
 
   const goodCreate = () => ({ deviceWgPublicKey: devicePublicKey, network: "10.66.0.4/30" });
@@ -453,12 +436,14 @@ describe("api: malformed input (PostgreSQL)", function () {
   ];
 
   it("answers every malformed request with a 4xx naming the field, and changes nothing", async () => {
-    const before = await dumpDatabase(db!.url);
+    // Rate-limit counters count every tunnel request, malformed ones too.
+    const dump = () => dumpDatabase(pg.db.url, ["rate_limit_counters"]);
+    const before = await dump();
     const failures: string[] = [];
     for (const c of cases()) {
       const token =
-        c.token === "device" ? tunnel.token : c.token === "admin" ? sut.adminToken : undefined;
-      const answer = await http(sut.url, c.method, c.path, {
+        c.token === "device" ? tunnel.token : c.token === "admin" ? pg.sut.adminToken : undefined;
+      const answer = await http(pg.sut.url, c.method, c.path, {
         token,
         body: c.body,
         rawBody: c.rawBody,
@@ -477,25 +462,32 @@ describe("api: malformed input (PostgreSQL)", function () {
       }
     }
     assert.deepEqual(failures, []);
-    assert.equal(await dumpDatabase(db!.url), before);
+    assert.equal(await dump(), before);
   });
 
   describe("with an enrollment secret and a tight rate limit", () => {
     let strict: TestApi | undefined;
     const secret = "fleet-secret-0123456789";
+    const strictEnv = () => ({
+      SUPPORT_ENROLLMENT_SECRET: secret,
+      SUPPORT_RATE_LIMIT_PER_MINUTE: "2",
+      SUPPORT_BOOTSTRAP_TOKEN: pg.sut.adminToken,
+      SUPPORT_TRUST_PROXY: "1",
+    });
 
     before(async () => {
-      strict = await startTestApi(db!.url, {
-        SUPPORT_ENROLLMENT_SECRET: secret,
-        SUPPORT_RATE_LIMIT_PER_MINUTE: "2",
-        SUPPORT_BOOTSTRAP_TOKEN: sut.adminToken,
-        SUPPORT_TRUST_PROXY: "1",
-      });
+      strict = await startTestApi(pg.db.url, strictEnv());
     });
 
     after(async () => {
       await strict?.close();
     });
+
+    const askFrom = (api: TestApi, address: string, enrollmentSecret = secret) =>
+      http(api.url, "POST", "/v1/device/tunnels", {
+        body: { deviceWgPublicKey: devicePublicKey, network: "10.66.5.0/30" },
+        headers: { "x-enrollment-secret": enrollmentSecret, "x-forwarded-for": address },
+      });
 
     it("refuses tunnel requests without the right enrollment secret", async () => {
       const body = { deviceWgPublicKey: devicePublicKey, network: "10.66.2.0/30" };
@@ -533,7 +525,7 @@ describe("api: malformed input (PostgreSQL)", function () {
         "GET",
         `/v1/tunnels/${String(created.body.tunnelId)}/audit`,
         {
-          token: sut.adminToken,
+          token: pg.sut.adminToken,
         },
       );
       const entries = audit.body.entries as { clientAddress: string }[];
@@ -552,6 +544,45 @@ describe("api: malformed input (PostgreSQL)", function () {
         [201, 201, 429],
       );
       assert.match(answers[2]!.body.message ?? "", /too many tunnel requests/);
+    });
+
+    it("counts requests with a wrong enrollment secret against the limit", async () => {
+      const answers = [
+        await askFrom(strict!, "198.51.100.10", "guess-number-1"),
+        await askFrom(strict!, "198.51.100.10", "guess-number-2"),
+        await askFrom(strict!, "198.51.100.10"),
+      ];
+      assert.deepEqual(
+        answers.map((a) => a.status),
+        [401, 401, 429],
+      );
+    });
+
+    describe("and a second replica on the same database", () => {
+      let replica: TestApi | undefined;
+
+      before(async () => {
+        replica = await startTestApi(pg.db.url, strictEnv());
+      });
+
+      after(async () => {
+        await replica?.close();
+      });
+
+      it("holds the limit across replicas: a client can't get more by spreading its requests", async () => {
+        const answers = [
+          await askFrom(strict!, "198.51.100.11"),
+          await askFrom(replica!, "198.51.100.11"),
+          await askFrom(strict!, "198.51.100.11"),
+          await askFrom(replica!, "198.51.100.11"),
+        ];
+        assert.deepEqual(
+          answers.map((a) => a.status),
+          [201, 201, 429, 429],
+        );
+        // another address still gets through
+        assert.equal((await askFrom(replica!, "198.51.100.12")).status, 201);
+      });
     });
   });
 });

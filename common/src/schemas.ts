@@ -30,8 +30,7 @@ export function parseWire<S extends z.ZodTypeAny>(
   what = "body",
 ): z.output<S> {
   const result = schema.safeParse(value);
-  // safeParse of a generic schema is typed any: the schema did check it.
-  if (result.success) return result.data as z.output<S>;
+  if (result.success) return result.data;
   const issues = result.error.issues.flatMap((issue) => {
     // An unknown field is named like any other bad field, so a caller sees which one to drop.
     if (issue.code === "unrecognized_keys") {
@@ -48,8 +47,15 @@ export function parseWire<S extends z.ZodTypeAny>(
 
 // ---- primitives -----------------------------------------------------------
 
+/** zod's `error` option: "is required" when the value is missing, else `message`. */
+function requiredOr(message: string) {
+  return {
+    error: (issue: { input?: unknown }) => (issue.input === undefined ? "is required" : message),
+  };
+}
+
 export const tunnelIdSchema = z
-  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .string(requiredOr("must be a string"))
   .regex(
     /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
     "must be a lowercase UUID",
@@ -57,41 +63,45 @@ export const tunnelIdSchema = z
   .transform((s) => s as TunnelId);
 
 export const wgPublicKeySchema = z
-  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .string(requiredOr("must be a string"))
   .refine(isWgKeyString, "must be a base64 WireGuard public key (44 characters)")
   .transform((s) => s as WgPublicKey);
 
 export const presharedKeySchema = z
-  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .string(requiredOr("must be a string"))
   .refine(isWgKeyString, "must be a base64 preshared key (44 characters, as `wg genpsk` prints)")
   .transform((s) => s as PresharedKey);
 
 export const MIN_TUNNEL_PREFIX = 28;
 export const MAX_TUNNEL_PREFIX = 30;
 
-export const tunnelNetworkSchema = z
-  .string({ required_error: "is required", invalid_type_error: "must be a string" })
-  .refine((s) => {
-    try {
-      const cidr = parseCidr(s, true);
-      return (
-        cidr.prefix >= MIN_TUNNEL_PREFIX && cidr.prefix <= MAX_TUNNEL_PREFIX && isPrivateCidr(cidr)
-      );
-    } catch {
-      return false;
-    }
-  }, `must be a private IPv4 subnet of /${MAX_TUNNEL_PREFIX} to /${MIN_TUNNEL_PREFIX} (e.g. 10.21.7.0/30)`);
+export const tunnelNetworkSchema = z.string(requiredOr("must be a string")).refine((s) => {
+  try {
+    const cidr = parseCidr(s, true);
+    return (
+      cidr.prefix >= MIN_TUNNEL_PREFIX && cidr.prefix <= MAX_TUNNEL_PREFIX && isPrivateCidr(cidr)
+    );
+  } catch {
+    return false;
+  }
+}, `must be a private IPv4 subnet of /${MAX_TUNNEL_PREFIX} to /${MIN_TUNNEL_PREFIX} (e.g. 10.21.7.0/30)`);
 
 export const ipv4Schema = z
-  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .string(requiredOr("must be a string"))
   .refine(isIpv4, "must be an IPv4 address");
 
-const isoTimeSchema = z
-  .string({ required_error: "is required", invalid_type_error: "must be a string" })
-  .datetime({ offset: true, message: "must be an ISO 8601 time" });
+const isoTimeSchema = z.iso.datetime({
+  offset: true,
+  error: (issue) =>
+    issue.input === undefined
+      ? "is required"
+      : issue.code === "invalid_type"
+        ? "must be a string"
+        : "must be an ISO 8601 time",
+});
 
 export const hostnameSchema = z
-  .string({ invalid_type_error: "must be a string" })
+  .string({ error: "must be a string" })
   .max(253, "must be at most 253 characters")
   .regex(
     /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/,
@@ -109,66 +119,61 @@ export function hasControlCharacters(s: string): boolean {
 
 /** Free text shown to engineers: printable, no control characters that could drive a terminal. */
 export const descriptionSchema = z
-  .string({ invalid_type_error: "must be a string" })
+  .string({ error: "must be a string" })
   .max(500, "must be at most 500 characters")
   .refine((s) => !hasControlCharacters(s), "must not contain control characters");
 
 /** Where a device sends WireGuard packets: an IPv4 address or a DNS name (one message for both). */
 export const endpointHostSchema = z
-  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .string(requiredOr("must be a string"))
   .refine(
     (s) => isIpv4(s) || hostnameSchema.safeParse(s).success,
     "must be an IPv4 address or a hostname",
   );
 
 export const supportUserSchema = z
-  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .string(requiredOr("must be a string"))
   .regex(/^support[0-9a-f]{4,16}$/, "must be `support` followed by 4 to 16 hex digits");
 
 /** Enum errors: "is required" when the field is missing, else the allowed values. */
-function oneOf(values: readonly string[]): z.ZodErrorMap {
-  return (_issue, ctx) => ({
-    message: ctx.data === undefined ? "is required" : `must be one of ${values.join(", ")}`,
-  });
+function oneOf(values: readonly string[]) {
+  return requiredOr(`must be one of ${values.join(", ")}`);
 }
 
-export const providerSchema = z.enum(["gcp", "ssh", "netns"], {
-  errorMap: oneOf(["gcp", "ssh", "netns"]),
-});
+export const providerSchema = z.enum(["gcp", "ssh", "netns"], oneOf(["gcp", "ssh", "netns"]));
 export type ProviderName = z.infer<typeof providerSchema>;
 
 export const instanceIdSchema = z
-  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .string(requiredOr("must be a string"))
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, "must be 1 to 128 letters, digits or ._:@-");
 
 export const portSchema = z
-  .number({ required_error: "is required", invalid_type_error: "must be a number" })
+  .number(requiredOr("must be a number"))
   .int("must be an integer")
   .min(1, "must be between 1 and 65535")
   .max(65535, "must be between 1 and 65535");
 
 /** One OpenSSH public key line: type, base64 blob, optional comment. */
 export const sshPublicKeySchema = z
-  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .string(requiredOr("must be a string"))
   .max(1024, "must be at most 1024 characters")
   .regex(
     /^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|ssh-rsa) [A-Za-z0-9+/]+={0,2}( [A-Za-z0-9@._-]{1,64})?$/,
     "must be one OpenSSH public key line",
   );
 
-export const stateSchema = z.nativeEnum(TunnelState, {
-  errorMap: oneOf(Object.values(TunnelState)),
-});
-export const stoppedBySchema = z.nativeEnum(StoppedBy);
+export const stateSchema = z.enum(TunnelState, oneOf(Object.values(TunnelState)));
+export const stoppedBySchema = z.enum(StoppedBy);
 
-export const roleSchema = z.enum(["viewer", "operator", "admin"], {
-  errorMap: oneOf(["viewer", "operator", "admin"]),
-});
+export const roleSchema = z.enum(
+  ["viewer", "operator", "admin"],
+  oneOf(["viewer", "operator", "admin"]),
+);
 export type EngineerRole = z.infer<typeof roleSchema>;
 export const ROLE_RANK: Record<EngineerRole, number> = { viewer: 1, operator: 2, admin: 3 };
 
 export const engineerNameSchema = z
-  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .string(requiredOr("must be a string"))
   .regex(
     /^[a-z][a-z0-9._-]{1,31}$/,
     "must be 2 to 32 lowercase letters, digits or ._- starting with a letter",
@@ -182,21 +187,21 @@ export const engineerTokenSchema = z
   .regex(new RegExp(`^${ENGINEER_TOKEN_PREFIX}[A-Za-z0-9_-]{43}$`), "must be an engineer token");
 
 export const sealedApprovalSchema = z
-  .string({ required_error: "is required", invalid_type_error: "must be a string" })
+  .string(requiredOr("must be a string"))
   .max(4096, "must be at most 4096 characters")
   .regex(/^[A-Za-z0-9+/]+={0,2}$/, "must be base64");
 
 /** Long-poll seconds: `?wait=S`, at most 30. */
 export const MAX_WAIT_SECONDS = 30;
 export const waitSecondsSchema = z.coerce
-  .number({ invalid_type_error: "must be a number of seconds" })
+  .number({ error: "must be a number of seconds" })
   .int("must be a whole number of seconds")
   .min(0, `must be between 0 and ${MAX_WAIT_SECONDS}`)
   .max(MAX_WAIT_SECONDS, `must be between 0 and ${MAX_WAIT_SECONDS}`);
 
 /** Tunnel lifetime the customer grants, in seconds: one minute to seven days. */
 export const ttlSecondsSchema = z
-  .number({ invalid_type_error: "must be a number" })
+  .number({ error: "must be a number" })
   .int("must be an integer")
   .min(60, "must be at least 60 seconds")
   .max(7 * 24 * 3600, "must be at most 7 days");
@@ -246,7 +251,7 @@ export const deviceServerViewSchema = z.object({
    * the format (not base64, too long) is refused as an approval (exit 3 on the
    * device), like a forged one, not taken for a broken api answer.
    */
-  approval: z.string({ required_error: "is required", invalid_type_error: "must be a string" }),
+  approval: z.string(requiredOr("must be a string")),
 });
 
 /** GET /v1/device/tunnel */

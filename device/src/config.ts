@@ -22,7 +22,7 @@ export const DEFAULT_HOOK_TIMEOUT_SECONDS = 30;
 export const DEFAULT_TTL_SECONDS = 2 * 3600;
 
 const hookSchema = z
-  .array(z.string().min(1, "must not be empty"), { invalid_type_error: "must be an argv array" })
+  .array(z.string().min(1, "must not be empty"), { error: "must be an argv array" })
   .min(1, "must name a program")
   .refine((argv) => argv[0]!.startsWith("/"), "must start with an absolute path to the program");
 

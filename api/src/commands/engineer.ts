@@ -3,25 +3,17 @@
 import type { CreateEngineerResponse } from "@support-tunnel/common";
 import { createEngineerRequestSchema, engineerNameSchema, parseWire } from "@support-tunnel/common";
 import { loadConfig, type ConfigOverrides, type Env } from "../config";
-import { openDatabase } from "../database/database";
-import { AuditRepository } from "../repositories/audit.repository";
-import { EngineerRepository } from "../repositories/engineer.repository";
-import { systemClock } from "../services/clock";
 import { EngineerService } from "../services/engineer.service";
+import { withDatabase } from "./database-context";
 
-async function withEngineers<T>(
+function withEngineers<T>(
   options: ConfigOverrides,
   env: Env | undefined,
   fn: (service: EngineerService) => Promise<T>,
 ): Promise<T> {
-  const config = loadConfig(env, options);
-  const dataSource = await openDatabase(config, { migrate: true });
-  try {
-    const repo = new EngineerRepository(dataSource, new AuditRepository(dataSource));
-    return await fn(new EngineerService(repo, systemClock));
-  } finally {
-    await dataSource.destroy();
-  }
+  return withDatabase(loadConfig(env, options), { migrate: true }, (app) =>
+    fn(app.get(EngineerService)),
+  );
 }
 
 export function engineerAdd(

@@ -1,17 +1,15 @@
-// `support-api serve`: open (create, migrate) the database, start the HTTP
-// server, print one "listening" log line, and shut down cleanly on SIGTERM/SIGINT.
+// `support-api serve`: start the HTTP server (which opens, creates and
+// migrates the database), print one "listening" log line, and shut down cleanly on SIGTERM/SIGINT.
 import type { NestExpressApplication } from "@nestjs/platform-express";
 import type { AddressInfo } from "node:net";
-import type { DataSource } from "typeorm";
 import { createApp } from "../app";
 import { loadConfig, type ApiConfig, type ConfigOverrides, type Env } from "../config";
-import { openDatabase } from "../database/database";
-import { JsonLogger } from "../http/json-logger";
+import type { Logger } from "pino";
+import { createLogger } from "../http/logging";
 import { systemClock, type Clock } from "../services/clock";
 
 export interface RunningApi {
   app: NestExpressApplication;
-  dataSource: DataSource;
   url: string;
   port: number;
   close(): Promise<void>;
@@ -20,20 +18,14 @@ export interface RunningApi {
 /** Starts the api in this process; used by `serve` and by the tests. */
 export async function startApi(
   config: ApiConfig,
-  opts: { clock?: Clock; logger?: JsonLogger } = {},
+  opts: { clock?: Clock; logger?: Logger } = {},
 ): Promise<RunningApi> {
-  const logger = opts.logger ?? new JsonLogger(config.logLevel);
-  const dataSource = await openDatabase(config, {
-    migrate: true,
-    onRetry: (err) =>
-      logger.event("warn", "database not reachable yet, retrying", { error: err.message }),
-  });
-  let app: NestExpressApplication;
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const app = await createApp({ config, clock: opts.clock ?? systemClock, logger });
   try {
-    app = await createApp({ config, dataSource, clock: opts.clock ?? systemClock, logger });
     await app.listen(config.port, config.host);
   } catch (err) {
-    await dataSource.destroy().catch(() => undefined);
+    await app.close().catch(() => undefined);
     throw err;
   }
   const { port } = app.getHttpServer().address() as AddressInfo;
@@ -42,45 +34,38 @@ export async function startApi(
   let closing: Promise<void> | null = null;
   return {
     app,
-    dataSource,
     url,
     port,
-    close: () =>
-      (closing ??= (async () => {
-        await app.close();
-        await dataSource.destroy();
-      })()),
+    close: () => (closing ??= app.close()),
   };
 }
 
 export async function serve(options: ConfigOverrides, env?: Env): Promise<void> {
   const config = loadConfig(env, options);
-  const logger = new JsonLogger(config.logLevel);
+  const logger = createLogger(config.logLevel);
   const api = await startApi(config, { logger });
   // Printed whatever LOG_LEVEL says: scripts and tests wait for this line to learn the port.
-  logger.event(
-    "info",
-    "listening",
+  logger.child({}, { level: "info" }).info(
     {
       port: api.port,
       url: api.url,
       database: config.databaseUrl ? "postgres" : "pglite",
       ...(config.databaseUrl ? {} : { dataDir: config.dataDir }),
     },
-    { always: true },
+    "listening",
   );
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
-      logger.event("info", "shutting down", { signal });
+      logger.info({ signal }, "shutting down");
       process.off("SIGTERM", stop);
       process.off("SIGINT", stop);
-      api.close().then(resolve, (err: Error) => {
-        logger.event("error", "shutdown failed", { error: err.message });
+      api.close().then(resolve, (err: unknown) => {
+        logger.error({ err }, "shutdown failed");
         resolve();
       });
     };
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
   });
-  logger.event("info", "stopped");
+  logger.info("stopped");
 }

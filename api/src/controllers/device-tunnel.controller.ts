@@ -1,14 +1,13 @@
 // Routes the device calls: request a tunnel, follow it, report the connection, stop it.
-import { Body, Controller, Delete, Get, Headers, HttpCode, Post, Query } from "@nestjs/common";
+import { Controller, Delete, Get, Headers, HttpCode, Post, UseGuards } from "@nestjs/common";
 import {
-  ApiBody,
   ApiCreatedResponse,
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
-  ApiQuery,
   ApiTags,
 } from "@nestjs/swagger";
+import { ThrottlerGuard } from "@nestjs/throttler";
 import {
   createTunnelRequestSchema,
   createTunnelResponseSchema,
@@ -28,7 +27,7 @@ import { openApiSchema } from "../dtos/openapi";
 import type { TunnelEntity } from "../entities/tunnel.entity";
 import { CurrentDeviceTunnel, DeviceRoute } from "../http/auth.guard";
 import { Ctx, type RequestContext } from "../http/request-context";
-import { WirePipe } from "../http/zod.pipe";
+import { WireBody, WireQuery } from "../http/wire-params";
 import { TunnelService } from "../services/tunnel.service";
 
 @ApiTags("device")
@@ -37,9 +36,8 @@ export class DeviceTunnelController {
   constructor(private readonly tunnels: TunnelService) {}
 
   @Post("tunnels")
-  @HttpCode(201)
+  @UseGuards(ThrottlerGuard)
   @ApiOperation({ summary: "Request a support tunnel (rate-limited per address)" })
-  @ApiBody({ schema: openApiSchema(createTunnelRequestSchema) })
   @ApiCreatedResponse({ schema: openApiSchema(createTunnelResponseSchema) })
   @ApiHeader({
     name: "x-enrollment-secret",
@@ -47,7 +45,7 @@ export class DeviceTunnelController {
     description: "the fleet's enrollment secret, when the api requires one",
   })
   create(
-    @Body(new WirePipe(createTunnelRequestSchema, "body")) body: CreateTunnelRequest,
+    @WireBody(createTunnelRequestSchema) body: CreateTunnelRequest,
     @Headers("x-enrollment-secret") secret: string | undefined,
     @Ctx() ctx: RequestContext,
   ): Promise<CreateTunnelResponse> {
@@ -60,12 +58,10 @@ export class DeviceTunnelController {
   @ApiOperation({
     summary: "The device's own tunnel; ?wait=S long-polls until the state differs from ?since",
   })
-  @ApiQuery({ name: "wait", required: false, type: Number })
-  @ApiQuery({ name: "since", required: false, type: String })
   get(
     @CurrentDeviceTunnel() tunnel: TunnelEntity,
-    @Query("wait", new WirePipe(waitSecondsSchema.optional(), "wait")) wait: number | undefined,
-    @Query("since", new WirePipe(stateSchema.optional(), "since")) since: TunnelState | undefined,
+    @WireQuery("wait", waitSecondsSchema.optional()) wait: number | undefined,
+    @WireQuery("since", stateSchema.optional()) since: TunnelState | undefined,
     @Ctx() ctx: RequestContext,
   ): Promise<DeviceTunnelView> {
     return this.tunnels.deviceView(tunnel, { waitSeconds: wait, since, signal: ctx.signal });
@@ -78,10 +74,9 @@ export class DeviceTunnelController {
   @ApiOperation({
     summary: "Report that WireGuard is up and the support user exists: started → running",
   })
-  @ApiBody({ schema: openApiSchema(reportConnectedRequestSchema) })
   connected(
     @CurrentDeviceTunnel() tunnel: TunnelEntity,
-    @Body(new WirePipe(reportConnectedRequestSchema, "body")) body: ReportConnectedRequest,
+    @WireBody(reportConnectedRequestSchema) body: ReportConnectedRequest,
     @Ctx() ctx: RequestContext,
   ): Promise<DeviceTunnelView> {
     return this.tunnels.reportConnected(tunnel, body.supportUser, ctx);
@@ -91,10 +86,9 @@ export class DeviceTunnelController {
   @DeviceRoute()
   @ApiOkResponse({ schema: openApiSchema(deviceTunnelViewSchema) })
   @ApiOperation({ summary: "The customer ends the tunnel (stoppedBy: device)" })
-  @ApiBody({ schema: openApiSchema(stopTunnelRequestSchema), required: false })
   stop(
     @CurrentDeviceTunnel() tunnel: TunnelEntity,
-    @Body(new WirePipe(stopTunnelRequestSchema, "body", { emptyAs: {} })) body: StopTunnelRequest,
+    @WireBody(stopTunnelRequestSchema, { emptyAs: {} }) body: StopTunnelRequest,
     @Ctx() ctx: RequestContext,
   ): Promise<DeviceTunnelView> {
     return this.tunnels.stopByDevice(tunnel, body.reason, ctx);

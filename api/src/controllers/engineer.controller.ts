@@ -1,6 +1,6 @@
 // Routes about engineers themselves: who am I, and (admin) create and revoke.
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from "@nestjs/common";
-import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from "@nestjs/swagger";
+import { Controller, Delete, Get, HttpCode, Post } from "@nestjs/common";
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from "@nestjs/swagger";
 import {
   createEngineerRequestSchema,
   createEngineerResponseSchema,
@@ -13,7 +13,7 @@ import {
 import { openApiSchema } from "../dtos/openapi";
 import { CurrentEngineer, EngineerRoute } from "../http/auth.guard";
 import { Ctx, type RequestContext } from "../http/request-context";
-import { WirePipe } from "../http/zod.pipe";
+import { WireBody, WireParam } from "../http/wire-params";
 import type { Engineer } from "../services/auth.service";
 import { EngineerService } from "../services/engineer.service";
 
@@ -31,13 +31,11 @@ export class EngineerController {
   }
 
   @Post("engineers")
-  @HttpCode(201)
   @EngineerRoute("admin")
   @ApiCreatedResponse({ schema: openApiSchema(createEngineerResponseSchema) })
   @ApiOperation({ summary: "Create an engineer; the token is in this answer only" })
-  @ApiBody({ schema: openApiSchema(createEngineerRequestSchema) })
   create(
-    @Body(new WirePipe(createEngineerRequestSchema, "body")) body: CreateEngineerRequest,
+    @WireBody(createEngineerRequestSchema) body: CreateEngineerRequest,
     @CurrentEngineer() engineer: Engineer,
     @Ctx() ctx: RequestContext,
   ): Promise<CreateEngineerResponse> {
@@ -52,7 +50,7 @@ export class EngineerController {
   @EngineerRoute("admin")
   @ApiOperation({ summary: "Revoke an engineer: their token stops working at once" })
   async revoke(
-    @Param("name", new WirePipe(engineerNameSchema, "name")) name: string,
+    @WireParam("name", engineerNameSchema) name: string,
     @CurrentEngineer() engineer: Engineer,
     @Ctx() ctx: RequestContext,
   ): Promise<void> {

@@ -1,6 +1,6 @@
 // Routes engineers use to see, approve and stop tunnels.
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from "@nestjs/common";
-import { ApiBody, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from "@nestjs/swagger";
+import { Controller, Delete, Get, HttpCode, Post } from "@nestjs/common";
+import { ApiOkResponse, ApiOperation, ApiTags } from "@nestjs/swagger";
 import {
   approveTunnelRequestSchema,
   auditListSchema,
@@ -21,11 +21,9 @@ import {
 import { openApiSchema } from "../dtos/openapi";
 import { CurrentEngineer, EngineerRoute } from "../http/auth.guard";
 import { Ctx, type RequestContext } from "../http/request-context";
-import { WirePipe } from "../http/zod.pipe";
+import { WireBody, WireParam, WireQuery } from "../http/wire-params";
 import type { Engineer } from "../services/auth.service";
 import { TunnelService } from "../services/tunnel.service";
-
-const idPipe = () => new WirePipe(tunnelIdSchema, "id");
 
 @ApiTags("tunnels")
 @Controller("v1/tunnels")
@@ -36,9 +34,8 @@ export class TunnelController {
   @EngineerRoute("viewer")
   @ApiOkResponse({ schema: openApiSchema(tunnelListSchema) })
   @ApiOperation({ summary: "List tunnels, newest first, optionally by state" })
-  @ApiQuery({ name: "state", required: false, type: String })
   list(
-    @Query("state", new WirePipe(stateSchema.optional(), "state")) state: TunnelState | undefined,
+    @WireQuery("state", stateSchema.optional()) state: TunnelState | undefined,
   ): Promise<TunnelList> {
     return this.tunnels.list(state);
   }
@@ -47,12 +44,10 @@ export class TunnelController {
   @EngineerRoute("viewer")
   @ApiOkResponse({ schema: openApiSchema(tunnelViewSchema) })
   @ApiOperation({ summary: "One tunnel; ?wait=S long-polls until the state differs from ?since" })
-  @ApiQuery({ name: "wait", required: false, type: Number })
-  @ApiQuery({ name: "since", required: false, type: String })
   get(
-    @Param("id", idPipe()) id: TunnelId,
-    @Query("wait", new WirePipe(waitSecondsSchema.optional(), "wait")) wait: number | undefined,
-    @Query("since", new WirePipe(stateSchema.optional(), "since")) since: TunnelState | undefined,
+    @WireParam("id", tunnelIdSchema) id: TunnelId,
+    @WireQuery("wait", waitSecondsSchema.optional()) wait: number | undefined,
+    @WireQuery("since", stateSchema.optional()) since: TunnelState | undefined,
     @Ctx() ctx: RequestContext,
   ): Promise<TunnelView> {
     return this.tunnels.view(id, { waitSeconds: wait, since, signal: ctx.signal });
@@ -66,10 +61,9 @@ export class TunnelController {
     summary:
       "Record the tunnel server and the sealed approval: pending → started (one winner, others 409)",
   })
-  @ApiBody({ schema: openApiSchema(approveTunnelRequestSchema) })
   approve(
-    @Param("id", idPipe()) id: TunnelId,
-    @Body(new WirePipe(approveTunnelRequestSchema, "body")) body: ApproveTunnelRequest,
+    @WireParam("id", tunnelIdSchema) id: TunnelId,
+    @WireBody(approveTunnelRequestSchema) body: ApproveTunnelRequest,
     @CurrentEngineer() engineer: Engineer,
     @Ctx() ctx: RequestContext,
   ): Promise<TunnelView> {
@@ -82,10 +76,9 @@ export class TunnelController {
   @ApiOperation({
     summary: "End the tunnel (stoppedBy: engineer, or expiry if its time had run out)",
   })
-  @ApiBody({ schema: openApiSchema(stopTunnelRequestSchema), required: false })
   stop(
-    @Param("id", idPipe()) id: TunnelId,
-    @Body(new WirePipe(stopTunnelRequestSchema, "body", { emptyAs: {} })) body: StopTunnelRequest,
+    @WireParam("id", tunnelIdSchema) id: TunnelId,
+    @WireBody(stopTunnelRequestSchema, { emptyAs: {} }) body: StopTunnelRequest,
     @CurrentEngineer() engineer: Engineer,
     @Ctx() ctx: RequestContext,
   ): Promise<TunnelView> {
@@ -96,7 +89,7 @@ export class TunnelController {
   @EngineerRoute("viewer")
   @ApiOkResponse({ schema: openApiSchema(auditListSchema) })
   @ApiOperation({ summary: "The tunnel's audit trail, oldest first" })
-  audit(@Param("id", idPipe()) id: TunnelId): Promise<AuditList> {
+  audit(@WireParam("id", tunnelIdSchema) id: TunnelId): Promise<AuditList> {
     return this.tunnels.auditTrail(id);
   }
 }

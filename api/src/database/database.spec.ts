@@ -1,17 +1,29 @@
 import assert from "node:assert/strict";
-import { openDatabase } from "./database";
+import { NestFactory } from "@nestjs/core";
+import { DatabaseModule } from "./database.module";
 
-describe("openDatabase", () => {
+describe("DatabaseModule", () => {
   it("keeps trying while PostgreSQL is unreachable, then fails with the connection error", async () => {
-    const retries: string[] = [];
+    const logged: string[] = [];
+    const quiet = () => undefined;
     await assert.rejects(
-      openDatabase(
-        // port 1: nothing listens there, the connection is refused at once
-        { databaseUrl: "postgres://postgres@127.0.0.1:1/none", dataDir: "" },
-        { migrate: true, connectRetryMs: 1000, onRetry: (err) => retries.push(err.message) },
+      NestFactory.createApplicationContext(
+        DatabaseModule.forRoot(
+          // port 1: nothing listens there, the connection is refused at once
+          { databaseUrl: "postgres://postgres@127.0.0.1:1/none", dataDir: "" },
+          { migrate: true, connectRetry: { attempts: 3, delayMs: 10 } },
+        ),
+        {
+          abortOnError: false,
+          logger: { log: quiet, warn: quiet, error: (m: unknown) => logged.push(String(m)) },
+        },
       ),
       /ECONNREFUSED/,
     );
-    assert.ok(retries.length >= 1);
+    // one complaint per failed attempt
+    assert.equal(
+      logged.filter((m) => /Unable to connect.*ECONNREFUSED.*Retrying/.test(m)).length,
+      3,
+    );
   });
 });

@@ -1,23 +1,25 @@
-// Opens the api's database: PostgreSQL through `pg` when DATABASE_URL is set,
-// otherwise embedded PGlite in the data directory. The same migrations serve
-// both; `synchronize` is never used.
+// The api's database settings: PostgreSQL through `pg` when DATABASE_URL is
+// set, otherwise embedded PGlite in the data directory. The same migrations
+// serve both; `synchronize` is never used.
 import { DataSource, type DataSourceOptions } from "typeorm";
 import type { ApiConfig } from "../config";
 import { AuditEntryEntity } from "../entities/audit-entry.entity";
 import { EngineerEntity } from "../entities/engineer.entity";
+import { RateLimitCounterEntity } from "../entities/rate-limit-counter.entity";
 import { TunnelEntity } from "../entities/tunnel.entity";
 import { Initial1764000000000 } from "../migrations/1764000000000-Initial";
+import { RateLimitCounters1796148565613 } from "../migrations/1796148565613-RateLimitCounters";
 import { pgliteDriver } from "./pglite-driver";
 
-export const ENTITIES = [TunnelEntity, EngineerEntity, AuditEntryEntity];
-export const MIGRATIONS = [Initial1764000000000];
+export const ENTITIES = [TunnelEntity, EngineerEntity, AuditEntryEntity, RateLimitCounterEntity];
+export const MIGRATIONS = [Initial1764000000000, RateLimitCounters1796148565613];
 
 /** Arbitrary constant: the advisory lock that serialises migrations between replicas. */
 const MIGRATION_LOCK_KEY = 727_140_001;
 
-export function dataSourceOptions(
-  config: Pick<ApiConfig, "databaseUrl" | "dataDir">,
-): DataSourceOptions {
+export type DatabaseConfig = Pick<ApiConfig, "databaseUrl" | "dataDir">;
+
+export function dataSourceOptions(config: DatabaseConfig): DataSourceOptions {
   const common = {
     type: "postgres" as const,
     entities: ENTITIES,
@@ -33,15 +35,16 @@ export function dataSourceOptions(
   return { ...common, driver: pgliteDriver(config.dataDir), poolSize: 1 };
 }
 
-export function isEmbedded(dataSource: DataSource): boolean {
+function isEmbedded(dataSource: DataSource): boolean {
   return !("url" in dataSource.options && dataSource.options.url);
 }
 
 /**
- * Applies pending migrations. On PostgreSQL an advisory lock makes replicas that
- * start together take turns, so each migration runs once.
+ * Applies pending migrations and returns their names. On PostgreSQL an advisory
+ * lock makes replicas that start together take turns, so each migration runs once.
+ * (TypeORM has no words for advisory locks: the one raw statement pair here.)
  */
-export async function migrate(dataSource: DataSource): Promise<string[]> {
+export async function runMigrations(dataSource: DataSource): Promise<string[]> {
   if (isEmbedded(dataSource)) {
     const done = await dataSource.runMigrations({ transaction: "each" });
     return done.map((m) => m.name);
@@ -58,44 +61,25 @@ export async function migrate(dataSource: DataSource): Promise<string[]> {
 }
 
 /** Errors that mean "the server isn't reachable yet", worth another try at start-up. */
-function isTransientConnectError(err: unknown): boolean {
+export function isTransientConnectError(err: unknown): boolean {
   const code = (err as { code?: string })?.code;
   return ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNRESET", "57P03"].includes(
     code ?? "",
   );
 }
 
-export interface OpenOptions {
-  migrate: boolean;
-  /**
-   * How long to keep retrying while PostgreSQL is not reachable yet (a database
-   * container starting next to the api). Default 30 s.
-   */
-  connectRetryMs?: number;
-  onRetry?: (err: Error) => void;
-}
-
-export async function openDatabase(
-  config: Pick<ApiConfig, "databaseUrl" | "dataDir">,
-  opts: OpenOptions,
+/**
+ * The `dataSourceFactory` of the api's TypeOrmModule: opens the database and,
+ * when asked, brings its schema up to date before anything else uses it.
+ */
+export async function openDataSource(
+  options: DataSourceOptions,
+  opts: { migrate: boolean },
 ): Promise<DataSource> {
-  const deadline = Date.now() + (opts.connectRetryMs ?? 30_000);
-  let dataSource: DataSource;
-  for (let delay = 250; ; delay = Math.min(delay * 2, 2000)) {
-    dataSource = new DataSource(dataSourceOptions(config));
-    try {
-      await dataSource.initialize();
-      break;
-    } catch (err) {
-      if (!config.databaseUrl || !isTransientConnectError(err) || Date.now() + delay > deadline) {
-        throw err;
-      }
-      opts.onRetry?.(err as Error);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
+  const dataSource = await new DataSource(options).initialize();
+  if (!opts.migrate) return dataSource;
   try {
-    if (opts.migrate) await migrate(dataSource);
+    await runMigrations(dataSource);
   } catch (err) {
     await dataSource.destroy().catch(() => undefined);
     throw err;

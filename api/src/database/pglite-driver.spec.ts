@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DataDirLockedError, acquireDataDirLock } from "./pglite-driver";
+import { DATA_DIR_LOCK_STALE_MS, DataDirLockedError, acquireDataDirLock } from "./pglite-driver";
 
 describe("the embedded data directory lock", () => {
   let dir: string;
@@ -11,28 +13,40 @@ describe("the embedded data directory lock", () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const lockFile = () => join(dir, "support-api.lock");
+  const lockPath = () => join(dir, "support-api.lock");
 
   it("refuses a second owner while the first holds it, and frees it on release", () => {
     const release = acquireDataDirLock(dir);
     assert.throws(() => acquireDataDirLock(dir), DataDirLockedError);
     release();
-    assert.equal(existsSync(lockFile()), false);
+    assert.equal(existsSync(lockPath()), false);
     acquireDataDirLock(dir)();
   });
 
-  it("refuses while another live process owns it, naming its pid", () => {
-    writeFileSync(lockFile(), String(process.ppid));
-    assert.throws(
-      () => acquireDataDirLock(dir),
-      /in use by another support-api process \(pid \d+\)/,
+  it("refuses while another live process owns it", async () => {
+    // The other process takes the lock through this same module, says so, and holds it until killed.
+    const owner = spawn(
+      process.execPath,
+      [
+        "-e",
+        `require(${JSON.stringify(__filename.replace(/\.spec\.js$/, ".js"))}).acquireDataDirLock(${JSON.stringify(dir)});
+         console.log("locked"); setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
     );
+    try {
+      await once(owner.stdout, "data");
+      assert.throws(() => acquireDataDirLock(dir), /in use by another support-api process/);
+    } finally {
+      owner.kill();
+      await once(owner, "exit");
+    }
   });
 
-  it("takes over a lock left by a process that is gone, or by an earlier life with our pid", () => {
-    writeFileSync(lockFile(), "2147483646");
-    acquireDataDirLock(dir)();
-    writeFileSync(lockFile(), String(process.pid));
+  it("takes over a lock left by a process that died, once nobody has refreshed it for a while", () => {
+    mkdirSync(lockPath());
+    const longAgo = new Date(Date.now() - DATA_DIR_LOCK_STALE_MS - 5_000);
+    utimesSync(lockPath(), longAgo, longAgo);
     acquireDataDirLock(dir)();
   });
 });

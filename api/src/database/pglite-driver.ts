@@ -5,9 +5,10 @@
 // (typeorm-pglite shares the session between runners and reports no row counts,
 // which would break the conditional updates the state machine relies on.)
 import { EventEmitter } from "node:events";
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import { lockSync } from "proper-lockfile";
 
 interface PgResult {
   command: string;
@@ -30,53 +31,32 @@ function commandOf(sql: string): string {
   return (match?.[1] ?? "").toUpperCase();
 }
 
+/** How long a lock nobody refreshes stays valid: a process that died frees its directory after this. */
+export const DATA_DIR_LOCK_STALE_MS = 20_000;
+
 /**
  * One process at a time may own a PGlite data directory: a second one would
- * corrupt it. A lock file holding the owner's pid is cheap to check; a stale one
- * (its process is gone) is taken over.
+ * corrupt it. The owner holds a lock (proper-lockfile: a directory whose mtime
+ * it refreshes), so a lock left by a process that died goes stale and is taken
+ * over, whatever pid it had or has now.
  */
 export function acquireDataDirLock(dataDir: string): () => void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const lockPath = join(dataDir, "support-api.lock");
-  if (heldHere.has(lockPath)) {
-    throw new DataDirLockedError(`data directory ${dataDir} is already open in this process`);
-  }
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lockPath, "wx", 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      heldHere.add(lockPath);
-      return () => {
-        heldHere.delete(lockPath);
-        rmSync(lockPath, { force: true });
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      const owner = Number(readFileSync(lockPath, "utf8").trim());
-      if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
-        throw new DataDirLockedError(
-          `data directory ${dataDir} is in use by another support-api process (pid ${owner}); stop it or use another --data-dir`,
-        );
-      }
-      rmSync(lockPath, { force: true });
-    }
-  }
-  throw new DataDirLockedError(`could not lock data directory ${dataDir}`);
-}
-
-/** Lock files this process holds. */
-const heldHere = new Set<string>();
-
-function isAlive(pid: number): boolean {
-  // Our own pid in a lock we don't hold is a leftover of an earlier life with the
-  // same pid, e.g. pid 1 in a restarted container.
-  if (pid === process.pid) return false;
   try {
-    process.kill(pid, 0);
-    return true;
+    return lockSync(dataDir, {
+      lockfilePath: join(dataDir, "support-api.lock"),
+      stale: DATA_DIR_LOCK_STALE_MS,
+      update: DATA_DIR_LOCK_STALE_MS / 4,
+      // Another process may have taken the directory over: stop rather than corrupt it.
+      onCompromised: (err) => {
+        throw new DataDirLockedError(`lost the lock on data directory ${dataDir}: ${err.message}`);
+      },
+    });
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+    if ((err as NodeJS.ErrnoException).code !== "ELOCKED") throw err;
+    throw new DataDirLockedError(
+      `data directory ${dataDir} is in use by another support-api process; stop it or use another --data-dir (the lock of one that died frees itself after ${DATA_DIR_LOCK_STALE_MS / 1000} s)`,
+    );
   }
 }
 

@@ -1,17 +1,24 @@
-// Describes the wire schemas from common in the OpenAPI document.
+// Describes the wire schemas from common in the OpenAPI document: the schema
+// that validates a value is the one the document shows, converted by zod itself.
 import type { ApiBody } from "@nestjs/swagger";
-import { zodToJsonSchema } from "zod-to-json-schema";
+import { z } from "zod";
 
-type SchemaObject = NonNullable<
-  Extract<Parameters<typeof ApiBody>[0], { schema?: unknown }>["schema"]
+/** @nestjs/swagger's SchemaObject (the package does not export the type by name). */
+type SchemaObject = Exclude<
+  NonNullable<Extract<Parameters<typeof ApiBody>[0], { schema?: unknown }>["schema"]>,
+  { $ref: string }
 >;
 
-/** `schema` is one of common's zod schemas (typed loosely: common pins its own zod). */
-export function openApiSchema(schema: object): SchemaObject {
-  const json = zodToJsonSchema(schema as Parameters<typeof zodToJsonSchema>[0], {
-    target: "openApi3",
-    $refStrategy: "none",
-  }) as Record<string, unknown>;
+/**
+ * `schema` as OpenAPI 3.0 sees it on the wire: the input side (what a sender
+ * writes), with brand-casting transforms and refinements left out.
+ */
+export function openApiSchema(schema: z.ZodType): SchemaObject {
+  const json = z.toJSONSchema(schema, {
+    target: "openapi-3.0",
+    io: "input",
+    unrepresentable: "any",
+  }) as SchemaObject & { $schema?: string };
   delete json.$schema;
   return json;
 }

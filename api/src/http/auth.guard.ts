@@ -18,7 +18,8 @@ import { AuthService, type Engineer } from "../services/auth.service";
 
 const ROLE_KEY = "support-tunnel:role";
 
-interface AuthenticatedRequest extends Request {
+/** A request after the guards: who is calling. */
+export interface AuthenticatedRequest extends Request {
   engineer?: Engineer;
   deviceTunnel?: TunnelEntity;
 }

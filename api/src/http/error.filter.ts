@@ -4,11 +4,13 @@
 import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from "@nestjs/common";
 import { ValidationError } from "@support-tunnel/common";
 import type { Response } from "express";
-import type { JsonLogger } from "./json-logger";
+import { PinoLogger } from "nestjs-pino";
 
 @Catch()
 export class ErrorFilter implements ExceptionFilter {
-  constructor(private readonly logger: JsonLogger) {}
+  constructor(private readonly logger: PinoLogger) {
+    logger.setContext(ErrorFilter.name);
+  }
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
@@ -48,21 +50,7 @@ export class ErrorFilter implements ExceptionFilter {
       }
       return { status, body: { statusCode: status, message: String(response) } };
     }
-    // body-parser errors (malformed JSON, body too large) carry a status of their own.
-    const e = exception as { status?: number; type?: string; message?: string };
-    if (typeof e?.status === "number" && e.status >= 400 && e.status < 500) {
-      const message =
-        e.type === "entity.parse.failed"
-          ? "body: must be valid JSON"
-          : e.type === "entity.too.large"
-            ? "body: too large"
-            : (e.message ?? "bad request");
-      return { status: e.status, body: { statusCode: e.status, message, field: "body" } };
-    }
-    this.logger.event("error", "unhandled error", {
-      error: (exception as Error)?.message,
-      stack: (exception as Error)?.stack,
-    });
+    this.logger.error({ err: exception }, "unhandled error");
     return { status: 500, body: { statusCode: 500, message: "internal error" } };
   }
 }

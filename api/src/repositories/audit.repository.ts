@@ -2,7 +2,8 @@
 // change they record, so a change without its audit row can't exist.
 import { randomUUID } from "node:crypto";
 import { Injectable } from "@nestjs/common";
-import { DataSource, type EntityManager } from "typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
+import type { EntityManager, Repository } from "typeorm";
 import { AuditEntryEntity } from "../entities/audit-entry.entity";
 
 export interface NewAuditEntry {
@@ -16,8 +17,11 @@ export interface NewAuditEntry {
 
 @Injectable()
 export class AuditRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectRepository(AuditEntryEntity) private readonly entries: Repository<AuditEntryEntity>,
+  ) {}
 
+  /** Appends inside the caller's transaction. */
   async append(manager: EntityManager, entry: NewAuditEntry): Promise<void> {
     await manager.insert(AuditEntryEntity, {
       id: randomUUID(),
@@ -31,11 +35,6 @@ export class AuditRepository {
   }
 
   listForTunnel(tunnelId: string): Promise<AuditEntryEntity[]> {
-    return this.dataSource
-      .getRepository(AuditEntryEntity)
-      .createQueryBuilder("a")
-      .where("a.tunnel_id = :tunnelId", { tunnelId })
-      .orderBy("a.seq", "ASC")
-      .getMany();
+    return this.entries.find({ where: { tunnelId }, order: { seq: "ASC" } });
   }
 }

@@ -1,10 +1,10 @@
 // Engineers and their hashed tokens.
 import { randomUUID } from "node:crypto";
 import { Injectable } from "@nestjs/common";
-import { DataSource } from "typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
+import { QueryFailedError, type Repository } from "typeorm";
 import { EngineerEntity } from "../entities/engineer.entity";
 import { AuditRepository, type NewAuditEntry } from "./audit.repository";
-import { isUniqueViolation } from "./sql";
 
 export interface NewEngineer {
   name: string;
@@ -13,29 +13,34 @@ export interface NewEngineer {
   createdAt: Date;
 }
 
+/** PostgreSQL's unique_violation (a name already taken). */
+function isUniqueViolation(err: unknown): boolean {
+  return err instanceof QueryFailedError && (err.driverError as { code?: string }).code === "23505";
+}
+
 @Injectable()
 export class EngineerRepository {
   constructor(
-    private readonly dataSource: DataSource,
+    @InjectRepository(EngineerEntity) private readonly engineers: Repository<EngineerEntity>,
     private readonly audit: AuditRepository,
   ) {}
 
   findByTokenHash(tokenHash: string): Promise<EngineerEntity | null> {
-    return this.dataSource.getRepository(EngineerEntity).findOneBy({ tokenHash });
+    return this.engineers.findOneBy({ tokenHash });
   }
 
   findByName(name: string): Promise<EngineerEntity | null> {
-    return this.dataSource.getRepository(EngineerEntity).findOneBy({ name });
+    return this.engineers.findOneBy({ name });
   }
 
   count(): Promise<number> {
-    return this.dataSource.getRepository(EngineerEntity).count();
+    return this.engineers.count();
   }
 
   /** Inserts the engineer with its audit row; false when the name is taken. */
   async insert(engineer: NewEngineer, audit: NewAuditEntry): Promise<boolean> {
     try {
-      await this.dataSource.transaction(async (manager) => {
+      await this.engineers.manager.transaction(async (manager) => {
         await manager.insert(EngineerEntity, { id: randomUUID(), ...engineer });
         await this.audit.append(manager, audit);
       });
@@ -48,13 +53,13 @@ export class EngineerRepository {
 
   /**
    * Creates the first engineer only while there is none. Replicas starting
-   * together race here: the table lock makes exactly one of them insert.
+   * together race here: the table lock makes exactly one of them insert
+   * (TypeORM locks rows, not tables: the one raw statement here).
    */
   async insertIfNone(engineer: NewEngineer, audit: NewAuditEntry): Promise<boolean> {
-    return this.dataSource.transaction(async (manager) => {
+    return this.engineers.manager.transaction(async (manager) => {
       await manager.query(`LOCK TABLE "engineers" IN SHARE ROW EXCLUSIVE MODE`);
-      const existing = await manager.count(EngineerEntity);
-      if (existing > 0) return false;
+      if ((await manager.count(EngineerEntity)) > 0) return false;
       await manager.insert(EngineerEntity, { id: randomUUID(), ...engineer });
       await this.audit.append(manager, audit);
       return true;
@@ -63,7 +68,7 @@ export class EngineerRepository {
 
   /** Deletes the engineer (its token stops working at once); false when there was none. */
   async deleteByName(name: string, audit: NewAuditEntry): Promise<boolean> {
-    return this.dataSource.transaction(async (manager) => {
+    return this.engineers.manager.transaction(async (manager) => {
       const result = await manager.delete(EngineerEntity, { name });
       if (!result.affected) return false;
       await this.audit.append(manager, audit);

@@ -1,15 +1,28 @@
-// Tunnels. Every state change is one conditional UPDATE whose WHERE clause holds
+// Tunnels. Every state change is a conditional UPDATE whose WHERE clause holds
 // the precondition, so concurrent requests (two engineers approving, a stop
 // racing a connect, two replicas sweeping) leave exactly one winner; the audit
 // row is written in the same transaction.
 import { Injectable } from "@nestjs/common";
-import { DataSource, type EntityManager } from "typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
+import { StoppedBy, TunnelState, stateRank } from "@support-tunnel/common";
+import {
+  In,
+  LessThan,
+  LessThanOrEqual,
+  MoreThan,
+  type EntityManager,
+  type FindOptionsWhere,
+  type Repository,
+} from "typeorm";
+import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
 import { TunnelEntity } from "../entities/tunnel.entity";
 import { AuditRepository, type NewAuditEntry } from "./audit.repository";
-import { queryRows } from "./sql";
 
-/** Ranks as stored (see stateRank in common). */
-export const RANK = { pending: 10, started: 20, running: 30, completed: 50, timedout: 60 } as const;
+const PENDING = stateRank(TunnelState.Pending);
+const STARTED = stateRank(TunnelState.Started);
+const RUNNING = stateRank(TunnelState.Running);
+const COMPLETED = stateRank(TunnelState.Completed);
+const TIMED_OUT = stateRank(TunnelState.TimedOut);
 
 export interface ServerFields {
   instanceId: string;
@@ -20,78 +33,46 @@ export interface ServerFields {
   approval: string;
 }
 
-type Row = Record<string, unknown>;
-
-function toEntity(row: Row): TunnelEntity {
-  const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
-  return Object.assign(new TunnelEntity(), {
-    id: row.id as string,
-    state: Number(row.state),
-    network: row.network as string,
-    hostname: (row.hostname as string | null) ?? null,
-    description: (row.description as string | null) ?? null,
-    deviceWgPublicKey: row.device_wg_public_key as string,
-    deviceTokenHash: row.device_token_hash as string,
-    createdAt: date(row.created_at)!,
-    updatedAt: date(row.updated_at)!,
-    expiresAt: date(row.expires_at)!,
-    serverInstanceId: (row.server_instance_id as string | null) ?? null,
-    serverProvider: (row.server_provider as string | null) ?? null,
-    serverPublicIp: (row.server_public_ip as string | null) ?? null,
-    serverWgPort: row.server_wg_port === null ? null : Number(row.server_wg_port),
-    serverWgPublicKey: (row.server_wg_public_key as string | null) ?? null,
-    approval: (row.approval as string | null) ?? null,
-    approvedBy: (row.approved_by as string | null) ?? null,
-    supportUser: (row.support_user as string | null) ?? null,
-    stoppedBy: (row.stopped_by as string | null) ?? null,
-    stopReason: (row.stop_reason as string | null) ?? null,
-    endedAt: date(row.ended_at),
-  });
-}
-
 @Injectable()
 export class TunnelRepository {
   constructor(
-    private readonly dataSource: DataSource,
+    @InjectRepository(TunnelEntity) private readonly tunnels: Repository<TunnelEntity>,
     private readonly audit: AuditRepository,
   ) {}
 
   findById(id: string): Promise<TunnelEntity | null> {
-    return this.dataSource.getRepository(TunnelEntity).findOneBy({ id });
+    return this.tunnels.findOneBy({ id });
   }
 
   findByTokenHash(deviceTokenHash: string): Promise<TunnelEntity | null> {
-    return this.dataSource.getRepository(TunnelEntity).findOneBy({ deviceTokenHash });
+    return this.tunnels.findOneBy({ deviceTokenHash });
   }
 
   /** The stored state rank only: the cheap re-read behind long-polls. */
   async stateOf(id: string): Promise<number | null> {
-    const rows = await queryRows<{ state: number }>(
-      this.dataSource.manager,
-      `SELECT "state" FROM "tunnels" WHERE "id" = $1`,
-      [id],
-    );
-    return rows[0] ? Number(rows[0].state) : null;
+    const found = await this.tunnels.findOne({ select: { id: true, state: true }, where: { id } });
+    return found?.state ?? null;
   }
 
   list(stateRank: number | null, limit = 500): Promise<TunnelEntity[]> {
-    return this.dataSource.getRepository(TunnelEntity).find({
+    return this.tunnels.find({
       where: stateRank === null ? {} : { state: stateRank },
       order: { createdAt: "DESC" },
       take: limit,
     });
   }
 
-  async countByState(): Promise<{ state: number; count: number }[]> {
-    const rows = await queryRows<{ state: number; count: number }>(
-      this.dataSource.manager,
-      `SELECT "state", count(*)::int AS "count" FROM "tunnels" GROUP BY "state"`,
-    );
-    return rows.map((r) => ({ state: Number(r.state), count: Number(r.count) }));
+  countByState(): Promise<{ state: number; count: number }[]> {
+    return this.tunnels
+      .createQueryBuilder("t")
+      .select("t.state", "state")
+      .addSelect("count(*)::int", "count")
+      .groupBy("t.state")
+      .getRawMany<{ state: number; count: number }>();
   }
 
   async insert(tunnel: TunnelEntity, audit: NewAuditEntry): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
+    await this.tunnels.manager.transaction(async (manager) => {
       await manager.insert(TunnelEntity, tunnel);
       await this.audit.append(manager, audit);
     });
@@ -105,25 +86,25 @@ export class TunnelRepository {
     approvedBy: string,
     audit: NewAuditEntry,
   ): Promise<TunnelEntity | null> {
-    return this.transition(
-      `UPDATE "tunnels" SET "state" = ${RANK.started}, "updated_at" = $2,
-         "server_instance_id" = $3, "server_provider" = $4, "server_public_ip" = $5,
-         "server_wg_port" = $6, "server_wg_public_key" = $7, "approval" = $8, "approved_by" = $9
-       WHERE "id" = $1 AND "state" = ${RANK.pending} AND "expires_at" > $2
-       RETURNING *`,
-      [
-        id,
-        now,
-        server.instanceId,
-        server.provider,
-        server.publicIp,
-        server.wgPort,
-        server.wgPublicKey,
-        server.approval,
-        approvedBy,
-      ],
-      () => audit,
-    );
+    return this.tunnels.manager.transaction(async (manager) => {
+      const changed = await this.update(
+        manager,
+        { id, state: PENDING, expiresAt: MoreThan(now) },
+        {
+          state: STARTED,
+          updatedAt: now,
+          serverInstanceId: server.instanceId,
+          serverProvider: server.provider,
+          serverPublicIp: server.publicIp,
+          serverWgPort: server.wgPort,
+          serverWgPublicKey: server.wgPublicKey,
+          approval: server.approval,
+          approvedBy,
+        },
+      );
+      if (changed) await this.audit.append(manager, audit);
+      return changed;
+    });
   }
 
   /** started → running, only while not expired. */
@@ -133,13 +114,15 @@ export class TunnelRepository {
     supportUser: string,
     audit: NewAuditEntry,
   ): Promise<TunnelEntity | null> {
-    return this.transition(
-      `UPDATE "tunnels" SET "state" = ${RANK.running}, "updated_at" = $2, "support_user" = $3
-       WHERE "id" = $1 AND "state" = ${RANK.started} AND "expires_at" > $2
-       RETURNING *`,
-      [id, now, supportUser],
-      () => audit,
-    );
+    return this.tunnels.manager.transaction(async (manager) => {
+      const changed = await this.update(
+        manager,
+        { id, state: STARTED, expiresAt: MoreThan(now) },
+        { state: RUNNING, updatedAt: now, supportUser },
+      );
+      if (changed) await this.audit.append(manager, audit);
+      return changed;
+    });
   }
 
   /**
@@ -153,17 +136,24 @@ export class TunnelRepository {
     reason: string | null,
     audit: (ended: TunnelEntity) => NewAuditEntry,
   ): Promise<TunnelEntity | null> {
-    return this.transition(
-      `UPDATE "tunnels" SET
-         "state" = CASE WHEN "expires_at" <= $2 THEN ${RANK.timedout} ELSE ${RANK.completed} END,
-         "stopped_by" = CASE WHEN "expires_at" <= $2 THEN 'expiry' ELSE $3 END,
-         "stop_reason" = CASE WHEN "expires_at" <= $2 THEN 'expired' ELSE $4 END,
-         "updated_at" = $2, "ended_at" = $2
-       WHERE "id" = $1 AND "state" < ${RANK.completed}
-       RETURNING *`,
-      [id, now, stoppedBy, reason],
-      audit,
-    );
+    return this.tunnels.manager.transaction(async (manager) => {
+      const live = { id, state: LessThan(COMPLETED) };
+      const ended =
+        (await this.update(
+          manager,
+          { ...live, expiresAt: LessThanOrEqual(now) },
+          this.timedOut(now),
+        )) ??
+        (await this.update(manager, live, {
+          state: COMPLETED,
+          stoppedBy,
+          stopReason: reason,
+          updatedAt: now,
+          endedAt: now,
+        }));
+      if (ended) await this.audit.append(manager, audit(ended));
+      return ended;
+    });
   }
 
   /**
@@ -175,37 +165,50 @@ export class TunnelRepository {
     now: Date,
     audit: (ended: TunnelEntity) => NewAuditEntry,
   ): Promise<TunnelEntity[]> {
-    return this.dataSource.transaction(async (manager) => {
-      const rows = await queryRows(
-        manager,
-        `UPDATE "tunnels" SET "state" = ${RANK.timedout}, "stopped_by" = 'expiry',
-           "stop_reason" = 'expired', "updated_at" = $1, "ended_at" = $1
-         WHERE "id" IN (
-           SELECT "id" FROM "tunnels"
-           WHERE "expires_at" <= $1 AND "state" < ${RANK.completed}
-           ORDER BY "expires_at" LIMIT 500
-           FOR UPDATE SKIP LOCKED)
-         AND "state" < ${RANK.completed}
-         RETURNING *`,
-        [now],
+    return this.tunnels.manager.transaction(async (manager) => {
+      const due = await manager
+        .createQueryBuilder(TunnelEntity, "t")
+        .select("t.id")
+        .where({ expiresAt: LessThanOrEqual(now), state: LessThan(COMPLETED) })
+        .orderBy("t.expiresAt", "ASC")
+        .limit(500)
+        .setLock("pessimistic_write")
+        .setOnLocked("skip_locked")
+        .getMany();
+      if (due.length === 0) return [];
+      const ids = In(due.map((t) => t.id));
+      await manager.update(
+        TunnelEntity,
+        { id: ids, state: LessThan(COMPLETED) },
+        this.timedOut(now),
       );
-      const ended = rows.map(toEntity);
+      const ended = await manager.find(TunnelEntity, {
+        where: { id: ids },
+        order: { expiresAt: "ASC" },
+      });
       for (const tunnel of ended) await this.audit.append(manager, audit(tunnel));
       return ended;
     });
   }
 
-  private async transition(
-    sql: string,
-    params: unknown[],
-    audit: (changed: TunnelEntity) => NewAuditEntry,
+  private timedOut(now: Date): QueryDeepPartialEntity<TunnelEntity> {
+    return {
+      state: TIMED_OUT,
+      stoppedBy: StoppedBy.Expiry,
+      stopReason: "expired",
+      updatedAt: now,
+      endedAt: now,
+    };
+  }
+
+  /** Applies `set` to the tunnel matching `where` (one row at most); the changed row, or null. */
+  private async update(
+    manager: EntityManager,
+    where: FindOptionsWhere<TunnelEntity> & { id: string },
+    set: QueryDeepPartialEntity<TunnelEntity>,
   ): Promise<TunnelEntity | null> {
-    return this.dataSource.transaction(async (manager: EntityManager) => {
-      const rows = await queryRows(manager, sql, params);
-      if (!rows[0]) return null;
-      const changed = toEntity(rows[0]);
-      await this.audit.append(manager, audit(changed));
-      return changed;
-    });
+    const result = await manager.update(TunnelEntity, where, set);
+    if (!result.affected) return null;
+    return manager.findOneByOrFail(TunnelEntity, { id: where.id });
   }
 }

@@ -16,5 +16,3 @@ export const forbidden = (message: string) => new ApiException(HttpStatus.FORBID
 export const notFound = (message: string, field?: string) =>
   new ApiException(HttpStatus.NOT_FOUND, message, field);
 export const conflict = (message: string) => new ApiException(HttpStatus.CONFLICT, message);
-export const tooManyRequests = (message: string) =>
-  new ApiException(HttpStatus.TOO_MANY_REQUESTS, message);

@@ -7,7 +7,7 @@ import {
   type OnApplicationShutdown,
 } from "@nestjs/common";
 import type { ApiConfig } from "../config";
-import { JSON_LOGGER, type JsonLogger } from "../http/json-logger";
+import { PinoLogger } from "nestjs-pino";
 import { TunnelRepository } from "../repositories/tunnel.repository";
 import { API_CONFIG, CLOCK, type Clock } from "./clock";
 import { TunnelWatcher } from "./tunnel-watcher.service";
@@ -22,16 +22,16 @@ export class SweepService implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly watcher: TunnelWatcher,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
-    @Inject(JSON_LOGGER) private readonly logger: JsonLogger,
-  ) {}
+    private readonly logger: PinoLogger,
+  ) {
+    logger.setContext(SweepService.name);
+  }
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => {
       if (this.running) return;
       this.running = this.sweepOnce()
-        .catch((err: Error) =>
-          this.logger.event("error", "expiry sweep failed", { error: err.message }),
-        )
+        .catch((err: unknown) => this.logger.error({ err }, "expiry sweep failed"))
         .finally(() => (this.running = null));
     }, this.config.sweepIntervalMs);
     this.timer.unref();
@@ -55,7 +55,7 @@ export class SweepService implements OnApplicationBootstrap, OnApplicationShutdo
       at: now,
     }));
     for (const t of ended) this.watcher.changed(t.id);
-    if (ended.length) this.logger.event("info", "tunnels timed out", { count: ended.length });
+    if (ended.length) this.logger.info({ count: ended.length }, "tunnels timed out");
     return ended.map((t) => t.id);
   }
 }

@@ -3,18 +3,25 @@
 // emitter; a cheap re-read every second catches changes by other replicas and
 // by the sweep, so the api stays stateless behind a load balancer.
 import { EventEmitter } from "node:events";
-import { Injectable, type BeforeApplicationShutdown } from "@nestjs/common";
-import { TunnelRepository } from "../repositories/tunnel.repository";
+import type { BeforeApplicationShutdown } from "@nestjs/common";
+import type { TunnelRepository } from "../repositories/tunnel.repository";
 
-const REREAD_MS = 1000;
+export interface TunnelWatcherOptions {
+  /** How often a waiter re-reads the state; default 1 s. */
+  rereadMs?: number;
+}
 
-@Injectable()
 export class TunnelWatcher implements BeforeApplicationShutdown {
   private readonly emitter = new EventEmitter();
   /** Wakes every waiter at shutdown so open long-polls answer instead of holding the server open. */
   private readonly closing = new AbortController();
+  private readonly rereadMs: number;
 
-  constructor(private readonly tunnels: TunnelRepository) {
+  constructor(
+    private readonly tunnels: Pick<TunnelRepository, "stateOf">,
+    options: TunnelWatcherOptions = {},
+  ) {
+    this.rereadMs = options.rereadMs ?? 1000;
     // One listener per waiting long-poll; hundreds are normal, not a leak.
     this.emitter.setMaxListeners(0);
   }
@@ -45,7 +52,7 @@ export class TunnelWatcher implements BeforeApplicationShutdown {
     this.waitingCount++;
     try {
       while (!signal.aborted && !this.closing.signal.aborted && Date.now() < deadline) {
-        await this.nextTick(tunnelId, Math.min(REREAD_MS, deadline - Date.now()), signal);
+        await this.nextTick(tunnelId, Math.min(this.rereadMs, deadline - Date.now()), signal);
         if (signal.aborted || this.closing.signal.aborted) return;
         const rank = await this.tunnels.stateOf(tunnelId);
         if (rank !== sinceRank) return;

@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { Inject, Injectable } from "@nestjs/common";
 import {
   StoppedBy,
+  TunnelState,
   stateFromRank,
   stateRank,
   type ApproveTunnelRequest,
@@ -14,18 +15,16 @@ import {
   type DeviceTunnelView,
   type TunnelId,
   type TunnelList,
-  type TunnelState,
   type TunnelView,
 } from "@support-tunnel/common";
 import type { ApiConfig } from "../config";
 import { toDeviceTunnelView, toTunnelView } from "../dtos/tunnel-view.dto";
 import { TunnelEntity } from "../entities/tunnel.entity";
 import { AuditRepository } from "../repositories/audit.repository";
-import { RANK, TunnelRepository } from "../repositories/tunnel.repository";
+import { TunnelRepository } from "../repositories/tunnel.repository";
 import type { Engineer } from "./auth.service";
 import { API_CONFIG, CLOCK, type Clock } from "./clock";
-import { conflict, notFound, tooManyRequests, unauthorized } from "./errors";
-import { RATE_LIMITER, type RateLimiter } from "./rate-limiter";
+import { conflict, notFound, unauthorized } from "./errors";
 import { TunnelWatcher } from "./tunnel-watcher.service";
 import { hashToken, newDeviceToken, secretsEqual } from "./tokens";
 
@@ -47,7 +46,6 @@ export class TunnelService {
     private readonly watcher: TunnelWatcher,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
-    @Inject(RATE_LIMITER) private readonly rateLimiter: RateLimiter,
   ) {}
 
   // ---- device --------------------------------------------------------------
@@ -57,12 +55,7 @@ export class TunnelService {
     enrollmentSecret: string | undefined,
     caller: Caller,
   ): Promise<CreateTunnelResponse> {
-    // The rate limit comes first: it also slows anyone guessing the enrollment secret.
-    if (!this.rateLimiter.take(caller.clientAddress ?? "unknown")) {
-      throw tooManyRequests(
-        `too many tunnel requests from this address (limit ${this.config.rateLimitPerMinute} per minute); try again later`,
-      );
-    }
+    // Rate-limited per address before this (see http/rate-limit.ts), which also slows guessing.
     if (this.config.enrollmentSecret !== null) {
       if (!enrollmentSecret) throw unauthorized("missing enrollment secret", "x-enrollment-secret");
       if (!secretsEqual(enrollmentSecret, this.config.enrollmentSecret)) {
@@ -77,7 +70,7 @@ export class TunnelService {
     const token = newDeviceToken();
     const tunnel = Object.assign(new TunnelEntity(), {
       id: randomUUID(),
-      state: RANK.pending,
+      state: stateRank(TunnelState.Pending),
       network: body.network,
       hostname: body.hostname ?? null,
       description: body.description ?? null,
@@ -133,7 +126,10 @@ export class TunnelService {
     }
     const current = await this.findOrFail(tunnel.id);
     // A retried report (the first answer was lost) is not a conflict.
-    if (current.state === RANK.running && current.supportUser === supportUser) {
+    if (
+      stateFromRank(current.state) === TunnelState.Running &&
+      current.supportUser === supportUser
+    ) {
       return toDeviceTunnelView(current);
     }
     throw conflict(`tunnel is not started (state: ${stateFromRank(current.state)})`);
@@ -180,7 +176,7 @@ export class TunnelService {
       return toTunnelView(changed);
     }
     const current = await this.findOrFail(id);
-    if (current.state === RANK.pending) throw conflict("tunnel expired");
+    if (stateFromRank(current.state) === TunnelState.Pending) throw conflict("tunnel expired");
     throw conflict(`tunnel is not pending (state: ${stateFromRank(current.state)})`);
   }
 

@@ -1,11 +1,12 @@
-// Test support: a fresh PostgreSQL database per run (created on TEST_DATABASE_URL,
-// dropped afterwards even when tests fail) and the real api started in-process on it.
+// Test support: a fresh PostgreSQL database per suite (created on
+// TEST_DATABASE_URL, dropped afterwards even when tests fail) and the real api
+// started in-process on it.
 import { randomBytes } from "node:crypto";
-import { TEST_DATABASE_URL } from "@support-tunnel/testkit";
+import { TEST_DATABASE_URL, missingPostgres, requirePrerequisite } from "@support-tunnel/testkit";
 import { Client } from "pg";
+import type { Logger } from "pino";
 import { loadConfig, type ApiConfig } from "../config";
 import { startApi, type RunningApi } from "../commands/serve";
-import { JsonLogger } from "../http/json-logger";
 import { ManualClock } from "../services/clock";
 import { SweepService } from "../services/sweep.service";
 import { newEngineerToken } from "../services/tokens";
@@ -50,10 +51,14 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** The real api on `databaseUrl`, port 0, quiet logs, a manual clock and a bootstrap admin. */
+/**
+ * The real api on `databaseUrl`, port 0, a manual clock and a bootstrap admin;
+ * quiet unless given a `logger` (e.g. one writing to a test's own stream).
+ */
 export async function startTestApi(
   databaseUrl: string,
   env: Record<string, string> = {},
+  opts: { logger?: Logger } = {},
 ): Promise<TestApi> {
   const adminToken = newEngineerToken();
   const config = loadConfig({
@@ -67,7 +72,7 @@ export async function startTestApi(
     ...env,
   });
   const clock = new ManualClock();
-  const api = await startApi(config, { clock, logger: new JsonLogger("silent") });
+  const api = await startApi(config, { clock, logger: opts.logger });
   return {
     api,
     url: api.url,
@@ -76,6 +81,58 @@ export async function startTestApi(
     adminToken,
     sweepOnce: () => api.app.get(SweepService).sweepOnce(),
     close: () => api.close(),
+  };
+}
+
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`no ${what}: its before hook did not run`);
+  return value;
+}
+
+/**
+ * For a describe block: a fresh database before its tests (the block is
+ * skipped, or fails under SUPPORT_TUNNEL_TEST_STRICT, without PostgreSQL),
+ * dropped after them.
+ */
+export function useTestDatabase(): { readonly db: TestDatabase } {
+  let db: TestDatabase | undefined;
+  before(async function () {
+    requirePrerequisite(this, await missingPostgres());
+    db = await createTestDatabase();
+  });
+  after(async () => {
+    await db?.drop();
+  });
+  return {
+    get db() {
+      return required(db, "test database");
+    },
+  };
+}
+
+/** For a describe block: a fresh database and the api on it (see startTestApi), both gone after. */
+export function useTestApi(env: Record<string, string> = {}): {
+  readonly db: TestDatabase;
+  readonly sut: TestApi;
+} {
+  let db: TestDatabase | undefined;
+  let sut: TestApi | undefined;
+  before(async function () {
+    requirePrerequisite(this, await missingPostgres());
+    db = await createTestDatabase();
+    sut = await startTestApi(db.url, env);
+  });
+  after(async () => {
+    await sut?.close();
+    await db?.drop();
+  });
+  return {
+    get db() {
+      return required(db, "test database");
+    },
+    get sut() {
+      return required(sut, "test api");
+    },
   };
 }
 
@@ -113,8 +170,8 @@ export async function http(
   return { status: res.status, body: json };
 }
 
-/** Every row of every table in the database's public schema, as text, for searching. */
-export async function dumpDatabase(url: string): Promise<string> {
+/** Every row of every table in the database's public schema (but `except`), as text, for searching. */
+export async function dumpDatabase(url: string, except: string[] = []): Promise<string> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   await client.connect();
   try {
@@ -122,7 +179,7 @@ export async function dumpDatabase(url: string): Promise<string> {
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
     );
     const parts: string[] = [];
-    for (const { table_name } of tables.rows) {
+    for (const { table_name } of tables.rows.filter((t) => !except.includes(t.table_name))) {
       const rows = await client.query(`SELECT * FROM "${table_name.replace(/"/g, '""')}"`);
       parts.push(`${table_name}: ${JSON.stringify(rows.rows)}`);
     }

@@ -112,8 +112,8 @@ export function gcpOptionsFromEnv(env: Env = process.env): GcpProviderOptions {
   return dropUndefined(options);
 }
 
-const gcpConfigSectionSchema = z
-  .object({
+const gcpConfigSectionSchema = z.strictObject(
+  {
     project: z.string().min(1).optional(),
     region: z.string().min(1).optional(),
     zone: z.string().min(1).optional(),
@@ -127,8 +127,14 @@ const gcpConfigSectionSchema = z
     sshSourceRanges: z.array(z.string()).optional(),
     privateKeyPath: z.string().min(1).optional(),
     wgPort: z.number().int().optional(),
-  })
-  .strict();
+  },
+  {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? `Unrecognized key(s) in object: ${issue.keys.map((k) => `'${k}'`).join(", ")}`
+        : undefined,
+  },
+);
 
 /** Validates the `gcp` section of the admin config file; errors name the bad field. */
 export function gcpOptionsFromConfigSection(section: unknown): GcpProviderOptions {

@@ -1,0 +1,132 @@
+// Structured logs: pino JSON lines on stdout, e.g.
+//   {"level":"info","time":"…","msg":"listening","port":8080,"url":"http://127.0.0.1:8080"}
+// One line per request (nestjs-pino / pino-http) with its id, the actor, the
+// tunnel and the response time. Bodies are never logged; authorization
+// headers, the enrollment secret and token fields are redacted.
+import { randomUUID } from "node:crypto";
+import {
+  Injectable,
+  type CallHandler,
+  type ExecutionContext,
+  type LoggerService,
+  type NestInterceptor,
+} from "@nestjs/common";
+import { Logger, PinoLogger, type Params } from "nestjs-pino";
+import type { Response } from "express";
+import pino from "pino";
+import type { Options as RequestLogOptions } from "pino-http";
+import { tap, type Observable } from "rxjs";
+import type { LogLevel } from "../config";
+import type { AuthenticatedRequest } from "./auth.guard";
+import { clientAddressOf } from "./request-context";
+
+/** Where secrets could land in a log line: request headers and anything called token. */
+const REDACTED_PATHS = [
+  "req.headers.authorization",
+  'req.headers["x-enrollment-secret"]',
+  "token",
+  "*.token",
+  "bootstrapToken",
+  "*.bootstrapToken",
+];
+
+/** The api's root logger; `destination` is for tests (default stdout). */
+export function createLogger(level: LogLevel, destination?: pino.DestinationStream): pino.Logger {
+  const options: pino.LoggerOptions = {
+    level,
+    base: null,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+  };
+  return destination ? pino(options, destination) : pino(options);
+}
+
+/** Probes and scrapes: logged at debug so they don't drown the requests that matter. */
+const QUIET_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+
+/** A request id the client chose is kept when it is a plain token of sane length. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Requests whose log bindings pino-http asked for once already (it asks at the start and the end). */
+const asked = new WeakSet<object>();
+
+function requestLog(logger: pino.Logger): RequestLogOptions<AuthenticatedRequest, Response> {
+  return {
+    logger,
+    genReqId: (req, res) => {
+      const given = req.headers["x-request-id"];
+      const id = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+      res.setHeader("X-Request-Id", id);
+      return id;
+    },
+    // Only the end knows who called (the guards have run) and which tunnel it
+    // was about; answering only then also keeps each key once in the line.
+    customProps: (req, res) => {
+      if (!asked.has(req)) {
+        asked.add(req);
+        return {};
+      }
+      const tunnelId = (res.locals as { tunnelId?: string }).tunnelId;
+      const actor = req.engineer
+        ? `engineer:${req.engineer.name}`
+        : req.deviceTunnel
+          ? "device"
+          : undefined;
+      return {
+        ...(actor ? { actor } : {}),
+        ...(tunnelId ? { tunnelId } : {}),
+        clientAddress: clientAddressOf(req),
+      };
+    },
+    customLogLevel: (req, res, err) => {
+      if (err || res.statusCode >= 500) return "error";
+      const path = (req.url ?? "").split("?")[0]!;
+      return QUIET_PATHS.has(path) ? "debug" : "info";
+    },
+    customSuccessMessage: () => "request",
+    customErrorMessage: () => "request failed",
+  };
+}
+
+/** nestjs-pino's module settings: request logs through `logger`. */
+export function loggerParams(logger: pino.Logger): Params {
+  return { pinoHttp: requestLog(logger) as unknown as RequestLogOptions };
+}
+
+/**
+ * The logger Nest itself writes through. Nest's own start-up chatter (modules,
+ * routes) comes as `log` and is debug detail for us.
+ */
+class NestLogger extends Logger {
+  override log(message: unknown, ...optionalParams: unknown[]): void {
+    super.debug(message, ...optionalParams);
+  }
+}
+
+/** The `logger` option of NestFactory for an app or command logging through `logger`. */
+export function nestLogger(logger: pino.Logger): LoggerService {
+  const params = loggerParams(logger);
+  return new NestLogger(new PinoLogger(params), params);
+}
+
+/**
+ * Notes the tunnel a request is about, for its log line: the device token's
+ * tunnel or the `:id` in the path, and for a new tunnel the id in its answer.
+ */
+@Injectable()
+export class LogTunnelIdInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const http = context.switchToHttp();
+    const req = http.getRequest<AuthenticatedRequest>();
+    const res = http.getResponse<Response>();
+    const known = req.deviceTunnel?.id ?? (req.params as { id?: string }).id;
+    if (known) res.locals.tunnelId = known;
+    return next.handle().pipe(
+      tap((answer) => {
+        const tunnelId = (answer as { tunnelId?: unknown } | undefined)?.tunnelId;
+        if (typeof tunnelId === "string") res.locals.tunnelId = tunnelId;
+      }),
+    );
+  }
+}
