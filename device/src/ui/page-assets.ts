@@ -272,11 +272,11 @@ button.danger { background: var(--danger); border-color: var(--danger); margin-t
 .description { margin: 0 0 .5rem; font-style: italic; overflow-wrap: anywhere; }
 .codes { background: var(--code-bg); border-radius: .5rem; padding: .75rem 1rem; margin: .5rem 0 .75rem; }
 .codes-hint { margin: 0 0 .5rem; color: var(--muted); }
-.code-row { display: grid; grid-template-columns: 6rem 1fr auto; gap: .5rem; align-items: center; margin-bottom: .5rem; }
-.code-label { font-weight: 600; }
+.code-row { display: grid; grid-template-columns: 1fr auto; gap: .2rem .75rem; align-items: center; margin-bottom: .6rem; }
+.code-label { font-weight: 600; grid-column: 1 / -1; }
 .code { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 1.3rem; letter-spacing: .02em; overflow-wrap: anywhere; }
-.code .group { margin-right: .45em; }
-.code .group:last-child { margin-right: 0; }
+.code.key { display: flex; flex-wrap: wrap; column-gap: .5em; }
+.code .group { white-space: nowrap; }
 .facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: .5rem 0 0; }
 .facts dt { color: var(--muted); }
 .facts dd { margin: 0; overflow-wrap: anywhere; }
@@ -286,8 +286,6 @@ summary { cursor: pointer; color: var(--accent); }
 .player { margin-top: 1rem; }
 .offscreen { position: fixed; left: -9999px; top: 0; }
 @media (max-width: 32rem) {
-  .code-row { grid-template-columns: 1fr auto; }
-  .code-label { grid-column: 1 / -1; }
   .code { font-size: 1.15rem; }
 }
 `;

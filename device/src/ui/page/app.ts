@@ -222,7 +222,7 @@ function facts(t: ConsentTunnel, now: number): [string, string][] {
   if (t.approvedBy) rows.push(["Approved by", t.approvedBy]);
   if (t.connectedSince && t.status === "connected")
     rows.push(["Connected since", timeAndRelative(t.connectedSince, now)]);
-  rows.push(["Support logs in as", t.supportUser]);
+  rows.push([t.status === "ended" ? "Support account" : "Support logs in as", t.supportUser]);
   rows.push(["Requested", timeAndRelative(t.requestedAt, now)]);
   if (!t.presharedKey) rows.push(["Tunnel id", t.tunnelId]);
   return rows;
@@ -230,6 +230,7 @@ function facts(t: ConsentTunnel, now: number): [string, string][] {
 
 function update(card: HTMLElement, t: ConsentTunnel, now: number): void {
   if (card.dataset.status !== t.status) card.dataset.status = t.status;
+  if (t.status !== "waiting") card.classList.remove("new");
   setText(part(card, ".badge"), BADGES[t.status] ?? t.status);
   setText(part(card, ".headline"), headline(t, now));
   const description = part(card, ".description");

@@ -23,6 +23,7 @@ async function play(): Promise<void> {
     AsciinemaPlayer.create({ data: await res.text() }, document.getElementById("player")!, {
       fit: "width",
       idleTimeLimit: 2,
+      autoPlay: true,
     });
   } catch (err) {
     problem.textContent = `This session cannot be replayed: ${(err as Error).message}`;
