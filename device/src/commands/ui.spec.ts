@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import type { PresharedKey } from "@support-tunnel/common";
 import { Readable } from "node:stream";
 import { contextFrom } from "../context";
 import { createPrinter } from "../printer";
@@ -55,7 +56,7 @@ describe("support-device ui", () => {
       tunnelId: string;
       presharedKey: string;
     };
-    h.api.approve(tunnelId, presharedKey as never);
+    h.api.approve(tunnelId, presharedKey as PresharedKey);
     await h.clock.runUntil(async () => (await h.store.read(tunnelId))?.phase === "up", "up");
     assert.equal(h.wg.up_.size, 1);
 
