@@ -70,7 +70,6 @@ class HttpError extends Error {
 }
 
 interface RouteContext {
-  req: http.IncomingMessage;
   session: PageSession | null;
   params: string[];
   body: unknown;
@@ -282,7 +281,7 @@ export async function startConsentServer(
         throw new HttpError(401, "sign in first: POST /api/login");
       const body = route.body ? await readJsonBody(req) : undefined;
       const match = route.path.exec(url.pathname)!;
-      send(res, await route.handle({ req, session, params: match.slice(1), body }));
+      send(res, await route.handle({ session, params: match.slice(1), body }));
     } catch (err) {
       if (req.readableEnded === false) req.resume();
       send(res, replyForError(err, options.log));
