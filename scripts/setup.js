@@ -21,6 +21,8 @@ const DEBIAN_PACKAGES = {
   ip: "iproute2",
   script: "bsdutils",
   pkill: "procps",
+  // the consent page's browser tests drive it through playwright-core
+  chromium: "chromium",
 };
 
 function have(cmd) {

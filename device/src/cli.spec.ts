@@ -110,6 +110,19 @@ describe("support-device (cli)", () => {
     assert.deepEqual(JSON.parse(stdout), { tunnels: [] });
   });
 
+  it("exits 2 when the consent page would listen beyond loopback without a password", async () => {
+    const { code, stderr } = await sut("ui", "--listen", "0.0.0.0:0");
+    assert.equal(code, 2);
+    assert.match(stderr, /without a password: set ui.passwordHash in the config file/);
+  });
+
+  it("exits 2 on a listen address that is not one, and on agent --listen without --ui", async () => {
+    const bad = await sut("ui", "--listen", "printer.local:80");
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /must be an IP address or localhost/);
+    assert.equal((await sut("agent", "--listen", "127.0.0.1:0")).code, 2);
+  });
+
   it("documents the exit codes in --help", async () => {
     const { code, stdout } = await sut("connect", "--help");
     assert.equal(code, 0);

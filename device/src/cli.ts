@@ -8,10 +8,12 @@ import { list } from "./commands/list";
 import { request } from "./commands/request";
 import { status } from "./commands/status";
 import { stop } from "./commands/stop";
+import { ui } from "./commands/ui";
 import { parseDuration } from "./config";
 import type { CommandContext } from "./context";
 import { ExitCode } from "./errors";
 import type { OutputStreams } from "./printer";
+import { parseListenAddress } from "./ui/listen-address";
 
 const EXIT_CODES_HELP = `
 ${exitCodesHelp([
@@ -43,6 +45,18 @@ function durationArg(value: string): number {
   if (!checked.success) throw new InvalidArgumentError(checked.error.issues[0]!.message);
   return seconds;
 }
+
+function listenArg(value: string): string {
+  try {
+    parseListenAddress(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+  return value;
+}
+
+const LISTEN_HELP =
+  "address:port for the consent page (default: ui.listen in the config, else 127.0.0.1:7480); beyond loopback it needs ui.passwordHash in the config";
 
 /** Wraps a command so it runs with its context: settings, adapters, printer, signal. */
 export type WithContext = <A extends unknown[]>(
@@ -111,11 +125,37 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
   program
     .command("agent")
     .description("run the agent: connect approved tunnels, enforce expiry, clean up after crashes")
+    .option("--ui", "also serve the consent page (see `support-device ui`)")
+    .addOption(new Option("--listen <address>", LISTEN_HELP).argParser(listenArg))
     .addHelpText(
       "after",
       `\nTunnels that are up stay up when the agent stops; \`stop --all\` removes them.${EXIT_CODES_HELP}`,
     )
-    .action(withContext(async (ctx) => agent(ctx)));
+    .action(
+      withContext(async (ctx, opts: { ui?: boolean; listen?: string }) =>
+        agent(ctx, { ui: opts.ui, listen: opts.listen }),
+      ),
+    );
+
+  program
+    .command("ui")
+    .description(
+      "serve the local consent page: ask for support, see who is in, stop it (until Ctrl-C)",
+    )
+    .addOption(new Option("--listen <address>", LISTEN_HELP).argParser(listenArg))
+    .option(
+      "--hash-password",
+      "read a password on stdin and print its hash for ui.passwordHash in the config file",
+    )
+    .addHelpText(
+      "after",
+      `\nA tunnel requested on the page connects once approved while this runs; the agent enforces expiry.${EXIT_CODES_HELP}`,
+    )
+    .action(
+      withContext(async (ctx, opts: { listen?: string; hashPassword?: boolean }) =>
+        ui(ctx, { listen: opts.listen, hashPassword: opts.hashPassword }),
+      ),
+    );
 
   program
     .command("stop")

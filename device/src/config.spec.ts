@@ -71,6 +71,24 @@ describe("loadSettings", () => {
     );
   });
 
+  it("reads the consent page's settings, naming a bad one", async () => {
+    const ui = {
+      listen: "127.0.0.1:7481",
+      passwordHash: `$scrypt$ln=15,r=8,p=1$${"A".repeat(22)}$${"B".repeat(43)}`,
+      hostNames: ["kiosk-7.local"],
+    };
+    const config = write("device.json", JSON.stringify({ ui }));
+    assert.deepEqual((await loadSettings({ config }, {}, me)).ui, ui);
+    const bad = write(
+      "bad.json",
+      JSON.stringify({ ui: { listen: "everywhere", passwordHash: "hunter2" } }),
+    );
+    await assert.rejects(
+      loadSettings({ config: bad }, {}, me),
+      /ui\.listen: must be an IP address and port.*ui\.passwordHash: must be a hash printed by/,
+    );
+  });
+
   it("refuses a hook program others can write", async () => {
     const hook = write("hook.sh", "#!/bin/sh\n", 0o777);
     const config = write("device.json", JSON.stringify({ hooks: { postUp: [hook, "{id}"] } }));

@@ -6,11 +6,14 @@ import * as fs from "node:fs/promises";
 import { z } from "zod";
 import {
   descriptionSchema,
+  hostnameSchema,
   parseWire,
   ttlSecondsSchema,
   ValidationError,
 } from "@support-tunnel/common";
 import { DeviceError, UsageError } from "./errors";
+import { isListenAddress } from "./ui/listen-address";
+import { passwordHashSchema } from "./ui/password";
 
 export const DEFAULT_STATE_DIR = "/var/lib/support-tunnel";
 export const DEFAULT_CONFIG_PATH = "/etc/support-tunnel/device.json";
@@ -42,6 +45,18 @@ export const deviceConfigSchema = z
       .strict()
       .optional(),
     hookTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
+    /** The consent page (`support-device ui`, `agent --ui`). */
+    ui: z
+      .object({
+        listen: z
+          .string()
+          .refine(isListenAddress, "must be an IP address and port, e.g. 127.0.0.1:7480")
+          .optional(),
+        passwordHash: passwordHashSchema.optional(),
+        hostNames: z.array(hostnameSchema).max(16).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type DeviceConfigFile = z.infer<typeof deviceConfigSchema>;
@@ -56,6 +71,14 @@ export interface DeviceSettings {
   ttlSeconds?: number;
   hooks: Partial<Record<HookName, string[]>>;
   hookTimeoutMs: number;
+  /** The consent page's settings from the config file. */
+  ui?: UiSettings;
+}
+
+export interface UiSettings {
+  listen?: string;
+  passwordHash?: string;
+  hostNames?: string[];
 }
 
 export interface GlobalFlags {
@@ -151,6 +174,7 @@ export async function loadSettings(
     ttlSeconds: file.ttlSeconds,
     hooks: { ...file.hooks },
     hookTimeoutMs: (file.hookTimeoutSeconds ?? DEFAULT_HOOK_TIMEOUT_SECONDS) * 1000,
+    ...(file.ui ? { ui: file.ui } : {}),
   };
 }
 
