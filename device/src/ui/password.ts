@@ -12,7 +12,7 @@ const COST_LOG2 = 15;
 const KEY_LENGTH = 32;
 
 export const passwordHashSchema = z
-  .string({ invalid_type_error: "must be a string" })
+  .string({ error: "must be a string" })
   .regex(PHC, "must be a hash printed by `support-device ui --hash-password`")
   .refine(
     (s) => {
