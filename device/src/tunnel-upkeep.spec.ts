@@ -16,8 +16,18 @@ describe("TunnelUpkeep", () => {
       },
     });
     lifecycle = new TunnelLifecycle(h.deps);
-    const { clock, api, wg, users, store, log } = h.deps;
-    sut = new TunnelUpkeep({ lifecycle, clock, api, wg, users, store, log });
+    const { clock, api, wg, users, store, journal, log } = h.deps;
+    sut = new TunnelUpkeep({
+      lifecycle,
+      clock,
+      api,
+      wg,
+      users,
+      store,
+      journal,
+      sessionRetentionDays: 90,
+      log,
+    });
   });
   afterEach(() => h.cleanup());
 
