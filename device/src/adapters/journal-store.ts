@@ -115,6 +115,12 @@ export class FileJournal implements Journal {
     return null;
   }
 
+  /** When a tunnel's journal was last written to: its last event's time, else the file's. */
+  private async lastWritten(tunnelId: string): Promise<number | null> {
+    const last = (await this.read(tunnelId))?.events.at(-1);
+    return last ? Date.parse(last.at) : mtimeMs(journalFileOf(this.logDir, tunnelId));
+  }
+
   /**
    * Removes the record of every tunnel not in `keep` whose journal was last written
    * before `cutoffMs` (and I/O logs whose journal is gone, by their own time).
@@ -123,7 +129,7 @@ export class FileJournal implements Journal {
     const removed = new Set<string>();
     for (const id of await this.tunnels()) {
       if (keep.has(id)) continue;
-      const at = await mtimeMs(journalFileOf(this.logDir, id));
+      const at = await this.lastWritten(id);
       if (at !== null && at < cutoffMs) {
         await fs.rm(iologDirOf(this.logDir, id), { recursive: true, force: true });
         await fs.rm(journalFileOf(this.logDir, id), { force: true });
