@@ -16,6 +16,19 @@ export interface TunnelJournal {
 
 /** The journals asked for, oldest tunnel first; an unknown id is NotFound. */
 export async function readJournals(ctx: CommandContext, id?: string): Promise<TunnelJournal[]> {
+  try {
+    return await readJournalsAsIs(ctx, id);
+  } catch (err) {
+    // The record is root's alone (it holds what support typed): say so rather than EACCES.
+    if ((err as NodeJS.ErrnoException).code === "EACCES")
+      throw new DeviceError(
+        `the session record in ${ctx.settings.logDir} is readable by root only: run this as root`,
+      );
+    throw err;
+  }
+}
+
+async function readJournalsAsIs(ctx: CommandContext, id?: string): Promise<TunnelJournal[]> {
   const { journal } = ctx.deps;
   const ids = id !== undefined ? [id] : await journal.tunnels();
   const found: TunnelJournal[] = [];
