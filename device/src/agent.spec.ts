@@ -14,8 +14,18 @@ describe("Agent", () => {
   beforeEach(() => {
     h = createHarness();
     lifecycle = new TunnelLifecycle(h.deps);
-    const { clock, api, wg, users, store, log } = h.deps;
-    const upkeep = new TunnelUpkeep({ lifecycle, clock, api, wg, users, store, log });
+    const { clock, api, wg, users, store, journal, log } = h.deps;
+    const upkeep = new TunnelUpkeep({
+      lifecycle,
+      clock,
+      api,
+      wg,
+      users,
+      store,
+      journal,
+      sessionRetentionDays: 90,
+      log,
+    });
     sut = new Agent(
       { lifecycle, upkeep, store, clock, api, wg, log },
       { waitSeconds: 25, rescanMs: 1000, backoffMs: 1000 },

@@ -26,6 +26,8 @@ export interface AgentOptions {
   /** First delay after an api failure; doubles up to `maxBackoffMs`. */
   backoffMs?: number;
   maxBackoffMs?: number;
+  /** How often session records past their retention are removed. */
+  pruneEveryMs?: number;
 }
 
 export type WatchOutcome = "up" | "ended" | "aborted";
@@ -35,6 +37,7 @@ export class Agent {
   private readonly rescanMs: number;
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
+  private readonly pruneEveryMs: number;
 
   constructor(
     private readonly deps: AgentDeps,
@@ -44,6 +47,7 @@ export class Agent {
     this.rescanMs = options.rescanMs ?? 2000;
     this.backoffMs = options.backoffMs ?? 1000;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.pruneEveryMs = options.pruneEveryMs ?? 3600_000;
   }
 
   /** Runs until `signal` aborts. Tunnels that are up stay up: they are still consented to. */
@@ -57,7 +61,18 @@ export class Agent {
       }
     }
     const watchers = new Map<string, Promise<WatchOutcome>>();
+    let prunedAt = -Infinity;
     while (!signal.aborted) {
+      if (clock.now() - prunedAt >= this.pruneEveryMs) {
+        prunedAt = clock.now();
+        try {
+          const pruned = await upkeep.prune();
+          if (pruned.length)
+            log(`removed the session records of ${pruned.join(", ")} (past their retention)`);
+        } catch (err) {
+          log(`removing old session records: ${(err as Error).message}`);
+        }
+      }
       try {
         for (const record of await store.list()) {
           if (watchers.has(record.tunnelId)) continue;
@@ -118,7 +133,7 @@ export class Agent {
         since = view.state;
         if (isTerminal(view.state)) {
           log(`tunnel ${id} ended on the api (${view.state}): tearing it down`);
-          await lifecycle.stop(id, "ended");
+          await lifecycle.stop(id, "ended", view.stopReason ?? undefined, view.stoppedBy);
           return "ended";
         }
         if (!isApproved(view.state)) {

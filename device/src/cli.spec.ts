@@ -1,5 +1,9 @@
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { main } from "./main";
+import { stampEvent, type NewJournalEvent } from "./session-record/journal";
+import { iologDirOf } from "./session-record/layout";
 import { createHarness, eventually, type Harness } from "./test/fakes";
 
 describe("support-device (cli)", () => {
@@ -127,5 +131,121 @@ describe("support-device (cli)", () => {
     const { code, stdout } = await sut("connect", "--help");
     assert.equal(code, 0);
     assert.match(stdout, /3 {2}approval refused/);
+  });
+  describe("the session record", () => {
+    /** A connected tunnel on which support ran `id`, recorded as the session program and sudo do. */
+    async function supportRanId() {
+      const { stdout } = await sut("request", "--json", "--description", "printer is stuck");
+      const { tunnelId } = JSON.parse(stdout) as { tunnelId: string };
+      h.api.approve(tunnelId, (await h.store.read(tunnelId))!.presharedKey);
+      assert.equal((await sut("connect", tunnelId)).code, 0);
+      const { supportUser } = (await h.store.read(tunnelId))!;
+      const session = "0123456789ab";
+      const at = h.clock.now();
+      const append = (e: NewJournalEvent, ms: number) => h.journal.append(stampEvent(e, at + ms));
+      await append(
+        {
+          type: "session-opened",
+          tunnelId,
+          session,
+          supportUser,
+          command: "sudo -n -- id",
+          pty: false,
+          from: "10.99.0.2",
+        },
+        1000,
+      );
+      const dir = path.join(iologDirOf(h.logDir, tunnelId), "00", "00", "01");
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(
+        path.join(dir, "log.json"),
+        JSON.stringify({ timestamp: { seconds: at / 1000 }, columns: 80, lines: 24 }),
+      );
+      fs.writeFileSync(path.join(dir, "stdout"), "uid=0(root)\n");
+      fs.writeFileSync(path.join(dir, "timing"), "1 0.25 12\n");
+      await append(
+        {
+          type: "session-closed",
+          tunnelId,
+          session,
+          exitCode: 0,
+          signal: null,
+          durationMs: 400,
+          iolog: "00/00/01",
+        },
+        1400,
+      );
+      h.clock.time += 2000;
+      assert.equal((await sut("stop", tunnelId)).code, 0);
+      return { tunnelId, session, supportUser };
+    }
+
+    it("log tells the customer what support did, after the tunnel is gone", async () => {
+      const { tunnelId, supportUser } = await supportRanId();
+      const { code, stdout } = await sut("log", tunnelId);
+      assert.equal(code, 0);
+      const lines = stdout.trimEnd().split("\n");
+      assert.equal(lines[0], `tunnel ${tunnelId}`);
+      assert.match(lines[1]!, /requested by the customer: "printer is stuck"/);
+      assert.match(lines[2]!, /approved, until/);
+      assert.match(lines[3]!, new RegExp(`connected: support may log in as ${supportUser}`));
+      assert.match(
+        lines[4]!,
+        new RegExp(`${supportUser} ran: id \\(exit 0, 0.4 s\\)  \\[0123456789ab\\]`),
+      );
+      assert.match(lines[5]!, /stopped by the customer/);
+    });
+
+    it("sessions --json lists each session with its command, exit and times", async () => {
+      const { tunnelId, session, supportUser } = await supportRanId();
+      const { code, stdout } = await sut("sessions", "--json");
+      assert.equal(code, 0);
+      const { sessions } = JSON.parse(stdout) as { sessions: Record<string, unknown>[] };
+      assert.equal(sessions.length, 1);
+      assert.deepEqual(
+        {
+          session: sessions[0]!.session,
+          tunnelId: sessions[0]!.tunnelId,
+          supportUser: sessions[0]!.supportUser,
+          kind: sessions[0]!.kind,
+          displayCommand: sessions[0]!.displayCommand,
+          exitCode: sessions[0]!.exitCode,
+          durationMs: sessions[0]!.durationMs,
+        },
+        {
+          session,
+          tunnelId,
+          supportUser,
+          kind: "command",
+          displayCommand: "id",
+          exitCode: 0,
+          durationMs: 400,
+        },
+      );
+    });
+
+    it("replay plays the session's output, and --cast exports it for asciinema", async () => {
+      await supportRanId();
+      let done = false;
+      const playing = sut("replay", "0123", "--speed", "2").finally(() => (done = true));
+      // The pause before the output is the fake clock's: time moves when the test says.
+      await h.clock.runUntil(() => done, "the replay to end");
+      const played = await playing;
+      assert.equal(played.code, 0, played.stderr);
+      assert.equal(played.stdout, "uid=0(root)\n");
+      const cast = await sut("replay", "0123456789ab", "--cast");
+      const [header, event] = cast.stdout
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l) as unknown);
+      assert.deepEqual((header as { version: number; width: number }).version, 2);
+      assert.deepEqual(event, [0.25, "o", "uid=0(root)\r\n"]);
+    });
+
+    it("exits 5 for a tunnel or a session this device has no record of", async () => {
+      assert.equal((await sut("log", "00000000-0000-4000-8000-000000000000")).code, 5);
+      assert.equal((await sut("replay", "abcdef")).code, 5);
+      assert.equal((await sut("replay", "xyz")).code, 2);
+    });
   });
 });

@@ -5,7 +5,10 @@ import { agent } from "./commands/agent";
 import { connect } from "./commands/connect";
 import { gc } from "./commands/gc";
 import { list } from "./commands/list";
+import { log } from "./commands/log";
+import { replay } from "./commands/replay";
 import { request } from "./commands/request";
+import { sessions } from "./commands/sessions";
 import { status } from "./commands/status";
 import { stop } from "./commands/stop";
 import { ui } from "./commands/ui";
@@ -22,16 +25,29 @@ ${exitCodesHelp([
   ExitCode.Usage,
   ExitCode.Refused,
   ExitCode.Conflict,
+  ExitCode.NotFound,
   ExitCode.Unreachable,
 ])}
 
-Environment: SUPPORT_API_URL, SUPPORT_STATE_DIR, SUPPORT_DEVICE_CONFIG.
+Environment: SUPPORT_API_URL, SUPPORT_STATE_DIR, SUPPORT_LOG_DIR, SUPPORT_DEVICE_CONFIG.
 Config file (root-owned, not writable by group/others): /etc/support-tunnel/device.json`;
 
 function tunnelIdArg(value: string): string {
   const parsed = tunnelIdSchema.safeParse(value);
   if (!parsed.success) throw new InvalidArgumentError("must be a tunnel id (a lowercase UUID)");
   return parsed.data;
+}
+
+function sessionArg(value: string): string {
+  if (!/^[0-9a-f]{4,12}$/.test(value))
+    throw new InvalidArgumentError("must be a session id (12 hex digits, or at least the first 4)");
+  return value;
+}
+
+function positiveNumberArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("must be a number above 0");
+  return n;
 }
 
 function durationArg(value: string): number {
@@ -75,6 +91,10 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
     .option(
       "--config <file>",
       "config file (env SUPPORT_DEVICE_CONFIG, default /etc/support-tunnel/device.json)",
+    )
+    .option(
+      "--log-dir <dir>",
+      "session record directory (env SUPPORT_LOG_DIR, default /var/log/support-tunnel)",
     )
     .exitOverride()
     .configureOutput({
@@ -185,9 +205,53 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
     .action(withContext(async (ctx, id: string) => status(ctx, { id })));
 
   program
+    .command("log")
+    .description(
+      "what happened to a tunnel on this device: requested, approved, connected, every session (command and exit, or shell and times), stopped",
+    )
+    .argument("[id]", "tunnel id (default: every tunnel recorded)", tunnelIdArg)
+    .option("--json", "print the events as JSON")
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(withContext(async (ctx, id: string | undefined) => log(ctx, { id })));
+
+  program
+    .command("sessions")
+    .description("support's sessions on this device: id, tunnel, who, start, end, exit, command")
+    .argument("[id]", "tunnel id (default: every tunnel recorded)", tunnelIdArg)
+    .option("--json", "print as JSON")
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(withContext(async (ctx, id: string | undefined) => sessions(ctx, { id })));
+
+  program
+    .command("replay")
+    .description(
+      "play a session back as it was shown (from sudo's I/O log), or export it as asciicast v2",
+    )
+    .argument("<session>", "session id (from `sessions`), or a unique start of it", sessionArg)
+    .addOption(
+      new Option("--speed <n>", "play n times as fast").argParser(positiveNumberArg).default(1),
+    )
+    .addOption(
+      new Option("--max-wait <seconds>", "longest pause between two outputs").argParser(
+        positiveNumberArg,
+      ),
+    )
+    .option(
+      "--cast",
+      "print the session as asciicast v2 (for `asciinema play`) instead of playing it",
+    )
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(
+      withContext(
+        async (ctx, session: string, opts: { speed: number; maxWait?: number; cast?: boolean }) =>
+          replay(ctx, { session, speed: opts.speed, maxWaitS: opts.maxWait, cast: opts.cast }),
+      ),
+    );
+
+  program
     .command("gc")
     .description(
-      "stop expired or ended tunnels; remove interfaces, users and sudoers files no tunnel owns",
+      "stop expired or ended tunnels; remove interfaces, users and sudoers files no tunnel owns, and session records past their retention",
     )
     .option("--json", "print as JSON")
     .action(withContext(async (ctx) => gc(ctx)));

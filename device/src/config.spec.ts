@@ -97,6 +97,36 @@ describe("loadSettings", () => {
       /refusing hook .*hook\.sh: writable by group or others/,
     );
   });
+
+  it("keeps the session record in the log dir of the flag, the environment or the file, 90 days by default", async () => {
+    const config = write(
+      "device.json",
+      JSON.stringify({ logDir: "/srv/support/log", sessionRetentionDays: 30 }),
+    );
+    const fromFile = await loadSettings({ config }, {}, me);
+    assert.equal(fromFile.logDir, "/srv/support/log");
+    assert.equal(fromFile.sessionRetentionDays, 30);
+    assert.equal(
+      (await loadSettings({ config }, { SUPPORT_LOG_DIR: "/l/env" }, me)).logDir,
+      "/l/env",
+    );
+    assert.equal(
+      (await loadSettings({ config, logDir: "/l/flag" }, { SUPPORT_LOG_DIR: "/l/env" }, me)).logDir,
+      "/l/flag",
+    );
+    const defaults = await loadSettings({ config: write("empty.json", "{}") }, {}, me);
+    assert.equal(defaults.logDir, "/var/log/support-tunnel");
+    assert.equal(defaults.sessionRetentionDays, 90);
+  });
+
+  it("refuses a log dir that would mean more than a path in sudoers or authorized_keys", async () => {
+    const config = write("device.json", JSON.stringify({ logDir: '/var/log/x" ALL' }));
+    await assert.rejects(loadSettings({ config }, {}, me), /logDir: must be an absolute path/);
+    await assert.rejects(
+      loadSettings({ config: write("e.json", "{}") }, { SUPPORT_LOG_DIR: "relative/dir" }, me),
+      /log dir must be an absolute path/,
+    );
+  });
 });
 
 describe("parseDuration", () => {

@@ -3,6 +3,7 @@
 // it names must be owned by root and writable by nobody else: they decide what
 // runs as root, so a file someone else can edit is a way to root.
 import * as fs from "node:fs/promises";
+import * as path from "node:path";
 import { z } from "zod";
 import {
   descriptionSchema,
@@ -14,6 +15,8 @@ import {
 import { DeviceError, UsageError } from "./errors";
 import { isListenAddress } from "./ui/listen-address";
 import { passwordHashSchema } from "./ui/password";
+import { isSafePath } from "./session-record/access";
+import { DEFAULT_LOG_DIR } from "./session-record/layout";
 
 export const DEFAULT_STATE_DIR = "/var/lib/support-tunnel";
 export const DEFAULT_CONFIG_PATH = "/etc/support-tunnel/device.json";
@@ -23,6 +26,13 @@ export const DEFAULT_HOOK_TIMEOUT_SECONDS = 30;
  * config (`ttlSeconds`) says: decided here, never taken from the api's default.
  */
 export const DEFAULT_TTL_SECONDS = 2 * 3600;
+/** How long the record of a tunnel (its journal, its sessions' I/O logs) is kept after it was last written. */
+export const DEFAULT_SESSION_RETENTION_DAYS = 90;
+
+/** The log dir ends up in a sudoers file and an authorized_keys command: only plain path characters. */
+const logDirSchema = z
+  .string()
+  .refine(isSafePath, "must be an absolute path of letters, digits and ._+-/ (no ..)");
 
 const hookSchema = z
   .array(z.string().min(1, "must not be empty"), { error: "must be an argv array" })
@@ -57,6 +67,9 @@ export const deviceConfigSchema = z
       })
       .strict()
       .optional(),
+    /** Where the session record is kept (default /var/log/support-tunnel). */
+    logDir: logDirSchema.optional(),
+    sessionRetentionDays: z.number().int().min(1).max(3650).optional(),
   })
   .strict();
 export type DeviceConfigFile = z.infer<typeof deviceConfigSchema>;
@@ -71,6 +84,11 @@ export interface DeviceSettings {
   ttlSeconds?: number;
   hooks: Partial<Record<HookName, string[]>>;
   hookTimeoutMs: number;
+  /** The session record: journals and sudo's I/O logs (root-only). */
+  logDir: string;
+  sessionRetentionDays: number;
+  /** The program every session of a support account is forced through, and the node that runs it. */
+  sessionProgram: { node: string; script: string };
   /** The consent page's settings from the config file. */
   ui?: UiSettings;
 }
@@ -85,7 +103,14 @@ export interface GlobalFlags {
   api?: string;
   stateDir?: string;
   config?: string;
+  logDir?: string;
 }
+
+/** This installation's session program: beside this file in dist/, run by the node running us. */
+export const SESSION_PROGRAM = {
+  node: process.execPath,
+  script: path.join(__dirname, "session-program.js"),
+};
 
 export interface TrustCheck {
   /** The uid files must belong to; root in production. */
@@ -166,6 +191,11 @@ export async function loadSettings(
       throw new UsageError(`api url must be an http(s) URL: ${apiUrl}`);
     }
   }
+  const logDir = flags.logDir ?? env.SUPPORT_LOG_DIR ?? file.logDir ?? DEFAULT_LOG_DIR;
+  if (!logDirSchema.safeParse(logDir).success)
+    throw new UsageError(
+      `log dir must be an absolute path of letters, digits and ._+-/ (no ..): ${logDir}`,
+    );
   return {
     apiUrl,
     stateDir: flags.stateDir ?? env.SUPPORT_STATE_DIR ?? DEFAULT_STATE_DIR,
@@ -175,6 +205,9 @@ export async function loadSettings(
     hooks: { ...file.hooks },
     hookTimeoutMs: (file.hookTimeoutSeconds ?? DEFAULT_HOOK_TIMEOUT_SECONDS) * 1000,
     ...(file.ui ? { ui: file.ui } : {}),
+    logDir,
+    sessionRetentionDays: file.sessionRetentionDays ?? DEFAULT_SESSION_RETENTION_DAYS,
+    sessionProgram: SESSION_PROGRAM,
   };
 }
 

@@ -1,14 +1,15 @@
 // Wires the real adapters to the device logic: the only place that does.
 import { randomBytes } from "node:crypto";
-import { SupportApiClient } from "@support-tunnel/common";
+import { SupportApiClient, type OutputStream } from "@support-tunnel/common";
 import { systemClock } from "./adapters/clock";
 import { createHookRunner } from "./adapters/hooks";
+import { FileJournal } from "./adapters/journal-store";
 import { localNetwork } from "./adapters/network";
 import { FileStateStore } from "./adapters/state-store";
 import { SystemUsers } from "./adapters/users";
 import { wgQuick } from "./adapters/wireguard";
 import { Agent, type AgentOptions } from "./agent";
-import type { DeviceSettings } from "./config";
+import { assertTrustedFile, type DeviceSettings } from "./config";
 import type { Printer } from "./printer";
 import { TunnelLifecycle, type TunnelLifecycleDeps } from "./tunnel-lifecycle";
 import { TunnelUpkeep } from "./tunnel-upkeep";
@@ -23,6 +24,8 @@ export interface CommandContext {
   upkeep: TunnelUpkeep;
   agent: Agent;
   printer: Printer;
+  /** stdout as is, for what is not a printer's line of data (a replayed session, an asciicast). */
+  output: OutputStream;
   /** Aborted on SIGTERM/SIGINT: long-running commands stop cleanly. */
   signal: AbortSignal;
 }
@@ -39,6 +42,8 @@ export function realDeps(settings: DeviceSettings, log: (message: string) => voi
     hooks: createHookRunner(),
     network: localNetwork,
     store: new FileStateStore(settings.stateDir),
+    journal: new FileJournal(settings.logDir),
+    assertTrusted: (file, what) => assertTrustedFile(file, what, { ownerUid: 0 }),
     log,
   };
 }
@@ -47,11 +52,23 @@ export function contextFrom(
   deps: DeviceDeps,
   printer: Printer,
   signal: AbortSignal,
+  output: OutputStream,
   agentOptions: AgentOptions = {},
 ): CommandContext {
   const lifecycle = new TunnelLifecycle(deps);
-  const { clock, api, wg, users, store, log } = deps;
-  const upkeep = new TunnelUpkeep({ lifecycle, clock, api, wg, users, store, log });
+  const { clock, api, wg, users, store, journal, log } = deps;
+  const { sessionRetentionDays } = deps.settings;
+  const upkeep = new TunnelUpkeep({
+    lifecycle,
+    clock,
+    api,
+    wg,
+    users,
+    store,
+    journal,
+    sessionRetentionDays,
+    log,
+  });
   const agent = new Agent({ lifecycle, upkeep, store, clock, api, wg, log }, agentOptions);
-  return { settings: deps.settings, deps, lifecycle, upkeep, agent, printer, signal };
+  return { settings: deps.settings, deps, lifecycle, upkeep, agent, printer, output, signal };
 }

@@ -580,4 +580,181 @@ describe("support-device in the lab", function () {
     }
     assert.deepEqual(await leftovers(tunnel.tunnelId), []);
   });
+  describe("the session record", () => {
+    /** What `support` does to each argument of a remote command (admin's shellQuote). */
+    const quote = (argv: readonly string[]) =>
+      argv
+        .map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+        .join(" ");
+    const sshOptions = [
+      "-i",
+      "/root/egress",
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "StrictHostKeyChecking=no",
+      "-o",
+      "UserKnownHostsFile=/dev/null",
+      "-o",
+      "LogLevel=ERROR",
+    ];
+
+    /**
+     * A shell with a terminal over the tunnel, as `support connect` opens one
+     * (`ssh -tt ... 'sudo' '-i'` under `script`): types `line` once a prompt shows, then exits.
+     */
+    async function shellOverTunnel(user: string, network: string, line: string): Promise<string> {
+      const ssh = [
+        "ssh",
+        ...sshOptions,
+        "-tt",
+        `${user}@${tunnelAddresses(network).device}`,
+        "--",
+        quote(["sudo", "-i"]),
+      ];
+      const child = server.spawn("script", ["-qfec", quote(ssh), "/dev/null"], {
+        env: { TERM: "xterm" },
+        stdin: "pipe",
+        timeout: 60_000,
+      });
+      let output = "";
+      let typed = false;
+      child.stdout?.on("data", (d: Buffer) => {
+        output += d.toString();
+        if (!typed && /# ?$/.test(output.trimEnd() + " ")) {
+          typed = true;
+          child.stdin?.write(`${line}\nexit\n`);
+        }
+      });
+      const result = await child;
+      assert.equal(result.exitCode, 0, output);
+      return output;
+    }
+
+    it("records a command and a shell over the tunnel, shows them in log, sessions and replay, and keeps them after stop", async function () {
+      this.timeout(180_000);
+      const tunnel = await request();
+      try {
+        const { network } = await approve(tunnel);
+        const connected = await supportDevice(["connect", tunnel.tunnelId, "--json"]);
+        assert.equal(connected.exitCode, 0, connected.stderr);
+        const { supportUser } = JSON.parse(connected.stdout) as { supportUser: string };
+
+        // What `support command` sends: every argument quoted, behind `sudo -n --`.
+        const command = await sshAsSupport(supportUser, network, [
+          quote([
+            "sudo",
+            "-n",
+            "--",
+            "sh",
+            "-c",
+            "echo recorded-output; echo to-stderr >&2; exit 3",
+          ]),
+        ]);
+        assert.equal(command.exitCode, 3, command.stderr);
+        assert.equal(command.stdout, "recorded-output");
+        assert.equal(command.stderr.trim(), "to-stderr");
+
+        const shell = await shellOverTunnel(supportUser, network, "echo typed-$((6*7)) $(id -u)");
+        assert.match(shell, /typed-42 0/);
+
+        // Asking for something else than what `support` sends does not get around the record.
+        const other = await sshAsSupport(supportUser, network, ["/bin/sh", "-c", "'id -un'"]);
+        assert.equal(other.stdout.trim(), supportUser, other.stderr);
+        // Nor does asking for no session at all, only a forwarded port.
+        const forward = await server.exec(
+          "ssh",
+          [
+            ...sshOptions,
+            "-N",
+            "-o",
+            "ExitOnForwardFailure=yes",
+            "-R",
+            "0:127.0.0.1:22",
+            `${supportUser}@${tunnelAddresses(network).device}`,
+          ],
+          { timeoutMs: 30_000 },
+        );
+        assert.equal(forward.exitCode, 255, forward.stderr);
+        assert.match(forward.stderr, /forwarding failed/);
+
+        const stopped = await supportDevice(["stop", tunnel.tunnelId]);
+        assert.equal(stopped.exitCode, 0, stopped.stderr);
+        assert.deepEqual(await leftovers(tunnel.tunnelId), [], "the account is gone");
+
+        // The customer reads what support did, after the tunnel and its account are gone.
+        const log = await supportDevice(["log", tunnel.tunnelId]);
+        assert.equal(log.exitCode, 0, log.stderr);
+        const lines = log.stdout.split("\n").map((l) => l.replace(/^ {2}\S+ \S+ {2}/, ""));
+        const wanted = [
+          /^requested by the customer \(until /,
+          /^approved, until .* \(tunnel server .*\)$/,
+          new RegExp(`^connected: support may log in as ${supportUser}$`),
+          new RegExp(
+            `^${supportUser} ran: sh -c 'echo recorded-output; echo to-stderr >&2; exit 3' \\(exit 3, [0-9.]+ s\\)  \\[[0-9a-f]{12}\\]$`,
+          ),
+          new RegExp(
+            `^${supportUser} opened a shell \\d\\d:\\d\\d–\\d\\d:\\d\\d \\(.*, exit 0\\)  \\[[0-9a-f]{12}\\]$`,
+          ),
+          new RegExp(`^${supportUser} ran: /bin/sh -c 'id -un' \\(exit 0, [0-9.]+ s\\)`),
+          /^stopped by the customer$/,
+        ];
+        assert.equal(lines.length, wanted.length + 1, log.stdout);
+        wanted.forEach((re, i) => assert.match(lines[i + 1]!, re, log.stdout));
+
+        const listed = await supportDevice(["sessions", tunnel.tunnelId, "--json"]);
+        const { sessions } = JSON.parse(listed.stdout) as {
+          sessions: {
+            session: string;
+            kind: string;
+            exitCode: number;
+            pty: boolean;
+            supportUser: string;
+          }[];
+        };
+        assert.deepEqual(
+          sessions.map((s) => [s.kind, s.exitCode, s.pty, s.supportUser]),
+          [
+            ["command", 3, false, supportUser],
+            ["shell", 0, true, supportUser],
+            ["command", 0, false, supportUser],
+          ],
+        );
+
+        // sudo's I/O log holds what was typed and shown.
+        const replayed = await supportDevice(["replay", sessions[1]!.session, "--speed", "1000"]);
+        assert.equal(replayed.exitCode, 0, replayed.stderr);
+        assert.match(replayed.stdout, /echo typed-\$\(\(6\*7\)\) \$\(id -u\)/);
+        assert.match(replayed.stdout, /typed-42 0/);
+        const cast = await supportDevice(["replay", sessions[0]!.session, "--cast"]);
+        assert.equal(cast.exitCode, 0, cast.stderr);
+        const [header, ...events] = cast.stdout.split("\n").map((l) => JSON.parse(l) as unknown);
+        assert.equal((header as { version: number }).version, 2);
+        const shown = (events as [number, string, string][]).map((e) => e[2]).join("");
+        assert.match(shown, /recorded-output\r\nto-stderr\r\n|to-stderr\r\nrecorded-output\r\n/);
+
+        // Root's alone, and readable by sudo's own tools.
+        const modes = await device.exec("stat", [
+          "-c",
+          "%a %U %n",
+          "/var/log/support-tunnel",
+          `/var/log/support-tunnel/journal/${tunnel.tunnelId}.jsonl`,
+          `/var/log/support-tunnel/sessions/${tunnel.tunnelId}`,
+        ]);
+        assert.deepEqual(
+          modes.stdout.split("\n").map((l) => l.split(" ").slice(0, 2).join(" ")),
+          ["700 root", "600 root", "700 root"],
+        );
+        const listedBySudo = await device.exec("sudoreplay", [
+          "-d",
+          `/var/log/support-tunnel/sessions/${tunnel.tunnelId}`,
+          "-l",
+        ]);
+        assert.equal(listedBySudo.stdout.split("\n").length, 3, listedBySudo.stdout);
+      } finally {
+        await supportDevice(["stop", tunnel.tunnelId]);
+        await removeServerEnd(tunnel.tunnelId);
+      }
+    });
+  });
 });

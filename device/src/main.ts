@@ -38,7 +38,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
       const settings = await loadSettings(flags, options.env ?? process.env);
       const printer = createPrinter({ json: flags.json === true, streams });
       const deps = (options.deps ?? realDeps)(settings, (m) => printer.info(m));
-      await work(contextFrom(deps, printer, signal), ...args);
+      await work(contextFrom(deps, printer, signal, streams.stdout), ...args);
     };
 
   try {

@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { cidrsOverlap, parseCidr, TunnelState } from "@support-tunnel/common";
-import { ApprovalRefusedError, NotReadyError } from "./errors";
+import { ApprovalRefusedError, DeviceError, NotReadyError } from "./errors";
 import { createHarness, serverAddressOf, type Harness } from "./test/fakes";
 import { TunnelLifecycle } from "./tunnel-lifecycle";
 
@@ -291,6 +291,89 @@ describe("TunnelLifecycle", () => {
       assert.equal(h.wg.up_.size, 0);
       assert.equal(h.users.users.size, 0);
       assert.equal(await h.store.read(record.tunnelId), null);
+    });
+  });
+  describe("the session record", () => {
+    const events = async (id: string) =>
+      (await h.journal.read(id))!.events.map((e) =>
+        e.type === "stopped" ? `stopped by ${e.by}${e.reason ? `: ${e.reason}` : ""}` : e.type,
+      );
+
+    it("connects with every session forced through the root-owned session program, recorded by sudo", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey);
+
+      await sut.connect(record.tunnelId);
+
+      const user = h.users.users.get(record.supportUser)!;
+      assert.match(
+        user.keys[0]!,
+        new RegExp(
+          `,no-port-forwarding,no-user-rc,command="/usr/bin/sudo -n --preserve-env=SSH_ORIGINAL_COMMAND,SSH_CONNECTION -- /usr/bin/node /opt/support-tunnel/session-program.js --tunnel ${record.tunnelId} --log-dir ${h.logDir}" ssh-ed25519 `,
+        ),
+      );
+      assert.match(
+        user.sudoers!,
+        new RegExp(
+          `^Defaults>${record.supportUser} log_input, log_output, iolog_flush, iolog_dir="${h.logDir}/sessions/${record.tunnelId}"`,
+          "m",
+        ),
+      );
+      assert.deepEqual(h.trusted, [
+        "node binary of the session program: /usr/bin/node",
+        "session program: /opt/support-tunnel/session-program.js",
+      ]);
+      assert.deepEqual(await events(record.tunnelId), ["requested", "approved", "connected"]);
+    });
+
+    it("refuses to connect, creating nothing, when the session program is not one only root can change", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey);
+      h.deps.assertTrusted = async (file) => {
+        throw new DeviceError(`refusing session program ${file}: owned by uid 1000, not 0`);
+      };
+
+      await assert.rejects(sut.connect(record.tunnelId), /refusing session program/);
+
+      assert.equal(h.wg.up_.size, 0);
+      assert.equal(h.users.users.size, 0);
+      assert.equal((await h.store.read(record.tunnelId))!.phase, "requested");
+    });
+
+    it("refuses to connect, creating nothing, when the journal cannot be written", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey);
+      fs.rmSync(h.logDir, { recursive: true, force: true });
+      fs.writeFileSync(h.logDir, "not a directory");
+
+      await assert.rejects(
+        sut.connect(record.tunnelId),
+        /could not write the journal of tunnel .*; nothing was set up/,
+      );
+
+      assert.equal(h.wg.up_.size, 0);
+      assert.equal(h.users.users.size, 0);
+    });
+
+    it("records a refused approval, and who stopped the tunnel and why", async () => {
+      const refused = await requested();
+      h.api.approve(refused.tunnelId, refused.presharedKey, { tamper: true });
+      await assert.rejects(sut.connect(refused.tunnelId), ApprovalRefusedError);
+      await sut.stop(refused.tunnelId, "device", "changed my mind");
+      assert.deepEqual(await events(refused.tunnelId), [
+        "requested",
+        "refused",
+        "stopped by customer: changed my mind",
+      ]);
+
+      const ended = await requested();
+      h.api.approve(ended.tunnelId, ended.presharedKey);
+      await sut.connect(ended.tunnelId);
+      h.api.end(ended.tunnelId);
+      await assert.rejects(sut.connect(ended.tunnelId), NotReadyError);
+      assert.deepEqual((await events(ended.tunnelId)).at(-1), "stopped by engineer: done");
+      // The record outlives the tunnel: nothing of it is left on the device but its journal.
+      assert.equal(await h.store.read(ended.tunnelId), null);
     });
   });
 });

@@ -19,11 +19,13 @@ import {
   TunnelState,
   type DeviceTunnelView,
   type RandomBytes,
+  StoppedBy,
 } from "@support-tunnel/common";
 import type {
   Clock,
   DeviceApiFactory,
   HookRunner,
+  Journal,
   LocalNetwork,
   StateStore,
   Users,
@@ -33,6 +35,8 @@ import { DEFAULT_TTL_SECONDS, type DeviceSettings, type HookName } from "./confi
 import { ApprovalRefusedError, DeviceError, NotReadyError, UsageError } from "./errors";
 import { HOOK_LABELS, renderHook, type HookVariables } from "./hooks";
 import { earliest, effectiveExpiry, isExpired, requireRecord, type TunnelRecord } from "./record";
+import { authorizedKeysLine, forcedCommand, renderSudoers } from "./session-record/access";
+import { stampEvent, type NewJournalEvent, type Stopper } from "./session-record/journal";
 
 export interface TunnelLifecycleDeps {
   settings: DeviceSettings;
@@ -44,6 +48,10 @@ export interface TunnelLifecycleDeps {
   hooks: HookRunner;
   network: LocalNetwork;
   store: StateStore;
+  /** The session record: what happened to each tunnel, kept after it ends. */
+  journal: Journal;
+  /** Refuses a file that is not root's or that others can write (the session program, its node). */
+  assertTrusted: (file: string, what: string) => Promise<void>;
   /** Human chatter (stderr). */
   log: (message: string) => void;
 }
@@ -86,9 +94,20 @@ function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString("hex");
 }
 
-function authorizedKeysLine(serverAddress: string, sshPublicKey: string): string {
-  // from= pins the key to the server's tunnel address; the rest keeps the session a plain shell.
-  return `from="${serverAddress}",no-agent-forwarding,no-X11-forwarding,no-port-forwarding,no-user-rc ${sshPublicKey}`;
+/** Who ended a tunnel, for the journal: the local cause, or what the api says for one it ended. */
+function stopperOf(cause: StopCause, stoppedBy: StoppedBy | null | undefined): Stopper {
+  if (cause === "device") return "customer";
+  if (cause === "expiry") return "expiry";
+  switch (stoppedBy) {
+    case StoppedBy.Device:
+      return "customer";
+    case StoppedBy.Engineer:
+      return "engineer";
+    case StoppedBy.Expiry:
+      return "expiry";
+    default:
+      return "api";
+  }
 }
 
 /**
@@ -100,6 +119,17 @@ export class TunnelLifecycle {
 
   private apiFor(record: TunnelRecord) {
     return this.deps.api(record.apiUrl, record.deviceToken);
+  }
+
+  /** Appends to the tunnel's journal; throws only when `mustRecord` (nothing may open unrecorded). */
+  private async journal(event: NewJournalEvent, mustRecord = false): Promise<void> {
+    try {
+      await this.deps.journal.append(stampEvent(event, this.deps.clock.now()));
+    } catch (err) {
+      const message = `could not write the journal of tunnel ${event.tunnelId}: ${(err as Error).message}`;
+      if (mustRecord) throw new DeviceError(`${message}; nothing was set up`);
+      this.deps.log(message);
+    }
   }
 
   /** Runs `work` holding the tunnel's lock; the `...Locked` methods expect to run inside it. */
@@ -132,6 +162,7 @@ export class TunnelLifecycle {
     const keys = generateKeyPair(random);
     const psk = generatePresharedKey(random);
     const host = network.hostname();
+    const hostname = hostnameSchema.safeParse(host).success ? host : undefined;
     const description = options.description ?? settings.description;
     // The api is told the customer's choice, as before; the device keeps its own deadline either way.
     const ttlSeconds = options.ttlSeconds ?? settings.ttlSeconds;
@@ -139,7 +170,7 @@ export class TunnelLifecycle {
       {
         deviceWgPublicKey: keys.publicKey,
         network: subnet,
-        ...(hostnameSchema.safeParse(host).success ? { hostname: host } : {}),
+        ...(hostname ? { hostname } : {}),
         ...(description ? { description } : {}),
         ...(ttlSeconds ? { ttlSeconds } : {}),
       },
@@ -168,6 +199,14 @@ export class TunnelLifecycle {
       server: null,
     };
     await store.write(record);
+    await this.journal({
+      type: "requested",
+      tunnelId: record.tunnelId,
+      supportUser: record.supportUser,
+      description: description ?? null,
+      hostname: hostname ?? null,
+      grantedUntil,
+    });
     return record;
   }
 
@@ -183,7 +222,7 @@ export class TunnelLifecycle {
       }
       const view = await this.apiFor(record).getDeviceTunnel();
       if (isTerminal(view.state)) {
-        await this.stopLocked(record, "ended", undefined);
+        await this.stopLocked(record, "ended", view.stopReason ?? undefined, view.stoppedBy);
         throw new NotReadyError(
           `tunnel ${id} has ended (${view.state}${view.stopReason ? `: ${view.stopReason}` : ""}); it was removed from this device`,
         );
@@ -222,6 +261,7 @@ export class TunnelLifecycle {
       });
     } catch (err) {
       if (err instanceof ApprovalError) {
+        await this.journal({ type: "refused", tunnelId: record.tunnelId, reason: err.message });
         throw new ApprovalRefusedError(
           `refusing the approval of tunnel ${record.tunnelId}: ${err.message}; nothing was set up`,
         );
@@ -237,6 +277,21 @@ export class TunnelLifecycle {
       await store.write({ ...record, expiresAt });
       throw new NotReadyError(`tunnel ${record.tunnelId}'s approval has expired (${expiresAt})`);
     }
+    // Nothing opens unrecorded: the session program must be one only root can change,
+    // and the journal must take the approval, before any account exists.
+    const { sessionProgram, logDir } = this.deps.settings;
+    await this.deps.assertTrusted(sessionProgram.node, "node binary of the session program");
+    await this.deps.assertTrusted(sessionProgram.script, "session program");
+    const command = forcedCommand({ ...sessionProgram, tunnelId: record.tunnelId, logDir });
+    await this.journal(
+      {
+        type: "approved",
+        tunnelId: record.tunnelId,
+        expiresAt,
+        endpoint: `${payload.endpoint}:${payload.wgPort}`,
+      },
+      true,
+    );
     // The journal entry comes first: from here on a crash leaves `connecting`, which the agent tears down.
     const connecting: TunnelRecord = {
       ...record,
@@ -266,10 +321,13 @@ export class TunnelLifecycle {
       const configPath = await store.writeWgConfig(record.interface, text);
       await wg.up(configPath);
       await users.create(record.supportUser, `support-tunnel ${record.tunnelId}`);
-      await users.grantSudo(record.supportUser);
+      await users.grantSudo(
+        record.supportUser,
+        renderSudoers({ supportUser: record.supportUser, tunnelId: record.tunnelId, logDir }),
+      );
       await users.authorize(
         record.supportUser,
-        authorizedKeysLine(addrs.server, payload.sshPublicKey),
+        authorizedKeysLine({ from: addrs.server, sshPublicKey: payload.sshPublicKey, command }),
       );
       await this.runHooks("postUp", connecting, true);
     } catch (err) {
@@ -285,6 +343,13 @@ export class TunnelLifecycle {
     }
     const up: TunnelRecord = { ...connecting, phase: "up" };
     await store.write(up);
+    await this.journal({
+      type: "connected",
+      tunnelId: record.tunnelId,
+      supportUser: record.supportUser,
+      interface: record.interface,
+      address: addrs.device,
+    });
     await this.reportConnected(up);
     return this.result(up, false);
   }
@@ -340,16 +405,27 @@ export class TunnelLifecycle {
 
   // ---- stop ----------------------------------------------------------------
 
-  async stop(id: string, cause: StopCause = "device", reason?: string): Promise<StopResult> {
+  /** `stoppedBy`: for a tunnel the api ended ("ended"), who the api says ended it. */
+  async stop(
+    id: string,
+    cause: StopCause = "device",
+    reason?: string,
+    stoppedBy?: StoppedBy | null,
+  ): Promise<StopResult> {
     return this.withLock(id, async () => {
       const record = await this.deps.store.read(id);
       if (!record) return { tunnelId: id, found: false, apiTold: false };
-      return this.stopLocked(record, cause, reason);
+      return this.stopLocked(record, cause, reason, stoppedBy);
     });
   }
 
   /** Ends the tunnel: teardown, the api told, the record removed. The caller holds the lock. */
-  async stopLocked(record: TunnelRecord, cause: StopCause, reason?: string): Promise<StopResult> {
+  async stopLocked(
+    record: TunnelRecord,
+    cause: StopCause,
+    reason?: string,
+    stoppedBy?: StoppedBy | null,
+  ): Promise<StopResult> {
     const stopping: TunnelRecord = { ...record, phase: "stopping" };
     if (record.phase !== "stopping") await this.deps.store.write(stopping);
     await this.teardown(record);
@@ -377,6 +453,13 @@ export class TunnelLifecycle {
       }
     }
     await this.deps.store.remove(record.tunnelId);
+    // After the teardown: the sessions it ended have closed, and their ends come first.
+    await this.journal({
+      type: "stopped",
+      tunnelId: record.tunnelId,
+      by: stopperOf(cause, stoppedBy),
+      reason: reason ?? null,
+    });
     return { tunnelId: record.tunnelId, found: true, apiTold };
   }
 

@@ -16,8 +16,18 @@ describe("TunnelUpkeep", () => {
       },
     });
     lifecycle = new TunnelLifecycle(h.deps);
-    const { clock, api, wg, users, store, log } = h.deps;
-    sut = new TunnelUpkeep({ lifecycle, clock, api, wg, users, store, log });
+    const { clock, api, wg, users, store, journal, log } = h.deps;
+    sut = new TunnelUpkeep({
+      lifecycle,
+      clock,
+      api,
+      wg,
+      users,
+      store,
+      journal,
+      sessionRetentionDays: 90,
+      log,
+    });
   });
   afterEach(() => h.cleanup());
 
@@ -114,6 +124,24 @@ describe("TunnelUpkeep", () => {
       assert.deepEqual(result.removedInterfaces, ["std0123456789ab"]);
       assert.deepEqual(result.removedUsers, ["supportdeadbeef"]);
       assert.ok(await h.store.read(kept.tunnelId));
+      assert.deepEqual(result.prunedRecords, [], "a record within its retention is kept");
+      assert.ok(await h.journal.read(ended.tunnelId));
+    });
+
+    it("removes the session record of a tunnel gone longer than the retention, and keeps a recent one", async () => {
+      const gone = await requested();
+      const expiring = await requested();
+      await lifecycle.stop(gone.tunnelId);
+      h.clock.time += 91 * 24 * 3600_000;
+      h.api.unreachable = true;
+
+      const result = await sut.gc();
+
+      assert.deepEqual(result.prunedRecords, [gone.tunnelId]);
+      assert.equal(await h.journal.read(gone.tunnelId), null);
+      // Ended by this very gc (it expired): its record's retention starts now.
+      assert.deepEqual(result.stopped, [expiring.tunnelId]);
+      assert.ok(await h.journal.read(expiring.tunnelId));
     });
   });
 });

@@ -1,8 +1,20 @@
 // The device's upkeep of its tunnels: putting one back in order after a crash or
 // reboot, reporting on one, and collecting what expired, ended or is owned by no
 // record. It changes tunnels only through the lifecycle, under the tunnel's lock.
-import { isTerminal, tunnelAddresses, type TunnelState } from "@support-tunnel/common";
-import type { Clock, DeviceApiFactory, StateStore, Users, WireGuard } from "./adapters/ports";
+import {
+  isTerminal,
+  tunnelAddresses,
+  type DeviceTunnelView,
+  type TunnelState,
+} from "@support-tunnel/common";
+import type {
+  Clock,
+  DeviceApiFactory,
+  Journal,
+  StateStore,
+  Users,
+  WireGuard,
+} from "./adapters/ports";
 import { effectiveExpiry, isExpired, requireRecord, type TunnelRecord } from "./record";
 import type { StopCause, TunnelLifecycle } from "./tunnel-lifecycle";
 
@@ -13,6 +25,9 @@ export interface TunnelUpkeepDeps {
   wg: WireGuard;
   users: Users;
   store: StateStore;
+  journal: Journal;
+  /** Records (journals, I/O logs) last written longer ago than this are removed. */
+  sessionRetentionDays: number;
   /** Human chatter (stderr). */
   log: (message: string) => void;
 }
@@ -42,6 +57,8 @@ export interface GcResult {
   stopped: string[];
   removedInterfaces: string[];
   removedUsers: string[];
+  /** Tunnels whose record (journal and I/O logs) was past the retention and removed. */
+  prunedRecords: string[];
 }
 
 export class TunnelUpkeep {
@@ -122,16 +139,25 @@ export class TunnelUpkeep {
     const stopped: string[] = [];
     for (const record of records) {
       let cause: StopCause | null = isExpired(record, clock.now()) ? "expiry" : null;
+      let ended: DeviceTunnelView | undefined;
       if (!cause) {
         try {
           const view = await this.apiFor(record).getDeviceTunnel();
-          if (isTerminal(view.state)) cause = "ended";
+          if (isTerminal(view.state)) {
+            cause = "ended";
+            ended = view;
+          }
         } catch (err) {
           log(`tunnel ${record.tunnelId}: api not asked (${(err as Error).message})`);
         }
       }
       if (cause) {
-        await lifecycle.stop(record.tunnelId, cause);
+        await lifecycle.stop(
+          record.tunnelId,
+          cause,
+          ended?.stopReason ?? undefined,
+          ended?.stoppedBy,
+        );
         stopped.push(record.tunnelId);
       }
     }
@@ -150,6 +176,17 @@ export class TunnelUpkeep {
       await users.remove(name);
       removedUsers.push(name);
     }
-    return { stopped, removedInterfaces, removedUsers };
+    const prunedRecords = await this.prune();
+    return { stopped, removedInterfaces, removedUsers, prunedRecords };
+  }
+
+  /**
+   * Removes the session record of tunnels last written longer ago than the
+   * retention. A tunnel this device still has is kept however old its journal.
+   */
+  async prune(): Promise<string[]> {
+    const { journal, store, clock, sessionRetentionDays } = this.deps;
+    const keep = new Set((await store.list()).map((r) => r.tunnelId));
+    return journal.prune(clock.now() - sessionRetentionDays * 24 * 3600_000, keep);
   }
 }

@@ -7,6 +7,7 @@ import type {
   TunnelState,
 } from "@support-tunnel/common";
 import type { TunnelRecord } from "../record";
+import type { JournalEvent, ParsedJournal } from "../session-record/journal";
 
 export interface Clock {
   now(): number;
@@ -40,13 +41,30 @@ export interface WireGuard {
   interfaces(): Promise<string[]>;
 }
 
+/** The session record: each tunnel's journal and its sessions' I/O logs, kept after it ends. */
+export interface Journal {
+  /** Appends one event to its tunnel's journal (creating the root-only log dir). */
+  append(event: JournalEvent): Promise<void>;
+  /** A tunnel's events in time order; null when this device has no record of it. */
+  read(tunnelId: string): Promise<ParsedJournal | null>;
+  /** Ids of the tunnels with a journal. */
+  tunnels(): Promise<string[]>;
+  /** Where a session's sudo I/O log is; null when there is none. */
+  iologDir(tunnelId: string, session: string, recorded: string | null): Promise<string | null>;
+  /** Removes the records last written before `cutoffMs`, except those in `keep`; returns their tunnel ids. */
+  prune(cutoffMs: number, keep: ReadonlySet<string>): Promise<string[]>;
+}
+
 export interface Users {
   exists(name: string): Promise<boolean>;
   /** A fresh user with its own group and home, that no password can log into. */
   create(name: string, comment: string): Promise<void>;
-  /** `/etc/sudoers.d/<name>`: passwordless sudo, checked with visudo before it is moved in place. */
-  grantSudo(name: string): Promise<void>;
-  /** Writes `~/.ssh/authorized_keys` (0600, owned by the user) with exactly this line. */
+  /** Writes `/etc/sudoers.d/<name>` with these rules, checked with visudo before it is moved in place. */
+  grantSudo(name: string, sudoers: string): Promise<void>;
+  /**
+   * Writes `~/.ssh/authorized_keys` with exactly this line, owned by root (0644 in a
+   * root-owned 0755 `~/.ssh`): the account cannot lift the restrictions it carries.
+   */
   authorize(name: string, authorizedKeysLine: string): Promise<void>;
   /** Kills the user's processes, deletes user, home and sudoers file. Missing pieces are fine. */
   remove(name: string): Promise<void>;

@@ -4,6 +4,7 @@
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import writeFileAtomic from "write-file-atomic";
+import { SUDOERS_HEADER, SUPPORT_SHELL } from "../session-record/access";
 import { CommandError, run } from "./exec";
 import type { Users } from "./ports";
 
@@ -12,7 +13,6 @@ const SUPPORT_USER = /^support[0-9a-f]{4,16}$/;
 const OWN_USER = /^support[0-9a-f]{8}$/;
 /** Start of the passwd comment of every user we create. */
 const MARKER = "support-tunnel";
-const SUDOERS_HEADER = "# support-tunnel:";
 
 export interface SystemUsersOptions {
   passwdFile?: string;
@@ -68,7 +68,7 @@ export class SystemUsers implements Users {
     checkName(name);
     await run(
       "useradd",
-      ["--create-home", "--shell", "/bin/bash", "--user-group", "--comment", comment, name],
+      ["--create-home", "--shell", SUPPORT_SHELL, "--user-group", "--comment", comment, name],
       {
         timeoutMs: 30_000,
       },
@@ -78,9 +78,11 @@ export class SystemUsers implements Users {
     await run("usermod", ["--password", "*", name], { timeoutMs: 30_000 });
   }
 
-  async grantSudo(name: string): Promise<void> {
+  async grantSudo(name: string, text: string): Promise<void> {
     checkName(name);
-    const text = `${SUDOERS_HEADER} ephemeral support user, removed when the tunnel stops\n${name} ALL=(ALL) NOPASSWD: ALL\n`;
+    // gc recognises our files by their first line: one without it would be left behind.
+    if (!text.startsWith(SUDOERS_HEADER))
+      throw new Error(`sudoers rules must start with ${SUDOERS_HEADER}`);
     await fs.mkdir(this.sudoersDir, { recursive: true, mode: 0o750 });
     // visudo checks the exact text before it goes live. sudo ignores sudoers.d names
     // with a dot, so neither the check file nor write-file-atomic's temp file is ever read by it.
@@ -101,14 +103,18 @@ export class SystemUsers implements Users {
       throw new Error("an authorized_keys line must be one line");
     const user = await this.entry(name);
     if (!user) throw new Error(`user ${name} does not exist`);
+    // Root's, not the account's: its key carries the forced session program, which
+    // the account must not be able to edit away (sshd's StrictModes accepts root-owned).
     const sshDir = path.join(user.home, ".ssh");
-    await fs.mkdir(sshDir, { mode: 0o700 });
-    await fs.chown(sshDir, user.uid, user.gid);
+    await fs.mkdir(sshDir, { mode: 0o755 });
+    await fs.chown(sshDir, 0, 0);
+    await fs.chmod(sshDir, 0o755);
     const file = path.join(sshDir, "authorized_keys");
-    const handle = await fs.open(file, "wx", 0o600);
+    const handle = await fs.open(file, "wx", 0o644);
     try {
       await handle.writeFile(`${authorizedKeysLine}\n`);
-      await handle.chown(user.uid, user.gid);
+      await handle.chown(0, 0);
+      await handle.chmod(0o644);
     } finally {
       await handle.close();
     }

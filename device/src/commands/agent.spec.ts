@@ -21,11 +21,12 @@ describe("support-device agent --ui", () => {
   });
 
   it("serves the consent page while it runs, and connects what is asked for there", async () => {
+    const out = { write: (s: string) => (stdout += s) };
     const printer = createPrinter({
       json: false,
-      streams: { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: () => true } },
+      streams: { stdout: out, stderr: { write: () => true } },
     });
-    const running = agent(contextFrom(h.deps, printer, abort.signal, { rescanMs: 10 }), {
+    const running = agent(contextFrom(h.deps, printer, abort.signal, out, { rescanMs: 10 }), {
       ui: true,
       listen: "127.0.0.1:0",
     });

@@ -9,6 +9,7 @@ export async function gc(ctx: CommandContext): Promise<void> {
       `stopped tunnels: ${result.stopped.join(", ") || "none"}`,
       `removed interfaces: ${result.removedInterfaces.join(", ") || "none"}`,
       `removed users: ${result.removedUsers.join(", ") || "none"}`,
+      `removed records past their retention: ${result.prunedRecords.join(", ") || "none"}`,
     ].join("\n"),
   );
 }

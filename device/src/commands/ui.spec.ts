@@ -25,14 +25,12 @@ describe("support-device ui", () => {
   });
 
   function context() {
+    const out = { write: (s: string) => (stdout += s) };
     const printer = createPrinter({
       json: false,
-      streams: {
-        stdout: { write: (s: string) => (stdout += s) },
-        stderr: { write: (s: string) => (stderr += s) },
-      },
+      streams: { stdout: out, stderr: { write: (s: string) => (stderr += s) } },
     });
-    return contextFrom(h.deps, printer, abort.signal);
+    return contextFrom(h.deps, printer, abort.signal, out);
   }
 
   it("serves the page until stopped, and connects a tunnel requested on it once approved", async () => {

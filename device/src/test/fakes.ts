@@ -26,6 +26,7 @@ import type {
   Users,
   WireGuard,
 } from "../adapters/ports";
+import { FileJournal } from "../adapters/journal-store";
 import { FileStateStore } from "../adapters/state-store";
 import type { DeviceSettings } from "../config";
 import type { DeviceDeps } from "../context";
@@ -276,7 +277,7 @@ export class FakeWireGuard implements WireGuard {
 }
 
 export class FakeUsers implements Users {
-  readonly users = new Map<string, { sudo: boolean; keys: string[] }>();
+  readonly users = new Map<string, { sudo: boolean; sudoers?: string; keys: string[] }>();
   failCreate = false;
   async exists(name: string): Promise<boolean> {
     return this.users.has(name);
@@ -286,8 +287,10 @@ export class FakeUsers implements Users {
     if (this.users.has(name)) throw new Error(`useradd: user '${name}' already exists`);
     this.users.set(name, { sudo: false, keys: [] });
   }
-  async grantSudo(name: string): Promise<void> {
-    this.users.get(name)!.sudo = true;
+  async grantSudo(name: string, sudoers: string): Promise<void> {
+    const user = this.users.get(name)!;
+    user.sudo = true;
+    user.sudoers = sudoers;
   }
   async authorize(name: string, line: string): Promise<void> {
     this.users.get(name)!.keys.push(line);
@@ -320,7 +323,11 @@ export interface Harness {
   users: FakeUsers;
   hooks: FakeHooks;
   store: FileStateStore;
+  journal: FileJournal;
   stateDir: string;
+  logDir: string;
+  /** Files the lifecycle asked to be checked as root-owned, with what it called them. */
+  trusted: string[];
   logs: string[];
   cleanup(): void;
 }
@@ -333,9 +340,21 @@ export function createHarness(settings: Partial<DeviceSettings> = {}): Harness {
   const users = new FakeUsers();
   const hooks = new FakeHooks();
   const store = new FileStateStore(stateDir, { lockTimeoutMs: 2000, lockPollMs: 5 });
+  const logDir = path.join(stateDir, "log");
+  const journal = new FileJournal(logDir);
+  const trusted: string[] = [];
   const logs: string[] = [];
   const deps: DeviceDeps = {
-    settings: { apiUrl: "http://api.test", stateDir, hooks: {}, hookTimeoutMs: 1000, ...settings },
+    settings: {
+      apiUrl: "http://api.test",
+      stateDir,
+      hooks: {},
+      hookTimeoutMs: 1000,
+      logDir,
+      sessionRetentionDays: 90,
+      sessionProgram: { node: "/usr/bin/node", script: "/opt/support-tunnel/session-program.js" },
+      ...settings,
+    },
     clock,
     random: (n) => new Uint8Array(randomBytes(n)),
     api: (_url, token) => api.client(token),
@@ -344,6 +363,10 @@ export function createHarness(settings: Partial<DeviceSettings> = {}): Harness {
     hooks,
     network: fakeNetwork,
     store,
+    journal,
+    assertTrusted: async (file, what) => {
+      trusted.push(`${what}: ${file}`);
+    },
     log: (m) => logs.push(m),
   };
   return {
@@ -354,7 +377,10 @@ export function createHarness(settings: Partial<DeviceSettings> = {}): Harness {
     users,
     hooks,
     store,
+    journal,
     stateDir,
+    logDir,
+    trusted,
     logs,
     cleanup: () => fs.rmSync(stateDir, { recursive: true, force: true }),
   };

@@ -1,7 +1,8 @@
 // `npm run demo`: the whole flow for real on one machine. A lab with a device
 // behind NAT, the api on its embedded database, the device agent, then the
 // engineer's `support create --provider netns`, two commands as root on the
-// device, and `support stop`, showing that nothing is left behind.
+// device, and `support stop`, showing that nothing is left behind but the
+// customer's record of what support did (`support-device log` and `replay`).
 // Torn down on success, failure and Ctrl-C; exits non-zero on any failure.
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -251,6 +252,22 @@ async function demo(): Promise<void> {
       state: string;
     };
     say(`    tunnel state: ${state.state}`);
+
+    // What the customer can read afterwards: the tunnel and its account are gone, the record is not.
+    const onDevice = async (args: string[]) => {
+      const r = await device.exec(process.execPath, [DEVICE_BIN, ...args], { timeoutMs: 60_000 });
+      if (r.exitCode !== 0) throw new Error(`support-device ${args.join(" ")} failed: ${r.stderr}`);
+      return r.stdout;
+    };
+    say(`==> customer, on the device: support-device log ${tunnelId}`);
+    say(indent(await onDevice(["log", tunnelId])));
+    const { sessions } = JSON.parse(await onDevice(["sessions", tunnelId, "--json"])) as {
+      sessions: { session: string; displayCommand: string | null }[];
+    };
+    const idSession = sessions.find((s) => s.displayCommand === "id");
+    if (!idSession) throw new Error("the device recorded no session of `id`");
+    say(`==> customer, on the device: support-device replay ${idSession.session}`);
+    say(indent(await onDevice(["replay", idSession.session, "--speed", "100"])));
   } catch (err) {
     say("==> device agent output");
     say(indent(world.agentLogs()));

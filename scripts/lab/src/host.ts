@@ -1,5 +1,6 @@
 // A lab host: a network namespace plus a "holder" process whose private mount
-// namespace has its own /etc and /var/lib (overlays), /home, /root and /var/lib/support-tunnel.
+// namespace has its own /etc and /var/lib (overlays), /home, /root, /var/log and
+// /var/lib/support-tunnel.
 // Everything run in the host enters both namespaces through the holder's pid.
 import { spawn as spawnChild } from "node:child_process";
 import * as fs from "node:fs";

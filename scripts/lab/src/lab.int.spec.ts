@@ -181,7 +181,7 @@ describe("lab (network namespaces)", function () {
     assert.equal(fs.existsSync(`/var/run/wireguard/${deviceIf}.sock`), false);
   });
 
-  it("keeps users created in a host out of the machine's and the other hosts' /etc, /home and /var/lib", async () => {
+  it("keeps users created in a host out of the machine's and the other hosts' /etc, /home, /var/lib and /var/log", async () => {
     const user = `support${Math.floor(Math.random() * 0xffffff).toString(16)}`;
     await device.exec("useradd", ["--create-home", "--shell", "/bin/bash", user], { reject: true });
     await device.writeFile(`/etc/sudoers.d/${user}`, `${user} ALL=(ALL) NOPASSWD:ALL\n`, 0o440);
@@ -197,6 +197,16 @@ describe("lab (network namespaces)", function () {
     await device.exec("mkdir", ["-p", `/var/lib/${user}`], { reject: true });
     assert.equal((await device.exec("test", ["-d", `/var/lib/${user}`])).exitCode, 0);
     assert.equal(fs.existsSync(`/var/lib/${user}`), false, "/var/lib writes stay in the host");
+    await device.exec("mkdir", ["-p", `/var/log/support-tunnel/${user}`], { reject: true });
+    assert.equal(
+      fs.existsSync(`/var/log/support-tunnel/${user}`),
+      false,
+      "/var/log writes (a device's session record) stay in the host",
+    );
+    assert.notEqual(
+      (await server.exec("test", ["-e", `/var/log/support-tunnel/${user}`])).exitCode,
+      0,
+    );
     assert.notEqual((await server.exec("id", ["-u", user])).exitCode, 0);
   });
 

@@ -23,6 +23,9 @@ const HOLDER_SCRIPT = [
   'mount -t overlay stlab-varlib -o "lowerdir=/var/lib,upperdir=$1/varlib-upper,workdir=$1/varlib-work" /var/lib',
   "mkdir -p /var/lib/support-tunnel",
   'mount --bind "$1/state" /var/lib/support-tunnel',
+  // An empty /var/log of its own: a device's session record (/var/log/support-tunnel),
+  // and what sshd and useradd log (wtmp, lastlog), stay with the host.
+  'mount --bind "$1/varlog" /var/log',
   // Own hostname (UTS namespace), resolvable so sudo does not complain.
   'hostname "$2"',
   "printf '127.0.1.1 %s\\n' \"$2\" >> /etc/hosts",
@@ -103,7 +106,7 @@ export async function startKeeper(netns: string): Promise<number> {
 
 /**
  * Builds a host recorded in lab.json: its directories, its namespace with the
- * holder process (own /etc, /var/lib, /home, /root, hostname, uid block), and
+ * holder process (own /etc, /var/lib, /var/log, /home, /root, hostname, uid block), and
  * its link to the internet segment, directly or through its own NAT router.
  * `recordHolder` is called as soon as the holder runs, so a teardown finds it
  * even if a later step fails.
@@ -116,7 +119,15 @@ export async function buildHost(
 ): Promise<void> {
   const inet = internet.netns;
   const prefix = internet.cidr.split("/")[1]!;
-  for (const sub of ["etc-upper", "etc-work", "varlib-upper", "varlib-work", "home", "state"]) {
+  for (const sub of [
+    "etc-upper",
+    "etc-work",
+    "varlib-upper",
+    "varlib-work",
+    "varlog",
+    "home",
+    "state",
+  ]) {
     fs.mkdirSync(path.join(r.dir, sub), { recursive: true, mode: 0o755 });
   }
   fs.mkdirSync(path.join(r.dir, "root"), { recursive: true, mode: 0o700 });

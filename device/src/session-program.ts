@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// The session program: what sshd runs, as root through sudo, for every SSH session
+// of a support account (its key's `command=`), so nothing reaches the device
+// outside the record. Wires the real journal and sudo to session-runner's rules,
+// and ends as the session did: with its exit code, or killed by its signal.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { constants } from "node:os";
+import { FileJournal } from "./adapters/journal-store";
+import {
+  runSession,
+  sessionInputFrom,
+  SessionRefusedError,
+  type ChildOutcome,
+} from "./session-record/session-runner";
+
+/** The session's own terminal signals reach the command (it shares the terminal); this program waits for it. */
+const PASSED_ON: NodeJS.Signals[] = ["SIGINT", "SIGQUIT", "SIGTERM", "SIGHUP"];
+
+function runOnOurTerminal(argv: readonly string[]): Promise<ChildOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: "inherit" });
+    child.once("error", reject);
+    child.once("exit", (exitCode, signal) => resolve({ exitCode, signal }));
+  });
+}
+
+async function main(): Promise<ChildOutcome> {
+  if (process.getuid?.() !== 0) throw new SessionRefusedError("must run as root (through sudo)");
+  const input = sessionInputFrom(process.argv.slice(2), process.env, process.stdin.isTTY === true);
+  for (const signal of PASSED_ON) process.on(signal, () => undefined);
+  return runSession(
+    {
+      now: () => Date.now(),
+      random: (n) => new Uint8Array(randomBytes(n)),
+      journal: new FileJournal(input.logDir),
+      run: runOnOurTerminal,
+      warn: (message) => process.stderr.write(`support-tunnel: ${message}\n`),
+    },
+    input,
+  );
+}
+
+main().then(
+  ({ exitCode, signal }) => {
+    if (signal) {
+      // Die of the same signal, so sshd reports it as the session's end, as it would have.
+      for (const s of PASSED_ON) process.removeAllListeners(s);
+      process.kill(process.pid, signal);
+      // A signal whose default is not to end a process: end as a shell reports it.
+      process.exit(128 + constants.signals[signal]);
+    }
+    process.exit(exitCode ?? 1);
+  },
+  (err: unknown) => {
+    const message = err instanceof SessionRefusedError ? err.message : String(err);
+    process.stderr.write(`support-tunnel: ${message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,101 @@
+// What the support account may do, rendered: its sudoers file and its
+// authorized_keys line. Pure, so the rules that make every session go through the
+// session program, and through sudo's I/O log, are tested as text.
+import { iologDirOf } from "./layout";
+
+/** The support account's login shell: the session program runs commands and shells with it. */
+export const SUPPORT_SHELL = "/bin/bash";
+export const SUDO = "/usr/bin/sudo";
+/** First line of every sudoers file the device writes: gc removes only files that carry it. */
+export const SUDOERS_HEADER = "# support-tunnel:";
+
+/**
+ * A path that goes into a sudoers file, an authorized_keys `command=` and a shell
+ * command line unquoted: only characters none of the three gives a meaning to.
+ */
+const SAFE_PATH = /^\/[A-Za-z0-9._+/-]*$/;
+
+export function isSafePath(p: string): boolean {
+  return SAFE_PATH.test(p) && !p.split("/").includes("..");
+}
+
+function requireSafePath(p: string, what: string): string {
+  if (!isSafePath(p))
+    throw new Error(
+      `${what} ${JSON.stringify(p)} must be an absolute path of letters, digits and ._+-/`,
+    );
+  return p;
+}
+
+export interface SudoersOptions {
+  supportUser: string;
+  tunnelId: string;
+  logDir: string;
+}
+
+/**
+ * The support account's sudoers file. It may do anything as root, as before;
+ * and root (the session program) may run commands as it, which is how every
+ * session starts. `Defaults>user` scopes the I/O log to commands run AS the
+ * support account: exactly the sessions the session program starts, and not the
+ * `sudo -n -- CMD` an engineer runs inside one, whose input and output the
+ * session's own log already holds.
+ */
+export function renderSudoers({ supportUser, tunnelId, logDir }: SudoersOptions): string {
+  const iologDir = requireSafePath(iologDirOf(logDir, tunnelId), "log dir");
+  return [
+    `${SUDOERS_HEADER} ephemeral support user of tunnel ${tunnelId}, removed when the tunnel stops`,
+    `${supportUser} ALL=(ALL) NOPASSWD: ALL`,
+    `root ALL=(${supportUser}) NOPASSWD: ALL`,
+    // iolog_flush: what was typed and shown is on disk at once, even if the device crashes mid-session.
+    `Defaults>${supportUser} log_input, log_output, iolog_flush, iolog_dir="${iologDir}", iolog_file="%{seq}"`,
+    "",
+  ].join("\n");
+}
+
+export interface SessionProgramCommand {
+  /** Absolute path of the node binary that runs the session program. */
+  node: string;
+  /** Absolute path of the session program (device/dist/session-program.js), root-owned. */
+  script: string;
+  tunnelId: string;
+  logDir: string;
+}
+
+/**
+ * The authorized_keys `command=`: whatever the engineer asked for (kept by sshd
+ * in SSH_ORIGINAL_COMMAND, passed on by sudo), the session program runs instead,
+ * as root, and runs the request itself through sudo's I/O log.
+ */
+export function forcedCommand({ node, script, tunnelId, logDir }: SessionProgramCommand): string {
+  if (!/^[0-9a-f-]{36}$/.test(tunnelId)) throw new Error(`not a tunnel id: ${tunnelId}`);
+  return [
+    SUDO,
+    "-n",
+    "--preserve-env=SSH_ORIGINAL_COMMAND,SSH_CONNECTION",
+    "--",
+    requireSafePath(node, "node"),
+    requireSafePath(script, "session program"),
+    "--tunnel",
+    tunnelId,
+    "--log-dir",
+    requireSafePath(logDir, "log dir"),
+  ].join(" ");
+}
+
+export interface AuthorizedKeyOptions {
+  /** The tunnel server's address: the only place the key is accepted from. */
+  from: string;
+  sshPublicKey: string;
+  command: string;
+}
+
+/**
+ * from= pins the key to the server's tunnel address; no forwarding of any kind;
+ * command= sends every session, whatever it asks for, through the session program.
+ */
+export function authorizedKeysLine({ from, sshPublicKey, command }: AuthorizedKeyOptions): string {
+  if (/["\\\r\n]/.test(command) || /["\r\n]/.test(from))
+    throw new Error("an authorized_keys option must not contain quotes or newlines");
+  return `from="${from}",no-agent-forwarding,no-X11-forwarding,no-port-forwarding,no-user-rc,command="${command}" ${sshPublicKey}`;
+}

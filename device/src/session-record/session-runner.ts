@@ -1,0 +1,156 @@
+// The session program's rules: every SSH session of a support account (sshd runs
+// the program, as root through sudo, by the `command=` of the account's only key)
+// is journaled as it opens, run AS the account through sudo, whose sudoers
+// `Defaults>account` turn on its I/O log, and journaled again with its exit when
+// it ends. What the engineer asked for runs as sshd would have run it (`bash -c
+// "$SSH_ORIGINAL_COMMAND"`, or a login shell), so argv, exit codes and the
+// terminal reach them unchanged. Side effects come in through `SessionRunnerDeps`.
+import * as path from "node:path";
+import { supportUserSchema, tunnelIdSchema } from "@support-tunnel/common";
+import type { Journal } from "../adapters/ports";
+import { isSafePath, SUDO, SUPPORT_SHELL } from "./access";
+import { stampEvent, type NewJournalEvent } from "./journal";
+import { iologDirOf, sessionMarker } from "./layout";
+
+export interface SessionInput {
+  tunnelId: string;
+  logDir: string;
+  /** The account the session belongs to: the one that ran sudo (SUDO_USER). */
+  supportUser: string;
+  /** SSH_ORIGINAL_COMMAND: what the session asked for; null when it asked for a shell. */
+  command: string | null;
+  /** Whether the session has a terminal (`ssh -t`). */
+  pty: boolean;
+  /** The SSH client's address, from SSH_CONNECTION. */
+  from: string | null;
+}
+
+export class SessionRefusedError extends Error {
+  override name = "SessionRefusedError";
+}
+
+/**
+ * The session from the program's argv (`--tunnel ID --log-dir DIR`, fixed in the
+ * root-owned authorized_keys) and what sshd and sudo put in its environment.
+ */
+export function sessionInputFrom(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  pty: boolean,
+): SessionInput {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i]!, argv[i + 1]];
+    if ((flag !== "--tunnel" && flag !== "--log-dir") || value === undefined || flags.has(flag))
+      throw new SessionRefusedError(`usage: session-program --tunnel ID --log-dir DIR`);
+    flags.set(flag, value);
+  }
+  const tunnelId = tunnelIdSchema.safeParse(flags.get("--tunnel"));
+  if (!tunnelId.success) throw new SessionRefusedError("--tunnel must be a tunnel id");
+  const logDir = flags.get("--log-dir");
+  if (logDir === undefined || !isSafePath(logDir))
+    throw new SessionRefusedError("--log-dir must be an absolute path");
+  // sudo sets SUDO_USER to whoever ran it: the account the session logged in as.
+  const user = supportUserSchema.safeParse(env.SUDO_USER);
+  if (!user.success)
+    throw new SessionRefusedError("must be run through sudo by a support account (SUDO_USER)");
+  const client = env.SSH_CONNECTION?.trim().split(/\s+/)[0];
+  return {
+    tunnelId: tunnelId.data,
+    logDir,
+    supportUser: user.data,
+    command: env.SSH_ORIGINAL_COMMAND ?? null,
+    pty,
+    from: client ? client : null,
+  };
+}
+
+/**
+ * sudo, run by root, runs the session as the account: `Defaults>account` records
+ * it. The marker in the recorded command line ties the I/O log to the session.
+ */
+export function sudoArgv(input: SessionInput, session: string): string[] {
+  return [
+    SUDO,
+    "-n",
+    "-u",
+    input.supportUser,
+    "--",
+    "/usr/bin/env",
+    sessionMarker(session),
+    SUPPORT_SHELL,
+    ...(input.command === null ? ["-l"] : ["-c", input.command]),
+  ];
+}
+
+export interface ChildOutcome {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface SessionRunnerDeps {
+  now(): number;
+  random(n: number): Uint8Array;
+  journal: Pick<Journal, "append" | "read" | "iologDir">;
+  /** Runs argv on the session's own stdin, stdout, stderr and terminal; resolves when it ends. */
+  run(argv: readonly string[]): Promise<ChildOutcome>;
+  /** A line on the session's stderr. */
+  warn(message: string): void;
+}
+
+/**
+ * Journals the session, runs it, journals its end. Throws SessionRefusedError,
+ * running nothing, when the session cannot be journaled: nothing reaches the
+ * device unrecorded.
+ */
+export async function runSession(
+  deps: SessionRunnerDeps,
+  input: SessionInput,
+): Promise<ChildOutcome> {
+  const session = Buffer.from(deps.random(6)).toString("hex");
+  const journal = async (event: NewJournalEvent) =>
+    deps.journal.append(stampEvent(event, deps.now()));
+  // The engineer, when the approval named one: the session is theirs.
+  const approved = (await deps.journal.read(input.tunnelId).catch(() => null))?.events
+    .filter((e) => e.type === "approved")
+    .pop();
+  const started = deps.now();
+  try {
+    await journal({
+      type: "session-opened",
+      tunnelId: input.tunnelId,
+      session,
+      supportUser: input.supportUser,
+      engineer: approved?.type === "approved" ? (approved.engineer ?? null) : null,
+      command: input.command,
+      pty: input.pty,
+      from: input.from,
+    });
+  } catch (err) {
+    throw new SessionRefusedError(
+      `this session cannot be recorded (${(err as Error).message}); it was not started`,
+    );
+  }
+  const outcome = await deps.run(sudoArgv(input, session));
+  let iolog: string | null = null;
+  try {
+    const dir = await deps.journal.iologDir(input.tunnelId, session, null);
+    if (dir) iolog = path.relative(iologDirOf(input.logDir, input.tunnelId), dir);
+  } catch (err) {
+    deps.warn(`could not find the I/O log of session ${session}: ${(err as Error).message}`);
+  }
+  try {
+    await journal({
+      type: "session-closed",
+      tunnelId: input.tunnelId,
+      session,
+      exitCode: outcome.exitCode,
+      signal: outcome.signal,
+      durationMs: Math.max(0, deps.now() - started),
+      iolog,
+    });
+  } catch (err) {
+    deps.warn(`could not record the end of session ${session}: ${(err as Error).message}`);
+  }
+  return outcome;
+}
