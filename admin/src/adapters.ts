@@ -82,7 +82,7 @@ export async function promptHidden(
   options: HiddenPromptOptions = {},
 ): Promise<string> {
   const input = options.input ?? process.stdin;
-  // Loaded when asked: only `create` without --psk prompts.
+  // Loaded when asked: only `create` without --psk and `login` without --with-token prompt.
   const { default: password } = await import("@inquirer/password");
   const endOfInput = new AbortController();
   const answer = password(

@@ -35,16 +35,21 @@ export interface CreateOptions extends ProviderFlags {
   id: string;
   /** Where the tunnel server comes from: netns, ssh or gcp. */
   provider: string;
-  /** The PSK the customer sent; `-` reads it from stdin; absent, a hidden prompt asks. */
+  /** `-` reads the PSK from stdin; absent, a hidden prompt asks; any other value is refused. */
   psk?: string;
   /** Seconds to wait for the device to connect, as typed. */
   timeout: string;
   ctx: Context;
 }
 
+export const PSK_IN_ARGV =
+  "--psk VALUE puts the PSK where `ps` and shell history see it: pipe it in with --psk - (e.g. `support create ID --psk - < psk-file`), or leave --psk out to be asked for it without echo";
+
 export async function create(options: CreateOptions): Promise<CreateResult> {
   const { ctx } = options;
   parseTunnelId(options.id);
+  if (options.psk !== undefined && options.psk !== "-")
+    throw new CliError(PSK_IN_ARGV, ExitCode.Usage);
   const timeoutSeconds = Number(options.timeout);
   if (!Number.isInteger(timeoutSeconds) || timeoutSeconds <= 0) {
     throw new CliError("--timeout must be a whole number of seconds", ExitCode.Usage);
@@ -79,17 +84,16 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
   }
 }
 
-/** The PSK from `--psk VALUE`, `--psk -` (stdin) or a hidden prompt that insists on a valid one. */
+/** The PSK from stdin (`--psk -`) or a hidden prompt that insists on a valid one. */
 async function readPsk(
   flag: string | undefined,
   ctx: Context,
   signal: AbortSignal,
 ): Promise<string> {
   if (flag === "-") return readAllStdin();
-  if (flag !== undefined) return flag;
   if (!ctx.env.stdinIsTty) {
     throw new CliError(
-      "no PSK: pass --psk VALUE, or --psk - to read it from stdin",
+      "no PSK: pipe it in with --psk -, or run on a terminal to be asked for it",
       ExitCode.Usage,
     );
   }

@@ -53,17 +53,23 @@ export class DemoWorld {
       });
       log(`api listening at ${api.url} (embedded PGlite in ${path.join(tmp, "api-data")})`);
       const world = new DemoWorld(lab, api, tmp, path.join(tmp, "engineer", "admin.json"));
-      const login = await world.support([
-        "login",
-        "--api",
-        api.url,
-        "--token",
-        token,
-        "--identity",
-        path.join(tmp, "engineer", "id_ed25519"),
-        "--lab",
-        lab.name,
-      ]);
+      // The token goes on stdin, never in argv where `ps` would see it.
+      const login = await world.support(
+        [
+          "login",
+          "--api",
+          api.url,
+          "--with-token",
+          "--identity",
+          path.join(tmp, "engineer", "id_ed25519"),
+          "--lab",
+          lab.name,
+        ],
+        {
+          input: `${token}
+`,
+        },
+      );
       if (login.exitCode !== 0) throw new Error(`support login failed: ${login.stderr}`);
       return world;
     } catch (err) {
