@@ -112,10 +112,10 @@ export class DemoWorld {
     return { tunnelId: parsed.tunnelId, presharedKey: parsed.presharedKey };
   }
 
-  /** Runs `support ARGS` with this world's config; never throws on a non-zero exit. */
+  /** Runs `support ARGS` with this world's config (and `env` on top); never throws on a non-zero exit. */
   async support(
     args: string[],
-    options: { input?: string; timeoutMs?: number } = {},
+    options: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {},
   ): Promise<RunResult> {
     const result = await this.supportProcess(args, options);
     return {
@@ -125,9 +125,12 @@ export class DemoWorld {
     };
   }
 
-  supportProcess(args: string[], options: { input?: string; timeoutMs?: number } = {}) {
+  supportProcess(
+    args: string[],
+    options: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+  ) {
     return execa(process.execPath, [SUPPORT_BIN, ...args], {
-      env: { SUPPORT_ADMIN_CONFIG: this.configPath },
+      env: { SUPPORT_ADMIN_CONFIG: this.configPath, ...options.env },
       input: options.input ?? "",
       timeout: options.timeoutMs ?? 120_000,
       reject: false,
