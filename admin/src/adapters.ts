@@ -1,11 +1,13 @@
-// Real side effects the commands are handed: reading the PSK, pinning host keys,
-// running the system ssh client.
+// Real side effects the commands are handed: reading secrets, pinning host keys
+// (the server's here, the device's on the server), running the system ssh client.
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { execa } from "execa";
 import writeFileAtomic from "write-file-atomic";
 import { CliError, ExitCode } from "./errors";
 import type { TunnelServer } from "./providers/provider";
+import type { ServerRecord } from "./server-records";
+import { throughServerArgs, type DeviceHop } from "./ssh/system-ssh";
 
 /** known_hosts host pattern: OpenSSH writes `[host]:port` for a port other than 22. */
 export function knownHostsLine(host: string, port: number, hostKey: string): string {
@@ -25,6 +27,24 @@ export async function pinHostKey(path: string, server: TunnelServer): Promise<vo
     knownHostsLine(server.ssh.host, server.ssh.port, server.ssh.hostKey),
     { mode: 0o600 },
   );
+}
+
+/**
+ * The first hop to the device (create, once it reports it is up): `true` as the
+ * support user, accepting the device's host key into the tunnel's empty
+ * known_hosts on the server, under the tunnel's alias.
+ */
+export async function pinDeviceHostKey(record: ServerRecord, hop: DeviceHop): Promise<void> {
+  const args = throughServerArgs(record.server.ssh, record.knownHostsPath, hop, ["true"], false, {
+    firstContact: true,
+  });
+  const result = await execa("ssh", args, { stdin: "ignore", reject: false, timeout: 60_000 });
+  if (result.exitCode !== 0) {
+    const detail = String(result.stderr).trim().split("\n").slice(-3).join(" / ");
+    throw new Error(
+      `could not reach the device over the tunnel to pin its SSH host key (ssh exit ${result.exitCode ?? "?"})${detail ? `: ${detail}` : ""}`,
+    );
+  }
 }
 
 /** `ssh` with the terminal handed over; interactive sessions and streamed commands have no time limit. */
@@ -62,7 +82,7 @@ export async function promptHidden(
   options: HiddenPromptOptions = {},
 ): Promise<string> {
   const input = options.input ?? process.stdin;
-  // Loaded when asked: only `create` without --psk prompts.
+  // Loaded when asked: only `create` without --psk and `login` without --with-token prompt.
   const { default: password } = await import("@inquirer/password");
   const endOfInput = new AbortController();
   const answer = password(

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "./cli";
@@ -27,7 +27,21 @@ describe("support (cli)", () => {
   it("tells an engineer who is not logged in how to log in, with exit code 3", async () => {
     const r = await run("list");
     assert.equal(r.code, 3);
-    assert.match(r.stderr, /not logged in: run `support login --api URL --token TOKEN`/);
+    assert.match(r.stderr, /not logged in: run `support login --api URL`/);
+  });
+
+  it("refuses a token or a PSK on the command line, saying how to pass it, with exit code 2", async () => {
+    const token = `ste_${"t".repeat(43)}`;
+    const login = await run("login", "--api", "http://127.0.0.1:9", "--token", token);
+    assert.equal(login.code, 2);
+    assert.match(login.stderr, /--with-token/);
+    assert.doesNotMatch(login.stderr, new RegExp(token));
+    await assert.rejects(stat(join(dir, "admin.json")), /ENOENT/);
+    const psk = "9mW3m0d3b7v7m0o7QJ1yq6c7lq8sV2C0n1u8kq3Rk0A=";
+    const create = await run("create", "0b7e3f52-9a61-4c1e-8d2f-3a4b5c6d7e8f", "--psk", psk);
+    assert.equal(create.code, 2);
+    assert.match(create.stderr, /pipe it in with --psk -/);
+    assert.ok(!create.stderr.includes(psk));
   });
 
   it("refuses a malformed tunnel id before doing anything, with exit code 2", async () => {

@@ -43,9 +43,18 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
     .addHelpText("after", EXIT_CODES_HELP)
     .showHelpAfterError();
 
-  common(program.command("login").description("store the api url and your token (0600)"), true)
+  common(
+    program
+      .command("login")
+      .description(
+        "store the api url and your token (0600); the token is asked for without echo, or read from stdin with --with-token",
+      ),
+    true,
+  )
     .requiredOption("--api <url>", "api base url, e.g. https://support.example.com")
-    .requiredOption("--token <token>", "your engineer token (ste_...)")
+    .option("--with-token", "read your engineer token (ste_...) from stdin")
+    // Declared only to refuse it with a message saying how to pass the token instead.
+    .addOption(new Option("--token <token>").hideHelp())
     .option("--identity <path>", "SSH private key used on tunnel servers")
     .option("--lab <name>", "default lab for the netns provider")
     .option("--ssh-host <user@addr[:port]>", "default host for the ssh provider")
@@ -53,7 +62,8 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
       async (
         opts: CommonFlags & {
           api: string;
-          token: string;
+          token?: string;
+          withToken?: boolean;
           identity?: string;
           lab?: string;
           sshHost?: string;
@@ -104,8 +114,8 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
         .default("netns"),
     )
     .option(
-      "--psk <value>",
-      "the PSK the customer sent; `-` reads it from stdin (default: prompt without echo)",
+      "--psk <source>",
+      "`-` reads the PSK the customer sent from stdin (default: asked for without echo); a PSK itself here is refused: ps and shell history would see it",
     )
     .option("--host <user@addr[:port]>", "ssh provider: the host to use")
     .option("--lab <name>", "netns provider: the lab to add the server to (env SUPPORT_LAB)")

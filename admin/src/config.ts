@@ -150,7 +150,7 @@ export async function writeConfigFile(path: string, config: AdminConfig): Promis
 export function requireApi(config: ResolvedConfig): { apiUrl: string; token: string } {
   if (!config.apiUrl || !config.token) {
     throw new CliError(
-      "not logged in: run `support login --api URL --token TOKEN` (or set SUPPORT_API_URL and SUPPORT_TOKEN)",
+      "not logged in: run `support login --api URL` (or set SUPPORT_API_URL and SUPPORT_TOKEN)",
       ExitCode.Refused,
     );
   }

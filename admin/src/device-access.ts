@@ -1,15 +1,37 @@
-// What connect and command need to reach a device: the local server record and
-// the api's view of the tunnel (support user, tunnel address), checked together.
+// What connect and command need to reach a device. Where the device is (network,
+// address), which account it made and which server it is behind come from the
+// record `support create` wrote; the api's view only says whether the tunnel is
+// still on, and an answer that disagrees with the record is refused: a lying api
+// must not steer the engineer's commands to another host or account.
 import {
   isTerminal,
-  tunnelAddresses,
   TunnelState,
   type SupportApiClient,
   type TunnelId,
+  type TunnelView,
 } from "@support-tunnel/common";
 import { CliError, ExitCode } from "./errors";
 import type { ServerRecord, ServerRecordStore } from "./server-records";
 import type { DeviceHop } from "./ssh/system-ssh";
+
+/** Where the api's view and the record disagree, one phrase each; empty when they agree. */
+export function recordDisagreements(
+  record: Pick<ServerRecord, "server" | "device">,
+  tunnel: Pick<TunnelView, "network" | "supportUser" | "server">,
+): string[] {
+  const found: string[] = [];
+  const say = (what: string, api: unknown, recorded: unknown) =>
+    found.push(
+      `the api says ${what} is ${JSON.stringify(api)}, create recorded ${JSON.stringify(recorded)}`,
+    );
+  if (record.device && tunnel.network !== record.device.network)
+    say("the network", tunnel.network, record.device.network);
+  if (record.device?.supportUser !== undefined && tunnel.supportUser !== record.device.supportUser)
+    say("the support user", tunnel.supportUser, record.device.supportUser);
+  if (tunnel.server?.instanceId !== record.server.instanceId)
+    say("the server", tunnel.server?.instanceId ?? null, record.server.instanceId);
+  return found;
+}
 
 export async function resolveDeviceAccess(
   api: Pick<SupportApiClient, "getTunnel">,
@@ -17,6 +39,7 @@ export async function resolveDeviceAccess(
   tunnelId: TunnelId,
 ): Promise<{ record: ServerRecord; hop: DeviceHop }> {
   const tunnel = await api.getTunnel(tunnelId);
+  // The api may always narrow: an ended or not yet connected tunnel is not reached.
   if (isTerminal(tunnel.state)) {
     throw new CliError(
       `tunnel ${tunnelId} is over (${tunnel.state}, stopped by ${tunnel.stoppedBy ?? "?"}${tunnel.stopReason ? `: ${tunnel.stopReason}` : ""})`,
@@ -29,8 +52,6 @@ export async function resolveDeviceAccess(
       ExitCode.Conflict,
     );
   }
-  if (!tunnel.supportUser)
-    throw new CliError(`tunnel ${tunnelId} has no support user yet`, ExitCode.Conflict);
   const record = await records.load(tunnelId);
   if (!record) {
     throw new CliError(
@@ -38,10 +59,18 @@ export async function resolveDeviceAccess(
       ExitCode.NotFound,
     );
   }
-  if (tunnel.server && tunnel.server.instanceId !== record.server.instanceId) {
+  const device = record.device;
+  if (!device?.supportUser || !device.hostKeyAlias) {
     throw new CliError(
-      `the api says tunnel ${tunnelId} runs on ${tunnel.server.instanceId}, not on ${record.server.instanceId} recorded here`,
+      `the server record of tunnel ${tunnelId} does not hold the device's support user and pinned host key (made by an older \`support\`, or create did not finish): run \`support stop ${tunnelId}\` and create the tunnel again`,
       ExitCode.Conflict,
+    );
+  }
+  const disagreements = recordDisagreements(record, tunnel);
+  if (disagreements.length > 0) {
+    throw new CliError(
+      `refusing to reach tunnel ${tunnelId}: ${disagreements.join("; ")}. The api's answer changed since create; nothing was run on the device`,
+      ExitCode.Refused,
     );
   }
   return {
@@ -49,8 +78,10 @@ export async function resolveDeviceAccess(
     hop: {
       tunnelId,
       interfaceName: record.server.interfaceName,
-      supportUser: tunnel.supportUser,
-      deviceAddress: tunnelAddresses(tunnel.network).device,
+      supportUser: device.supportUser,
+      network: device.network,
+      deviceAddress: device.address,
+      hostKeyAlias: device.hostKeyAlias,
     },
   };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TunnelId } from "@support-tunnel/common";
@@ -50,5 +50,36 @@ describe("FileServerRecordStore", () => {
     await sut.remove(ID);
     assert.equal(await sut.load(ID), null);
     assert.deepEqual(await readdir(join(dir, "servers")), []);
+  });
+
+  it("reads a record written before devices were recorded, so stop and gc still work", async () => {
+    const sut = new FileServerRecordStore(dir);
+    await mkdir(join(dir, "servers"), { mode: 0o700 });
+    // Exactly what an older `support create` wrote: no device section.
+    await writeFile(
+      join(dir, "servers", `${ID}.json`),
+      JSON.stringify(record("root@203.0.113.7:22:sts0b7e3f529a61")),
+      { mode: 0o600 },
+    );
+    const loaded = await sut.load(ID);
+    assert.equal(loaded?.server.instanceId, "root@203.0.113.7:22:sts0b7e3f529a61");
+    assert.equal(loaded?.device, undefined);
+  });
+
+  it("keeps the device as create recorded it, and refuses an address outside its network", async () => {
+    const sut = new FileServerRecordStore(dir);
+    const withDevice: ServerRecord = {
+      ...record("root@203.0.113.7:22:sts0b7e3f529a61"),
+      device: {
+        network: "10.20.30.0/30",
+        address: "10.20.30.1",
+        supportUser: "support1a2b",
+        hostKeyAlias: `device.${ID}.support-tunnel`,
+      },
+    };
+    await sut.save(withDevice);
+    assert.deepEqual(await sut.load(ID), withDevice);
+    await sut.save({ ...withDevice, device: { ...withDevice.device!, address: "10.20.40.1" } });
+    await assert.rejects(sut.load(ID), /address must be the first host of network/);
   });
 });

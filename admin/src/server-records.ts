@@ -1,12 +1,36 @@
 // Where each tunnel's server is, kept on the engineer's machine at create time
 // (`servers/<tunnelId>.json`, 0600): connect, command, stop and gc need the SSH
-// access and the provider, which the api does not (and should not) hold.
+// access and the provider, which the api does not (and should not) hold; and
+// where the device is behind it (network, address, support user), fixed at
+// create time so that a later api answer cannot point the engineer elsewhere.
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
-import { parseWire, tunnelIdSchema, type TunnelId } from "@support-tunnel/common";
+import {
+  parseWire,
+  supportUserSchema,
+  tunnelAddresses,
+  tunnelIdSchema,
+  tunnelNetworkSchema,
+  type TunnelId,
+} from "@support-tunnel/common";
 import type { TunnelServer } from "./providers/provider";
+
+const deviceSchema = z
+  .object({
+    network: tunnelNetworkSchema,
+    address: z.string(),
+    supportUser: supportUserSchema.optional(),
+    hostKeyAlias: z.string().optional(),
+  })
+  .refine((d) => {
+    try {
+      return tunnelAddresses(d.network).device === d.address;
+    } catch {
+      return false; // a bad network is reported by its own field
+    }
+  }, "address must be the first host of network");
 
 const recordSchema = z.object({
   tunnelId: z.string().refine((s) => tunnelIdSchema.safeParse(s).success, "must be a tunnel id"),
@@ -29,13 +53,28 @@ const recordSchema = z.object({
     /** Provider-specific data needed to destroy (e.g. the lab name). */
     extra: z.record(z.string(), z.string()).optional(),
   }),
+  /** Absent in records written before devices were recorded: stop and gc still work. */
+  device: deviceSchema.optional(),
 });
+
+/** The device behind the server, as `support create` saw it. */
+export interface DeviceRecord {
+  /** The tunnel's network, as WireGuard on the server was configured with it. */
+  network: string;
+  /** The device's tunnel address: the first host of `network`. */
+  address: string;
+  /** The account the device made for support, recorded when create saw it connect. */
+  supportUser?: string;
+  /** The name the device's host key is pinned under on the server, once it is. */
+  hostKeyAlias?: string;
+}
 
 export interface ServerRecord {
   tunnelId: TunnelId;
   createdAt: string;
   knownHostsPath: string;
   server: TunnelServer;
+  device?: DeviceRecord;
 }
 
 export interface ServerRecordStore {

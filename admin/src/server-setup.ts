@@ -1,6 +1,7 @@
 // What `support create` does on every tunnel server, whatever the provider:
-// WireGuard with the device as the only peer, and the egress SSH key generated on
-// the server itself so its private half never leaves it.
+// refuse a device network that overlaps the server's own, confine the tunnel's
+// interface with nftables, WireGuard with the device as the only peer, and the
+// egress SSH key generated on the server itself so its private half never leaves it.
 import {
   renderWgQuickConfig,
   serverWgConfig,
@@ -10,6 +11,13 @@ import {
   type WgPrivateKey,
   type WgPublicKey,
 } from "@support-tunnel/common";
+import { CliError, ExitCode } from "./errors";
+import {
+  describeConflicts,
+  networkConflicts,
+  renderTunnelFirewall,
+  serverNetworkEntries,
+} from "./server-network";
 import type { RemoteShell } from "./ssh/remote-shell";
 
 /** Everything a tunnel adds to a server lives under this directory (and its interface). */
@@ -64,6 +72,17 @@ export async function configureServer(
 ): Promise<{ egressPublicKey: string }> {
   const paths = serverPaths(input.tunnelId, input.interfaceName);
   const progress = input.onProgress ?? (() => {});
+  const nft = await shell.exec(["sh", "-c", "command -v nft"]);
+  if (nft.code !== 0) {
+    throw new Error(
+      "nftables (`nft`) is not installed on the tunnel server: it confines each tunnel to its two addresses (apt-get install nftables)",
+    );
+  }
+  // A device picks its own network: on a shared server, one inside the server's
+  // LAN (or another tunnel's) would take that traffic over. Checked before
+  // anything is made, and again once the interface is up, in case another
+  // tunnel came up meanwhile (both then refuse: fail closed).
+  await refuseOverlaps(shell, input.network);
   await run(shell, "creating the tunnel directory", [
     "install",
     "-d",
@@ -88,8 +107,13 @@ export async function configureServer(
     ["sh", "-c", 'umask 077 && cat > "$1"', "sh", paths.wgConfig],
     { stdin: config },
   );
+  // Before the interface exists: it never carries anything but the two addresses.
+  await run(shell, "loading the tunnel's nftables rules", ["nft", "-f", "-"], {
+    stdin: renderTunnelFirewall({ interfaceName: input.interfaceName, network: input.network }),
+  });
   progress("bringing WireGuard up");
   await run(shell, "wg-quick up", ["wg-quick", "up", paths.wgConfig]);
+  await refuseOverlaps(shell, input.network, input.interfaceName);
   progress("generating the egress key on the server");
   await run(shell, "generating the egress key", [
     "ssh-keygen",
@@ -117,4 +141,26 @@ export async function configureServer(
   if (!parsed.success)
     throw new Error("the egress public key read from the server is not an OpenSSH key line");
   return { egressPublicKey: parsed.data };
+}
+
+/** Throws (exit Refused) when `network` overlaps an address or route of the server. */
+async function refuseOverlaps(
+  shell: RemoteShell,
+  network: string,
+  ownInterface?: string,
+): Promise<void> {
+  const addrs = await run(shell, "reading the server's addresses", ["ip", "-4", "-j", "addr"]);
+  const routes = await run(shell, "reading the server's routes", [
+    "ip",
+    "-4",
+    "-j",
+    "route",
+    "show",
+    "table",
+    "all",
+  ]);
+  const conflicts = networkConflicts(network, serverNetworkEntries(addrs, routes), ownInterface);
+  if (conflicts.length > 0) {
+    throw new CliError(describeConflicts(network, conflicts), ExitCode.Refused);
+  }
 }

@@ -34,7 +34,7 @@ export const EXIT_CODES: readonly ExitCodeEntry[] = [
     code: 3,
     name: "Refused",
     meaning:
-      "approval refused (tampered, wrong preshared key or wrong server key), or the engineer is not logged in or the api refused the token; nothing was set up",
+      "approval refused (tampered, wrong preshared key or wrong server key), or the engineer is not logged in or the api refused the token, or an api answer disagrees with what `support create` recorded, or a device network overlaps the tunnel server's own; nothing was set up or run",
   },
   {
     code: 4,

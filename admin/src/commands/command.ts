@@ -32,7 +32,7 @@ export async function command({ id, argv, ctx }: CommandOptions): Promise<never>
   const code = await runSystemSsh(args);
   if (code === 255) {
     throw new CliError(
-      `ssh to the device through ${record.server.instanceId} failed (exit 255): the tunnel may be down or the device may have revoked it`,
+      `ssh to the device through ${record.server.instanceId} failed (exit 255): the tunnel may be down, the device may have revoked it, or its SSH host key is not the one pinned at create (see ssh's message above)`,
       ExitCode.SshFailure,
     );
   }

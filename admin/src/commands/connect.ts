@@ -26,7 +26,7 @@ export async function connect({ id, ctx }: ConnectOptions): Promise<never> {
   const code = await runSystemSsh(args);
   if (code === 255) {
     throw new CliError(
-      `ssh to the device through ${record.server.instanceId} ended with exit 255: the connection failed or was cut`,
+      `ssh to the device through ${record.server.instanceId} ended with exit 255: the connection failed or was cut, or the device's SSH host key is not the one pinned at create (see ssh's message above)`,
       ExitCode.SshFailure,
     );
   }

@@ -18,6 +18,7 @@ import { CliError, ExitCode } from "../errors";
 import type { TunnelServer, TunnelServerProvider } from "../providers/provider";
 import type { ServerRecord, ServerRecordStore } from "../server-records";
 import type { RemoteShell } from "../ssh/remote-shell";
+import type { DeviceHop } from "../ssh/system-ssh";
 import { approveWithNewServer, type CreateDeps } from "./create";
 
 const ID = "0b7e3f52-9a61-4c1e-8d2f-3a4b5c6d7e8f" as TunnelId;
@@ -28,6 +29,8 @@ const serverKeys = generateKeyPair();
 const psk = generatePresharedKey();
 
 function view(state: TunnelState, extra: Partial<TunnelView> = {}): TunnelView {
+  // A running tunnel runs on our server (the api's view of our approval).
+  const running = state === TunnelState.Running;
   return {
     tunnelId: ID,
     state,
@@ -38,8 +41,8 @@ function view(state: TunnelState, extra: Partial<TunnelView> = {}): TunnelView {
     createdAt: "2026-01-01T00:00:00.000Z",
     updatedAt: "2026-01-01T00:00:00.000Z",
     expiresAt: "2099-01-01T00:00:00.000Z",
-    server: null,
-    supportUser: state === TunnelState.Running ? "support1a2b" : null,
+    server: running ? OUR_SERVER : null,
+    supportUser: running ? "support1a2b" : null,
     approvedBy: null,
     stoppedBy: null,
     stopReason: null,
@@ -78,6 +81,7 @@ interface Harness {
   approvals: ApproveTunnelRequest[];
   execs: { argv: readonly string[]; stdin?: string }[];
   records: Map<string, ServerRecord>;
+  pinnedHops: DeviceHop[];
 }
 
 function harness(options: {
@@ -85,8 +89,10 @@ function harness(options: {
   polls?: (TunnelView | Error)[];
   approve?: () => Promise<TunnelView>;
   failOn?: string;
+  failPinDevice?: boolean;
   controller?: AbortController;
 }): Harness {
+  const pinnedHops: DeviceHop[] = [];
   const calls: string[] = [];
   const approvals: ApproveTunnelRequest[] = [];
   const execs: { argv: readonly string[]; stdin?: string }[] = [];
@@ -148,6 +154,11 @@ function harness(options: {
     connectShell: async () => shell,
     records: store,
     pinHostKey: async () => void calls.push("pin"),
+    pinDeviceHostKey: async (_record, hop) => {
+      calls.push("pin device");
+      pinnedHops.push(hop);
+      if (options.failPinDevice) throw new Error("Host key verification failed.");
+    },
     readPsk: async () => psk + "\n",
     printer: new Printer({
       stdout: { write: () => true },
@@ -159,7 +170,7 @@ function harness(options: {
     now: () => clock,
     signal: options.controller?.signal,
   };
-  return { deps, calls, approvals, execs, records };
+  return { deps, calls, approvals, execs, records, pinnedHops };
 }
 
 describe("create", () => {
@@ -167,7 +178,7 @@ describe("create", () => {
     const h = harness({ polls: [view(TunnelState.Running)] });
     const result = await approveWithNewServer(ID, {}, h.deps);
     assert.equal(result.tunnel.state, TunnelState.Running);
-    assert.deepEqual(h.calls, ["preflight", "obtain", "pin", "dispose", "approve"]);
+    assert.deepEqual(h.calls, ["preflight", "obtain", "pin", "dispose", "approve", "pin device"]);
     const body = h.approvals[0]!;
     const payload = openApproval({
       sealed: body.approval,
@@ -180,6 +191,49 @@ describe("create", () => {
     assert.equal(payload.sshPublicKey, EGRESS);
     assert.equal(body.instanceId, SERVER.instanceId);
     assert.ok(h.records.has(ID), "the server record stays for connect and stop");
+  });
+
+  it("records where the device is, its support user and the pinned host key", async () => {
+    const h = harness({});
+    await approveWithNewServer(ID, {}, h.deps);
+    assert.deepEqual(h.records.get(ID)?.device, {
+      network: "10.20.30.0/30",
+      address: "10.20.30.1",
+      supportUser: "support1a2b",
+      hostKeyAlias: `device.${ID}.support-tunnel`,
+    });
+    assert.deepEqual(h.pinnedHops, [
+      {
+        tunnelId: ID,
+        interfaceName: SERVER.interfaceName,
+        supportUser: "support1a2b",
+        network: "10.20.30.0/30",
+        deviceAddress: "10.20.30.1",
+        hostKeyAlias: `device.${ID}.support-tunnel`,
+      },
+    ]);
+  });
+
+  it("ends the tunnel and destroys the server when the device's host key cannot be pinned", async () => {
+    const h = harness({ failPinDevice: true });
+    await assert.rejects(approveWithNewServer(ID, {}, h.deps), /Host key verification failed/);
+    assert.deepEqual(h.calls.slice(-2), ["stop", `destroy ${SERVER.instanceId}`]);
+    assert.equal(h.records.size, 0);
+  });
+
+  it("refuses, ends the tunnel and destroys the server when the api's running view names another network", async () => {
+    const h = harness({ polls: [view(TunnelState.Running, { network: "10.99.0.0/30" })] });
+    await assert.rejects(approveWithNewServer(ID, {}, h.deps), (err: unknown) => {
+      assert.ok(err instanceof CliError);
+      assert.equal(err.exitCode, ExitCode.Refused);
+      assert.match(
+        err.message,
+        /the network is "10\.99\.0\.0\/30", create recorded "10\.20\.30\.0\/30"/,
+      );
+      return true;
+    });
+    assert.ok(!h.calls.includes("pin device"), "nothing is run on the device");
+    assert.deepEqual(h.calls.slice(-2), ["stop", `destroy ${SERVER.instanceId}`]);
   });
 
   it("never puts the WireGuard private key or the PSK on a command line", async () => {
@@ -245,7 +299,11 @@ describe("create", () => {
         : getTunnel(id, opts);
     const result = await approveWithNewServer(ID, {}, h.deps);
     assert.equal(result.tunnel.state, TunnelState.Running);
-    assert.deepEqual(h.calls.slice(-1), ["approve"], "nothing stopped, nothing destroyed");
+    assert.deepEqual(
+      h.calls.slice(-2),
+      ["approve", "pin device"],
+      "nothing stopped, nothing destroyed",
+    );
     assert.equal(h.approvals.length, 1, "the approval is not sent twice");
     assert.ok(h.records.has(ID));
   });
@@ -382,7 +440,8 @@ describe("create", () => {
           req.socket.destroy();
           return;
         }
-        if (req.url?.includes("wait=")) tunnel = { ...tunnel, state: TunnelState.Running };
+        if (req.url?.includes("wait="))
+          tunnel = { ...tunnel, state: TunnelState.Running, supportUser: "support1a2b" };
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify(tunnel));
       });

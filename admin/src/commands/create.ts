@@ -11,6 +11,7 @@ import {
   isTerminal,
   presharedKeySchema,
   sealApproval,
+  tunnelAddresses,
   TunnelState,
   type PresharedKey,
   type SupportApiClient,
@@ -18,30 +19,37 @@ import {
   type WgKeyPair,
   type Printer,
 } from "@support-tunnel/common";
-import { pinHostKey, promptHidden, readAllStdin } from "../adapters";
+import { pinDeviceHostKey, pinHostKey, promptHidden, readAllStdin } from "../adapters";
 import type { Context } from "../context";
+import { recordDisagreements } from "../device-access";
 import { CliError, ExitCode } from "../errors";
 import type { TunnelServer, TunnelServerProvider } from "../providers/provider";
 import { providersFor, type ProviderFlags } from "../providers/registry";
 import { configureServer } from "../server-setup";
-import type { ServerRecordStore } from "../server-records";
+import type { ServerRecord, ServerRecordStore } from "../server-records";
 import { connectNodeSsh, type ConnectRemoteShell } from "../ssh/remote-shell";
+import { deviceHostKeyAlias, type DeviceHop } from "../ssh/system-ssh";
 import { parseTunnelId } from "../tunnel-id";
 
 export interface CreateOptions extends ProviderFlags {
   id: string;
   /** Where the tunnel server comes from: netns, ssh or gcp. */
   provider: string;
-  /** The PSK the customer sent; `-` reads it from stdin; absent, a hidden prompt asks. */
+  /** `-` reads the PSK from stdin; absent, a hidden prompt asks; any other value is refused. */
   psk?: string;
   /** Seconds to wait for the device to connect, as typed. */
   timeout: string;
   ctx: Context;
 }
 
+export const PSK_IN_ARGV =
+  "--psk VALUE puts the PSK where `ps` and shell history see it: pipe it in with --psk - (e.g. `support create ID --psk - < psk-file`), or leave --psk out to be asked for it without echo";
+
 export async function create(options: CreateOptions): Promise<CreateResult> {
   const { ctx } = options;
   parseTunnelId(options.id);
+  if (options.psk !== undefined && options.psk !== "-")
+    throw new CliError(PSK_IN_ARGV, ExitCode.Usage);
   const timeoutSeconds = Number(options.timeout);
   if (!Number.isInteger(timeoutSeconds) || timeoutSeconds <= 0) {
     throw new CliError("--timeout must be a whole number of seconds", ExitCode.Usage);
@@ -65,6 +73,7 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
         connectShell: connectNodeSsh,
         records: ctx.records(),
         pinHostKey,
+        pinDeviceHostKey,
         readPsk: () => readPsk(options.psk, ctx, controller.signal),
         printer: ctx.printer,
         signal: controller.signal,
@@ -75,17 +84,16 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
   }
 }
 
-/** The PSK from `--psk VALUE`, `--psk -` (stdin) or a hidden prompt that insists on a valid one. */
+/** The PSK from stdin (`--psk -`) or a hidden prompt that insists on a valid one. */
 async function readPsk(
   flag: string | undefined,
   ctx: Context,
   signal: AbortSignal,
 ): Promise<string> {
   if (flag === "-") return readAllStdin();
-  if (flag !== undefined) return flag;
   if (!ctx.env.stdinIsTty) {
     throw new CliError(
-      "no PSK: pass --psk VALUE, or --psk - to read it from stdin",
+      "no PSK: pipe it in with --psk -, or run on a terminal to be asked for it",
       ExitCode.Usage,
     );
   }
@@ -105,6 +113,8 @@ export interface CreateDeps {
   records: ServerRecordStore;
   /** Writes the per-tunnel known_hosts that pins the server's host key. */
   pinHostKey: (path: string, server: TunnelServer) => Promise<void>;
+  /** First contact with the device over the tunnel: pins its SSH host key on the server. */
+  pinDeviceHostKey: (record: ServerRecord, hop: DeviceHop) => Promise<void>;
   readPsk: () => Promise<string>;
   printer: Printer;
   generateKeyPair?: () => WgKeyPair;
@@ -179,12 +189,15 @@ export async function approveWithNewServer(
   let approved = false;
   try {
     const knownHostsPath = deps.records.knownHostsPath(tunnelId);
-    await deps.records.save({
+    // The network is recorded now: it is what WireGuard on the server is configured with.
+    const record: ServerRecord = {
       tunnelId,
       createdAt: new Date(now()).toISOString(),
       knownHostsPath,
       server,
-    });
+      device: { network: tunnel.network, address: tunnelAddresses(tunnel.network).device },
+    };
+    await deps.records.save(record);
     await deps.pinHostKey(knownHostsPath, server);
     checkAborted(signal);
 
@@ -293,7 +306,43 @@ export async function approveWithNewServer(
         `tunnel ended before the device connected (${view.stoppedBy ?? "unknown"}${view.stopReason ? `: ${view.stopReason}` : ""})`,
       );
     }
-    waitStep.done(`device connected as ${view.supportUser ?? "?"}`);
+    const disagreements = recordDisagreements(record, view);
+    if (disagreements.length > 0) {
+      waitStep.fail();
+      throw new CliError(
+        `refusing the api's answer: ${disagreements.join("; ")}`,
+        ExitCode.Refused,
+      );
+    }
+    if (!view.supportUser) {
+      waitStep.fail();
+      throw new CliError(`the api says the device connected but names no support user`);
+    }
+    waitStep.done(`device connected as ${view.supportUser}`);
+
+    // First contact through the WireGuard link the PSK authenticates: the device's
+    // host key is pinned now, and every later hop refuses any other key.
+    const pinStep = printer.step("pinning the device's SSH host key over the tunnel");
+    const device = {
+      ...record.device!,
+      supportUser: view.supportUser,
+      hostKeyAlias: deviceHostKeyAlias(tunnelId),
+    };
+    try {
+      await deps.pinDeviceHostKey(record, {
+        tunnelId,
+        interfaceName: server.interfaceName,
+        supportUser: device.supportUser,
+        network: device.network,
+        deviceAddress: device.address,
+        hostKeyAlias: device.hostKeyAlias,
+      });
+    } catch (err) {
+      pinStep.fail();
+      throw err;
+    }
+    await deps.records.save({ ...record, device });
+    pinStep.done("device's SSH host key pinned");
     printer.data(
       { tunnel: view, server: { instanceId: server.instanceId, provider: server.provider } },
       () =>

@@ -1,18 +1,42 @@
-// `support login`: checks the token against the api, then stores url and token.
-import { SupportApiClient, type Whoami } from "@support-tunnel/common";
+// `support login`: reads the token (stdin or a hidden prompt, never argv), checks
+// it against the api, then stores url and token.
+import { engineerTokenSchema, SupportApiClient, type Whoami } from "@support-tunnel/common";
+import { promptHidden, readAllStdin } from "../adapters";
 import { writeConfigFile, type AdminConfig } from "../config";
 import type { Context } from "../context";
 import { CliError, ExitCode } from "../errors";
 
 export interface LoginOptions {
   api: string;
-  token: string;
+  /** `--token VALUE`: refused, a token in argv is seen by `ps` and kept in shell history. */
+  token?: string;
+  /** `--with-token`: the token is read from stdin. */
+  withToken?: boolean;
   identity?: string;
   lab?: string;
   sshHost?: string;
   ctx: Context;
   /** The client the token is checked with; one retry only, the engineer is waiting. */
   makeClient?: (url: string, token: string) => Pick<SupportApiClient, "whoami">;
+  readStdin?: () => Promise<string>;
+  prompt?: (message: string) => Promise<string>;
+}
+
+export const TOKEN_IN_ARGV =
+  "--token puts your token where `ps` and shell history see it: pipe it in with --with-token (e.g. `support login --api URL --with-token < token-file`), or leave both out to be asked for it without echo";
+
+/** The token from stdin (`--with-token`) or a hidden prompt on a terminal. */
+async function readToken(options: LoginOptions): Promise<string> {
+  const { ctx } = options;
+  if (options.token !== undefined) throw new CliError(TOKEN_IN_ARGV, ExitCode.Usage);
+  if (options.withToken) return (options.readStdin ?? readAllStdin)();
+  if (!ctx.env.stdinIsTty) {
+    throw new CliError(
+      "no token: pass --with-token and the token on stdin, or run on a terminal to be asked for it",
+      ExitCode.Usage,
+    );
+  }
+  return (options.prompt ?? ((message) => promptHidden(message)))("engineer token (ste_...)");
 }
 
 export async function login(options: LoginOptions): Promise<Whoami> {
@@ -21,13 +45,16 @@ export async function login(options: LoginOptions): Promise<Whoami> {
     options.makeClient ??
     ((baseUrl: string, token: string) => new SupportApiClient({ baseUrl, token, retries: 1 }));
   if (!options.api) throw new CliError("--api URL is required", ExitCode.Usage);
-  if (!options.token) throw new CliError("--token TOKEN is required", ExitCode.Usage);
-  const me = await makeClient(options.api, options.token).whoami();
+  const token = (await readToken(options)).trim();
+  // Checked before it is sent anywhere; the message never repeats the value.
+  if (!engineerTokenSchema.safeParse(token).success)
+    throw new CliError("the token must be an engineer token (ste_...)", ExitCode.Usage);
+  const me = await makeClient(options.api, token).whoami();
   const previous = ctx.config.file;
   const next: AdminConfig = {
     ...(previous ?? {}),
     apiUrl: options.api,
-    token: options.token,
+    token,
   };
   if (options.identity) next.identity = options.identity;
   if (options.lab) next.netns = { ...next.netns, lab: options.lab };

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { throughServerArgs } from "./system-ssh";
+import { deviceHopArgv, throughServerArgs } from "./system-ssh";
 
 const access = {
   host: "100.64.0.9",
@@ -12,8 +12,22 @@ const hop = {
   tunnelId: "0b7e3f52-9a61-4c1e-8d2f-3a4b5c6d7e8f",
   interfaceName: "sts0b7e3f529a61",
   supportUser: "support1a2b",
+  network: "10.20.30.0/30",
   deviceAddress: "10.20.30.1",
+  hostKeyAlias: "device.0b7e3f52-9a61-4c1e-8d2f-3a4b5c6d7e8f.support-tunnel",
 };
+
+/** The value of each `-o Name=value` in an argv. */
+function sshOptions(argv: readonly string[]): Map<string, string> {
+  const options = new Map<string, string>();
+  argv.forEach((a, i) => {
+    if (argv[i - 1] === "-o") {
+      const [name, ...value] = a.split("=");
+      options.set(name!, value.join("="));
+    }
+  });
+  return options;
+}
 
 /** Plays both remote shells: each parses the command string it is handed into an argv. */
 function argvOnDevice(args: string[]): { serverSsh: string[]; device: string[] } {
@@ -69,5 +83,58 @@ describe("throughServerArgs", () => {
     const args = throughServerArgs(access, "/k", hop, ["sudo", "-i"], true);
     assert.ok(args.includes("-t"));
     assert.match(args[args.length - 1]!, / -tt /);
+  });
+});
+
+describe("deviceHopArgv", () => {
+  it("leaves the server only through the tunnel interface, to the recorded address and user", () => {
+    const argv = deviceHopArgv(hop, ["true"], false);
+    const options = sshOptions(argv);
+    assert.equal(options.get("BindInterface"), "sts0b7e3f529a61");
+    assert.ok(argv.includes("support1a2b@10.20.30.1"));
+    assert.deepEqual(argv.slice(1, 3), ["-F", "none"], "no ssh_config of the server's applies");
+  });
+
+  it("checks the device's host key strictly, under the tunnel's alias, in the tunnel's known_hosts only", () => {
+    const options = sshOptions(deviceHopArgv(hop, ["true"], false));
+    assert.equal(options.get("StrictHostKeyChecking"), "yes");
+    assert.equal(options.get("HostKeyAlias"), hop.hostKeyAlias);
+    assert.equal(
+      options.get("UserKnownHostsFile"),
+      `/var/lib/support-tunnel-server/${hop.tunnelId}/known_hosts`,
+    );
+    assert.equal(options.get("GlobalKnownHostsFile"), "/dev/null");
+    assert.equal(options.get("CheckHostIP"), "no");
+    assert.equal(options.get("UpdateHostKeys"), "no");
+  });
+
+  it("accepts a new host key only on first contact", () => {
+    const first = sshOptions(deviceHopArgv(hop, ["true"], false, { firstContact: true }));
+    assert.equal(first.get("StrictHostKeyChecking"), "accept-new");
+    const later = sshOptions(throughServerArgs(access, "/k", hop, ["true"], false));
+    assert.equal(later.get("StrictHostKeyChecking"), "yes", "the server hop is pinned too");
+  });
+
+  it("refuses an address outside the recorded network, a foreign user, interface or alias", () => {
+    assert.throws(
+      () => deviceHopArgv({ ...hop, deviceAddress: "192.168.1.10" }, ["true"], false),
+      /192\.168\.1\.10 is not the device's address in 10\.20\.30\.0\/30/,
+    );
+    assert.throws(
+      () => deviceHopArgv({ ...hop, deviceAddress: "10.20.30.2" }, ["true"], false),
+      /not the device's address/,
+    );
+    assert.throws(
+      () => deviceHopArgv({ ...hop, supportUser: "root" }, ["true"], false),
+      /not a support user/,
+    );
+    assert.throws(
+      () => deviceHopArgv({ ...hop, interfaceName: "eth0" }, ["true"], false),
+      /not a tunnel interface/,
+    );
+    assert.throws(
+      () => deviceHopArgv({ ...hop, hostKeyAlias: "10.20.30.1" }, ["true"], false),
+      /not a host key alias/,
+    );
   });
 });

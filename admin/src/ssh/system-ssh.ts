@@ -1,6 +1,7 @@
 // Argument vectors for the system `ssh` client: how connect and command reach a
 // device (engineer → server with the engineer's key → device over WireGuard with
 // the egress key, which never leaves the server). Pure, so it is tested with hostile input.
+import { supportUserSchema, tunnelAddresses } from "@support-tunnel/common";
 import { shellQuote } from "../shell-quote";
 import type { ServerSshAccess } from "../providers/provider";
 import { serverPaths } from "../server-setup";
@@ -23,12 +24,29 @@ const COMMON_OPTIONS = [
   "LogLevel=ERROR",
 ];
 
+/** Where the hop from the server goes: all of it as `support create` recorded it. */
 export interface DeviceHop {
   tunnelId: string;
+  /** The tunnel's interface on the server: the only way the hop may leave. */
   interfaceName: string;
   supportUser: string;
+  /** The tunnel's network; the device's address must be its first host. */
+  network: string;
   deviceAddress: string;
+  /** The name the device's host key is pinned under (deviceHostKeyAlias). */
+  hostKeyAlias: string;
 }
+
+/**
+ * The name the device's SSH host key is pinned under in the tunnel's known_hosts
+ * on the server: tied to the tunnel, not to an address an api answer could name.
+ */
+export function deviceHostKeyAlias(tunnelId: string): string {
+  return `device.${tunnelId}.support-tunnel`;
+}
+
+const TUNNEL_INTERFACE = /^st[sd][0-9a-f]{12}$/;
+const HOST_KEY_ALIAS = /^device\.[0-9a-f-]{36}\.support-tunnel$/;
 
 /** The ssh argv (without the leading `ssh`) to reach the server. */
 export function serverSshArgs(
@@ -54,19 +72,53 @@ export function serverSshArgs(
   ];
 }
 
-/** The command the server runs to hop to the device, as an argv (quoted by the caller). */
-export function deviceHopArgv(hop: DeviceHop, inner: readonly string[], tty: boolean): string[] {
+/**
+ * The command the server runs to hop to the device, as an argv (quoted by the
+ * caller). The hop is bound to the tunnel interface's address (BindInterface; the
+ * tunnel's nftables table lets that address leave only through that interface),
+ * and the device's host key is checked strictly under the tunnel's alias. Only
+ * `firstContact` (create, once the device reports it is up) accepts a new key:
+ * the tunnel's known_hosts is empty then, and the only peer on the interface is
+ * the device that holds the PSK.
+ */
+export function deviceHopArgv(
+  hop: DeviceHop,
+  inner: readonly string[],
+  tty: boolean,
+  options: { firstContact?: boolean } = {},
+): string[] {
+  if (!TUNNEL_INTERFACE.test(hop.interfaceName))
+    throw new Error(`not a tunnel interface: ${JSON.stringify(hop.interfaceName)}`);
+  if (!supportUserSchema.safeParse(hop.supportUser).success)
+    throw new Error(`not a support user: ${JSON.stringify(hop.supportUser)}`);
+  if (!HOST_KEY_ALIAS.test(hop.hostKeyAlias))
+    throw new Error(`not a host key alias: ${JSON.stringify(hop.hostKeyAlias)}`);
+  if (tunnelAddresses(hop.network).device !== hop.deviceAddress)
+    throw new Error(`${hop.deviceAddress} is not the device's address in ${hop.network}`);
   const paths = serverPaths(hop.tunnelId, hop.interfaceName);
   return [
     "ssh",
+    // No ssh_config of the server's (a Host block could add a ProxyJump or another key).
+    "-F",
+    "none",
     "-i",
     paths.egressKey,
     "-o",
     "IdentitiesOnly=yes",
     "-o",
+    `BindInterface=${hop.interfaceName}`,
+    "-o",
     `UserKnownHostsFile=${paths.knownHosts}`,
     "-o",
-    "StrictHostKeyChecking=accept-new",
+    "GlobalKnownHostsFile=/dev/null",
+    "-o",
+    `HostKeyAlias=${hop.hostKeyAlias}`,
+    "-o",
+    "CheckHostIP=no",
+    "-o",
+    "UpdateHostKeys=no",
+    "-o",
+    `StrictHostKeyChecking=${options.firstContact ? "accept-new" : "yes"}`,
     ...COMMON_OPTIONS,
     ...(tty ? ["-tt"] : ["-T"]),
     `${hop.supportUser}@${hop.deviceAddress}`,
@@ -82,11 +134,11 @@ export function throughServerArgs(
   hop: DeviceHop,
   inner: readonly string[],
   tty: boolean,
-  strict: "yes" | "accept-new" = "yes",
+  options: { firstContact?: boolean } = {},
 ): string[] {
   return [
-    ...serverSshArgs(access, knownHostsPath, { tty, strict }),
+    ...serverSshArgs(access, knownHostsPath, { tty, strict: "yes" }),
     "--",
-    shellQuote(deviceHopArgv(hop, inner, tty)),
+    shellQuote(deviceHopArgv(hop, inner, tty, options)),
   ];
 }

@@ -54,17 +54,23 @@ export class DemoWorld {
       });
       log(`api listening at ${api.url} (embedded PGlite in ${path.join(tmp, "api-data")})`);
       const world = new DemoWorld(lab, api, tmp, path.join(tmp, "engineer", "admin.json"));
-      const login = await world.support([
-        "login",
-        "--api",
-        api.url,
-        "--token",
-        token,
-        "--identity",
-        path.join(tmp, "engineer", "id_ed25519"),
-        "--lab",
-        lab.name,
-      ]);
+      // The token goes on stdin, never in argv where `ps` would see it.
+      const login = await world.support(
+        [
+          "login",
+          "--api",
+          api.url,
+          "--with-token",
+          "--identity",
+          path.join(tmp, "engineer", "id_ed25519"),
+          "--lab",
+          lab.name,
+        ],
+        {
+          input: `${token}
+`,
+        },
+      );
       if (login.exitCode !== 0) throw new Error(`support login failed: ${login.stderr}`);
       return world;
     } catch (err) {
@@ -107,10 +113,10 @@ export class DemoWorld {
     return { tunnelId: parsed.tunnelId, presharedKey: parsed.presharedKey };
   }
 
-  /** Runs `support ARGS` with this world's config; never throws on a non-zero exit. */
+  /** Runs `support ARGS` with this world's config (and `env` on top); never throws on a non-zero exit. */
   async support(
     args: string[],
-    options: { input?: string; timeoutMs?: number } = {},
+    options: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {},
   ): Promise<RunResult> {
     const result = await this.supportProcess(args, options);
     return {
@@ -120,9 +126,12 @@ export class DemoWorld {
     };
   }
 
-  supportProcess(args: string[], options: { input?: string; timeoutMs?: number } = {}) {
+  supportProcess(
+    args: string[],
+    options: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+  ) {
     return execa(process.execPath, [SUPPORT_BIN, ...args], {
-      env: { SUPPORT_ADMIN_CONFIG: this.configPath },
+      env: { SUPPORT_ADMIN_CONFIG: this.configPath, ...options.env },
       input: options.input ?? "",
       timeout: options.timeoutMs ?? 120_000,
       reject: false,

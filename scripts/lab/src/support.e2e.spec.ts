@@ -97,7 +97,13 @@ describe("support end to end (lab)", function () {
     assert.equal(who.exitCode, 0, who.stderr);
     assert.deepEqual(JSON.parse(who.stdout), { name: "admin", role: "admin", api: world.api.url });
     const elsewhere = path.join(path.dirname(world.configPath), "other.json");
-    const bad = await world.support([
+    const bad = await world.support(
+      ["login", "--config", elsewhere, "--api", world.api.url, "--with-token"],
+      { input: `ste_${"A".repeat(43)}\n` },
+    );
+    assert.equal(bad.exitCode, 3, bad.stderr);
+    assert.ok(!fs.existsSync(elsewhere), "nothing stored for a refused token");
+    const inArgv = await world.support([
       "login",
       "--config",
       elsewhere,
@@ -106,8 +112,9 @@ describe("support end to end (lab)", function () {
       "--token",
       `ste_${"A".repeat(43)}`,
     ]);
-    assert.equal(bad.exitCode, 3, bad.stderr);
-    assert.ok(!fs.existsSync(elsewhere), "nothing stored for a refused token");
+    assert.equal(inArgv.exitCode, 2, "a token in argv is refused");
+    assert.match(inArgv.stderr, /--with-token/);
+    assert.ok(!fs.existsSync(elsewhere), "and nothing stored");
     const unknown = await world.support(["show", "00000000-0000-4000-8000-000000000000"]);
     assert.equal(unknown.exitCode, 5, unknown.stderr);
   });

@@ -145,11 +145,12 @@ describe("gcp tunnel server program", function () {
     assert.equal(instance.inputs.metadata["ssh-keys"], undefined);
   });
 
-  it("installs WireGuard from the startup script", async () => {
+  it("installs WireGuard and nftables from the startup script", async () => {
     const { instance } = await run(baseArgs());
     const script: string = instance.inputs.metadataStartupScript;
     assert.match(script, /^#!\/bin\/bash/);
     assert.match(script, /apt-get install [^\n]*wireguard-tools/);
+    assert.match(script, /apt-get install [^\n]*nftables/);
     assert.match(script, /echo ok > "\$marker"/);
   });
 

@@ -39,7 +39,7 @@ export async function waitForServer(
     if (result.state === "ready") return result.hostKey;
     if (result.state === "failed") {
       throw new Error(
-        `the startup script on ${access.host} could not install wireguard-tools (see the VM's serial console)`,
+        `the startup script on ${access.host} could not install wireguard-tools and nftables (see the VM's serial console)`,
       );
     }
     const message =

@@ -1,4 +1,5 @@
-// The VM's startup script: installs WireGuard and leaves a marker `obtain` reads
+// The VM's startup script: installs WireGuard and nftables (each tunnel's
+// interface is confined by its own table) and leaves a marker `obtain` reads
 // over SSH, so the engineer's CLI starts configuring only a finished machine.
 // GCE runs it as root at every boot; it is safe to run again.
 
@@ -15,7 +16,7 @@ rm -f "$marker"
 export DEBIAN_FRONTEND=noninteractive
 # apt mirrors can be briefly unreachable while the VM's network comes up
 for attempt in 1 2 3 4 5; do
-  if apt-get update -q && apt-get install -y -q --no-install-recommends wireguard-tools; then
+  if apt-get update -q && apt-get install -y -q --no-install-recommends wireguard-tools nftables; then
     break
   fi
   if [ "$attempt" -eq 5 ]; then
@@ -24,7 +25,7 @@ for attempt in 1 2 3 4 5; do
   fi
   sleep 10
 done
-if ! command -v wg >/dev/null; then
+if ! command -v wg >/dev/null || ! [ -x /usr/sbin/nft ]; then
   echo failed > "$marker"
   exit 1
 fi

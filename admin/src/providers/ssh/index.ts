@@ -1,12 +1,14 @@
 // Provider `ssh`: an existing Linux host the engineer owns (`user@addr[:port]`),
 // shared by several tunnels, each with its own interface, UDP port and directory.
-// destroy removes what that one tunnel added and nothing else.
+// destroy removes what that one tunnel added (interface, nftables table,
+// directory) and nothing else.
 import { lookup } from "node:dns/promises";
 import { isIpv4, interfaceName, type TunnelId } from "@support-tunnel/common";
 import { execa } from "execa";
 import { sshHostSchema } from "../../config";
 import { CliError, ExitCode } from "../../errors";
 import { shellQuote } from "../../shell-quote";
+import { tunnelFirewallTable } from "../../server-network";
 import { SERVER_STATE_ROOT, serverPaths, serverTunnelDir } from "../../server-setup";
 import type { ObtainServerRequest, TunnelServer, TunnelServerProvider } from "../provider";
 
@@ -176,10 +178,11 @@ export class SshProvider implements TunnelServerProvider {
     await this.run(target, [
       "sh",
       "-c",
-      'if [ -f "$1" ]; then wg-quick down "$1" >/dev/null 2>&1 || true; fi; ip link del dev "$2" 2>/dev/null || true; rm -rf -- "$3"',
+      'if [ -f "$1" ]; then wg-quick down "$1" >/dev/null 2>&1 || true; fi; ip link del dev "$2" 2>/dev/null || true; nft delete table inet "$3" 2>/dev/null || true; rm -rf -- "$4"',
       "sh",
       paths.wgConfig,
       iface,
+      tunnelFirewallTable(iface),
       paths.dir,
     ]);
   }

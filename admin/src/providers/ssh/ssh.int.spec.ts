@@ -1,6 +1,7 @@
-// The ssh provider against a real host of its own (a lab host with sshd): two
-// tunnels side by side, each with its own port, and destroy removing one
-// tunnel's interface and directory while the other keeps working.
+// The ssh provider against a real host of its own (a lab host with sshd and a
+// LAN): two tunnels side by side, each with its own port and nftables table,
+// destroy removing one tunnel's interface, table and directory while the other
+// keeps working, and a device network inside the host's LAN refused.
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,6 +15,7 @@ import {
 import { createLab, missingLab, type Lab, type LabHost } from "@support-tunnel/lab";
 import { requirePrerequisite } from "@support-tunnel/testkit";
 import type { ResolvedConfig } from "../../config";
+import { CliError, ExitCode } from "../../errors";
 import { resolveIdentity } from "../../identity";
 import { configureServer, serverPaths } from "../../server-setup";
 import { connectNodeSsh } from "../../ssh/remote-shell";
@@ -38,6 +40,13 @@ describe("ssh provider on a host of its own (lab)", function () {
     const config: ResolvedConfig = { path: join(dir, "admin.json"), dir, file: null, home: dir };
     const identity = await resolveIdentity(config, join(dir, "id_ed25519"));
     const sshd = await host.startSshd({ authorizedKeysForRoot: [identity.publicKey] });
+    // The host's own LAN (a veth pair: there is no dummy module here).
+    for (const args of [
+      ["link", "add", "lan0", "type", "veth", "peer", "name", "lan0peer"],
+      ["addr", "add", "10.77.0.1/16", "dev", "lan0"],
+      ["link", "set", "lan0", "up"],
+    ])
+      await host.exec("ip", args, { reject: true });
     sut = new SshProvider({
       target: { username: "root", host: host.address, port: sshd.port },
       privateKeyPath: identity.privateKeyPath,
@@ -50,14 +59,18 @@ describe("ssh provider on a host of its own (lab)", function () {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  async function bringUp(server: TunnelServer, tunnelId: TunnelId): Promise<void> {
+  async function bringUp(
+    server: TunnelServer,
+    tunnelId: TunnelId,
+    network = tunnelId === A ? "10.98.0.0/30" : "10.98.0.4/30",
+  ): Promise<void> {
     const shell = await connectNodeSsh(server.ssh);
     try {
       await configureServer(shell, {
         tunnelId,
         interfaceName: server.interfaceName,
         wgPort: server.wgPort,
-        network: tunnelId === A ? "10.98.0.0/30" : "10.98.0.4/30",
+        network,
         devicePublicKey: generateKeyPair().publicKey,
         psk: generatePresharedKey(),
         serverPrivateKey: generateKeyPair().privateKey,
@@ -69,8 +82,10 @@ describe("ssh provider on a host of its own (lab)", function () {
 
   const links = async () => (await host.exec("ip", ["-o", "link", "show"])).stdout;
   const exists = async (path: string) => (await host.exec("test", ["-e", path])).exitCode === 0;
+  const hasTable = async (iface: string) =>
+    (await host.exec("nft", ["list", "table", "inet", iface])).exitCode === 0;
 
-  it("gives each tunnel its own port, and destroy removes only that tunnel's interface and directory", async () => {
+  it("gives each tunnel its own port, and destroy removes only that tunnel's interface, nftables table and directory", async () => {
     const expiresAt = new Date(Date.now() + 3600_000);
     const a = await sut.obtain({ tunnelId: A, expiresAt });
     const b = await sut.obtain({ tunnelId: B, expiresAt });
@@ -79,6 +94,8 @@ describe("ssh provider on a host of its own (lab)", function () {
       assert.notEqual(a.wgPort, b.wgPort);
       await bringUp(a, A);
       await bringUp(b, B);
+      assert.ok(await hasTable(a.interfaceName), "a's interface is confined by its own table");
+      assert.ok(await hasTable(b.interfaceName), "and b's by its own");
       assert.deepEqual(
         (await sut.list()).map((s) => s.tunnelId).sort(),
         [A, B].sort(),
@@ -88,6 +105,8 @@ describe("ssh provider on a host of its own (lab)", function () {
       await sut.destroy({ instanceId: a.instanceId, tunnelId: A });
       assert.ok(!(await links()).includes(interfaceName(A, "server")), "a's interface is gone");
       assert.ok(!(await exists(serverPaths(A, a.interfaceName).dir)), "and its directory");
+      assert.ok(!(await hasTable(a.interfaceName)), "and its nftables table");
+      assert.ok(await hasTable(b.interfaceName), "b's table stays");
       assert.ok((await links()).includes(interfaceName(B, "server")), "b's interface stays");
       assert.ok(await exists(serverPaths(B, b.interfaceName).wgConfig), "and its config");
       assert.deepEqual(
@@ -101,5 +120,40 @@ describe("ssh provider on a host of its own (lab)", function () {
     }
     assert.ok(!(await links()).includes(interfaceName(B, "server")));
     assert.deepEqual(await sut.list(), []);
+  });
+
+  it("refuses a network inside the host's LAN, naming both, before making an interface or rules", async () => {
+    const server = await sut.obtain({ tunnelId: A, expiresAt: new Date(Date.now() + 3600_000) });
+    try {
+      await assert.rejects(bringUp(server, A, "10.77.3.0/30"), (err: unknown) => {
+        assert.ok(err instanceof CliError);
+        assert.equal(err.exitCode, ExitCode.Refused);
+        assert.match(
+          err.message,
+          /^the device's network 10\.77\.3\.0\/30 overlaps 10\.77\.0\.1\/16 on lan0.* of the tunnel server; refusing/,
+        );
+        return true;
+      });
+      assert.ok(!(await links()).includes(server.interfaceName), "no interface was made");
+      assert.ok(!(await hasTable(server.interfaceName)), "no rules were loaded");
+      assert.ok(!(await exists(serverPaths(A, server.interfaceName).wgConfig)), "no config");
+    } finally {
+      await sut.destroy({ instanceId: server.instanceId, tunnelId: A });
+    }
+    assert.ok(!(await exists(serverPaths(A, server.interfaceName).dir)));
+  });
+
+  it("refuses a network another tunnel on the host already has", async () => {
+    const expiresAt = new Date(Date.now() + 3600_000);
+    const a = await sut.obtain({ tunnelId: A, expiresAt });
+    const b = await sut.obtain({ tunnelId: B, expiresAt });
+    try {
+      await bringUp(a, A, "10.98.0.0/30");
+      await assert.rejects(bringUp(b, B, "10.98.0.0/29"), /overlaps 10\.98\.0\.2\/30 on sts/);
+      assert.ok(!(await links()).includes(b.interfaceName));
+    } finally {
+      await sut.destroy({ instanceId: a.instanceId, tunnelId: A });
+      await sut.destroy({ instanceId: b.instanceId, tunnelId: B });
+    }
   });
 });
