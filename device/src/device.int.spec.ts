@@ -149,6 +149,10 @@ describe("support-device in the lab", function () {
     tamper?: boolean;
     expiresAt?: string;
     client?: SupportApiClient;
+    /** Who the approval says approved; default alice, whose token the test posts with. */
+    engineer?: string;
+    /** The ticket sealed in; default the one the engineer is shown. */
+    ticket?: string;
   }
 
   /** What `support create` does: the server's WireGuard end, then a sealed approval posted to the api. */
@@ -177,6 +181,8 @@ describe("support-device in the lab", function () {
         wgPort,
         sshPublicKey: egressPublicKey,
         expiresAt: options.expiresAt ?? view.expiresAt,
+        engineer: options.engineer ?? "alice",
+        ...((options.ticket ?? view.ticket) ? { ticket: options.ticket ?? view.ticket! } : {}),
       },
       serverPrivateKey: keys.privateKey,
       devicePublicKey: view.deviceWgPublicKey,

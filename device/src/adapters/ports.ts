@@ -42,10 +42,13 @@ export interface WireGuard {
 
 export interface Users {
   exists(name: string): Promise<boolean>;
-  /** A fresh user with its own group and home, that no password can log into. */
+  /** A fresh user with its own group and home, that no password can log into; `comment` is its passwd comment. */
   create(name: string, comment: string): Promise<void>;
-  /** `/etc/sudoers.d/<name>`: passwordless sudo, checked with visudo before it is moved in place. */
-  grantSudo(name: string): Promise<void>;
+  /**
+   * `/etc/sudoers.d/<name>`: passwordless sudo, checked with visudo before it is
+   * moved in place; `note` (one line: whom it is for) goes in its comment.
+   */
+  grantSudo(name: string, note: string): Promise<void>;
   /** Writes `~/.ssh/authorized_keys` (0600, owned by the user) with exactly this line. */
   authorize(name: string, authorizedKeysLine: string): Promise<void>;
   /** Kills the user's processes, deletes user, home and sudoers file. Missing pieces are fine. */

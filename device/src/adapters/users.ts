@@ -78,9 +78,11 @@ export class SystemUsers implements Users {
     await run("usermod", ["--password", "*", name], { timeoutMs: 30_000 });
   }
 
-  async grantSudo(name: string): Promise<void> {
+  async grantSudo(name: string, note: string): Promise<void> {
     checkName(name);
-    const text = `${SUDOERS_HEADER} ephemeral support user, removed when the tunnel stops\n${name} ALL=(ALL) NOPASSWD: ALL\n`;
+    // The note is a comment: a line break in it would be a sudoers rule.
+    if (/[\r\n]/.test(note)) throw new Error("a sudoers note must be one line");
+    const text = `${SUDOERS_HEADER} ephemeral support user, removed when the tunnel stops: ${note}\n${name} ALL=(ALL) NOPASSWD: ALL\n`;
     await fs.mkdir(this.sudoersDir, { recursive: true, mode: 0o750 });
     // visudo checks the exact text before it goes live. sudo ignores sudoers.d names
     // with a dot, so neither the check file nor write-file-atomic's temp file is ever read by it.
