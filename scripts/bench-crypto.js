@@ -31,6 +31,8 @@ const payload = {
   wgPort: 51820,
   sshPublicKey: `ssh-ed25519 ${Buffer.alloc(51, 7).toString("base64")} support@server`,
   expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+  engineer: "alice",
+  ticket: "ABC-123",
 };
 const seal = () =>
   sealApproval({

@@ -39,6 +39,7 @@ describe("api: what it stores (PostgreSQL)", function () {
           sshPublicKey:
             "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
           expiresAt: created.expiresAt,
+          engineer: "olivia",
         },
         serverPrivateKey: server.privateKey,
         devicePublicKey: device.publicKey,

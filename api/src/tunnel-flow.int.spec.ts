@@ -65,6 +65,7 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
           sshPublicKey:
             "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl egress",
           expiresAt,
+          engineer: "olivia",
         },
         serverPrivateKey: server.privateKey,
         devicePublicKey: device.publicKey,

@@ -25,6 +25,8 @@ const payload: ApprovalPayload = {
   wgPort: 51820,
   sshPublicKey: `ssh-ed25519 ${Buffer.alloc(51, 7).toString("base64")} support@tunnel-server`,
   expiresAt: "2026-11-24T08:00:00.000Z",
+  engineer: "alice",
+  ticket: "ABC-123",
 };
 
 function seal(overrides: Partial<Parameters<typeof sealApproval>[0]> = {}): string {
@@ -66,7 +68,7 @@ function assertRefused(input: OpenApprovalInput, message?: RegExp): void {
 }
 
 /** Builds a sealed approval by hand, as the documented format says, to reach the later checks. */
-function handSealed(message: Uint8Array, version = 1): string {
+function handSealed(message: Uint8Array, version = 2): string {
   const nonce = nacl.randomBytes(nacl.box.nonceLength);
   const boxed = nacl.box(message, nonce, decodeKey(device.publicKey), decodeKey(server.privateKey));
   const body = Buffer.concat([Buffer.from([version]), nonce, boxed]);
@@ -89,6 +91,16 @@ describe("sealed approval", () => {
     const b = seal();
     assert.notEqual(a, b);
     assert.deepEqual(openApproval(openInput(b)), payload);
+  });
+
+  it("names the approving engineer and the ticket, and opens without a ticket when there is none", () => {
+    const opened = openApproval(openInput(seal()));
+    assert.equal(opened.engineer, "alice");
+    assert.equal(opened.ticket, "ABC-123");
+    const { ticket: _none, ...withoutTicket } = payload;
+    const bare = openApproval(openInput(seal({ payload: withoutTicket })));
+    assert.equal(bare.ticket, undefined);
+    assert.equal(bare.engineer, "alice");
   });
 
   it("carries a DNS name as the endpoint", () => {
@@ -203,7 +215,40 @@ describe("sealed approval", () => {
   it("refuses an authentic approval of an unknown version", () => {
     const message = Buffer.from(JSON.stringify(payload));
     assert.deepEqual(openApproval(openInput(handSealed(message))), payload);
-    assertRefused(openInput(handSealed(message, 2)), /version 2 is not supported/);
+    assertRefused(openInput(handSealed(message, 3)), /version 3 is not supported/);
+  });
+
+  it("refuses an authentic approval of version 1, which does not say who approved", () => {
+    const { engineer: _e, ticket: _t, ...v1 } = payload;
+    assertRefused(
+      openInput(handSealed(Buffer.from(JSON.stringify(v1)), 1)),
+      /^approval version 1 is not supported \(it does not name the approving engineer\)$/,
+    );
+  });
+
+  it("keeps the MAC a version-1 device checks, so such a device refuses by the version, not as forged", () => {
+    const raw = Buffer.from(seal(), "base64");
+    const body = raw.subarray(0, raw.length - 32);
+    const v1Mac = createHmac("sha256", decodeKey(psk))
+      .update("support-tunnel/approval/v1")
+      .update(body)
+      .digest();
+    assert.deepEqual(raw.subarray(raw.length - 32), v1Mac);
+    assert.equal(raw[0], 2);
+  });
+
+  it("refuses an authentic approval that names no engineer, or a malformed one", () => {
+    const { engineer: _e, ...anonymous } = payload;
+    assertRefused(
+      openInput(handSealed(Buffer.from(JSON.stringify(anonymous)))),
+      /engineer: is required/,
+    );
+    for (const engineer of ["", "Alice", "alice\nbob", 7]) {
+      const odd = Buffer.from(JSON.stringify({ ...payload, engineer }));
+      assertRefused(openInput(handSealed(odd)), /engineer: /);
+    }
+    const badTicket = Buffer.from(JSON.stringify({ ...payload, ticket: "ABC 123\u001b[2J" }));
+    assertRefused(openInput(handSealed(badTicket)), /ticket: /);
   });
 
   it("refuses an authentic approval whose content is not a valid payload", () => {

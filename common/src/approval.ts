@@ -4,6 +4,10 @@
 // sealed = version(1) || nonce(24) || nacl.box(json, nonce, devicePub, serverPriv) || mac(32)
 // mac    = HMAC-SHA256(key = PSK, "support-tunnel/approval/v1" || everything before the mac)
 //
+// Version 2 names the approving engineer and the ticket. The MAC context stays
+// as it was, so a device of version 1 authenticates a version-2 approval and
+// then refuses it by its version, cleanly, instead of calling it forged.
+//
 // The box proves the message came from the holder of the server's WireGuard key
 // (which the device will then pin as its only peer); the MAC proves whoever made
 // it knew the PSK the customer handed to support out of band. The api knows
@@ -14,7 +18,7 @@ import { decodeKey } from "./crypto";
 import type { PresharedKey, TunnelId, WgPrivateKey, WgPublicKey } from "./ids";
 import { approvalPayloadSchema, parseWire } from "./schemas";
 
-const VERSION = 1;
+const VERSION = 2;
 const MAC_CONTEXT = Buffer.from("support-tunnel/approval/v1");
 const MAC_BYTES = 32;
 const HEADER_BYTES = 1 + nacl.box.nonceLength;
@@ -32,6 +36,10 @@ export interface ApprovalPayload {
   sshPublicKey: string;
   /** ISO time after which the device tears the tunnel down on its own. */
   expiresAt: string;
+  /** The engineer who approved (their api name); the device checks it against the customer's choice. */
+  engineer: string;
+  /** The ticket the engineer was shown; absent when the customer gave none. */
+  ticket?: string;
 }
 
 export class ApprovalError extends Error {
@@ -113,7 +121,11 @@ export function openApproval(input: OpenApprovalInput): ApprovalPayload {
   if (!timingSafeEqual(tag, mac(pskBytes, body))) {
     throw new ApprovalError("approval is not authenticated by this tunnel's preshared key");
   }
-  if (body[0] !== VERSION) throw new ApprovalError(`approval version ${body[0]} is not supported`);
+  if (body[0] !== VERSION) {
+    // Version 1 did not say who approved: the customer's choice of engineers could not be checked.
+    const why = body[0] === 1 ? " (it does not name the approving engineer)" : "";
+    throw new ApprovalError(`approval version ${body[0]} is not supported${why}`);
+  }
   const nonce = body.subarray(1, HEADER_BYTES);
   const boxed = body.subarray(HEADER_BYTES);
   const opened = nacl.box.open(

@@ -27,6 +27,9 @@ const deviceView = {
   server: null,
   stoppedBy: null,
   stopReason: null,
+  ticket: null,
+  notBefore: null,
+  allowedEngineers: null,
 };
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {

@@ -34,13 +34,13 @@ export const EXIT_CODES: readonly ExitCodeEntry[] = [
     code: 3,
     name: "Refused",
     meaning:
-      "approval refused (tampered, wrong preshared key or wrong server key), or the engineer is not logged in or the api refused the token, or an api answer disagrees with what `support create` recorded, or a device network overlaps the tunnel server's own; nothing was set up or run",
+      "approval refused (tampered, wrong preshared key or wrong server key, or an engineer or ticket the customer did not choose), or the engineer is not logged in, not allowed by the customer, or the api refused the token, or an api answer disagrees with what `support create` recorded, or a device network overlaps the tunnel server's own; nothing was set up or run",
   },
   {
     code: 4,
     name: "Conflict",
     meaning:
-      "the tunnel's state does not allow it: not pending (approved by someone else), not approved yet, or over (ended or expired)",
+      "the tunnel's state does not allow it: not pending (approved by someone else), not approved yet, not open yet (before the customer's start), or over (ended or expired)",
   },
   {
     code: 5,

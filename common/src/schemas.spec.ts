@@ -43,8 +43,11 @@ const requests: RequestCase[] = [
       hostname: "printer-1.local",
       description: "Drucker im 2. Stock ☕ — jammed",
       ttlSeconds: 3600,
+      ticket: "ABC-123",
+      notBefore: "2026-11-24T14:00:00+01:00",
+      allowedEngineers: ["alice", "bob.smith"],
     },
-    optional: ["hostname", "description", "ttlSeconds"],
+    optional: ["hostname", "description", "ttlSeconds", "ticket", "notBefore", "allowedEngineers"],
     bad: {
       deviceWgPublicKey: ["", "abc", key.slice(1), `${key} `, 42, null],
       network: [
@@ -66,6 +69,15 @@ const requests: RequestCase[] = [
       hostname: ["", "-bad", "a b", `${"x".repeat(64)}.com`, "host\nname", "a".repeat(254), 3],
       description: ["\u001b[2J", "bell\u0007", "csi\u009b31m", "x".repeat(501), 7],
       ttlSeconds: [59, 7 * 24 * 3600 + 1, 1.5, "3600", -60],
+      ticket: ["", "ABC 123", "a:b", "x,y", "-x", "t\n1", "\u001b[2J", "x".repeat(65), 123, null],
+      notBefore: ["14:00", "+2h", "2026-11-24", "", 1_700_000_000, null],
+      allowedEngineers: [
+        [],
+        ["alice", "alice"],
+        "alice",
+        Array.from({ length: 33 }, (_, i) => `eng${i}`),
+        null,
+      ],
     },
   },
   {
@@ -133,8 +145,10 @@ const requests: RequestCase[] = [
       wgPort: 51820,
       sshPublicKey: `ssh-ed25519 ${Buffer.alloc(51, 7).toString("base64")} support@server`,
       expiresAt: "2026-11-24T08:00:00.000Z",
+      engineer: "alice",
+      ticket: "ABC-123",
     },
-    optional: [],
+    optional: ["ticket"],
     bad: {
       tunnelId: ["not-a-uuid", tunnelId.toUpperCase(), "", 1],
       serverWgPublicKey: ["x", ""],
@@ -148,6 +162,8 @@ const requests: RequestCase[] = [
         `ssh-ed25519 ${"A".repeat(1020)}`,
       ],
       expiresAt: ["tomorrow", "2026-11-24", "", 5],
+      engineer: ["", "Alice", "alice\nbob", "a", null, 1],
+      ticket: ["", "ABC 123", "a:b", null, 1],
     },
   },
 ];
@@ -231,6 +247,18 @@ describe("wire schemas", () => {
     );
   });
 
+  it("names the bad engineer in the customer's list by its place", () => {
+    const valid = { deviceWgPublicKey: key, network: "10.0.0.0/30" };
+    for (const name of ["Alice", "al ice", "root\n", "", 7]) {
+      const err = assertRefusedNaming(
+        createTunnelRequestSchema,
+        { ...valid, allowedEngineers: ["alice", name] },
+        "allowedEngineers.1",
+      );
+      assert.match(err.message, /must be 2 to 32 lowercase letters|must be a string/);
+    }
+  });
+
   it("says which private subnets a tunnel network may be", () => {
     const err = assertRefusedNaming(
       createTunnelRequestSchema,
@@ -293,6 +321,9 @@ describe("wire schemas", () => {
       server,
       stoppedBy: null,
       stopReason: null,
+      ticket: "ABC-123",
+      notBefore: "2026-11-24T05:30:00Z",
+      allowedEngineers: ["alice"],
     };
 
     it("passes a device view's approval on as it is, even one that is not base64", () => {
@@ -313,6 +344,29 @@ describe("wire schemas", () => {
         "server.wgPort",
       );
       assertRefusedNaming(deviceTunnelViewSchema, { ...deviceView, state: "gone" }, "state");
+    });
+
+    it("reads the view of an api that stores no choices as none chosen", () => {
+      const { ticket: _t, notBefore: _n, allowedEngineers: _a, ...older } = deviceView;
+      assert.deepEqual(parseWire(deviceTunnelViewSchema, older), {
+        ...older,
+        ticket: null,
+        notBefore: null,
+        allowedEngineers: null,
+      });
+    });
+
+    it("refuses an api's view whose choices could drive a terminal", () => {
+      assertRefusedNaming(
+        deviceTunnelViewSchema,
+        { ...deviceView, ticket: "A\u001b[2J" },
+        "ticket",
+      );
+      assertRefusedNaming(
+        deviceTunnelViewSchema,
+        { ...deviceView, allowedEngineers: ["alice\u001b]0;x\u0007"] },
+        "allowedEngineers.0",
+      );
     });
 
     it("tolerates fields it does not know in an answer, so the api can grow", () => {

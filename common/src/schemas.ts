@@ -179,6 +179,26 @@ export const engineerNameSchema = z
     "must be 2 to 32 lowercase letters, digits or ._- starting with a letter",
   );
 
+/**
+ * The support case a tunnel is for, as the customer typed it (`--ticket ABC-123`):
+ * shown to engineers, sealed into the approval, and written into the device's
+ * passwd comment and sudoers file, so no colon, comma, space or control character.
+ */
+export const ticketSchema = z
+  .string(requiredOr("must be a string"))
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._#/+@-]{0,63}$/,
+    "must be 1 to 64 letters, digits or ._#/+@- starting with a letter or digit",
+  );
+
+/** The engineers the customer lets take a tunnel (`--engineer NAME`, repeatable). */
+export const MAX_ALLOWED_ENGINEERS = 32;
+export const allowedEngineersSchema = z
+  .array(engineerNameSchema, requiredOr("must be a list of engineer names"))
+  .min(1, "must name at least one engineer")
+  .max(MAX_ALLOWED_ENGINEERS, `must name at most ${MAX_ALLOWED_ENGINEERS} engineers`)
+  .refine((names) => new Set(names).size === names.length, "must not name an engineer twice");
+
 export const deviceTokenSchema = z
   .string()
   .regex(new RegExp(`^${DEVICE_TOKEN_PREFIX}[A-Za-z0-9_-]{43}$`), "must be a device token");
@@ -216,6 +236,10 @@ export const approvalPayloadSchema = z
     wgPort: portSchema,
     sshPublicKey: sshPublicKeySchema,
     expiresAt: isoTimeSchema,
+    /** Who approved: the device refuses an engineer the customer did not allow. */
+    engineer: engineerNameSchema,
+    /** The support case, as the engineer was shown it; absent when the customer gave none. */
+    ticket: ticketSchema.optional(),
   })
   .strict();
 
@@ -230,6 +254,12 @@ export const createTunnelRequestSchema = z
     description: descriptionSchema.optional(),
     /** How long the customer grants; the api caps it at its configured maximum. */
     ttlSeconds: ttlSecondsSchema.optional(),
+    /** The support case (`--ticket`). */
+    ticket: ticketSchema.optional(),
+    /** Access opens no earlier (`--start`); the grant runs from then for ttlSeconds. */
+    notBefore: isoTimeSchema.optional(),
+    /** Only these engineers may approve (`--engineer`); absent: any operator. */
+    allowedEngineers: allowedEngineersSchema.optional(),
   })
   .strict();
 export type CreateTunnelRequest = z.infer<typeof createTunnelRequestSchema>;
@@ -254,6 +284,17 @@ export const deviceServerViewSchema = z.object({
   approval: z.string(requiredOr("must be a string")),
 });
 
+/**
+ * The customer's choices as the api stored them, in both views. Informational:
+ * the device enforces its own record of them. An api from before they existed
+ * sends none, which reads as none chosen.
+ */
+const tunnelChoicesViewFields = {
+  ticket: ticketSchema.nullable().default(null),
+  notBefore: isoTimeSchema.nullable().default(null),
+  allowedEngineers: z.array(engineerNameSchema).nullable().default(null),
+};
+
 /** GET /v1/device/tunnel */
 export const deviceTunnelViewSchema = z.object({
   tunnelId: tunnelIdSchema,
@@ -264,6 +305,7 @@ export const deviceTunnelViewSchema = z.object({
   server: deviceServerViewSchema.nullable(),
   stoppedBy: stoppedBySchema.nullable(),
   stopReason: z.string().nullable(),
+  ...tunnelChoicesViewFields,
 });
 export type DeviceTunnelView = z.infer<typeof deviceTunnelViewSchema>;
 
@@ -309,6 +351,7 @@ export const tunnelViewSchema = z.object({
   stoppedBy: stoppedBySchema.nullable(),
   stopReason: z.string().nullable(),
   endedAt: isoTimeSchema.nullable(),
+  ...tunnelChoicesViewFields,
 });
 export type TunnelView = z.infer<typeof tunnelViewSchema>;
 

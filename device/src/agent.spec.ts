@@ -156,4 +156,67 @@ describe("Agent", () => {
     shutdown.abort();
     await running;
   });
+
+  describe("before the customer's start", () => {
+    const minutes5 = 5 * 60_000;
+
+    it("connects a tunnel approved early only once the start has come, then at once", async () => {
+      const start = h.clock.now() + minutes5;
+      const record = await lifecycle.request({ notBefore: new Date(start) });
+      h.api.approve(record.tunnelId, record.presharedKey);
+      let upAt: number | undefined;
+      const up = h.wg.up.bind(h.wg);
+      h.wg.up = async (configPath) => {
+        upAt = h.clock.now();
+        return up(configPath);
+      };
+
+      let outcome: string | undefined;
+      void sut
+        .watch(record.tunnelId, shutdown.signal, { untilUp: true })
+        .then((o) => (outcome = o));
+      await h.clock.runUntil(() => outcome !== undefined, "the watch to connect");
+
+      assert.equal(outcome, "up");
+      assert.equal(upAt, start, "not a moment before the start, nor a long-poll after it");
+      assert.equal(
+        h.logs.filter((l) =>
+          new RegExp(`opens at ${new Date(start).toISOString()}.*waiting$`).test(l),
+        ).length,
+        1,
+        h.logs.join("\n"),
+      );
+      assert.equal(h.api.state(record.tunnelId), TunnelState.Running);
+    });
+
+    it("tears down, having set nothing up, a tunnel the engineer ends before the start", async () => {
+      const record = await lifecycle.request({ notBefore: new Date(h.clock.now() + minutes5) });
+      h.api.approve(record.tunnelId, record.presharedKey);
+      const watching = sut.watch(record.tunnelId, shutdown.signal);
+      await eventually(() => h.logs.some((l) => /waiting$/.test(l)), "waiting for the start");
+
+      h.api.end(record.tunnelId);
+
+      assert.equal(await watching, "ended");
+      assert.equal(h.wg.up_.size, 0);
+      assert.equal(h.users.users.size, 0);
+      assert.ok(h.clock.now() < Date.parse(record.notBefore!));
+    });
+
+    it("refuses an early approval by an engineer not allowed at once, not at the start", async () => {
+      const record = await lifecycle.request({
+        notBefore: new Date(h.clock.now() + minutes5),
+        allowedEngineers: ["alice"],
+      });
+      h.api.approve(record.tunnelId, record.presharedKey, { engineer: "bob" });
+      void sut.watch(record.tunnelId, shutdown.signal);
+
+      await eventually(
+        () => h.logs.some((l) => /refusing the approval .* approved by bob/.test(l)),
+        "the refusal logged",
+      );
+      assert.ok(h.clock.now() < Date.parse(record.notBefore!));
+      assert.equal(h.users.users.size, 0);
+    });
+  });
 });

@@ -3,8 +3,8 @@
 // tears it down at expiry on a local timer that needs no api at all.
 import { isTerminal, TunnelState } from "@support-tunnel/common";
 import type { Clock, DeviceApiFactory, StateStore, WireGuard } from "./adapters/ports";
-import { ApprovalRefusedError, NotReadyError } from "./errors";
-import { effectiveExpiry, isExpired } from "./record";
+import { ApprovalRefusedError, NotReadyError, NotYetOpenError } from "./errors";
+import { effectiveExpiry, isBeforeStart, isExpired } from "./record";
 import { isApproved, type TunnelLifecycle } from "./tunnel-lifecycle";
 import type { TunnelUpkeep } from "./tunnel-upkeep";
 
@@ -102,6 +102,7 @@ export class Agent {
     let since: TunnelState | undefined;
     let failures = 0;
     let refusedApproval: string | undefined;
+    let waitingSaid: string | undefined;
     const backoff = async (msLeft: number) => {
       const ms = Math.min(
         this.backoffMs * 2 ** Math.min(failures, 16),
@@ -122,13 +123,22 @@ export class Agent {
           return "ended";
         }
         msLeft = Date.parse(effectiveExpiry(record)) - clock.now();
+        // Before the customer's start the poll also ends at the start, so an approval
+        // that came early is connected the moment access opens, not a long-poll later.
+        const pollMs = isBeforeStart(record, clock.now())
+          ? Math.min(msLeft, Date.parse(record.notBefore!) - clock.now())
+          : msLeft;
         const view = await this.pollUntil(
           api(record.apiUrl, record.deviceToken),
           since,
-          msLeft,
+          pollMs,
           signal,
         );
-        if (view === null) continue; // expiry timer or shutdown: the loop head decides
+        if (view === null) {
+          // Expiry, the start, or shutdown: the loop head decides, asking the api afresh.
+          since = undefined;
+          continue;
+        }
         if (view.state !== since) log(`tunnel ${id}: ${view.state}`);
         since = view.state;
         if (isTerminal(view.state)) {
@@ -149,6 +159,13 @@ export class Agent {
         }
         const approval = view.server?.approval;
         if (approval !== undefined && approval === refusedApproval) continue;
+        // Judged already and waiting for the start: the poll above ends at the start.
+        if (
+          approval !== undefined &&
+          approval === waitingSaid &&
+          isBeforeStart(record, clock.now())
+        )
+          continue;
         try {
           const result = await lifecycle.connect(id);
           failures = 0;
@@ -159,6 +176,11 @@ export class Agent {
             // Logged once per approval; a new one (the engineer retrying) is tried afresh.
             refusedApproval = approval;
             log(err.message);
+          } else if (err instanceof NotYetOpenError) {
+            // Approved early: keep watching (a stop still ends it) until the start.
+            failures = 0;
+            if (waitingSaid !== approval) log(`${err.message}; waiting`);
+            waitingSaid = approval;
           } else if (err instanceof NotReadyError) {
             // Not approved after all, or its approval has run out: look again, without hammering.
             since = undefined;
@@ -178,8 +200,9 @@ export class Agent {
   }
 
   /**
-   * One long-poll, abandoned when the tunnel's expiry comes first or the agent
-   * stops: returns null then. Api failures are thrown to the caller's backoff.
+   * One long-poll, abandoned after `msLeft` (the tunnel's expiry, or its start)
+   * or when the agent stops: returns null then. Api failures are thrown to the
+   * caller's backoff.
    */
   private async pollUntil(
     client: ReturnType<DeviceApiFactory>,

@@ -35,11 +35,22 @@ describe("support-device (cli)", () => {
     assert.match(stdout, /^tunnel id: [0-9a-f-]{36}\npreshared key: [A-Za-z0-9+/]{43}=\n/);
   });
 
-  it("prints {tunnelId, presharedKey, expiresAt} with --json and nothing else on stdout", async () => {
+  it("prints {tunnelId, presharedKey, expiresAt} and the choices with --json and nothing else on stdout", async () => {
     const { code, stdout, stderr } = await sut("request", "--json", "--duration", "2h");
     assert.equal(code, 0);
     const printed = JSON.parse(stdout) as Record<string, string>;
-    assert.deepEqual(Object.keys(printed).sort(), ["expiresAt", "presharedKey", "tunnelId"]);
+    assert.deepEqual(Object.keys(printed).sort(), [
+      "allowedEngineers",
+      "expiresAt",
+      "notBefore",
+      "presharedKey",
+      "ticket",
+      "tunnelId",
+    ]);
+    assert.deepEqual(
+      [printed.allowedEngineers, printed.notBefore, printed.ticket],
+      [null, null, null],
+    );
     assert.equal(h.api.tunnels.get(printed.tunnelId!)!.request.ttlSeconds, 7200);
     assert.match(stderr, /Send the tunnel id and the preshared key to support/);
   });
@@ -71,6 +82,100 @@ describe("support-device (cli)", () => {
 
     assert.equal(code, 3);
     assert.match(stderr, /refusing the approval .* nothing was set up/);
+  });
+
+  it("takes --start, --ticket and a repeated --engineer, keeps them and tells the api", async () => {
+    const { code, stdout, stderr } = await sut(
+      "request",
+      "--json",
+      "--start",
+      "+2h",
+      "--duration",
+      "30m",
+      "--ticket",
+      "ABC-123",
+      "--engineer",
+      "alice",
+      "--engineer",
+      "bob",
+    );
+    assert.equal(code, 0, stderr);
+    const printed = JSON.parse(stdout) as {
+      tunnelId: string;
+      notBefore: string;
+      expiresAt: string;
+      ticket: string;
+      allowedEngineers: string[];
+    };
+    const start = h.clock.now() + 2 * 3600_000;
+    assert.equal(printed.notBefore, new Date(start).toISOString());
+    assert.equal(Date.parse(printed.expiresAt), start + 30 * 60_000, "start + duration");
+    assert.equal(printed.ticket, "ABC-123");
+    assert.deepEqual(printed.allowedEngineers, ["alice", "bob"]);
+    const sent = h.api.tunnels.get(printed.tunnelId)!.request;
+    assert.deepEqual(
+      [sent.notBefore, sent.ticket, sent.allowedEngineers],
+      [printed.notBefore, "ABC-123", ["alice", "bob"]],
+    );
+    assert.match(stderr, /connects nothing before/);
+
+    const status = await sut("status", printed.tunnelId);
+    assert.match(status.stdout, /^ticket: ABC-123$/m);
+    assert.match(status.stdout, /^allowed engineers: alice, bob$/m);
+    assert.match(status.stdout, new RegExp(`^opens at: ${printed.notBefore}$`, "m"));
+    assert.match(status.stdout, /^approved by: -$/m);
+  });
+
+  for (const [flag, value, message] of [
+    ["--ticket", "ABC 123", /must be 1 to 64 letters/],
+    ["--ticket", "a:b", /must be 1 to 64 letters/],
+    ["--engineer", "Alice", /must be 2 to 32 lowercase letters/],
+    ["--start", "soon", /give a time like/],
+    ["--start", "2020-01-01T10:00", /is in the past/],
+    ["--start", "+8d", /more than 7 days ahead/],
+  ] as const) {
+    it(`refuses ${flag} ${value} with exit 2 and requests nothing`, async () => {
+      const { code, stderr } = await sut("request", flag, value);
+      assert.equal(code, 2, stderr);
+      assert.match(stderr, message);
+      assert.equal(h.api.tunnels.size, 0);
+      assert.deepEqual(await h.store.list(), []);
+    });
+  }
+
+  it("refuses the same --engineer twice with exit 2", async () => {
+    const { code, stderr } = await sut("request", "--engineer", "alice", "--engineer", "alice");
+    assert.equal(code, 2);
+    assert.match(stderr, /alice is named twice/);
+  });
+
+  it("exits 3 when the approval is by an engineer the customer did not allow, and creates nothing", async () => {
+    const { stdout } = await sut("request", "--json", "--engineer", "alice");
+    const { tunnelId } = JSON.parse(stdout) as { tunnelId: string };
+    h.api.approve(tunnelId, (await h.store.read(tunnelId))!.presharedKey, { engineer: "bob" });
+
+    const { code, stderr } = await sut("connect", tunnelId);
+
+    assert.equal(code, 3);
+    assert.match(
+      stderr,
+      /approved by bob, and the customer allowed only alice; nothing was set up/,
+    );
+    assert.equal(h.wg.up_.size, 0);
+    assert.equal(h.users.users.size, 0);
+  });
+
+  it("exits 4 on connect before the start, saying when it opens, and creates nothing", async () => {
+    const { stdout } = await sut("request", "--json", "--start", "+1h");
+    const { tunnelId, notBefore } = JSON.parse(stdout) as { tunnelId: string; notBefore: string };
+    h.api.approve(tunnelId, (await h.store.read(tunnelId))!.presharedKey);
+
+    const { code, stderr } = await sut("connect", tunnelId);
+
+    assert.equal(code, 4);
+    assert.match(stderr, new RegExp(`opens at ${notBefore}, as the customer chose`));
+    assert.equal(h.wg.up_.size, 0);
+    assert.equal(h.users.users.size, 0);
   });
 
   it("exits 4 while the tunnel is not approved", async () => {
@@ -187,7 +292,7 @@ describe("support-device (cli)", () => {
       const lines = stdout.trimEnd().split("\n");
       assert.equal(lines[0], `tunnel ${tunnelId}`);
       assert.match(lines[1]!, /requested by the customer: "printer is stuck"/);
-      assert.match(lines[2]!, /approved, until/);
+      assert.match(lines[2]!, /approved by alice, until/);
       assert.match(lines[3]!, new RegExp(`connected: support may log in as ${supportUser}`));
       assert.match(
         lines[4]!,

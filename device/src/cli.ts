@@ -1,5 +1,11 @@
 // Commands and flags of `support-device`, and nothing else: main.ts runs them.
-import { exitCodesHelp, ttlSecondsSchema, tunnelIdSchema } from "@support-tunnel/common";
+import {
+  engineerNameSchema,
+  exitCodesHelp,
+  ticketSchema,
+  ttlSecondsSchema,
+  tunnelIdSchema,
+} from "@support-tunnel/common";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { agent } from "./commands/agent";
 import { connect } from "./commands/connect";
@@ -73,6 +79,19 @@ function listenArg(value: string): string {
 
 const LISTEN_HELP =
   "address:port for the consent page (default: ui.listen in the config, else 127.0.0.1:7480); beyond loopback it needs ui.passwordHash in the config";
+function ticketArg(value: string): string {
+  const parsed = ticketSchema.safeParse(value);
+  if (!parsed.success) throw new InvalidArgumentError(parsed.error.issues[0]!.message);
+  return parsed.data;
+}
+
+/** `--engineer` may be given again and again: each adds one name. */
+function engineerArg(value: string, previous: string[] = []): string[] {
+  const parsed = engineerNameSchema.safeParse(value);
+  if (!parsed.success) throw new InvalidArgumentError(parsed.error.issues[0]!.message);
+  if (previous.includes(parsed.data)) throw new InvalidArgumentError(`${value} is named twice`);
+  return [...previous, parsed.data];
+}
 
 /** Wraps a command so it runs with its context: settings, adapters, printer, signal. */
 export type WithContext = <A extends unknown[]>(
@@ -117,18 +136,48 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
     .addOption(
       new Option("--ttl <seconds>", "same as --duration, in seconds").argParser(durationArg),
     )
+    .option(
+      "--start <time>",
+      "access opens no earlier: 2026-11-24T14:00, 14:00 (the next 14:00 here) or +2h; the duration runs from then, and this device connects nothing before it",
+    )
+    .addOption(
+      new Option(
+        "--ticket <ref>",
+        "the support case, e.g. ABC-123 (shown to support; the approval must name it)",
+      ).argParser(ticketArg),
+    )
+    .addOption(
+      new Option(
+        "--engineer <name>",
+        "only this support engineer may take it (repeat for more); an approval by anyone else is refused",
+      ).argParser(engineerArg),
+    )
     .option("--wait", "stay until support approves, connect, then exit leaving the tunnel up")
-    .option("--json", "print {tunnelId, presharedKey, expiresAt} as JSON")
+    .option(
+      "--json",
+      "print {tunnelId, presharedKey, expiresAt, notBefore, ticket, allowedEngineers} as JSON",
+    )
     .addHelpText("after", EXIT_CODES_HELP)
     .action(
       withContext(
         async (
           ctx,
-          opts: { description?: string; duration?: number; ttl?: number; wait?: boolean },
+          opts: {
+            description?: string;
+            duration?: number;
+            ttl?: number;
+            start?: string;
+            ticket?: string;
+            engineer?: string[];
+            wait?: boolean;
+          },
         ) =>
           request(ctx, {
             description: opts.description,
             ttlSeconds: opts.duration ?? opts.ttl,
+            start: opts.start,
+            ticket: opts.ticket,
+            allowedEngineers: opts.engineer,
             wait: opts.wait,
           }),
       ),

@@ -15,6 +15,7 @@ import {
   serverWgConfig,
   SupportApiClient,
   tunnelAddresses,
+  TunnelState,
   type PresharedKey,
   type TunnelId,
 } from "@support-tunnel/common";
@@ -33,6 +34,7 @@ import {
 import {
   createTestDatabase,
   missingPostgres,
+  queryDatabase,
   requirePrerequisite,
   waitFor,
   type TestDatabase,
@@ -44,6 +46,7 @@ interface Requested {
   tunnelId: TunnelId;
   presharedKey: PresharedKey;
   expiresAt: string;
+  notBefore: string | null;
 }
 
 describe("support-device in the lab", function () {
@@ -149,6 +152,10 @@ describe("support-device in the lab", function () {
     tamper?: boolean;
     expiresAt?: string;
     client?: SupportApiClient;
+    /** Who the approval says approved; default alice, whose token the test posts with. */
+    engineer?: string;
+    /** The ticket sealed in; default the one the engineer is shown. */
+    ticket?: string;
   }
 
   /** What `support create` does: the server's WireGuard end, then a sealed approval posted to the api. */
@@ -177,6 +184,8 @@ describe("support-device in the lab", function () {
         wgPort,
         sshPublicKey: egressPublicKey,
         expiresAt: options.expiresAt ?? view.expiresAt,
+        engineer: options.engineer ?? "alice",
+        ...((options.ticket ?? view.ticket) ? { ticket: options.ticket ?? view.ticket! } : {}),
       },
       serverPrivateKey: keys.privateKey,
       devicePublicKey: view.deviceWgPublicKey,
@@ -755,6 +764,151 @@ describe("support-device in the lab", function () {
         await supportDevice(["stop", tunnel.tunnelId]);
         await removeServerEnd(tunnel.tunnelId);
       }
+    });
+  });
+
+  describe("the customer's choices", () => {
+    let bob: SupportApiClient;
+
+    before(async () => {
+      const added = await execa(
+        process.execPath,
+        [API_BIN, "engineer", "add", "bob", "--role", "operator"],
+        { env: { DATABASE_URL: db!.url }, timeout: 60_000 },
+      );
+      bob = new SupportApiClient({ baseUrl: api!.url, token: added.stdout.trim() });
+    });
+
+    /** A compromised api: its database no longer holds what the customer chose. */
+    async function forgetChoices(tunnelId: string): Promise<void> {
+      await queryDatabase(
+        db!.url,
+        "UPDATE tunnels SET allowed_engineers = NULL, not_before = NULL WHERE id = $1",
+        [tunnelId],
+      );
+    }
+
+    it("refuses with exit 3 an approval by an engineer the customer did not allow, though a compromised api let it through, and creates nothing", async () => {
+      const tunnel = await request(api!.url, ["--engineer", "alice", "--ticket", "ABC-123"]);
+      try {
+        // The honest api refuses bob outright.
+        await assert.rejects(
+          approve(tunnel, { client: bob, engineer: "bob" }),
+          /allows only alice/,
+        );
+        await removeServerEnd(tunnel.tunnelId);
+
+        await forgetChoices(tunnel.tunnelId);
+        await approve(tunnel, { client: bob, engineer: "bob" });
+        assert.equal((await engineer.getTunnel(tunnel.tunnelId)).approvedBy, "bob");
+
+        const result = await supportDevice(["connect", tunnel.tunnelId]);
+        assert.equal(result.exitCode, 3, result.stderr);
+        assert.match(
+          result.stderr,
+          /refusing the approval .*: it was approved by bob, and the customer allowed only alice; nothing was set up/,
+        );
+        assert.deepEqual(await leftovers(tunnel.tunnelId), ["state file"]);
+      } finally {
+        await supportDevice(["stop", tunnel.tunnelId]);
+        await removeServerEnd(tunnel.tunnelId);
+      }
+    });
+
+    it("refuses with exit 3 an approval for another ticket than the customer's, sealed by an engineer a lying api misled", async () => {
+      const proxy = await startRewritingProxy({
+        upstream: api!.url,
+        host: lab!.rootAddress,
+        rewrite: (exchange) =>
+          exchange.method === "GET" && /^\/v1\/tunnels\/[^/]+$/.test(pathOf(exchange))
+            ? { ...(exchange.body as object), ticket: "XYZ-999" }
+            : undefined,
+      });
+      const tunnel = await request(api!.url, ["--ticket", "ABC-123"]);
+      try {
+        await approve(tunnel, {
+          client: new SupportApiClient({ baseUrl: proxy.url, token: engineerToken }),
+        });
+        const result = await supportDevice(["connect", tunnel.tunnelId]);
+        assert.equal(result.exitCode, 3, result.stderr);
+        assert.match(
+          result.stderr,
+          /it is for ticket XYZ-999, and the customer's is ticket ABC-123; nothing was set up/,
+        );
+        assert.deepEqual(await leftovers(tunnel.tunnelId), ["state file"]);
+      } finally {
+        await proxy.close();
+        await supportDevice(["stop", tunnel.tunnelId]);
+        await removeServerEnd(tunnel.tunnelId);
+      }
+    });
+
+    it("connects nothing before --start though a compromised api let it be approved early; the agent connects once it has come, naming the engineer and ticket on the account", async function () {
+      this.timeout(180_000);
+      const tunnel = await request(api!.url, [
+        "--start",
+        "+30s",
+        "--ttl",
+        "600",
+        "--engineer",
+        "alice",
+        "--ticket",
+        "ABC-123",
+      ]);
+      const opens = Date.parse(tunnel.notBefore!);
+      assert.equal(Date.parse(tunnel.expiresAt), opens + 600_000, "the grant runs from the start");
+      let agent: ReturnType<typeof startAgent> | undefined;
+      try {
+        // The honest api will not take an approval before the start.
+        await assert.rejects(approve(tunnel), /allows no approval before/);
+        await removeServerEnd(tunnel.tunnelId);
+
+        await forgetChoices(tunnel.tunnelId);
+        const { network } = await approve(tunnel);
+        const early = await supportDevice(["connect", tunnel.tunnelId]);
+        assert.equal(early.exitCode, 4, early.stderr);
+        assert.match(
+          early.stderr,
+          new RegExp(`opens at ${tunnel.notBefore}, as the customer chose`),
+        );
+        assert.deepEqual(await leftovers(tunnel.tunnelId), ["state file"]);
+
+        agent = startAgent();
+        await waitForAgent(
+          agent,
+          async () => (await engineer.getTunnel(tunnel.tunnelId)).state === TunnelState.Running,
+          "the agent to connect once the start has come, and say so",
+          120_000,
+        );
+        assert.match(agent.output(), /opens at .* waiting/);
+        // When the device said it was up, by the api's clock (the same machine's).
+        const { entries } = await engineer.getAudit(tunnel.tunnelId);
+        const connected = entries.find((e) => e.action === "tunnel.connected");
+        assert.ok(connected, JSON.stringify(entries));
+        assert.ok(
+          Date.parse(connected.at) >= opens,
+          `connected at ${connected.at}, before the start ${tunnel.notBefore}`,
+        );
+
+        const { supportUser } = JSON.parse(
+          (await supportDevice(["status", tunnel.tunnelId, "--json"])).stdout,
+        ) as { supportUser: string };
+        const note = `support-tunnel ${tunnel.tunnelId} for alice (ABC-123)`;
+        const passwd = await device.exec("getent", ["passwd", supportUser]);
+        assert.equal(passwd.stdout.split(":")[4], note, passwd.stdout);
+        const sudoers = await device.readFile(`/etc/sudoers.d/${supportUser}`);
+        assert.match(
+          sudoers.split("\n")[0]!,
+          new RegExp(`^# support-tunnel: .*${note.replace(/[()]/g, "\\$&")}$`),
+        );
+        const root = await sshAsSupport(supportUser, network, ["sudo", "-n", "id", "-u"]);
+        assert.equal(root.stdout.trim(), "0", root.stderr);
+      } finally {
+        await agent?.kill("SIGTERM");
+        await supportDevice(["stop", tunnel.tunnelId]);
+        await removeServerEnd(tunnel.tunnelId);
+      }
+      assert.deepEqual(await leftovers(tunnel.tunnelId), []);
     });
   });
 });

@@ -35,3 +35,15 @@ export class NotReadyError extends DeviceError {
     super(message, ExitCode.Conflict);
   }
 }
+
+/** Approved, but the customer's start has not come: nothing is set up before it. */
+export class NotYetOpenError extends NotReadyError {
+  override name = "NotYetOpenError";
+  constructor(
+    message: string,
+    /** ISO time access opens. */
+    readonly opensAt: string,
+  ) {
+    super(message);
+  }
+}

@@ -46,6 +46,25 @@ describe("tunnel record", () => {
     );
   });
 
+  it("reads a record from before the customer's choices as none chosen: anyone, at once", async () => {
+    const current = await new TunnelLifecycle(h.deps).request({
+      ticket: "ABC-123",
+      allowedEngineers: ["alice"],
+    });
+    const { ticket: _t, notBefore: _n, allowedEngineers: _a, approval: _p, ...older } = current;
+    fs.writeFileSync(
+      path.join(h.stateDir, "tunnels", `${current.tunnelId}.json`),
+      JSON.stringify(older),
+      { mode: 0o600 },
+    );
+    const record = (await h.store.read(current.tunnelId))!;
+    assert.deepEqual(
+      [record.ticket, record.notBefore, record.allowedEngineers, record.approval],
+      [null, null, null, null],
+    );
+    assert.equal(record.grantedUntil, current.grantedUntil);
+  });
+
   it("never ends later than the grant, whatever the stored expiry says", () => {
     const grantedUntil = "2030-01-01T01:00:00.000Z";
     assert.equal(

@@ -3,12 +3,15 @@
 // private key and the PSK, so the store keeps it 0600 in a 0700 directory.
 import { z } from "zod";
 import {
+  allowedEngineersSchema,
   deviceTokenSchema,
+  engineerNameSchema,
   endpointHostSchema,
   portSchema,
   presharedKeySchema,
   sshPublicKeySchema,
   supportUserSchema,
+  ticketSchema,
   ttlSecondsSchema,
   tunnelIdSchema,
   tunnelNetworkSchema,
@@ -59,6 +62,20 @@ const recordFields = {
     })
     .strict()
     .nullable(),
+  // The customer's choices at the request: this record, not the api, is the
+  // authority on them. A record from before they existed had none: anyone, at once.
+  /** The support case (`--ticket`); an approval must name the same one. */
+  ticket: ticketSchema.nullable().default(null),
+  /** Access opens no earlier (`--start`): nothing connects before it. */
+  notBefore: isoTime.nullable().default(null),
+  /** Only these engineers' approvals are taken (`--engineer`); null: anyone support sends. */
+  allowedEngineers: allowedEngineersSchema.nullable().default(null),
+  /** Who approved, and for which ticket, from the verified approval only. */
+  approval: z
+    .object({ engineer: engineerNameSchema, ticket: ticketSchema.nullable() })
+    .strict()
+    .nullable()
+    .default(null),
 };
 
 export const tunnelRecordSchema = z
@@ -67,8 +84,8 @@ export const tunnelRecordSchema = z
     ...recordFields,
     /**
      * What the customer granted, by this device's clock: the time of the request
-     * plus the duration chosen (flag, else config, else DEFAULT_TTL_SECONDS).
-     * Nothing the api says, and no approval, moves it later.
+     * (or the start they chose) plus the duration chosen (flag, else config, else
+     * DEFAULT_TTL_SECONDS). Nothing the api says, and no approval, moves it later.
      */
     grantedUntil: isoTime,
   })
@@ -114,6 +131,11 @@ export function isExpired(
   now: number,
 ): boolean {
   return Date.parse(effectiveExpiry(record)) <= now;
+}
+
+/** True while the customer's start has not come: nothing may connect yet. */
+export function isBeforeStart(record: Pick<TunnelRecord, "notBefore">, now: number): boolean {
+  return record.notBefore !== null && now < Date.parse(record.notBefore);
 }
 
 /** The tunnel's record, or an error naming the tunnel this device does not know. */

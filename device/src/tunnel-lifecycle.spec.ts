@@ -2,7 +2,13 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { cidrsOverlap, parseCidr, TunnelState } from "@support-tunnel/common";
-import { ApprovalRefusedError, DeviceError, NotReadyError } from "./errors";
+import {
+  ApprovalRefusedError,
+  DeviceError,
+  ExitCode,
+  NotReadyError,
+  NotYetOpenError,
+} from "./errors";
 import { createHarness, serverAddressOf, type Harness } from "./test/fakes";
 import { TunnelLifecycle } from "./tunnel-lifecycle";
 
@@ -374,6 +380,172 @@ describe("TunnelLifecycle", () => {
       assert.deepEqual((await events(ended.tunnelId)).at(-1), "stopped by engineer: done");
       // The record outlives the tunnel: nothing of it is left on the device but its journal.
       assert.equal(await h.store.read(ended.tunnelId), null);
+    });
+  });
+
+  describe("the customer's choices", () => {
+    const hour = 3600_000;
+
+    async function chosen(extra: { notBefore?: Date; ttlSeconds?: number } = {}) {
+      return sut.request({ ticket: "ABC-123", allowedEngineers: ["alice", "carol"], ...extra });
+    }
+
+    /** Nothing on the machine, and the record still only requested. */
+    async function assertNothingCreated(id: string) {
+      assert.equal(h.wg.up_.size, 0);
+      assert.equal(h.users.users.size, 0);
+      assert.equal(h.hooks.calls.length, 0);
+      const record = (await h.store.read(id))!;
+      assert.equal(record.phase, "requested");
+      assert.equal(record.approval, null);
+    }
+
+    it("keeps the ticket, start and engineers in its record and tells the api", async () => {
+      const start = new Date(h.clock.now() + hour);
+      const record = await chosen({ notBefore: start, ttlSeconds: 1800 });
+
+      const stored = (await h.store.read(record.tunnelId))!;
+      assert.equal(stored.ticket, "ABC-123");
+      assert.equal(stored.notBefore, start.toISOString());
+      assert.deepEqual(stored.allowedEngineers, ["alice", "carol"]);
+      const sent = h.api.tunnels.get(record.tunnelId)!.request;
+      assert.equal(sent.ticket, "ABC-123");
+      assert.equal(sent.notBefore, start.toISOString());
+      assert.deepEqual(sent.allowedEngineers, ["alice", "carol"]);
+      // The grant runs from the start, not from the request.
+      assert.equal(Date.parse(stored.grantedUntil), start.getTime() + 1800_000);
+    });
+
+    it("sends no choices the customer did not make", async () => {
+      const record = await requested();
+      const sent = h.api.tunnels.get(record.tunnelId)!.request;
+      assert.deepEqual(
+        [sent.ticket, sent.notBefore, sent.allowedEngineers],
+        [undefined, undefined, undefined],
+      );
+      assert.deepEqual(
+        [record.ticket, record.notBefore, record.allowedEngineers],
+        [null, null, null],
+      );
+    });
+
+    it("refuses an approval by an engineer the customer did not allow, and creates nothing", async () => {
+      const record = await chosen();
+      h.api.approve(record.tunnelId, record.presharedKey, { engineer: "bob" });
+
+      await assert.rejects(sut.connect(record.tunnelId), (err: unknown) => {
+        assert.ok(err instanceof ApprovalRefusedError);
+        assert.equal(err.exitCode, ExitCode.Refused);
+        assert.equal(
+          err.message,
+          `refusing the approval of tunnel ${record.tunnelId}: it was approved by bob, and the customer allowed only alice, carol; nothing was set up`,
+        );
+        return true;
+      });
+      await assertNothingCreated(record.tunnelId);
+    });
+
+    it("refuses an engineer the customer did not allow though the api dropped the customer's list", async () => {
+      // A lying api: it never stored the choice, so its views and its own check let anyone in.
+      const record = await chosen();
+      h.api.tunnels.get(record.tunnelId)!.view.allowedEngineers = null;
+      h.api.approve(record.tunnelId, record.presharedKey, { engineer: "mallory" });
+
+      await assert.rejects(sut.connect(record.tunnelId), /approved by mallory/);
+      await assertNothingCreated(record.tunnelId);
+    });
+
+    for (const [title, ticket] of [
+      ["for another ticket", "XYZ-999"],
+      ["that names no ticket", undefined],
+    ] as const) {
+      it(`refuses an approval ${title}, and creates nothing`, async () => {
+        const record = await chosen();
+        h.api.approve(record.tunnelId, record.presharedKey, { ticket });
+        await assert.rejects(
+          sut.connect(record.tunnelId),
+          new RegExp(
+            `it is for ${ticket ? `ticket ${ticket}` : "no ticket"}, and the customer's is ticket ABC-123`,
+          ),
+        );
+        await assertNothingCreated(record.tunnelId);
+      });
+    }
+
+    it("refuses an approval naming a ticket when the customer gave none", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey, { ticket: "XYZ-999" });
+      await assert.rejects(sut.connect(record.tunnelId), /and the customer's is none/);
+      await assertNothingCreated(record.tunnelId);
+    });
+
+    it("takes an allowed engineer's approval and names them and the ticket on the account, its sudoers file and the record", async () => {
+      const record = await chosen();
+      h.api.approve(record.tunnelId, record.presharedKey, { engineer: "carol" });
+
+      await sut.connect(record.tunnelId);
+
+      const note = `support-tunnel ${record.tunnelId} for carol (ABC-123)`;
+      const user = h.users.users.get(record.supportUser)!;
+      assert.equal(user.comment, note);
+      assert.ok(user.sudoers!.split("\n")[0]!.endsWith(`: ${note}`), user.sudoers);
+      assert.deepEqual((await h.store.read(record.tunnelId))!.approval, {
+        engineer: "carol",
+        ticket: "ABC-123",
+      });
+    });
+
+    it("takes anyone's approval when the customer named no engineer, and says whose it was", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey, { engineer: "dave" });
+      await sut.connect(record.tunnelId);
+      assert.equal(
+        h.users.users.get(record.supportUser)!.comment,
+        `support-tunnel ${record.tunnelId} for dave`,
+      );
+      assert.deepEqual((await h.store.read(record.tunnelId))!.approval, {
+        engineer: "dave",
+        ticket: null,
+      });
+    });
+
+    it("connects nothing before the start though approved, says when it opens, and connects from then on", async () => {
+      const start = new Date(h.clock.now() + hour);
+      const record = await chosen({ notBefore: start });
+      h.api.approve(record.tunnelId, record.presharedKey);
+
+      await assert.rejects(sut.connect(record.tunnelId), (err: unknown) => {
+        assert.ok(err instanceof NotYetOpenError);
+        assert.equal(err.exitCode, ExitCode.Conflict);
+        assert.equal(err.opensAt, start.toISOString());
+        assert.match(err.message, new RegExp(`opens at ${start.toISOString()}`));
+        return true;
+      });
+      await assertNothingCreated(record.tunnelId);
+
+      h.clock.time = start.getTime() - 1;
+      await assert.rejects(sut.connect(record.tunnelId), NotYetOpenError);
+      await assertNothingCreated(record.tunnelId);
+
+      h.clock.time = start.getTime();
+      await sut.connect(record.tunnelId);
+      assert.ok(h.wg.up_.has(record.interface));
+    });
+
+    it("refuses a bad approval before the start as at any time: the refusal comes first", async () => {
+      const record = await chosen({ notBefore: new Date(h.clock.now() + hour) });
+      h.api.approve(record.tunnelId, record.presharedKey, { engineer: "bob" });
+      await assert.rejects(sut.connect(record.tunnelId), ApprovalRefusedError);
+      await assertNothingCreated(record.tunnelId);
+    });
+
+    it("says when a tunnel opens while it still waits for approval", async () => {
+      const start = new Date(h.clock.now() + hour);
+      const record = await chosen({ notBefore: start });
+      await assert.rejects(
+        sut.connect(record.tunnelId),
+        new RegExp(`not approved yet \\(state pending\\); it opens at ${start.toISOString()}`),
+      );
     });
   });
 });

@@ -17,6 +17,7 @@ import {
   renderWgQuickConfig,
   tunnelAddresses,
   TunnelState,
+  type ApprovalPayload,
   type DeviceTunnelView,
   type RandomBytes,
   StoppedBy,
@@ -32,9 +33,22 @@ import type {
   WireGuard,
 } from "./adapters/ports";
 import { DEFAULT_TTL_SECONDS, type DeviceSettings, type HookName } from "./config";
-import { ApprovalRefusedError, DeviceError, NotReadyError, UsageError } from "./errors";
+import {
+  ApprovalRefusedError,
+  DeviceError,
+  NotReadyError,
+  NotYetOpenError,
+  UsageError,
+} from "./errors";
 import { HOOK_LABELS, renderHook, type HookVariables } from "./hooks";
-import { earliest, effectiveExpiry, isExpired, requireRecord, type TunnelRecord } from "./record";
+import {
+  earliest,
+  effectiveExpiry,
+  isBeforeStart,
+  isExpired,
+  requireRecord,
+  type TunnelRecord,
+} from "./record";
 import { authorizedKeysLine, forcedCommand, renderSudoers } from "./session-record/access";
 import { stampEvent, type NewJournalEvent, type Stopper } from "./session-record/journal";
 
@@ -59,6 +73,12 @@ export interface TunnelLifecycleDeps {
 export interface TunnelRequestOptions {
   description?: string;
   ttlSeconds?: number;
+  /** The support case; every approval must name the same one. */
+  ticket?: string;
+  /** Access opens no earlier; the grant runs from here for the duration. */
+  notBefore?: Date;
+  /** Only these engineers may take the tunnel. */
+  allowedEngineers?: string[];
 }
 
 export interface ConnectResult {
@@ -108,6 +128,11 @@ function stopperOf(cause: StopCause, stoppedBy: StoppedBy | null | undefined): S
     default:
       return "api";
   }
+}
+
+/** Who support is on this machine, for the passwd comment and the sudoers file. */
+function supportAccountNote(tunnelId: string, approval: NonNullable<TunnelRecord["approval"]>) {
+  return `support-tunnel ${tunnelId} for ${approval.engineer}${approval.ticket ? ` (${approval.ticket})` : ""}`;
 }
 
 /**
@@ -166,6 +191,9 @@ export class TunnelLifecycle {
     const description = options.description ?? settings.description;
     // The api is told the customer's choice, as before; the device keeps its own deadline either way.
     const ttlSeconds = options.ttlSeconds ?? settings.ttlSeconds;
+    const notBefore = options.notBefore?.toISOString();
+    // The api is told the choices so engineers see them and it can refuse early;
+    // the device enforces them from the record below, whatever the api does.
     const created = await this.deps.api(settings.apiUrl).createTunnel(
       {
         deviceWgPublicKey: keys.publicKey,
@@ -173,12 +201,16 @@ export class TunnelLifecycle {
         ...(hostname ? { hostname } : {}),
         ...(description ? { description } : {}),
         ...(ttlSeconds ? { ttlSeconds } : {}),
+        ...(options.ticket ? { ticket: options.ticket } : {}),
+        ...(notBefore ? { notBefore } : {}),
+        ...(options.allowedEngineers ? { allowedEngineers: options.allowedEngineers } : {}),
       },
       settings.enrollmentSecret,
     );
-    // Counted from the api's answer, by this device's clock, from what the customer chose.
+    // Counted from the api's answer (or the customer's start), by this device's clock.
     const now = clock.now();
-    const grantedUntil = new Date(now + (ttlSeconds ?? DEFAULT_TTL_SECONDS) * 1000).toISOString();
+    const opens = Math.max(now, options.notBefore?.getTime() ?? now);
+    const grantedUntil = new Date(opens + (ttlSeconds ?? DEFAULT_TTL_SECONDS) * 1000).toISOString();
     const record: TunnelRecord = {
       version: 2,
       tunnelId: created.tunnelId,
@@ -197,6 +229,10 @@ export class TunnelLifecycle {
       grantedUntil,
       phase: "requested",
       server: null,
+      ticket: options.ticket ?? null,
+      notBefore: notBefore ?? null,
+      allowedEngineers: options.allowedEngineers ?? null,
+      approval: null,
     };
     await store.write(record);
     await this.journal({
@@ -228,7 +264,10 @@ export class TunnelLifecycle {
         );
       }
       if (!isApproved(view.state) || !view.server) {
-        throw new NotReadyError(`tunnel ${id} is not approved yet (state ${view.state})`);
+        const opens = isBeforeStart(record, this.deps.clock.now())
+          ? `; it opens at ${record.notBefore}`
+          : "";
+        throw new NotReadyError(`tunnel ${id} is not approved yet (state ${view.state})${opens}`);
       }
       if (record.phase === "up" && (await this.deps.wg.interfaces()).includes(record.interface)) {
         if (view.state === TunnelState.Started) await this.reportConnected(record);
@@ -237,21 +276,53 @@ export class TunnelLifecycle {
       const leftovers =
         (await this.deps.wg.interfaces()).includes(record.interface) ||
         (await this.deps.users.exists(record.supportUser));
-      if (record.phase !== "requested" || leftovers) {
-        // Left half done (a crash) or up without its interface (a reboot): start from a clean slate.
-        return this.bringUp(await this.resetLocked(record), view);
+      // Left half done (a crash) or up without its interface (a reboot): start from a clean slate.
+      const clean =
+        record.phase !== "requested" || leftovers ? await this.resetLocked(record) : record;
+      // The approval is judged before the start is: a refusal is news the customer
+      // should have at once, not when the start comes.
+      const payload = await this.verifyAndJournal(clean, view.server);
+      if (isBeforeStart(clean, this.deps.clock.now())) {
+        throw new NotYetOpenError(
+          `tunnel ${id} opens at ${clean.notBefore}, as the customer chose (--start): approved by ${payload.engineer}, nothing is set up before then`,
+          clean.notBefore!,
+        );
       }
-      return this.bringUp(record, view);
+      return this.bringUp(clean, view, payload);
     });
   }
 
-  private async bringUp(record: TunnelRecord, view: DeviceTunnelView): Promise<ConnectResult> {
-    const { clock, store, wg, users, log } = this.deps;
-    const server = view.server!;
-    let payload;
+  /** verifyApproval, with every refusal in the tunnel's journal for the customer to read. */
+  private async verifyAndJournal(
+    record: TunnelRecord,
+    server: NonNullable<DeviceTunnelView["server"]>,
+  ): Promise<ApprovalPayload> {
     try {
-      // Fail closed: the box proves the server key, the MAC proves the PSK. The
-      // api's own view (publicIp, port) is never used to decide where to connect.
+      return this.verifyApproval(record, server);
+    } catch (err) {
+      if (err instanceof ApprovalRefusedError) {
+        await this.journal({ type: "refused", tunnelId: record.tunnelId, reason: err.message });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Opens the approval and holds it to the customer's choices. Fails closed: the
+   * box proves the server key, the MAC proves the PSK, and then the engineer and
+   * the ticket it names must be the ones this record allows, whatever the api said.
+   */
+  private verifyApproval(
+    record: TunnelRecord,
+    server: NonNullable<DeviceTunnelView["server"]>,
+  ): ApprovalPayload {
+    const refuse = (why: string) =>
+      new ApprovalRefusedError(
+        `refusing the approval of tunnel ${record.tunnelId}: ${why}; nothing was set up`,
+      );
+    let payload: ApprovalPayload;
+    try {
+      // The api's own view (publicIp, port) is never used to decide where to connect.
       payload = openApproval({
         sealed: server.approval,
         serverPublicKey: server.wgPublicKey,
@@ -260,14 +331,28 @@ export class TunnelLifecycle {
         tunnelId: record.tunnelId,
       });
     } catch (err) {
-      if (err instanceof ApprovalError) {
-        await this.journal({ type: "refused", tunnelId: record.tunnelId, reason: err.message });
-        throw new ApprovalRefusedError(
-          `refusing the approval of tunnel ${record.tunnelId}: ${err.message}; nothing was set up`,
-        );
-      }
+      if (err instanceof ApprovalError) throw refuse(err.message);
       throw err;
     }
+    if (record.allowedEngineers && !record.allowedEngineers.includes(payload.engineer)) {
+      throw refuse(
+        `it was approved by ${payload.engineer}, and the customer allowed only ${record.allowedEngineers.join(", ")}`,
+      );
+    }
+    if ((payload.ticket ?? null) !== record.ticket) {
+      throw refuse(
+        `it is for ${payload.ticket ? `ticket ${payload.ticket}` : "no ticket"}, and the customer's is ${record.ticket ? `ticket ${record.ticket}` : "none"}`,
+      );
+    }
+    return payload;
+  }
+
+  private async bringUp(
+    record: TunnelRecord,
+    view: DeviceTunnelView,
+    payload: ApprovalPayload,
+  ): Promise<ConnectResult> {
+    const { clock, store, wg, users, log } = this.deps;
     const expiresAt = this.withinGrant(record, [
       ["the api", view.expiresAt],
       ["the approval", payload.expiresAt],
@@ -277,6 +362,7 @@ export class TunnelLifecycle {
       await store.write({ ...record, expiresAt });
       throw new NotReadyError(`tunnel ${record.tunnelId}'s approval has expired (${expiresAt})`);
     }
+    const approval = { engineer: payload.engineer, ticket: payload.ticket ?? null };
     // Nothing opens unrecorded: the session program must be one only root can change,
     // and the journal must take the approval, before any account exists.
     const { sessionProgram, logDir } = this.deps.settings;
@@ -289,6 +375,8 @@ export class TunnelLifecycle {
         tunnelId: record.tunnelId,
         expiresAt,
         endpoint: `${payload.endpoint}:${payload.wgPort}`,
+        engineer: payload.engineer,
+        ticket: payload.ticket ?? null,
       },
       true,
     );
@@ -303,7 +391,9 @@ export class TunnelLifecycle {
         wgPort: payload.wgPort,
         sshPublicKey: payload.sshPublicKey,
       },
+      approval,
     };
+    const note = supportAccountNote(record.tunnelId, approval);
     await store.write(connecting);
     const addrs = tunnelAddresses(record.network);
     try {
@@ -320,10 +410,10 @@ export class TunnelLifecycle {
       );
       const configPath = await store.writeWgConfig(record.interface, text);
       await wg.up(configPath);
-      await users.create(record.supportUser, `support-tunnel ${record.tunnelId}`);
+      await users.create(record.supportUser, note);
       await users.grantSudo(
         record.supportUser,
-        renderSudoers({ supportUser: record.supportUser, tunnelId: record.tunnelId, logDir }),
+        renderSudoers({ supportUser: record.supportUser, tunnelId: record.tunnelId, logDir, note }),
       );
       await users.authorize(
         record.supportUser,

@@ -51,6 +51,12 @@ export interface TunnelStatus {
   /** What the customer granted, by this device's clock; expiresAt is never later. */
   grantedUntil: string;
   expired: boolean;
+  /** The customer's choices, from this device's record. */
+  ticket: string | null;
+  notBefore: string | null;
+  allowedEngineers: string[] | null;
+  /** Who approved, and for which ticket, from the verified approval; null before. */
+  approval: TunnelRecord["approval"];
 }
 
 export interface GcResult {
@@ -124,6 +130,10 @@ export class TunnelUpkeep {
       expiresAt: effectiveExpiry(record),
       grantedUntil: record.grantedUntil,
       expired: isExpired(record, this.deps.clock.now()),
+      ticket: record.ticket,
+      notBefore: record.notBefore,
+      allowedEngineers: record.allowedEngineers,
+      approval: record.approval,
     };
   }
 

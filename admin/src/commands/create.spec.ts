@@ -47,6 +47,9 @@ function view(state: TunnelState, extra: Partial<TunnelView> = {}): TunnelView {
     stoppedBy: null,
     stopReason: null,
     endedAt: null,
+    ticket: null,
+    notBefore: null,
+    allowedEngineers: null,
     ...extra,
   };
 }
@@ -149,6 +152,7 @@ function harness(options: {
         calls.push("stop");
         return view(TunnelState.Completed);
       },
+      whoami: async () => ({ name: "olivia", role: "operator" }),
     },
     provider,
     connectShell: async () => shell,
@@ -234,6 +238,90 @@ describe("create", () => {
     });
     assert.ok(!h.calls.includes("pin device"), "nothing is run on the device");
     assert.deepEqual(h.calls.slice(-2), ["stop", `destroy ${SERVER.instanceId}`]);
+  });
+
+  describe("the customer's choices", () => {
+    function opened(h: Harness) {
+      const body = h.approvals[0]!;
+      return openApproval({
+        sealed: body.approval,
+        serverPublicKey: body.wgPublicKey,
+        devicePrivateKey: device.privateKey,
+        psk,
+        tunnelId: ID,
+      });
+    }
+
+    it("seals its own name, as the api knows it, and the ticket the tunnel is for", async () => {
+      const h = harness({
+        initial: view(TunnelState.Pending, {
+          ticket: "ABC-123",
+          allowedEngineers: ["carol", "olivia"],
+        }),
+      });
+      await approveWithNewServer(ID, {}, h.deps);
+      const payload = opened(h);
+      assert.equal(payload.engineer, "olivia");
+      assert.equal(payload.ticket, "ABC-123");
+    });
+
+    it("seals no ticket when the customer gave none", async () => {
+      const h = harness({});
+      await approveWithNewServer(ID, {}, h.deps);
+      assert.equal(opened(h).ticket, undefined);
+      assert.equal(opened(h).engineer, "olivia");
+    });
+
+    it("refuses with exit 3 a tunnel the customer allowed only others to take, and makes no server", async () => {
+      const h = harness({
+        initial: view(TunnelState.Pending, { allowedEngineers: ["alice", "carol"] }),
+      });
+      await assert.rejects(approveWithNewServer(ID, {}, h.deps), (err: unknown) => {
+        assert.ok(err instanceof CliError);
+        assert.equal(err.exitCode, ExitCode.Refused);
+        assert.equal(
+          err.message,
+          `the customer allows only alice, carol to take tunnel ${ID}, not olivia; nothing was made`,
+        );
+        return true;
+      });
+      assert.deepEqual(h.calls, []);
+    });
+
+    it("refuses with exit 4 a tunnel whose start has not come, saying when, and makes no server", async () => {
+      const start = new Date(60_000).toISOString();
+      const h = harness({ initial: view(TunnelState.Pending, { notBefore: start }) });
+      await assert.rejects(approveWithNewServer(ID, {}, h.deps), (err: unknown) => {
+        assert.ok(err instanceof CliError);
+        assert.equal(err.exitCode, ExitCode.Conflict);
+        assert.match(err.message, new RegExp(`opens at ${start}, as the customer chose`));
+        return true;
+      });
+      assert.deepEqual(h.calls, []);
+    });
+
+    it("approves a tunnel whose start has come", async () => {
+      const h = harness({
+        initial: view(TunnelState.Pending, { notBefore: new Date(0).toISOString() }),
+      });
+      await approveWithNewServer(ID, {}, h.deps);
+      assert.ok(h.calls.includes("approve"));
+    });
+
+    it("destroys its server when the api refuses the approval for the customer's choices", async () => {
+      // The view said nothing (an older or lying api) but the api's own check refuses.
+      const h = harness({
+        approve: async () => {
+          throw new ApiError(
+            403,
+            "the customer allows only alice to approve this tunnel, not olivia",
+          );
+        },
+      });
+      await assert.rejects(approveWithNewServer(ID, {}, h.deps), /allows only alice/);
+      assert.ok(h.calls.includes(`destroy ${SERVER.instanceId}`));
+      assert.ok(!h.calls.includes("stop"), "a refused approval changed nothing to stop");
+    });
   });
 
   it("never puts the WireGuard private key or the PSK on a command line", async () => {
@@ -433,6 +521,11 @@ describe("create", () => {
       req.on("data", (chunk: Buffer) => (body += chunk.toString()));
       req.on("end", () => {
         seen.push(`${req.method} ${req.url?.split("?")[0]}`);
+        if (req.url === "/v1/whoami") {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify({ name: "olivia", role: "operator" }));
+          return;
+        }
         if (req.method === "POST") {
           const approval = JSON.parse(body) as ApproveTunnelRequest;
           const { approval: _sealed, ...server } = approval;

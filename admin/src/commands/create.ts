@@ -107,7 +107,7 @@ async function readPsk(
 }
 
 export interface CreateDeps {
-  api: Pick<SupportApiClient, "getTunnel" | "approveTunnel" | "stopTunnel">;
+  api: Pick<SupportApiClient, "getTunnel" | "approveTunnel" | "stopTunnel" | "whoami">;
   provider: TunnelServerProvider;
   connectShell: ConnectRemoteShell;
   records: ServerRecordStore;
@@ -152,6 +152,21 @@ export async function approveWithNewServer(
   if (tunnel.state !== TunnelState.Pending) {
     throw new CliError(
       `tunnel ${tunnelId} is ${tunnel.state}, not pending${tunnel.approvedBy ? ` (approved by ${tunnel.approvedBy})` : ""}`,
+      ExitCode.Conflict,
+    );
+  }
+  // The approval names who approves, as the api knows us; the device checks it
+  // against the customer's choice. Checked here too, before any server is made.
+  const me = await api.whoami();
+  if (tunnel.allowedEngineers && !tunnel.allowedEngineers.includes(me.name)) {
+    throw new CliError(
+      `the customer allows only ${tunnel.allowedEngineers.join(", ")} to take tunnel ${tunnelId}, not ${me.name}; nothing was made`,
+      ExitCode.Refused,
+    );
+  }
+  if (tunnel.notBefore && Date.parse(tunnel.notBefore) > now()) {
+    throw new CliError(
+      `tunnel ${tunnelId} opens at ${tunnel.notBefore}, as the customer chose: approve it from then on; nothing was made`,
       ExitCode.Conflict,
     );
   }
@@ -235,6 +250,9 @@ export async function approveWithNewServer(
         wgPort: server.wgPort,
         sshPublicKey: egressPublicKey,
         expiresAt: tunnel.expiresAt,
+        engineer: me.name,
+        // As the api shows it: if it lies, the device, which knows its own, refuses.
+        ...(tunnel.ticket ? { ticket: tunnel.ticket } : {}),
       },
       serverPrivateKey: serverKeys.privateKey,
       devicePublicKey: tunnel.deviceWgPublicKey,

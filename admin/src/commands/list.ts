@@ -28,12 +28,25 @@ export async function list({ state: filter, ctx }: ListOptions): Promise<TunnelV
     tunnels.length === 0
       ? "no tunnels"
       : renderTable(
-          ["ID", "STATE", "HOSTNAME", "SERVER", "EXPIRES", "DESCRIPTION"],
+          [
+            "ID",
+            "STATE",
+            "HOSTNAME",
+            "TICKET",
+            "ENGINEERS",
+            "SERVER",
+            "OPENS",
+            "EXPIRES",
+            "DESCRIPTION",
+          ],
           tunnels.map((t) => [
             t.tunnelId,
             t.state,
             t.hostname ?? "-",
+            t.ticket ?? "-",
+            t.allowedEngineers?.join(",") ?? "any",
             t.server ? `${t.server.provider}:${t.server.publicIp}` : "-",
+            t.notBefore ?? "-",
             t.expiresAt,
             t.description ?? "",
           ]),

@@ -36,6 +36,9 @@ function view(
     stoppedBy: null,
     stopReason: null,
     endedAt: null,
+    ticket: null,
+    notBefore: null,
+    allowedEngineers: null,
   };
 }
 

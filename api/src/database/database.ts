@@ -9,10 +9,15 @@ import { RateLimitCounterEntity } from "../entities/rate-limit-counter.entity";
 import { TunnelEntity } from "../entities/tunnel.entity";
 import { Initial1764000000000 } from "../migrations/1764000000000-Initial";
 import { RateLimitCounters1796148565613 } from "../migrations/1796148565613-RateLimitCounters";
+import { TunnelChoices1796500000000 } from "../migrations/1796500000000-TunnelChoices";
 import { pgliteDriver } from "./pglite-driver";
 
 export const ENTITIES = [TunnelEntity, EngineerEntity, AuditEntryEntity, RateLimitCounterEntity];
-export const MIGRATIONS = [Initial1764000000000, RateLimitCounters1796148565613];
+export const MIGRATIONS = [
+  Initial1764000000000,
+  RateLimitCounters1796148565613,
+  TunnelChoices1796500000000,
+];
 
 /** Arbitrary constant: the advisory lock that serialises migrations between replicas. */
 const MIGRATION_LOCK_KEY = 727_140_001;

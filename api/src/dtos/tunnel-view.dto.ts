@@ -11,6 +11,17 @@ import {
 } from "@support-tunnel/common";
 import type { TunnelEntity } from "../entities/tunnel.entity";
 
+/** The customer's choices, as both views show them. */
+function choicesView(
+  t: TunnelEntity,
+): Pick<TunnelView, "ticket" | "notBefore" | "allowedEngineers"> {
+  return {
+    ticket: t.ticket,
+    notBefore: t.notBefore ? t.notBefore.toISOString() : null,
+    allowedEngineers: t.allowedEngineers,
+  };
+}
+
 export function toTunnelView(t: TunnelEntity): TunnelView {
   return {
     tunnelId: t.id as TunnelId,
@@ -41,6 +52,7 @@ export function toTunnelView(t: TunnelEntity): TunnelView {
     stoppedBy: t.stoppedBy as StoppedBy | null,
     stopReason: t.stopReason,
     endedAt: t.endedAt ? t.endedAt.toISOString() : null,
+    ...choicesView(t),
   };
 }
 
@@ -62,5 +74,6 @@ export function toDeviceTunnelView(t: TunnelEntity): DeviceTunnelView {
         : null,
     stoppedBy: t.stoppedBy as StoppedBy | null,
     stopReason: t.stopReason,
+    ...choicesView(t),
   };
 }

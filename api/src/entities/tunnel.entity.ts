@@ -21,6 +21,18 @@ export class TunnelEntity {
   @Column({ type: "text", nullable: true })
   description!: string | null;
 
+  /** The support case the customer named. */
+  @Column({ type: "text", nullable: true })
+  ticket!: string | null;
+
+  /** The customer allows no approval before this time (their `--start`). */
+  @Column({ name: "not_before", type: "timestamptz", nullable: true })
+  notBefore!: Date | null;
+
+  /** Only these engineers may approve; null: any operator. */
+  @Column({ name: "allowed_engineers", type: "text", array: true, nullable: true })
+  allowedEngineers!: string[] | null;
+
   @Column({ name: "device_wg_public_key", type: "text" })
   deviceWgPublicKey!: string;
 

@@ -126,6 +126,102 @@ describe("TunnelService", () => {
     );
   });
 
+  describe("the customer's choices", () => {
+    const approval = {
+      instanceId: "i-1",
+      provider: "netns" as const,
+      publicIp: "203.0.113.1",
+      wgPort: 51820,
+      wgPublicKey: generateKeyPair().publicKey,
+      approval: "c2VhbGVk",
+    };
+    const olivia = { name: "olivia", role: "operator" as const };
+    const bob = { name: "bob", role: "admin" as const };
+
+    it("refuses an approval by an engineer the customer did not allow, naming the rule, and changes nothing", async () => {
+      const { sut, tunnels } = setup();
+      const created = await sut.request(
+        body({ allowedEngineers: ["olivia", "carol"] }),
+        undefined,
+        caller,
+      );
+      await assert.rejects(
+        sut.approve(created.tunnelId, approval, bob, caller),
+        status(403, "the customer allows only olivia, carol to approve this tunnel, not bob"),
+      );
+      assert.equal(tunnels.rows.get(created.tunnelId)!.state, 10);
+      assert.deepEqual(
+        tunnels.audit.map((a) => a.action),
+        ["tunnel.request"],
+      );
+      assert.equal(
+        (await sut.approve(created.tunnelId, approval, olivia, caller)).state,
+        "started",
+      );
+    });
+
+    it("refuses an approval before the customer's start, and counts the grant from it", async () => {
+      const { sut, tunnels, clock } = setup();
+      const start = new Date(clock.now().getTime() + 3600_000);
+      const created = await sut.request(
+        body({ notBefore: start.toISOString(), ttlSeconds: 600 }),
+        undefined,
+        caller,
+      );
+      assert.equal(Date.parse(created.expiresAt), start.getTime() + 600_000);
+      await assert.rejects(
+        sut.approve(created.tunnelId, approval, olivia, caller),
+        status(
+          409,
+          `the customer allows no approval before ${start.toISOString()} (the tunnel's start)`,
+        ),
+      );
+      assert.equal(tunnels.rows.get(created.tunnelId)!.state, 10);
+      clock.advance(3600);
+      assert.equal(
+        (await sut.approve(created.tunnelId, approval, olivia, caller)).state,
+        "started",
+      );
+    });
+
+    it("refuses a start more than 7 days ahead, and takes a start already past as now", async () => {
+      const { sut, clock } = setup();
+      const now = clock.now().getTime();
+      await assert.rejects(
+        sut.request(
+          body({ notBefore: new Date(now + 7 * 24 * 3600_000 + 1000).toISOString() }),
+          undefined,
+          caller,
+        ),
+        status(400, "must be at most 7 days ahead"),
+      );
+      const past = await sut.request(
+        body({ notBefore: new Date(now - 60_000).toISOString(), ttlSeconds: 600 }),
+        undefined,
+        caller,
+      );
+      assert.equal(Date.parse(past.expiresAt), now + 600_000);
+    });
+
+    it("shows the choices in the engineer's and the device's views, and records them in the audit", async () => {
+      const { sut, tunnels } = setup();
+      const created = await sut.request(
+        body({ ticket: "ABC-123", allowedEngineers: ["olivia"] }),
+        undefined,
+        caller,
+      );
+      const signal = new AbortController().signal;
+      const view = await sut.view(created.tunnelId, { signal });
+      assert.equal(view.ticket, "ABC-123");
+      assert.deepEqual(view.allowedEngineers, ["olivia"]);
+      assert.equal(view.notBefore, null);
+      const deviceView = await sut.deviceView(tunnels.rows.get(created.tunnelId)!, { signal });
+      assert.equal(deviceView.ticket, "ABC-123");
+      assert.deepEqual(deviceView.allowedEngineers, ["olivia"]);
+      assert.match(tunnels.audit[0]!.detail!, /ticket ABC-123, engineers olivia$/);
+    });
+  });
+
   it("accepts a repeated connection report for the same user, and refuses a different one", async () => {
     const { sut, tunnels } = setup();
     const created = await sut.request(body(), undefined, caller);

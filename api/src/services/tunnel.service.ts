@@ -24,13 +24,16 @@ import { AuditRepository } from "../repositories/audit.repository";
 import { TunnelRepository } from "../repositories/tunnel.repository";
 import type { Engineer } from "./auth.service";
 import { API_CONFIG, CLOCK, type Clock } from "./clock";
-import { conflict, notFound, unauthorized } from "./errors";
+import { badRequest, conflict, forbidden, notFound, unauthorized } from "./errors";
 import { TunnelWatcher } from "./tunnel-watcher.service";
 import { hashToken, newDeviceToken, secretsEqual } from "./tokens";
 
 export interface Caller {
   clientAddress: string | null;
 }
+
+/** How far ahead a customer may set the start: as far as the longest grant. */
+const MAX_START_AHEAD_MS = 7 * 24 * 3600 * 1000;
 
 export interface WaitOptions {
   waitSeconds?: number;
@@ -67,6 +70,12 @@ export class TunnelService {
       body.ttlSeconds ?? this.config.defaultTtlSeconds,
       this.config.maxTtlSeconds,
     );
+    const notBefore = body.notBefore === undefined ? null : new Date(body.notBefore);
+    if (notBefore && notBefore.getTime() > now.getTime() + MAX_START_AHEAD_MS) {
+      throw badRequest("must be at most 7 days ahead", "notBefore");
+    }
+    // The grant runs from the start the customer chose, as it does on the device.
+    const opens = notBefore && notBefore > now ? notBefore : now;
     const token = newDeviceToken();
     const tunnel = Object.assign(new TunnelEntity(), {
       id: randomUUID(),
@@ -75,10 +84,13 @@ export class TunnelService {
       hostname: body.hostname ?? null,
       description: body.description ?? null,
       deviceWgPublicKey: body.deviceWgPublicKey,
+      ticket: body.ticket ?? null,
+      notBefore,
+      allowedEngineers: body.allowedEngineers ?? null,
       deviceTokenHash: hashToken(token),
       createdAt: now,
       updatedAt: now,
-      expiresAt: new Date(now.getTime() + ttl * 1000),
+      expiresAt: new Date(opens.getTime() + ttl * 1000),
       serverInstanceId: null,
       serverProvider: null,
       serverPublicIp: null,
@@ -95,7 +107,12 @@ export class TunnelService {
       tunnelId: tunnel.id,
       actor: "device",
       action: "tunnel.request",
-      detail: `network ${tunnel.network}, ttl ${ttl}s`,
+      detail: [
+        `network ${tunnel.network}, ttl ${ttl}s`,
+        ...(tunnel.ticket ? [`ticket ${tunnel.ticket}`] : []),
+        ...(notBefore ? [`not before ${notBefore.toISOString()}`] : []),
+        ...(tunnel.allowedEngineers ? [`engineers ${tunnel.allowedEngineers.join(" ")}`] : []),
+      ].join(", "),
       clientAddress: caller.clientAddress,
       at: now,
     });
@@ -163,6 +180,20 @@ export class TunnelService {
     caller: Caller,
   ): Promise<TunnelView> {
     const now = this.clock.now();
+    // The customer's choices never change after the request, so checking them
+    // before the conditional update leaves no race. The device checks them
+    // again from its own record: this only spares a server and says why early.
+    const tunnel = await this.findOrFail(id);
+    if (tunnel.allowedEngineers && !tunnel.allowedEngineers.includes(engineer.name)) {
+      throw forbidden(
+        `the customer allows only ${tunnel.allowedEngineers.join(", ")} to approve this tunnel, not ${engineer.name}`,
+      );
+    }
+    if (tunnel.notBefore && now < tunnel.notBefore) {
+      throw conflict(
+        `the customer allows no approval before ${tunnel.notBefore.toISOString()} (the tunnel's start)`,
+      );
+    }
     const changed = await this.tunnels.approve(id, now, body, engineer.name, {
       tunnelId: id,
       actor: `engineer:${engineer.name}`,

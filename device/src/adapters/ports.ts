@@ -57,7 +57,7 @@ export interface Journal {
 
 export interface Users {
   exists(name: string): Promise<boolean>;
-  /** A fresh user with its own group and home, that no password can log into. */
+  /** A fresh user with its own group and home, that no password can log into; `comment` is its passwd comment. */
   create(name: string, comment: string): Promise<void>;
   /** Writes `/etc/sudoers.d/<name>` with these rules, checked with visudo before it is moved in place. */
   grantSudo(name: string, sudoers: string): Promise<void>;

@@ -13,15 +13,20 @@ export async function list(ctx: CommandContext): Promise<void> {
     interface: r.interface,
     supportUser: r.supportUser,
     expiresAt: effectiveExpiry(r),
+    ticket: r.ticket,
+    notBefore: r.notBefore,
+    allowedEngineers: r.allowedEngineers,
+    approvedBy: r.approval?.engineer ?? null,
   }));
   ctx.printer.data({ tunnels: rows }, () =>
     rows.length === 0
       ? "no tunnels on this device"
       : renderTable(
-          ["TUNNEL", "PHASE", "NETWORK", "INTERFACE", "USER", "EXPIRES"],
+          ["TUNNEL", "PHASE", "TICKET", "NETWORK", "INTERFACE", "USER", "EXPIRES"],
           rows.map((r) => [
             r.tunnelId,
             r.phase,
+            r.ticket ?? "-",
             r.network,
             r.interface,
             r.supportUser,

@@ -2,32 +2,57 @@
 import type { CommandContext } from "../context";
 import { NotReadyError } from "../errors";
 import { effectiveExpiry } from "../record";
+import { parseStartTime } from "../start-time";
 
 export interface RequestOptions {
   description?: string;
   ttlSeconds?: number;
+  /** When access opens, as typed (`--start`): read by this device's clock. */
+  start?: string;
+  ticket?: string;
+  allowedEngineers?: string[];
   wait?: boolean;
 }
 
 /** Registers a tunnel request and prints what the customer sends to support. */
 export async function request(ctx: CommandContext, options: RequestOptions): Promise<void> {
+  const notBefore =
+    options.start === undefined ? undefined : parseStartTime(options.start, ctx.deps.clock.now());
   const record = await ctx.lifecycle.request({
     description: options.description,
     ttlSeconds: options.ttlSeconds,
+    notBefore,
+    ticket: options.ticket,
+    allowedEngineers: options.allowedEngineers,
   });
   const expiresAt = effectiveExpiry(record);
   ctx.printer.data(
-    { tunnelId: record.tunnelId, presharedKey: record.presharedKey, expiresAt },
+    {
+      tunnelId: record.tunnelId,
+      presharedKey: record.presharedKey,
+      expiresAt,
+      notBefore: record.notBefore,
+      ticket: record.ticket,
+      allowedEngineers: record.allowedEngineers,
+    },
     () =>
       [
         `tunnel id: ${record.tunnelId}`,
         `preshared key: ${record.presharedKey}`,
+        ...(record.ticket ? [`ticket: ${record.ticket}`] : []),
+        ...(record.notBefore ? [`opens at: ${record.notBefore}`] : []),
         `expires at: ${expiresAt}`,
+        ...(record.allowedEngineers
+          ? [`only these engineers may take it: ${record.allowedEngineers.join(", ")}`]
+          : []),
       ].join("\n"),
   );
   ctx.printer.info(
     "Send the tunnel id and the preshared key to support. Nothing is open until support approves and this device connects.",
   );
+  if (record.notBefore) {
+    ctx.printer.info(`This device connects nothing before ${record.notBefore}, even if approved.`);
+  }
   if (!options.wait) return;
   ctx.printer.info(
     "Waiting for support to approve (Ctrl-C to stop waiting; the request stays open)...",

@@ -17,6 +17,10 @@ export async function status(ctx: CommandContext, options: StatusOptions): Promi
       `support user: ${s.supportUser} ${s.userPresent ? "present" : "absent"}`,
       `network: ${s.network} (device ${s.address}, server ${s.serverAddress})`,
       `endpoint: ${s.endpoint ?? "-"}`,
+      `ticket: ${s.ticket ?? "-"}`,
+      `allowed engineers: ${s.allowedEngineers?.join(", ") ?? "any"}`,
+      ...(s.notBefore ? [`opens at: ${s.notBefore}`] : []),
+      `approved by: ${s.approval ? `${s.approval.engineer}${s.approval.ticket ? ` for ticket ${s.approval.ticket}` : ""}` : "-"}`,
       `expires at: ${s.expiresAt}${s.expiresAt === s.grantedUntil ? "" : ` (granted until ${s.grantedUntil})`}`,
     ].join("\n"),
   );

@@ -31,6 +31,8 @@ export interface SudoersOptions {
   supportUser: string;
   tunnelId: string;
   logDir: string;
+  /** Whom the account is for (engineer, ticket), one line, in the file's comment. */
+  note?: string;
 }
 
 /**
@@ -41,10 +43,12 @@ export interface SudoersOptions {
  * `sudo -n -- CMD` an engineer runs inside one, whose input and output the
  * session's own log already holds.
  */
-export function renderSudoers({ supportUser, tunnelId, logDir }: SudoersOptions): string {
+export function renderSudoers({ supportUser, tunnelId, logDir, note }: SudoersOptions): string {
   const iologDir = requireSafePath(iologDirOf(logDir, tunnelId), "log dir");
+  // The note is a comment: a line break in it would be a sudoers rule.
+  if (note !== undefined && /[\r\n]/.test(note)) throw new Error("a sudoers note must be one line");
   return [
-    `${SUDOERS_HEADER} ephemeral support user of tunnel ${tunnelId}, removed when the tunnel stops`,
+    `${SUDOERS_HEADER} ephemeral support user of tunnel ${tunnelId}, removed when the tunnel stops${note ? `: ${note}` : ""}`,
     `${supportUser} ALL=(ALL) NOPASSWD: ALL`,
     `root ALL=(${supportUser}) NOPASSWD: ALL`,
     // iolog_flush: what was typed and shown is on disk at once, even if the device crashes mid-session.

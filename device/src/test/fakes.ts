@@ -142,8 +142,10 @@ export class FakeApi {
         this.check();
         this.enrollmentSecrets.push(secret);
         const tunnelId = randomUUID() as TunnelId;
+        // Like the api: the grant runs from the customer's start when there is one.
+        const opens = Math.max(this.clock.now(), Date.parse(body.notBefore ?? "") || 0);
         const expiresAt = new Date(
-          this.clock.now() + (body.ttlSeconds ?? this.defaultTtlSeconds) * 1000,
+          opens + (body.ttlSeconds ?? this.defaultTtlSeconds) * 1000,
         ).toISOString();
         const tok = `std_${randomBytes(32).toString("base64url")}`;
         this.tunnels.set(tunnelId, {
@@ -159,6 +161,9 @@ export class FakeApi {
             server: null,
             stoppedBy: null,
             stopReason: null,
+            ticket: body.ticket ?? null,
+            notBefore: body.notBefore ?? null,
+            allowedEngineers: body.allowedEngineers ?? null,
           },
         });
         return { tunnelId, token: tok, expiresAt: this.lie(expiresAt) };
@@ -214,6 +219,10 @@ export class FakeApi {
       expiresAt?: string;
       /** Sent instead of the sealed approval: what a lying api could send. */
       approval?: string;
+      /** Who approves; default alice. */
+      engineer?: string;
+      /** The ticket sealed in; default the one the device asked with. */
+      ticket?: string;
     } = {},
   ): WgKeyPair {
     const t = this.tunnels.get(id)!;
@@ -226,6 +235,12 @@ export class FakeApi {
       sshPublicKey:
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForSpecsOnly0000000000000000000 egress",
       expiresAt: options.expiresAt ?? t.view.expiresAt,
+      engineer: options.engineer ?? "alice",
+      ...("ticket" in options
+        ? { ticket: options.ticket }
+        : t.request.ticket
+          ? { ticket: t.request.ticket }
+          : {}),
     };
     let approval = sealApproval({
       payload,
@@ -277,15 +292,18 @@ export class FakeWireGuard implements WireGuard {
 }
 
 export class FakeUsers implements Users {
-  readonly users = new Map<string, { sudo: boolean; sudoers?: string; keys: string[] }>();
+  readonly users = new Map<
+    string,
+    { sudo: boolean; sudoers?: string; keys: string[]; comment?: string }
+  >();
   failCreate = false;
   async exists(name: string): Promise<boolean> {
     return this.users.has(name);
   }
-  async create(name: string): Promise<void> {
+  async create(name: string, comment: string): Promise<void> {
     if (this.failCreate) throw new Error("useradd: boom");
     if (this.users.has(name)) throw new Error(`useradd: user '${name}' already exists`);
-    this.users.set(name, { sudo: false, keys: [] });
+    this.users.set(name, { sudo: false, keys: [], comment });
   }
   async grantSudo(name: string, sudoers: string): Promise<void> {
     const user = this.users.get(name)!;
