@@ -18,6 +18,8 @@ export interface Actor {
   /** As recorded in the audit log, e.g. `engineer:alice` or `cli`. */
   actor: string;
   clientAddress: string | null;
+  /** The request's signal: the change is rolled back if the client has gone before it commits. */
+  signal?: AbortSignal;
 }
 
 export class EngineerExistsError extends ApiException {
@@ -48,6 +50,7 @@ export class EngineerService {
         action: "engineer.create",
         detail: `${body.name} as ${body.role}`,
         clientAddress: by.clientAddress,
+        clientGone: by.signal,
         at: now,
       },
     );
@@ -63,6 +66,7 @@ export class EngineerService {
       action: "engineer.revoke",
       detail: name,
       clientAddress: by.clientAddress,
+      clientGone: by.signal,
       at: now,
     });
     if (!removed) throw notFound(`engineer ${name} not found`, "name");

@@ -28,8 +28,10 @@ import { conflict, notFound, unauthorized } from "./errors";
 import { TunnelWatcher } from "./tunnel-watcher.service";
 import { hashToken, newDeviceToken, secretsEqual } from "./tokens";
 
+/** Who asked, as the audit log records it; a change is rolled back once `signal` is aborted. */
 export interface Caller {
   clientAddress: string | null;
+  signal?: AbortSignal;
 }
 
 export interface WaitOptions {
@@ -97,6 +99,7 @@ export class TunnelService {
       action: "tunnel.request",
       detail: `network ${tunnel.network}, ttl ${ttl}s`,
       clientAddress: caller.clientAddress,
+      clientGone: caller.signal,
       at: now,
     });
     return { tunnelId: tunnel.id as TunnelId, token, expiresAt: tunnel.expiresAt.toISOString() };
@@ -118,6 +121,7 @@ export class TunnelService {
       action: "tunnel.connected",
       detail: `support user ${supportUser}`,
       clientAddress: caller.clientAddress,
+      clientGone: caller.signal,
       at: now,
     });
     if (changed) {
@@ -169,6 +173,7 @@ export class TunnelService {
       action: "tunnel.approve",
       detail: `${body.provider} server ${body.instanceId} at ${body.publicIp}:${body.wgPort}`,
       clientAddress: caller.clientAddress,
+      clientGone: caller.signal,
       at: now,
     });
     if (changed) {
@@ -223,6 +228,7 @@ export class TunnelService {
       action: ended.stoppedBy === StoppedBy.Expiry ? "tunnel.timeout" : "tunnel.stop",
       detail: ended.stopReason,
       clientAddress: caller.clientAddress,
+      clientGone: caller.signal,
       at: now,
     }));
     if (changed) {
