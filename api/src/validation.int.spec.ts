@@ -136,6 +136,15 @@ describe("api: malformed input (PostgreSQL)", function () {
       body: { ...goodCreate(), psk: "secret" },
       field: "psk",
     },
+    {
+      what: "a JSON-looking body sent as text",
+      method: "POST",
+      path: "/v1/device/tunnels",
+      rawBody: JSON.stringify(goodCreate()),
+      headers: { "content-type": "text/plain" },
+      status: 415,
+      field: "body",
+    },
     // GET /v1/device/tunnel
     {
       what: "no token",
@@ -237,6 +246,34 @@ describe("api: malformed input (PostgreSQL)", function () {
       field: "reason",
     },
     {
+      what: "text/plain garbage",
+      method: "DELETE",
+      path: "/v1/device/tunnel",
+      token: "device",
+      rawBody: "stop now please",
+      headers: { "content-type": "text/plain" },
+      status: 415,
+      field: "body",
+    },
+    {
+      what: "a form",
+      method: "DELETE",
+      path: "/v1/device/tunnel",
+      token: "device",
+      rawBody: "reason=bye",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      status: 415,
+      field: "body",
+    },
+    {
+      what: "broken JSON",
+      method: "DELETE",
+      path: "/v1/device/tunnel",
+      token: "device",
+      rawBody: "{reason",
+      field: "body",
+    },
+    {
       what: "an unknown field",
       method: "DELETE",
       path: "/v1/device/tunnel",
@@ -298,6 +335,16 @@ describe("api: malformed input (PostgreSQL)", function () {
       token: "admin",
       body: goodApprove(),
       field: "id",
+    },
+    {
+      what: "an approval sent as a form",
+      method: "POST",
+      path: `/v1/tunnels/${id()}/server`,
+      token: "admin",
+      rawBody: new URLSearchParams(goodApprove() as unknown as Record<string, string>).toString(),
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      status: 415,
+      field: "body",
     },
     {
       what: "no body",
@@ -388,6 +435,24 @@ describe("api: malformed input (PostgreSQL)", function () {
       body: { reason: 42 },
       field: "reason",
     },
+    {
+      what: "text/plain garbage",
+      method: "DELETE",
+      path: `/v1/tunnels/${id()}`,
+      token: "admin",
+      rawBody: "garbage",
+      headers: { "content-type": "text/plain; charset=utf-8" },
+      status: 415,
+      field: "body",
+    },
+    {
+      what: "broken JSON",
+      method: "DELETE",
+      path: `/v1/tunnels/${id()}`,
+      token: "admin",
+      rawBody: "{",
+      field: "body",
+    },
     // GET /v1/tunnels/:id/audit
     { what: "a bad id", method: "GET", path: "/v1/tunnels/zzz/audit", token: "admin", field: "id" },
     // GET /v1/whoami
@@ -408,6 +473,16 @@ describe("api: malformed input (PostgreSQL)", function () {
       token: "admin",
       body: { name: "alice", role: "root" },
       field: "role",
+    },
+    {
+      what: "a body in no known type",
+      method: "POST",
+      path: "/v1/engineers",
+      token: "admin",
+      rawBody: JSON.stringify({ name: "mallory", role: "admin" }),
+      headers: { "content-type": "application/octet-stream" },
+      status: 415,
+      field: "body",
     },
     {
       what: "a token field",
@@ -434,6 +509,26 @@ describe("api: malformed input (PostgreSQL)", function () {
       field: "name",
     },
   ];
+
+  it("names the content type it refuses, and takes a DELETE with no body at all as no reason", async () => {
+    const refused = await http(pg.sut.url, "DELETE", `/v1/tunnels/${id()}`, {
+      token: pg.sut.adminToken,
+      rawBody: "garbage",
+      headers: { "content-type": "text/plain; charset=utf-8" },
+    });
+    assert.equal(refused.status, 415);
+    assert.match(refused.body.message ?? "", /application\/json.*text\/plain/);
+    const other = await http(pg.sut.url, "POST", "/v1/device/tunnels", {
+      body: { deviceWgPublicKey: generateKeyPair().publicKey, network: "10.66.9.0/30" },
+    });
+    const otherId = String(other.body.tunnelId);
+    const stopped = await http(pg.sut.url, "DELETE", `/v1/tunnels/${otherId}`, {
+      token: pg.sut.adminToken,
+    });
+    assert.equal(stopped.status, 200);
+    assert.equal(stopped.body.state, "completed");
+    assert.equal(stopped.body.stopReason, null);
+  });
 
   it("answers every malformed request with a 4xx naming the field, and changes nothing", async () => {
     // Rate-limit counters count every tunnel request, malformed ones too.
