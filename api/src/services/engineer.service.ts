@@ -28,6 +28,17 @@ export class EngineerExistsError extends ApiException {
   }
 }
 
+/** Without an admin no one could manage engineers again but from the database. */
+export class LastAdminError extends ApiException {
+  constructor(name: string) {
+    super(
+      409,
+      `refusing to remove the last admin (${name}): make another engineer admin first`,
+      "name",
+    );
+  }
+}
+
 @Injectable()
 export class EngineerService {
   constructor(
@@ -69,7 +80,8 @@ export class EngineerService {
       clientGone: by.signal,
       at: now,
     });
-    if (!removed) throw notFound(`engineer ${name} not found`, "name");
+    if (removed === "not-found") throw notFound(`engineer ${name} not found`, "name");
+    if (removed === "last-admin") throw new LastAdminError(name);
   }
 
   /** Creates `admin` with the given token when no engineer exists yet; true if it did. */
