@@ -116,6 +116,20 @@ describe("api: malformed input (PostgreSQL)", function () {
       field: "description",
     },
     {
+      what: "a bidi override (U+202E)",
+      method: "POST",
+      path: "/v1/device/tunnels",
+      body: { ...goodCreate(), description: "invoice \u202egnp.exe" },
+      field: "description",
+    },
+    {
+      what: "a zero-width space",
+      method: "POST",
+      path: "/v1/device/tunnels",
+      body: { ...goodCreate(), description: "adm\u200bin" },
+      field: "description",
+    },
+    {
       what: "a too short ttl",
       method: "POST",
       path: "/v1/device/tunnels",
@@ -436,6 +450,14 @@ describe("api: malformed input (PostgreSQL)", function () {
       field: "reason",
     },
     {
+      what: "a reason with a bidi isolate",
+      method: "DELETE",
+      path: `/v1/tunnels/${id()}`,
+      token: "admin",
+      body: { reason: "done\u2066" },
+      field: "reason",
+    },
+    {
       what: "text/plain garbage",
       method: "DELETE",
       path: `/v1/tunnels/${id()}`,
@@ -509,6 +531,18 @@ describe("api: malformed input (PostgreSQL)", function () {
       field: "name",
     },
   ];
+
+  it("refuses a description with a bidi override, naming the field and the character", async () => {
+    const refused = await http(pg.sut.url, "POST", "/v1/device/tunnels", {
+      body: { ...goodCreate(), description: "invoice \u202egnp.exe" },
+    });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.field, "description");
+    assert.equal(
+      refused.body.message,
+      "description: must not contain bidi controls (found U+202E)",
+    );
+  });
 
   it("names the content type it refuses, and takes a DELETE with no body at all as no reason", async () => {
     const refused = await http(pg.sut.url, "DELETE", `/v1/tunnels/${id()}`, {
