@@ -17,8 +17,8 @@ describe("terminal display", () => {
     const sut = renderTable(["DESCRIPTION"], [["ok\u001b[2J\nrm -rf /\u009b"]]);
     assert.equal(sut.split("\n").length, 2);
     assert.ok(!sut.includes("\u001b"));
-    assert.equal(printable("tab\there"), "tab\\x09here");
-    assert.equal(printable("exe.\u202etxt"), "exe.\\u202etxt");
+    assert.equal(printable("tab\there"), "tab?here");
+    assert.equal(printable("exe.\u202etxt zero\u200bwidth"), "exe.?txt zero?width");
     assert.equal(printable("ünïcödé ✓"), "ünïcödé ✓");
   });
 });

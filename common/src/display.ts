@@ -1,11 +1,11 @@
 // Text for a terminal, shared by the two CLIs. Strings in api answers are made
-// safe as they are parsed (untrusted.ts); table cells go through the same
-// sanitizer once more, for text from anywhere else (local files, flags).
+// safe as they are parsed (untrusted.ts, visible escapes); table cells and other
+// local text go through the same check once more, each unsafe character a `?`.
 import { sanitizeText } from "./untrusted";
 
-/** Replaces control, bidi and invisible characters with visible escapes (sanitizeText). */
+/** Replaces control, bidi and invisible characters (see sanitizeText) with `?`. */
 export function printable(text: string): string {
-  return sanitizeText(text);
+  return sanitizeText(text, { replaceWith: "?" });
 }
 
 /** A plain table: one header row, columns padded to their widest cell, cells made printable. */

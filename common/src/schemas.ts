@@ -142,7 +142,9 @@ export const descriptionSchema = z
  * details, error messages): any string, made safe to print as it is parsed
  * (sanitizeText), so no CLI has to remember to. A lying api can put anything here.
  */
-export const untrustedTextSchema = z.string(requiredOr("must be a string")).transform(sanitizeText);
+export const untrustedTextSchema = z
+  .string(requiredOr("must be a string"))
+  .transform((s) => sanitizeText(s));
 
 /** Where a device sends WireGuard packets: an IPv4 address or a DNS name (one message for both). */
 export const endpointHostSchema = z

@@ -89,5 +89,6 @@ describe("untrusted text", () => {
     assert.equal(findUnsafeCharacter(sut), null);
     // Applying it again changes nothing: escapes are ordinary text.
     assert.equal(sanitizeText(sut), sut);
+    assert.equal(sanitizeText("a\u001bb\u202ec", { replaceWith: "?" }), "a?b?c");
   });
 });

@@ -62,12 +62,14 @@ function escape(ch: string): string {
 
 /**
  * `text` with every unsafe character (see unsafeCharacterClass) replaced by a
- * visible escape, so what was sent still shows but can neither drive the
- * terminal nor hide. Ordinary text, accents and emoji pass unchanged; applying
- * it twice changes nothing more.
+ * visible escape (or by `replaceWith`), so what was sent still shows but can
+ * neither drive the terminal nor hide. Ordinary text, accents and emoji pass
+ * unchanged; applying it twice changes nothing more.
  */
-export function sanitizeText(text: string): string {
+export function sanitizeText(text: string, options: { replaceWith?: string } = {}): string {
   let out = "";
-  for (const ch of text) out += unsafeCharacterClass(ch) ? escape(ch) : ch;
+  for (const ch of text) {
+    out += unsafeCharacterClass(ch) ? (options.replaceWith ?? escape(ch)) : ch;
+  }
   return out;
 }
