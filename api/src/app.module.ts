@@ -18,7 +18,7 @@ import { DatabaseModule } from "./database/database.module";
 import { DeviceGuard, EngineerGuard } from "./http/auth.guard";
 import { ErrorFilter } from "./http/error.filter";
 import { JsonBodyMiddleware } from "./http/json-body.middleware";
-import { LogTunnelIdInterceptor, loggerParams } from "./http/logging";
+import { RequestLogInterceptor, loggerParams } from "./http/logging";
 import { rateLimitModule } from "./http/rate-limit";
 import { TunnelRepository } from "./repositories/tunnel.repository";
 import { AuthService } from "./services/auth.service";
@@ -52,7 +52,7 @@ export class AppModule implements NestModule {
         { provide: API_CONFIG, useValue: deps.config },
         { provide: CLOCK, useValue: deps.clock },
         { provide: APP_FILTER, useClass: ErrorFilter },
-        { provide: APP_INTERCEPTOR, useClass: LogTunnelIdInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: RequestLogInterceptor },
         AuthService,
         EngineerService,
         MetricsService,

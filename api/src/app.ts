@@ -7,6 +7,7 @@ import { DocumentBuilder, SwaggerModule } from "@nestjs/swagger";
 import type { NextFunction, Request, Response } from "express";
 import { AppModule, type AppDeps } from "./app.module";
 import { nestLogger } from "./http/logging";
+import { captureRequestContext } from "./http/request-context";
 import { EngineerService } from "./services/engineer.service";
 import { MetricsService } from "./services/metrics.service";
 
@@ -19,6 +20,8 @@ export async function createApp(deps: AppDeps): Promise<NestExpressApplication> 
   });
   app.set("trust proxy", deps.config.trustProxy ? 1 : false);
   app.disable("x-powered-by");
+  // First in line, while the connection is surely open: the client's address.
+  app.use(captureRequestContext);
 
   const metrics = app.get(MetricsService);
   app.use((req: Request, res: Response, next: NextFunction) => {

@@ -64,6 +64,15 @@ describe("support-api migrate and engineer commands (PostgreSQL)", function () {
     assert.match(gone.stderr, /engineer bob not found/);
   });
 
+  it("refuses to revoke the last admin until another admin exists", async () => {
+    assert.equal((await sut(["engineer", "add", "ada", "--role", "admin"])).code, 0);
+    const last = await sut(["engineer", "revoke", "ada"]);
+    assert.equal(last.code, 1);
+    assert.match(last.stderr, /refusing to remove the last admin \(ada\)/);
+    assert.equal((await sut(["engineer", "add", "bea", "--role", "admin"])).code, 0);
+    assert.equal((await sut(["engineer", "revoke", "ada"])).stdout, "revoked ada\n");
+  });
+
   it("refuses a bad role and a bad configuration with a message naming them", async () => {
     const badRole = await sut(["engineer", "add", "bob", "--role", "root"]);
     assert.equal(badRole.code, 2);

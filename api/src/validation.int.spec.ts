@@ -116,6 +116,20 @@ describe("api: malformed input (PostgreSQL)", function () {
       field: "description",
     },
     {
+      what: "a bidi override (U+202E)",
+      method: "POST",
+      path: "/v1/device/tunnels",
+      body: { ...goodCreate(), description: "invoice \u202egnp.exe" },
+      field: "description",
+    },
+    {
+      what: "a zero-width space",
+      method: "POST",
+      path: "/v1/device/tunnels",
+      body: { ...goodCreate(), description: "adm\u200bin" },
+      field: "description",
+    },
+    {
       what: "a too short ttl",
       method: "POST",
       path: "/v1/device/tunnels",
@@ -135,6 +149,15 @@ describe("api: malformed input (PostgreSQL)", function () {
       path: "/v1/device/tunnels",
       body: { ...goodCreate(), psk: "secret" },
       field: "psk",
+    },
+    {
+      what: "a JSON-looking body sent as text",
+      method: "POST",
+      path: "/v1/device/tunnels",
+      rawBody: JSON.stringify(goodCreate()),
+      headers: { "content-type": "text/plain" },
+      status: 415,
+      field: "body",
     },
     // GET /v1/device/tunnel
     {
@@ -237,6 +260,34 @@ describe("api: malformed input (PostgreSQL)", function () {
       field: "reason",
     },
     {
+      what: "text/plain garbage",
+      method: "DELETE",
+      path: "/v1/device/tunnel",
+      token: "device",
+      rawBody: "stop now please",
+      headers: { "content-type": "text/plain" },
+      status: 415,
+      field: "body",
+    },
+    {
+      what: "a form",
+      method: "DELETE",
+      path: "/v1/device/tunnel",
+      token: "device",
+      rawBody: "reason=bye",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      status: 415,
+      field: "body",
+    },
+    {
+      what: "broken JSON",
+      method: "DELETE",
+      path: "/v1/device/tunnel",
+      token: "device",
+      rawBody: "{reason",
+      field: "body",
+    },
+    {
       what: "an unknown field",
       method: "DELETE",
       path: "/v1/device/tunnel",
@@ -298,6 +349,16 @@ describe("api: malformed input (PostgreSQL)", function () {
       token: "admin",
       body: goodApprove(),
       field: "id",
+    },
+    {
+      what: "an approval sent as a form",
+      method: "POST",
+      path: `/v1/tunnels/${id()}/server`,
+      token: "admin",
+      rawBody: new URLSearchParams(goodApprove() as unknown as Record<string, string>).toString(),
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      status: 415,
+      field: "body",
     },
     {
       what: "no body",
@@ -388,6 +449,32 @@ describe("api: malformed input (PostgreSQL)", function () {
       body: { reason: 42 },
       field: "reason",
     },
+    {
+      what: "a reason with a bidi isolate",
+      method: "DELETE",
+      path: `/v1/tunnels/${id()}`,
+      token: "admin",
+      body: { reason: "done\u2066" },
+      field: "reason",
+    },
+    {
+      what: "text/plain garbage",
+      method: "DELETE",
+      path: `/v1/tunnels/${id()}`,
+      token: "admin",
+      rawBody: "garbage",
+      headers: { "content-type": "text/plain; charset=utf-8" },
+      status: 415,
+      field: "body",
+    },
+    {
+      what: "broken JSON",
+      method: "DELETE",
+      path: `/v1/tunnels/${id()}`,
+      token: "admin",
+      rawBody: "{",
+      field: "body",
+    },
     // GET /v1/tunnels/:id/audit
     { what: "a bad id", method: "GET", path: "/v1/tunnels/zzz/audit", token: "admin", field: "id" },
     // GET /v1/whoami
@@ -408,6 +495,16 @@ describe("api: malformed input (PostgreSQL)", function () {
       token: "admin",
       body: { name: "alice", role: "root" },
       field: "role",
+    },
+    {
+      what: "a body in no known type",
+      method: "POST",
+      path: "/v1/engineers",
+      token: "admin",
+      rawBody: JSON.stringify({ name: "mallory", role: "admin" }),
+      headers: { "content-type": "application/octet-stream" },
+      status: 415,
+      field: "body",
     },
     {
       what: "a token field",
@@ -434,6 +531,38 @@ describe("api: malformed input (PostgreSQL)", function () {
       field: "name",
     },
   ];
+
+  it("refuses a description with a bidi override, naming the field and the character", async () => {
+    const refused = await http(pg.sut.url, "POST", "/v1/device/tunnels", {
+      body: { ...goodCreate(), description: "invoice \u202egnp.exe" },
+    });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.field, "description");
+    assert.equal(
+      refused.body.message,
+      "description: must not contain bidi controls (found U+202E)",
+    );
+  });
+
+  it("names the content type it refuses, and takes a DELETE with no body at all as no reason", async () => {
+    const refused = await http(pg.sut.url, "DELETE", `/v1/tunnels/${id()}`, {
+      token: pg.sut.adminToken,
+      rawBody: "garbage",
+      headers: { "content-type": "text/plain; charset=utf-8" },
+    });
+    assert.equal(refused.status, 415);
+    assert.match(refused.body.message ?? "", /application\/json.*text\/plain/);
+    const other = await http(pg.sut.url, "POST", "/v1/device/tunnels", {
+      body: { deviceWgPublicKey: generateKeyPair().publicKey, network: "10.66.9.0/30" },
+    });
+    const otherId = String(other.body.tunnelId);
+    const stopped = await http(pg.sut.url, "DELETE", `/v1/tunnels/${otherId}`, {
+      token: pg.sut.adminToken,
+    });
+    assert.equal(stopped.status, 200);
+    assert.equal(stopped.body.state, "completed");
+    assert.equal(stopped.body.stopReason, null);
+  });
 
   it("answers every malformed request with a 4xx naming the field, and changes nothing", async () => {
     // Rate-limit counters count every tunnel request, malformed ones too.

@@ -253,12 +253,26 @@ describe("SupportApiClient", () => {
     assert.equal(empty.message, "api answered 401");
   });
 
-  it("strips terminal control characters from what the api says", async () => {
+  it("shows terminal control, bidi and invisible characters in what the api says as visible escapes", async () => {
     api.answer((_q, res) =>
-      json(res, 403, { statusCode: 403, message: "no\u001b]0;pwned\u0007 way" }),
+      json(res, 403, {
+        statusCode: 403,
+        message: "no\u001b]0;pwned\u0007 way \u202egnp.exe\u200b",
+        field: "x\u2066",
+      }),
     );
     const err = await rejection(client().whoami());
-    assert.equal(err.message, "no ]0;pwned  way");
+    assert.equal(err.message, "no\\x1b]0;pwned\\x07 way \\u202egnp.exe\\u200b");
+    assert.equal((err as ApiError).field, "x\\u2066");
+    // An error body that is not the api's own shape is made safe too.
+    api.answer((_q, res) => json(res, 400, { message: ["a\u009b", "b\u2069"] }));
+    assert.equal((await rejection(client().whoami())).message, "a\\x9b; b\\u2069");
+    api.answer((_q, res) => {
+      res.writeHead(502, { "content-type": "text/plain" });
+      res.end("bad\u001b[2J gateway\u202e");
+    });
+    const raw = await rejection(client({ retries: 0 }).whoami());
+    assert.equal(raw.message, "api answered 502: bad\\x1b[2J gateway\\u202e");
   });
 
   it("refuses an answer whose body does not match the contract, naming the field", async () => {

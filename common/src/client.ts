@@ -27,6 +27,7 @@ import {
   type Whoami,
 } from "./schemas";
 import type { TunnelState } from "./state";
+import { sanitizeText } from "./untrusted";
 
 /** An error answer from the api (status ≥ 400), with its message kept intact. */
 export class ApiError extends Error {
@@ -267,7 +268,7 @@ export class SupportApiClient {
         continue;
       }
       if (response.status >= 300 && response.status < 400) {
-        const location = printable(response.headers.get("location") ?? "elsewhere");
+        const location = sanitizeText(response.headers.get("location") ?? "elsewhere");
         throw new ApiError(
           response.status,
           `api at ${this.baseUrl} redirected ${method} ${path} to ${location}; set the api url to where the api really is`,
@@ -280,22 +281,12 @@ export class SupportApiClient {
       } catch (err) {
         throw new ApiError(
           response.status,
-          `api answered ${method} ${path} with an invalid body: ${printable((err as Error).message)}`,
+          `api answered ${method} ${path} with an invalid body: ${sanitizeText((err as Error).message)}`,
         );
       }
     }
     throw lastError;
   }
-}
-
-/** Replaces control characters: an api answer is printed on a terminal and must not drive it. */
-function printable(s: string): string {
-  let out = "";
-  for (const ch of s) {
-    const code = ch.charCodeAt(0);
-    out += code <= 0x1f || (code >= 0x7f && code <= 0x9f) ? " " : ch;
-  }
-  return out;
 }
 
 /**
@@ -332,7 +323,8 @@ function networkReason(err: unknown): string {
 function toApiError(status: number, json: unknown, text: string): ApiError {
   const parsed = apiErrorBodySchema.safeParse(json);
   if (parsed.success) {
-    return new ApiError(status, printable(parsed.data.message), parsed.data.field);
+    // The schema has made message and field safe to print.
+    return new ApiError(status, parsed.data.message, parsed.data.field);
   }
   const body = json as { message?: unknown; field?: unknown } | null | undefined;
   const message =
@@ -342,9 +334,9 @@ function toApiError(status: number, json: unknown, text: string): ApiError {
         ? body.message.join("; ")
         : undefined;
   if (message) {
-    const field = typeof body?.field === "string" ? body.field : undefined;
-    return new ApiError(status, printable(message), field);
+    const field = typeof body?.field === "string" ? sanitizeText(body.field) : undefined;
+    return new ApiError(status, sanitizeText(message), field);
   }
-  const snippet = printable(text.slice(0, 200)).trim();
+  const snippet = sanitizeText(text.slice(0, 200)).trim();
   return new ApiError(status, `api answered ${status}${snippet ? `: ${snippet}` : ""}`);
 }

@@ -18,6 +18,7 @@ describe("terminal display", () => {
     assert.equal(sut.split("\n").length, 2);
     assert.ok(!sut.includes("\u001b"));
     assert.equal(printable("tab\there"), "tab?here");
+    assert.equal(printable("exe.\u202etxt zero\u200bwidth"), "exe.?txt zero?width");
     assert.equal(printable("ünïcödé ✓"), "ünïcödé ✓");
   });
 });

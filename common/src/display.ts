@@ -1,15 +1,11 @@
-// Text for a terminal, shared by the two CLIs. Strings in api answers (hostnames,
-// descriptions, reasons) are not trusted: a control character in them could
-// move the cursor or rewrite what an engineer sees, so every cell is made printable.
+// Text for a terminal, shared by the two CLIs. Strings in api answers are made
+// safe as they are parsed (untrusted.ts, visible escapes); table cells and other
+// local text go through the same check once more, each unsafe character a `?`.
+import { sanitizeText } from "./untrusted";
 
-/** Replaces C0/C1 control characters (including newlines and ESC) with `?`. */
+/** Replaces control, bidi and invisible characters (see sanitizeText) with `?`. */
 export function printable(text: string): string {
-  let out = "";
-  for (const ch of text) {
-    const code = ch.charCodeAt(0);
-    out += code <= 0x1f || (code >= 0x7f && code <= 0x9f) ? "?" : ch;
-  }
-  return out;
+  return sanitizeText(text, { replaceWith: "?" });
 }
 
 /** A plain table: one header row, columns padded to their widest cell, cells made printable. */

@@ -3,7 +3,9 @@ import { randomUUID } from "node:crypto";
 import type { z } from "zod";
 import { generateKeyPair } from "./crypto";
 import {
+  apiErrorBodySchema,
   approvalPayloadSchema,
+  auditEntrySchema,
   approveTunnelRequestSchema,
   createEngineerRequestSchema,
   createTunnelRequestSchema,
@@ -67,7 +69,19 @@ const requests: RequestCase[] = [
         30,
       ],
       hostname: ["", "-bad", "a b", `${"x".repeat(64)}.com`, "host\nname", "a".repeat(254), 3],
-      description: ["\u001b[2J", "bell\u0007", "csi\u009b31m", "x".repeat(501), 7],
+      description: [
+        "\u001b[2J",
+        "bell\u0007",
+        "csi\u009b31m",
+        "exe.\u202etxt",
+        "isolate\u2066d\u2069",
+        "zero\u200bwidth",
+        "bom\ufeff",
+        "tag\u{e0041}",
+        "line\u2028separator",
+        "x".repeat(501),
+        7,
+      ],
       ttlSeconds: [59, 7 * 24 * 3600 + 1, 1.5, "3600", -60],
       ticket: ["", "ABC 123", "a:b", "x,y", "-x", "t\n1", "\u001b[2J", "x".repeat(65), 123, null],
       notBefore: ["14:00", "+2h", "2026-11-24", "", 1_700_000_000, null],
@@ -102,7 +116,7 @@ const requests: RequestCase[] = [
     schema: stopTunnelRequestSchema,
     valid: { reason: "fixed the printer" },
     optional: ["reason"],
-    bad: { reason: ["x".repeat(201), "line\nbreak", 3, null] },
+    bad: { reason: ["x".repeat(201), "line\nbreak", "\u202edone", "done\u200d", 3, null] },
   },
   {
     name: "approve tunnel (POST /v1/tunnels/:id/server)",
@@ -297,6 +311,24 @@ describe("wire schemas", () => {
     );
   });
 
+  it("refuses stored text with a control, bidi or invisible character, naming its class and code point", () => {
+    for (const [text, message] of [
+      ["title\u001b]0;x\u0007", "must not contain control characters (found U+001B)"],
+      ["exe.\u202etxt", "must not contain bidi controls (found U+202E)"],
+      ["a\u2066b", "must not contain bidi controls (found U+2066)"],
+      ["zero\u200bwidth", "must not contain invisible characters (found U+200B)"],
+      ["tag\u{e0041}", "must not contain invisible characters (found U+E0041)"],
+    ] as const) {
+      assert.throws(
+        () => parseWire(descriptionSchema, text, "description"),
+        (err: ValidationError) =>
+          err.field === "description" && err.message === `description: ${message}`,
+        JSON.stringify(text),
+      );
+    }
+    assert.equal(parseWire(descriptionSchema, "Drucker ☕ — jammed 🎉"), "Drucker ☕ — jammed 🎉");
+  });
+
   it("sees C0 and C1 control characters but not ordinary text", () => {
     assert.equal(hasControlCharacters("plain text, ümlauts and emoji 🎉"), false);
     for (const s of ["\u0000", "a\tb", "\u001b", "\u007f", "\u0085", "\u009f"]) {
@@ -367,6 +399,49 @@ describe("wire schemas", () => {
         { ...deviceView, allowedEngineers: ["alice\u001b]0;x\u0007"] },
         "allowedEngineers.0",
       );
+    });
+
+    it("makes every free-text field of an answer safe to print as it parses it", () => {
+      const hostile = "\u001b]0;pwned\u0007\u202e\u200b";
+      const shown = "\\x1b]0;pwned\\x07\\u202e\\u200b";
+      const device = parseWire(deviceTunnelViewSchema, { ...deviceView, stopReason: hostile });
+      assert.equal(device.stopReason, shown);
+      const view = parseWire(tunnelViewSchema, {
+        ...deviceView,
+        server: null,
+        hostname: hostile,
+        description: hostile,
+        deviceWgPublicKey: key,
+        updatedAt: deviceView.createdAt,
+        supportUser: null,
+        approvedBy: hostile,
+        stoppedBy: "engineer",
+        stopReason: hostile,
+        endedAt: null,
+      });
+      assert.deepEqual(
+        [view.hostname, view.description, view.approvedBy, view.stopReason],
+        [shown, shown, shown, shown],
+      );
+      const audit = parseWire(auditEntrySchema, {
+        id: hostile,
+        tunnelId,
+        actor: hostile,
+        action: hostile,
+        detail: hostile,
+        clientAddress: hostile,
+        at: deviceView.createdAt,
+      });
+      assert.deepEqual(
+        [audit.id, audit.actor, audit.action, audit.detail, audit.clientAddress],
+        [shown, shown, shown, shown, shown],
+      );
+      const error = parseWire(apiErrorBodySchema, {
+        statusCode: 400,
+        message: hostile,
+        field: hostile,
+      });
+      assert.deepEqual([error.message, error.field], [shown, shown]);
     });
 
     it("tolerates fields it does not know in an answer, so the api can grow", () => {

@@ -7,6 +7,7 @@ import type { PresharedKey, TunnelId, WgPublicKey } from "./ids";
 import { DEVICE_TOKEN_PREFIX, ENGINEER_TOKEN_PREFIX } from "./ids";
 import { isIpv4, isPrivateCidr, parseCidr } from "./net";
 import { StoppedBy, TunnelState } from "./state";
+import { codePointName, findUnsafeCharacter, sanitizeText } from "./untrusted";
 
 export class ValidationError extends Error {
   override name = "ValidationError";
@@ -117,11 +118,33 @@ export function hasControlCharacters(s: string): boolean {
   return false;
 }
 
-/** Free text shown to engineers: printable, no control characters that could drive a terminal. */
+/**
+ * Free text a device or an engineer sends to be stored and shown to others
+ * (descriptions, stop reasons): refused when it holds anything that could drive
+ * a terminal or hide (control characters, bidi controls, invisible characters;
+ * see untrusted.ts). The message names the class and the character.
+ */
 export const descriptionSchema = z
   .string({ error: "must be a string" })
   .max(500, "must be at most 500 characters")
-  .refine((s) => !hasControlCharacters(s), "must not contain control characters");
+  .superRefine((s, ctx) => {
+    const found = findUnsafeCharacter(s);
+    if (found) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must not contain ${found.class} (found ${codePointName(found.character)})`,
+      });
+    }
+  });
+
+/**
+ * Free text in an api answer (hostnames, descriptions, reasons, names, audit
+ * details, error messages): any string, made safe to print as it is parsed
+ * (sanitizeText), so no CLI has to remember to. A lying api can put anything here.
+ */
+export const untrustedTextSchema = z
+  .string(requiredOr("must be a string"))
+  .transform((s) => sanitizeText(s));
 
 /** Where a device sends WireGuard packets: an IPv4 address or a DNS name (one message for both). */
 export const endpointHostSchema = z
@@ -304,7 +327,7 @@ export const deviceTunnelViewSchema = z.object({
   expiresAt: isoTimeSchema,
   server: deviceServerViewSchema.nullable(),
   stoppedBy: stoppedBySchema.nullable(),
-  stopReason: z.string().nullable(),
+  stopReason: untrustedTextSchema.nullable(),
   ...tunnelChoicesViewFields,
 });
 export type DeviceTunnelView = z.infer<typeof deviceTunnelViewSchema>;
@@ -339,17 +362,17 @@ export const tunnelViewSchema = z.object({
   tunnelId: tunnelIdSchema,
   state: stateSchema,
   network: tunnelNetworkSchema,
-  hostname: z.string().nullable(),
-  description: z.string().nullable(),
+  hostname: untrustedTextSchema.nullable(),
+  description: untrustedTextSchema.nullable(),
   deviceWgPublicKey: wgPublicKeySchema,
   createdAt: isoTimeSchema,
   updatedAt: isoTimeSchema,
   expiresAt: isoTimeSchema,
   server: tunnelServerViewSchema.nullable(),
   supportUser: supportUserSchema.nullable(),
-  approvedBy: z.string().nullable(),
+  approvedBy: untrustedTextSchema.nullable(),
   stoppedBy: stoppedBySchema.nullable(),
-  stopReason: z.string().nullable(),
+  stopReason: untrustedTextSchema.nullable(),
   endedAt: isoTimeSchema.nullable(),
   ...tunnelChoicesViewFields,
 });
@@ -372,12 +395,12 @@ export const approveTunnelRequestSchema = z
 export type ApproveTunnelRequest = z.infer<typeof approveTunnelRequestSchema>;
 
 export const auditEntrySchema = z.object({
-  id: z.string(),
+  id: untrustedTextSchema,
   tunnelId: tunnelIdSchema.nullable(),
-  actor: z.string(),
-  action: z.string(),
-  detail: z.string().nullable(),
-  clientAddress: z.string().nullable(),
+  actor: untrustedTextSchema,
+  action: untrustedTextSchema,
+  detail: untrustedTextSchema.nullable(),
+  clientAddress: untrustedTextSchema.nullable(),
   at: isoTimeSchema,
 });
 export type AuditEntry = z.infer<typeof auditEntrySchema>;
@@ -403,7 +426,7 @@ export type CreateEngineerResponse = z.infer<typeof createEngineerResponseSchema
 /** Every error body the api sends. */
 export const apiErrorBodySchema = z.object({
   statusCode: z.number(),
-  message: z.string(),
-  field: z.string().optional(),
+  message: untrustedTextSchema,
+  field: untrustedTextSchema.optional(),
 });
 export type ApiErrorBody = z.infer<typeof apiErrorBodySchema>;

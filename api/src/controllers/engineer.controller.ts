@@ -42,6 +42,7 @@ export class EngineerController {
     return this.engineers.create(body, {
       actor: `engineer:${engineer.name}`,
       clientAddress: ctx.clientAddress,
+      signal: ctx.signal,
     });
   }
 
@@ -57,6 +58,7 @@ export class EngineerController {
     await this.engineers.revoke(name, {
       actor: `engineer:${engineer.name}`,
       clientAddress: ctx.clientAddress,
+      signal: ctx.signal,
     });
   }
 }

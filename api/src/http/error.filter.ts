@@ -1,10 +1,12 @@
 // Every error leaves the api as `{statusCode, message, field?}`. Validation
 // errors name the field; unexpected errors are logged and answered with a
-// generic 500 so internals (SQL, stack traces) never reach a client.
+// generic 500 so internals (SQL, stack traces) never reach a client; a change
+// rolled back because its client had gone is logged, with nothing to answer.
 import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from "@nestjs/common";
 import { ValidationError } from "@support-tunnel/common";
-import type { Response } from "express";
+import type { Request, Response } from "express";
 import { PinoLogger } from "nestjs-pino";
+import { ClientGoneError, requestContextOf } from "./request-context";
 
 @Catch()
 export class ErrorFilter implements ExceptionFilter {
@@ -14,6 +16,12 @@ export class ErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
+    if (exception instanceof ClientGoneError) {
+      // No one to answer; the line says who it was and that nothing was changed.
+      const { clientAddress } = requestContextOf(host.switchToHttp().getRequest<Request>());
+      this.logger.warn({ clientAddress }, exception.message);
+      return;
+    }
     if (res.headersSent) return;
     const { status, body } = this.toBody(exception);
     res.status(status).json(body);

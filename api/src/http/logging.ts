@@ -1,8 +1,10 @@
 // Structured logs: pino JSON lines on stdout, e.g.
 //   {"level":"info","time":"…","msg":"listening","port":8080,"url":"http://127.0.0.1:8080"}
 // One line per request (nestjs-pino / pino-http) with its id, the actor, the
-// tunnel and the response time. Bodies are never logged; authorization
-// headers, the enrollment secret and token fields are redacted.
+// tunnel, the client's address and the response time, written when the answer
+// has gone out or, if the client went away first, when it did ("request
+// aborted"). Bodies are never logged; authorization headers, the enrollment
+// secret and token fields are redacted.
 import { randomUUID } from "node:crypto";
 import {
   Injectable,
@@ -18,7 +20,7 @@ import type { Options as RequestLogOptions } from "pino-http";
 import { tap, type Observable } from "rxjs";
 import type { LogLevel } from "../config";
 import type { AuthenticatedRequest } from "./auth.guard";
-import { clientAddressOf } from "./request-context";
+import { requestContextOf } from "./request-context";
 
 /** Where secrets could land in a log line: request headers and anything called token. */
 const REDACTED_PATHS = [
@@ -76,7 +78,7 @@ function requestLog(logger: pino.Logger): RequestLogOptions<AuthenticatedRequest
       return {
         ...(actor ? { actor } : {}),
         ...(tunnelId ? { tunnelId } : {}),
-        clientAddress: clientAddressOf(req),
+        clientAddress: requestContextOf(req).clientAddress,
       };
     },
     customLogLevel: (req, res, err) => {
@@ -84,7 +86,9 @@ function requestLog(logger: pino.Logger): RequestLogOptions<AuthenticatedRequest
       const path = (req.url ?? "").split("?")[0]!;
       return QUIET_PATHS.has(path) ? "debug" : "info";
     },
-    customSuccessMessage: () => "request",
+    // pino-http writes the line on `finish` or, when the client left first, on `close`.
+    customSuccessMessage: (_req, res) =>
+      res.writableFinished ? "request" : "request aborted: the client went away before its answer",
     customErrorMessage: () => "request failed",
   };
 }
@@ -113,9 +117,16 @@ export function nestLogger(logger: pino.Logger): LoggerService {
 /**
  * Notes the tunnel a request is about, for its log line: the device token's
  * tunnel or the `:id` in the path, and for a new tunnel the id in its answer.
+ * A write that succeeded although its client had gone (it left between the
+ * last check and the commit) gets a warning of its own: the request line was
+ * written when the client left, before anyone knew the change was made.
  */
 @Injectable()
-export class LogTunnelIdInterceptor implements NestInterceptor {
+export class RequestLogInterceptor implements NestInterceptor {
+  constructor(private readonly logger: PinoLogger) {
+    logger.setContext(RequestLogInterceptor.name);
+  }
+
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const http = context.switchToHttp();
     const req = http.getRequest<AuthenticatedRequest>();
@@ -126,6 +137,17 @@ export class LogTunnelIdInterceptor implements NestInterceptor {
       tap((answer) => {
         const tunnelId = (answer as { tunnelId?: unknown } | undefined)?.tunnelId;
         if (typeof tunnelId === "string") res.locals.tunnelId = tunnelId;
+        const { clientAddress, signal } = requestContextOf(req);
+        if (req.method !== "GET" && signal.aborted) {
+          this.logger.warn(
+            {
+              clientAddress,
+              tunnelId: res.locals.tunnelId as string | undefined,
+              actor: req.engineer ? `engineer:${req.engineer.name}` : undefined,
+            },
+            "the change was made, but its client went away before the answer",
+          );
+        }
       }),
     );
   }

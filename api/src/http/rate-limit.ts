@@ -7,7 +7,7 @@ import { ThrottlerModule, type ThrottlerStorage } from "@nestjs/throttler";
 import type { Request } from "express";
 import type { ApiConfig } from "../config";
 import { RateLimitRepository } from "../repositories/rate-limit.repository";
-import { clientAddressOf } from "./request-context";
+import { requestContextOf } from "./request-context";
 
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage["increment"]>>;
 
@@ -53,7 +53,7 @@ export function rateLimitModule(database: DynamicModule, config: ApiConfig): Dyn
     useFactory: (counters: RateLimitRepository) => ({
       throttlers: [{ ttl: 60_000, limit: config.rateLimitPerMinute }],
       storage: new DatabaseThrottlerStorage(counters),
-      getTracker: (req) => clientAddressOf(req as Request) ?? "unknown",
+      getTracker: (req) => requestContextOf(req as Request).clientAddress ?? "unknown",
       errorMessage: `too many tunnel requests from this address (limit ${config.rateLimitPerMinute} per minute); try again later`,
     }),
   });

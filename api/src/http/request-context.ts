@@ -1,31 +1,63 @@
 // What a handler may need to know about the HTTP exchange itself: the client's
-// address (for the audit log and rate limit) and a signal that fires when the
-// client goes away (so a long-poll stops waiting for nobody).
+// address (for the audit log, the request log and the rate limit) and a signal
+// that fires when the client goes away before its answer (so a long-poll stops
+// waiting for nobody, and a change whose answer can't be given is not made).
 import { createParamDecorator, type ExecutionContext } from "@nestjs/common";
-import type { Request, Response } from "express";
+import type { NextFunction, Request, Response } from "express";
+import { ApiException } from "../services/errors";
 
 export interface RequestContext {
   clientAddress: string | null;
-  /** Aborted when the client disconnects before the answer is sent. */
+  /** Aborted, with a ClientGoneError, when the client disconnects before the answer is sent. */
   signal: AbortSignal;
 }
+
+/**
+ * Why a change was rolled back: its client had gone, so no one could be told.
+ * 499 as nginx logs it; the answer reaches no one, the log line does.
+ */
+export class ClientGoneError extends ApiException {
+  constructor() {
+    super(499, "the client went away before its answer; nothing was changed");
+  }
+}
+
+const CONTEXT = Symbol("support-tunnel:request-context");
+type WithContext = Request & { [CONTEXT]?: RequestContext };
 
 /**
  * `req.ip` honours X-Forwarded-For only when the app is set to trust one proxy
  * hop (SUPPORT_TRUST_PROXY=1); otherwise it is the socket's peer.
  */
-export function clientAddressOf(req: Request): string | null {
+function addressOf(req: Request): string | null {
   const raw = req.ip ?? req.socket.remoteAddress ?? null;
   return raw?.startsWith("::ffff:") ? raw.slice(7) : raw;
 }
 
-export const Ctx = createParamDecorator((_: unknown, context: ExecutionContext): RequestContext => {
-  const http = context.switchToHttp();
-  const req = http.getRequest<Request>();
-  const res = http.getResponse<Response>();
+/**
+ * Express middleware, first in line: takes the client's address when the
+ * request arrives. Read later, it may be gone: a valid request followed by
+ * garbage on the same connection gets the connection destroyed while the
+ * request is still being handled, and a destroyed socket has no peer.
+ */
+export function captureRequestContext(req: Request, res: Response, next: NextFunction): void {
   const controller = new AbortController();
   res.once("close", () => {
-    if (!res.writableFinished) controller.abort();
+    if (!res.writableFinished) controller.abort(new ClientGoneError());
   });
-  return { clientAddress: clientAddressOf(req), signal: controller.signal };
-});
+  (req as WithContext)[CONTEXT] = { clientAddress: addressOf(req), signal: controller.signal };
+  next();
+}
+
+/** The context captured on arrival (or, for a request that bypassed the middleware, one made now). */
+export function requestContextOf(req: Request): RequestContext {
+  const withContext = req as WithContext;
+  return (withContext[CONTEXT] ??= {
+    clientAddress: addressOf(req),
+    signal: new AbortController().signal,
+  });
+}
+
+export const Ctx = createParamDecorator((_: unknown, context: ExecutionContext): RequestContext =>
+  requestContextOf(context.switchToHttp().getRequest<Request>()),
+);

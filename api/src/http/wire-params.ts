@@ -3,7 +3,7 @@
 // schema describes it in the OpenAPI document, so each is named once per value.
 // A ValidationError becomes a 400 naming the field (see error.filter.ts).
 import { Body, Param, Query, type PipeTransform } from "@nestjs/common";
-import { ApiBody, ApiParam, ApiQuery } from "@nestjs/swagger";
+import { ApiBody, ApiParam, ApiQuery, ApiUnsupportedMediaTypeResponse } from "@nestjs/swagger";
 import { parseWire, ValidationError } from "@support-tunnel/common";
 import type { z } from "zod";
 import { openApiSchema } from "../dtos/openapi";
@@ -48,6 +48,13 @@ export function WireBody(schema: z.ZodType, opts: { emptyAs?: unknown } = {}): P
       target,
       key,
       ApiBody({ schema: openApiSchema(schema), required: !("emptyAs" in opts) }),
+    );
+    describeMethod(
+      target,
+      key,
+      ApiUnsupportedMediaTypeResponse({
+        description: "a body that is not application/json (see JsonBodyMiddleware)",
+      }),
     );
   };
 }

@@ -1,6 +1,7 @@
 // Engineers and their hashed tokens.
 import { randomUUID } from "node:crypto";
 import { Injectable } from "@nestjs/common";
+import type { EngineerRole } from "@support-tunnel/common";
 import { InjectRepository } from "@nestjs/typeorm";
 import { QueryFailedError, type Repository } from "typeorm";
 import { EngineerEntity } from "../entities/engineer.entity";
@@ -12,6 +13,8 @@ export interface NewEngineer {
   tokenHash: string;
   createdAt: Date;
 }
+
+const ADMIN: EngineerRole = "admin";
 
 /** PostgreSQL's unique_violation (a name already taken). */
 function isUniqueViolation(err: unknown): boolean {
@@ -66,13 +69,31 @@ export class EngineerRepository {
     });
   }
 
-  /** Deletes the engineer (its token stops working at once); false when there was none. */
-  async deleteByName(name: string, audit: NewAuditEntry): Promise<boolean> {
+  /**
+   * Deletes the engineer (its token stops working at once), unless it is the
+   * last admin: the admins' rows are locked first, in one order, so two admins
+   * revoking each other at once take turns and the second sees the first's
+   * change (its locked row gone) and is refused.
+   */
+  async deleteByName(
+    name: string,
+    audit: NewAuditEntry,
+  ): Promise<"revoked" | "not-found" | "last-admin"> {
     return this.engineers.manager.transaction(async (manager) => {
-      const result = await manager.delete(EngineerEntity, { name });
-      if (!result.affected) return false;
+      const admins = await manager
+        .createQueryBuilder(EngineerEntity, "e")
+        .where({ role: ADMIN })
+        .orderBy("e.id")
+        .setLock("pessimistic_write")
+        .getMany();
+      const target = await manager.findOneBy(EngineerEntity, { name });
+      if (!target) return "not-found";
+      if (target.role === ADMIN && admins.filter((a) => a.name !== name).length === 0) {
+        return "last-admin";
+      }
+      await manager.delete(EngineerEntity, { id: target.id });
       await this.audit.append(manager, audit);
-      return true;
+      return "revoked";
     });
   }
 }

@@ -18,11 +18,24 @@ export interface Actor {
   /** As recorded in the audit log, e.g. `engineer:alice` or `cli`. */
   actor: string;
   clientAddress: string | null;
+  /** The request's signal: the change is rolled back if the client has gone before it commits. */
+  signal?: AbortSignal;
 }
 
 export class EngineerExistsError extends ApiException {
   constructor(name: string) {
     super(409, `engineer ${name} already exists`);
+  }
+}
+
+/** Without an admin no one could manage engineers again but from the database. */
+export class LastAdminError extends ApiException {
+  constructor(name: string) {
+    super(
+      409,
+      `refusing to remove the last admin (${name}): make another engineer admin first`,
+      "name",
+    );
   }
 }
 
@@ -48,6 +61,7 @@ export class EngineerService {
         action: "engineer.create",
         detail: `${body.name} as ${body.role}`,
         clientAddress: by.clientAddress,
+        clientGone: by.signal,
         at: now,
       },
     );
@@ -63,9 +77,11 @@ export class EngineerService {
       action: "engineer.revoke",
       detail: name,
       clientAddress: by.clientAddress,
+      clientGone: by.signal,
       at: now,
     });
-    if (!removed) throw notFound(`engineer ${name} not found`, "name");
+    if (removed === "not-found") throw notFound(`engineer ${name} not found`, "name");
+    if (removed === "last-admin") throw new LastAdminError(name);
   }
 
   /** Creates `admin` with the given token when no engineer exists yet; true if it did. */

@@ -28,8 +28,10 @@ import { badRequest, conflict, forbidden, notFound, unauthorized } from "./error
 import { TunnelWatcher } from "./tunnel-watcher.service";
 import { hashToken, newDeviceToken, secretsEqual } from "./tokens";
 
+/** Who asked, as the audit log records it; a change is rolled back once `signal` is aborted. */
 export interface Caller {
   clientAddress: string | null;
+  signal?: AbortSignal;
 }
 
 /** How far ahead a customer may set the start: as far as the longest grant. */
@@ -114,6 +116,7 @@ export class TunnelService {
         ...(tunnel.allowedEngineers ? [`engineers ${tunnel.allowedEngineers.join(" ")}`] : []),
       ].join(", "),
       clientAddress: caller.clientAddress,
+      clientGone: caller.signal,
       at: now,
     });
     return { tunnelId: tunnel.id as TunnelId, token, expiresAt: tunnel.expiresAt.toISOString() };
@@ -135,6 +138,7 @@ export class TunnelService {
       action: "tunnel.connected",
       detail: `support user ${supportUser}`,
       clientAddress: caller.clientAddress,
+      clientGone: caller.signal,
       at: now,
     });
     if (changed) {
@@ -200,6 +204,7 @@ export class TunnelService {
       action: "tunnel.approve",
       detail: `${body.provider} server ${body.instanceId} at ${body.publicIp}:${body.wgPort}`,
       clientAddress: caller.clientAddress,
+      clientGone: caller.signal,
       at: now,
     });
     if (changed) {
@@ -254,6 +259,7 @@ export class TunnelService {
       action: ended.stoppedBy === StoppedBy.Expiry ? "tunnel.timeout" : "tunnel.stop",
       detail: ended.stopReason,
       clientAddress: caller.clientAddress,
+      clientGone: caller.signal,
       at: now,
     }));
     if (changed) {

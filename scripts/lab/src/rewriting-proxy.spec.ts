@@ -2,7 +2,7 @@
 import { strict as assert } from "node:assert";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { pathOf, startRewritingProxy, type RewritingProxy } from "./rewriting-proxy";
+import { answerWith, pathOf, startRewritingProxy, type RewritingProxy } from "./rewriting-proxy";
 
 describe("rewriting proxy", () => {
   let upstream: http.Server;
@@ -66,6 +66,17 @@ describe("rewriting proxy", () => {
       status: 201,
       body: { expiresAt: "2030-01-01T00:00:00.000Z", n: 1 },
     });
+  });
+
+  it("answers with a status of its own when the rule says so", async () => {
+    proxy = await startRewritingProxy({
+      upstream: upstreamUrl,
+      rewrite: () => answerWith(409, { statusCode: 409, message: "lie" }),
+    });
+    const answer = await fetch(`${proxy.url}/json`);
+    assert.equal(answer.status, 409);
+    assert.deepEqual(await answer.json(), { statusCode: 409, message: "lie" });
+    assert.equal(proxy.exchanges[0]?.status, 201);
   });
 
   it("passes answers that are not JSON through untouched", async () => {

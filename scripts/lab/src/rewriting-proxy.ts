@@ -13,8 +13,28 @@ export interface ProxiedExchange {
   body: unknown;
 }
 
-/** Returns the body to send instead, or undefined to pass the api's answer through. */
+/**
+ * Returns the body to send instead (with the api's status), an `answerWith(status,
+ * body)` to change the status too, or undefined to pass the api's answer through.
+ */
 export type RewriteAnswer = (exchange: ProxiedExchange) => unknown;
+
+const REPLACED = Symbol("rewriting-proxy:replaced-answer");
+
+/** A rewrite's answer with a status of its own: an api that lies with an error. */
+export interface ReplacedAnswer {
+  [REPLACED]: true;
+  status: number;
+  body: unknown;
+}
+
+export function answerWith(status: number, body: unknown): ReplacedAnswer {
+  return { [REPLACED]: true, status, body };
+}
+
+function isReplacedAnswer(value: unknown): value is ReplacedAnswer {
+  return typeof value === "object" && value !== null && REPLACED in value;
+}
 
 export interface RewritingProxy {
   url: string;
@@ -71,12 +91,15 @@ export async function startRewritingProxy(options: {
             };
             exchanges.push(exchange);
             const replaced = body === undefined ? undefined : rewrite?.(exchange);
-            const out = replaced === undefined ? raw : Buffer.from(JSON.stringify(replaced));
+            const status = isReplacedAnswer(replaced) ? replaced.status : exchange.status;
+            const replacedBody = isReplacedAnswer(replaced) ? replaced.body : replaced;
+            const out =
+              replacedBody === undefined ? raw : Buffer.from(JSON.stringify(replacedBody));
             const outHeaders = { ...answer.headers };
             delete outHeaders["content-length"];
             delete outHeaders["transfer-encoding"];
             if (res.destroyed) return;
-            res.writeHead(exchange.status, { ...outHeaders, "content-length": out.length });
+            res.writeHead(status, { ...outHeaders, "content-length": out.length });
             res.end(out);
           });
         },
