@@ -697,15 +697,15 @@ describe("support-device in the lab", function () {
         const lines = log.stdout.split("\n").map((l) => l.replace(/^ {2}\S+ \S+ {2}/, ""));
         const wanted = [
           /^requested by the customer \(until /,
-          /^approved, until .* \(tunnel server .*\)$/,
+          /^approved by alice, until .* \(tunnel server .*\)$/,
           new RegExp(`^connected: support may log in as ${supportUser}$`),
           new RegExp(
-            `^${supportUser} ran: sh -c 'echo recorded-output; echo to-stderr >&2; exit 3' \\(exit 3, [0-9.]+ s\\)  \\[[0-9a-f]{12}\\]$`,
+            `^alice ran: sh -c 'echo recorded-output; echo to-stderr >&2; exit 3' \\(exit 3, [0-9.]+ s\\)  \\[[0-9a-f]{12}\\]$`,
           ),
           new RegExp(
-            `^${supportUser} opened a shell \\d\\d:\\d\\d–\\d\\d:\\d\\d \\(.*, exit 0\\)  \\[[0-9a-f]{12}\\]$`,
+            `^alice opened a shell \\d\\d:\\d\\d–\\d\\d:\\d\\d \\(.*, exit 0\\)  \\[[0-9a-f]{12}\\]$`,
           ),
-          new RegExp(`^${supportUser} ran: /bin/sh -c 'id -un' \\(exit 0, [0-9.]+ s\\)`),
+          new RegExp(`^alice ran: /bin/sh -c 'id -un' \\(exit 0, [0-9.]+ s\\)`),
           /^stopped by the customer$/,
         ];
         assert.equal(lines.length, wanted.length + 1, log.stdout);

@@ -65,17 +65,20 @@ describe("the consent page in the lab, in Chromium", function () {
       host: lab.rootAddress,
       env: { SUPPORT_BOOTSTRAP_TOKEN: token },
     });
-    const login = await support([
-      "login",
-      "--api",
-      api.url,
-      "--token",
-      token,
-      "--identity",
-      path.join(tmp, "engineer", "id_ed25519"),
-      "--lab",
-      lab.name,
-    ]);
+    // The token goes on stdin: `support login` refuses it in argv, where `ps` sees it.
+    const login = await support(
+      [
+        "login",
+        "--api",
+        api.url,
+        "--with-token",
+        "--identity",
+        path.join(tmp, "engineer", "id_ed25519"),
+        "--lab",
+        lab.name,
+      ],
+      `${token}\n`,
+    );
     assert.equal(login.exitCode, 0, login.stderr);
 
     ui = device.spawn(process.execPath, [DEVICE_BIN, "ui", "--listen", "127.0.0.1:7480"], {
