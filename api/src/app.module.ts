@@ -10,6 +10,7 @@ import { APP_FILTER, APP_INTERCEPTOR } from "@nestjs/core";
 import { LoggerModule } from "nestjs-pino";
 import type { Logger } from "pino";
 import type { ApiConfig } from "./config";
+import { AccessController } from "./controllers/access.controller";
 import { DeviceTunnelController } from "./controllers/device-tunnel.controller";
 import { EngineerController } from "./controllers/engineer.controller";
 import { OpsController } from "./controllers/ops.controller";
@@ -21,6 +22,7 @@ import { JsonBodyMiddleware } from "./http/json-body.middleware";
 import { RequestLogInterceptor, loggerParams } from "./http/logging";
 import { rateLimitModule } from "./http/rate-limit";
 import { TunnelRepository } from "./repositories/tunnel.repository";
+import { AccessService } from "./services/access.service";
 import { AuthService } from "./services/auth.service";
 import { API_CONFIG, CLOCK, type Clock } from "./services/clock";
 import { EngineerService } from "./services/engineer.service";
@@ -47,12 +49,19 @@ export class AppModule implements NestModule {
         database,
         rateLimitModule(database, deps.config),
       ],
-      controllers: [DeviceTunnelController, TunnelController, EngineerController, OpsController],
+      controllers: [
+        DeviceTunnelController,
+        TunnelController,
+        EngineerController,
+        AccessController,
+        OpsController,
+      ],
       providers: [
         { provide: API_CONFIG, useValue: deps.config },
         { provide: CLOCK, useValue: deps.clock },
         { provide: APP_FILTER, useClass: ErrorFilter },
         { provide: APP_INTERCEPTOR, useClass: RequestLogInterceptor },
+        AccessService,
         AuthService,
         EngineerService,
         MetricsService,

@@ -4,6 +4,19 @@
 // to repeat are retried: a write whose answer was lost may have landed, and
 // sending it again would make a second tunnel or be refused as a conflict.
 import type { z } from "zod";
+import {
+  customerListSchema,
+  customerSecretResponseSchema,
+  deviceListSchema,
+  groupListSchema,
+  groupViewSchema,
+  type AddMemberRequest,
+  type CustomerList,
+  type CustomerSecretResponse,
+  type DeviceList,
+  type GroupList,
+  type GroupView,
+} from "./access";
 import type { TunnelId } from "./ids";
 import {
   apiErrorBodySchema,
@@ -190,6 +203,80 @@ export class SupportApiClient {
 
   async revokeEngineer(name: string): Promise<void> {
     await this.request("DELETE", `/v1/engineers/${encodeURIComponent(name)}`, null);
+  }
+
+  // ---- access: customers, groups, devices ---------------------------------
+
+  createCustomer(name: string): Promise<CustomerSecretResponse> {
+    return this.request("POST", "/v1/customers", customerSecretResponseSchema, { body: { name } });
+  }
+
+  /** Never repeated: a repeat would replace the secret again and lose the first answer's. */
+  rotateCustomerSecret(name: string): Promise<CustomerSecretResponse> {
+    return this.request(
+      "POST",
+      `/v1/customers/${encodeURIComponent(name)}/enrollment-secret`,
+      customerSecretResponseSchema,
+    );
+  }
+
+  listCustomers(): Promise<CustomerList> {
+    return this.request("GET", "/v1/customers", customerListSchema);
+  }
+
+  createGroup(name: string): Promise<GroupView> {
+    return this.request("POST", "/v1/groups", groupViewSchema, { body: { name } });
+  }
+
+  listGroups(): Promise<GroupList> {
+    return this.request("GET", "/v1/groups", groupListSchema);
+  }
+
+  getGroup(name: string): Promise<GroupView> {
+    return this.request("GET", `/v1/groups/${encodeURIComponent(name)}`, groupViewSchema);
+  }
+
+  /** Safe to repeat: adding the same member with the same role again changes nothing more. */
+  addGroupMember(group: string, body: AddMemberRequest): Promise<GroupView> {
+    return this.request(
+      "POST",
+      `/v1/groups/${encodeURIComponent(group)}/members`,
+      groupViewSchema,
+      {
+        body,
+        idempotent: true,
+      },
+    );
+  }
+
+  removeGroupMember(group: string, engineer: string): Promise<GroupView> {
+    return this.request(
+      "DELETE",
+      `/v1/groups/${encodeURIComponent(group)}/members/${encodeURIComponent(engineer)}`,
+      groupViewSchema,
+    );
+  }
+
+  /** Safe to repeat: a group already serving the customer answers the same. */
+  addGroupCustomer(group: string, customer: string): Promise<GroupView> {
+    return this.request(
+      "POST",
+      `/v1/groups/${encodeURIComponent(group)}/customers`,
+      groupViewSchema,
+      { body: { customer }, idempotent: true },
+    );
+  }
+
+  removeGroupCustomer(group: string, customer: string): Promise<GroupView> {
+    return this.request(
+      "DELETE",
+      `/v1/groups/${encodeURIComponent(group)}/customers/${encodeURIComponent(customer)}`,
+      groupViewSchema,
+    );
+  }
+
+  listDevices(customer?: string): Promise<DeviceList> {
+    return this.request("GET", "/v1/devices", deviceListSchema, { query: { customer } });
   }
 
   // ---- transport ------------------------------------------------------------

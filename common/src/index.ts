@@ -5,6 +5,7 @@ export * from "./net";
 export * from "./crypto";
 export * from "./approval";
 export * from "./schemas";
+export * from "./access";
 export * from "./wireguard";
 export * from "./client";
 export * from "./untrusted";

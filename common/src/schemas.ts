@@ -357,6 +357,14 @@ export const tunnelServerViewSchema = z.object({
 });
 export type TunnelServerView = z.infer<typeof tunnelServerViewSchema>;
 
+/** A customer's name (see access.ts): the tunnels of its devices are theirs. */
+export const customerNameSchema = z
+  .string(requiredOr("must be a string"))
+  .regex(
+    /^[a-z][a-z0-9._-]{1,31}$/,
+    "must be 2 to 32 lowercase letters, digits or ._- starting with a letter",
+  );
+
 /** GET /v1/tunnels/:id and each element of GET /v1/tunnels */
 export const tunnelViewSchema = z.object({
   tunnelId: tunnelIdSchema,
@@ -375,6 +383,8 @@ export const tunnelViewSchema = z.object({
   stopReason: untrustedTextSchema.nullable(),
   endedAt: isoTimeSchema.nullable(),
   ...tunnelChoicesViewFields,
+  /** Whose device it is; null for a tunnel of no customer (the global enrollment secret). */
+  customer: customerNameSchema.nullable().default(null),
 });
 export type TunnelView = z.infer<typeof tunnelViewSchema>;
 

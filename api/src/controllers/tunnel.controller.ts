@@ -36,8 +36,9 @@ export class TunnelController {
   @ApiOperation({ summary: "List tunnels, newest first, optionally by state" })
   list(
     @WireQuery("state", stateSchema.optional()) state: TunnelState | undefined,
+    @CurrentEngineer() engineer: Engineer,
   ): Promise<TunnelList> {
-    return this.tunnels.list(state);
+    return this.tunnels.list(state, engineer);
   }
 
   @Get(":id")
@@ -48,9 +49,10 @@ export class TunnelController {
     @WireParam("id", tunnelIdSchema) id: TunnelId,
     @WireQuery("wait", waitSecondsSchema.optional()) wait: number | undefined,
     @WireQuery("since", stateSchema.optional()) since: TunnelState | undefined,
+    @CurrentEngineer() engineer: Engineer,
     @Ctx() ctx: RequestContext,
   ): Promise<TunnelView> {
-    return this.tunnels.view(id, { waitSeconds: wait, since, signal: ctx.signal });
+    return this.tunnels.view(id, { waitSeconds: wait, since, signal: ctx.signal }, engineer);
   }
 
   @Post(":id/server")
@@ -89,7 +91,10 @@ export class TunnelController {
   @EngineerRoute("viewer")
   @ApiOkResponse({ schema: openApiSchema(auditListSchema) })
   @ApiOperation({ summary: "The tunnel's audit trail, oldest first" })
-  audit(@WireParam("id", tunnelIdSchema) id: TunnelId): Promise<AuditList> {
-    return this.tunnels.auditTrail(id);
+  audit(
+    @WireParam("id", tunnelIdSchema) id: TunnelId,
+    @CurrentEngineer() engineer: Engineer,
+  ): Promise<AuditList> {
+    return this.tunnels.auditTrail(id, engineer);
   }
 }

@@ -4,8 +4,11 @@
 import { Injectable, Module, type DynamicModule } from "@nestjs/common";
 import { TypeOrmModule } from "@nestjs/typeorm";
 import { DataSource } from "typeorm";
+import { AccessRepository } from "../repositories/access.repository";
 import { AuditRepository } from "../repositories/audit.repository";
+import { CustomerRepository } from "../repositories/customer.repository";
 import { EngineerRepository } from "../repositories/engineer.repository";
+import { GroupRepository } from "../repositories/group.repository";
 import { HealthRepository } from "../repositories/health.repository";
 import { RateLimitRepository } from "../repositories/rate-limit.repository";
 import { TunnelRepository } from "../repositories/tunnel.repository";
@@ -39,8 +42,11 @@ export interface DatabaseModuleOptions {
 }
 
 const REPOSITORIES = [
+  AccessRepository,
   AuditRepository,
+  CustomerRepository,
   EngineerRepository,
+  GroupRepository,
   HealthRepository,
   RateLimitRepository,
   TunnelRepository,

@@ -4,19 +4,36 @@
 import { DataSource, type DataSourceOptions } from "typeorm";
 import type { ApiConfig } from "../config";
 import { AuditEntryEntity } from "../entities/audit-entry.entity";
+import { CustomerEntity } from "../entities/customer.entity";
+import { DeviceEntity } from "../entities/device.entity";
 import { EngineerEntity } from "../entities/engineer.entity";
+import { GroupCustomerEntity } from "../entities/group-customer.entity";
+import { GroupMemberEntity } from "../entities/group-member.entity";
+import { GroupEntity } from "../entities/group.entity";
 import { RateLimitCounterEntity } from "../entities/rate-limit-counter.entity";
 import { TunnelEntity } from "../entities/tunnel.entity";
 import { Initial1764000000000 } from "../migrations/1764000000000-Initial";
 import { RateLimitCounters1796148565613 } from "../migrations/1796148565613-RateLimitCounters";
 import { TunnelChoices1796500000000 } from "../migrations/1796500000000-TunnelChoices";
+import { AccessGroups1797000000000 } from "../migrations/1797000000000-AccessGroups";
 import { pgliteDriver } from "./pglite-driver";
 
-export const ENTITIES = [TunnelEntity, EngineerEntity, AuditEntryEntity, RateLimitCounterEntity];
+export const ENTITIES = [
+  TunnelEntity,
+  EngineerEntity,
+  AuditEntryEntity,
+  RateLimitCounterEntity,
+  CustomerEntity,
+  GroupEntity,
+  GroupMemberEntity,
+  GroupCustomerEntity,
+  DeviceEntity,
+];
 export const MIGRATIONS = [
   Initial1764000000000,
   RateLimitCounters1796148565613,
   TunnelChoices1796500000000,
+  AccessGroups1797000000000,
 ];
 
 /** Arbitrary constant: the advisory lock that serialises migrations between replicas. */

@@ -22,7 +22,8 @@ function choicesView(
   };
 }
 
-export function toTunnelView(t: TunnelEntity): TunnelView {
+/** `customer`: the name of the tunnel's customer (null: none). */
+export function toTunnelView(t: TunnelEntity, customer: string | null): TunnelView {
   return {
     tunnelId: t.id as TunnelId,
     state: stateFromRank(t.state),
@@ -53,6 +54,7 @@ export function toTunnelView(t: TunnelEntity): TunnelView {
     stopReason: t.stopReason,
     endedAt: t.endedAt ? t.endedAt.toISOString() : null,
     ...choicesView(t),
+    customer,
   };
 }
 

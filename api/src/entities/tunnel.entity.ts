@@ -4,6 +4,8 @@ import { Column, Entity, Index, PrimaryColumn } from "typeorm";
 
 @Entity({ name: "tunnels" })
 @Index("tunnels_state_expires_at_idx", ["state", "expiresAt"])
+@Index("tunnels_customer_id_idx", ["customerId"])
+@Index("tunnels_device_id_idx", ["deviceId"])
 export class TunnelEntity {
   @PrimaryColumn({ type: "uuid" })
   id!: string;
@@ -32,6 +34,14 @@ export class TunnelEntity {
   /** Only these engineers may approve; null: any operator. */
   @Column({ name: "allowed_engineers", type: "text", array: true, nullable: true })
   allowedEngineers!: string[] | null;
+
+  /** Whose device asked (its enrollment secret said so); null: no customer. */
+  @Column({ name: "customer_id", type: "uuid", nullable: true })
+  customerId!: string | null;
+
+  /** The device's stable identity, when it sent one. */
+  @Column({ name: "device_id", type: "uuid", nullable: true })
+  deviceId!: string | null;
 
   @Column({ name: "device_wg_public_key", type: "text" })
   deviceWgPublicKey!: string;

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { Injectable } from "@nestjs/common";
 import type { EngineerRole } from "@support-tunnel/common";
 import { InjectRepository } from "@nestjs/typeorm";
-import { QueryFailedError, type Repository } from "typeorm";
+import { QueryFailedError, type EntityManager, type Repository } from "typeorm";
 import { EngineerEntity } from "../entities/engineer.entity";
 import { AuditRepository, type NewAuditEntry } from "./audit.repository";
 
@@ -78,6 +78,7 @@ export class EngineerRepository {
   async deleteByName(
     name: string,
     audit: NewAuditEntry,
+    afterDelete?: (manager: EntityManager) => Promise<void>,
   ): Promise<"revoked" | "not-found" | "last-admin"> {
     return this.engineers.manager.transaction(async (manager) => {
       const admins = await manager
@@ -93,6 +94,7 @@ export class EngineerRepository {
       }
       await manager.delete(EngineerEntity, { id: target.id });
       await this.audit.append(manager, audit);
+      await afterDelete?.(manager);
       return "revoked";
     });
   }

@@ -7,6 +7,7 @@ import { InjectRepository } from "@nestjs/typeorm";
 import { StoppedBy, TunnelState, stateRank } from "@support-tunnel/common";
 import {
   In,
+  IsNull,
   LessThan,
   LessThanOrEqual,
   MoreThan,
@@ -54,9 +55,20 @@ export class TunnelRepository {
     return found?.state ?? null;
   }
 
-  list(stateRank: number | null, limit = 500): Promise<TunnelEntity[]> {
+  /**
+   * Newest first; with `customerIds`, only tunnels of those customers and of no
+   * customer (what an engineer who is not an admin may see).
+   */
+  list(stateRank: number | null, limit = 500, customerIds?: string[]): Promise<TunnelEntity[]> {
+    const state = stateRank === null ? {} : { state: stateRank };
     return this.tunnels.find({
-      where: stateRank === null ? {} : { state: stateRank },
+      where:
+        customerIds === undefined
+          ? state
+          : [
+              { ...state, customerId: IsNull() },
+              ...(customerIds.length ? [{ ...state, customerId: In(customerIds) }] : []),
+            ],
       order: { createdAt: "DESC" },
       take: limit,
     });
@@ -78,15 +90,21 @@ export class TunnelRepository {
     });
   }
 
-  /** pending → started, only while not expired. Null when the precondition failed. */
+  /**
+   * pending → started, only while not expired. Null when the precondition failed.
+   * `mayApprove` runs first in the same transaction (the access check, which
+   * locks what grants it) and throws to refuse, rolling everything back.
+   */
   approve(
     id: string,
     now: Date,
     server: ServerFields,
     approvedBy: string,
     audit: NewAuditEntry,
+    mayApprove?: (manager: EntityManager) => Promise<void>,
   ): Promise<TunnelEntity | null> {
     return this.tunnels.manager.transaction(async (manager) => {
+      await mayApprove?.(manager);
       const changed = await this.update(
         manager,
         { id, state: PENDING, expiresAt: MoreThan(now) },

@@ -1,6 +1,7 @@
 // Engineers: who they are, creating them (the token is shown once and only its
 // hash kept), revoking them, and the bootstrap admin of an empty installation.
-import { Inject, Injectable } from "@nestjs/common";
+import { Inject, Injectable, Optional } from "@nestjs/common";
+import { StoppedBy } from "@support-tunnel/common";
 import type {
   CreateEngineerRequest,
   CreateEngineerResponse,
@@ -8,11 +9,13 @@ import type {
   EngineerToken,
   Whoami,
 } from "@support-tunnel/common";
+import { AccessRepository, type CutTunnel } from "../repositories/access.repository";
 import { EngineerRepository } from "../repositories/engineer.repository";
 import type { Engineer } from "./auth.service";
 import { CLOCK, type Clock } from "./clock";
 import { ApiException, notFound } from "./errors";
 import { hashToken, newEngineerToken } from "./tokens";
+import { TunnelWatcher } from "./tunnel-watcher.service";
 
 export interface Actor {
   /** As recorded in the audit log, e.g. `engineer:alice` or `cli`. */
@@ -44,6 +47,9 @@ export class EngineerService {
   constructor(
     private readonly engineers: EngineerRepository,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly access: AccessRepository,
+    /** Absent in the `support-api` commands: long-polls re-read within a second. */
+    @Optional() private readonly watcher?: TunnelWatcher,
   ) {}
 
   whoami(engineer: Engineer): Whoami {
@@ -69,17 +75,44 @@ export class EngineerService {
     return { name: body.name, role: body.role, token };
   }
 
+  /**
+   * Deletes the engineer (their memberships go with them) and, in the same
+   * transaction, ends every live tunnel they approved: somebody leaves, and all
+   * their access is gone at once.
+   */
   async revoke(name: string, by: Actor): Promise<void> {
     const now = this.clock.now();
-    const removed = await this.engineers.deleteByName(name, {
-      tunnelId: null,
-      actor: by.actor,
-      action: "engineer.revoke",
-      detail: name,
-      clientAddress: by.clientAddress,
-      clientGone: by.signal,
-      at: now,
-    });
+    let cut: CutTunnel[] = [];
+    const removed = await this.engineers.deleteByName(
+      name,
+      {
+        tunnelId: null,
+        actor: by.actor,
+        action: "engineer.revoke",
+        detail: name,
+        clientAddress: by.clientAddress,
+        clientGone: by.signal,
+        at: now,
+      },
+      async (manager) => {
+        cut = await this.access.cutLostAccess(
+          manager,
+          now,
+          { approvedBy: name },
+          StoppedBy.Engineer,
+          (t) => ({
+            tunnelId: t.id,
+            actor: by.actor,
+            action: "tunnel.stop",
+            detail: `access-removed: engineer ${t.approvedBy} revoked`,
+            clientAddress: by.clientAddress,
+            clientGone: by.signal,
+            at: now,
+          }),
+        );
+      },
+    );
+    for (const t of cut) this.watcher?.changed(t.id);
     if (removed === "not-found") throw notFound(`engineer ${name} not found`, "name");
     if (removed === "last-admin") throw new LastAdminError(name);
   }

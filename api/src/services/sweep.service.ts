@@ -1,4 +1,5 @@
-// The expiry sweep: tunnels whose time ran out become `timedout`. Runs on every
+// The expiry sweep: tunnels whose time ran out become `timedout`, and group
+// memberships whose time ran out end, stopping the tunnels they granted. Runs on every
 // replica; the repository's single conditional UPDATE makes that safe.
 import {
   Inject,
@@ -9,6 +10,7 @@ import {
 import type { ApiConfig } from "../config";
 import { PinoLogger } from "nestjs-pino";
 import { TunnelRepository } from "../repositories/tunnel.repository";
+import { AccessService } from "./access.service";
 import { API_CONFIG, CLOCK, type Clock } from "./clock";
 import { TunnelWatcher } from "./tunnel-watcher.service";
 
@@ -23,6 +25,7 @@ export class SweepService implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     private readonly logger: PinoLogger,
+    private readonly access: AccessService,
   ) {
     logger.setContext(SweepService.name);
   }
@@ -56,6 +59,9 @@ export class SweepService implements OnApplicationBootstrap, OnApplicationShutdo
     }));
     for (const t of ended) this.watcher.changed(t.id);
     if (ended.length) this.logger.info({ count: ended.length }, "tunnels timed out");
-    return ended.map((t) => t.id);
+    // Memberships whose time ran out end here, with what they granted, without anyone asking.
+    const cut = await this.access.expireMemberships();
+    if (cut.length) this.logger.info({ count: cut.length }, "tunnels ended: access expired");
+    return [...ended.map((t) => t.id), ...cut];
   }
 }

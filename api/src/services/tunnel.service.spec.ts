@@ -2,8 +2,11 @@ import assert from "node:assert/strict";
 import { generateKeyPair, type CreateTunnelRequest } from "@support-tunnel/common";
 import { loadConfig } from "../config";
 import type { TunnelEntity } from "../entities/tunnel.entity";
+import type { AccessRepository } from "../repositories/access.repository";
 import type { AuditRepository, NewAuditEntry } from "../repositories/audit.repository";
+import type { CustomerRepository } from "../repositories/customer.repository";
 import type { TunnelRepository } from "../repositories/tunnel.repository";
+import type { AccessService } from "./access.service";
 import { ManualClock } from "./clock";
 import type { ApiException } from "./errors";
 import { TunnelWatcher } from "./tunnel-watcher.service";
@@ -25,7 +28,15 @@ class FakeTunnels {
   async stateOf(id: string) {
     return this.rows.get(id)?.state ?? null;
   }
-  async approve(id: string, now: Date, _s: unknown, by: string, a: NewAuditEntry) {
+  async approve(
+    id: string,
+    now: Date,
+    _s: unknown,
+    by: string,
+    a: NewAuditEntry,
+    mayApprove?: (manager: unknown) => Promise<void>,
+  ) {
+    await mayApprove?.({});
     const t = this.rows.get(id);
     if (!t || t.state !== 10 || t.expiresAt <= now) return null;
     Object.assign(t, { state: 20, approvedBy: by });
@@ -52,6 +63,13 @@ function setup(env: Record<string, string> = {}) {
     new TunnelWatcher(repo),
     clock,
     config,
+    // Access has its own tests on PostgreSQL (access.int.spec.ts): here everyone may see and use.
+    { visibility: async () => ({ all: true }) } as unknown as AccessService,
+    { lockForApproval: async () => true, mayUse: async () => true } as unknown as AccessRepository,
+    {
+      findBySecretHash: async () => null,
+      namesById: async () => new Map(),
+    } as unknown as CustomerRepository,
   );
   return { sut, tunnels, clock };
 }
@@ -211,7 +229,11 @@ describe("TunnelService", () => {
         caller,
       );
       const signal = new AbortController().signal;
-      const view = await sut.view(created.tunnelId, { signal });
+      const view = await sut.view(
+        created.tunnelId,
+        { signal },
+        { name: "olivia", role: "operator" },
+      );
       assert.equal(view.ticket, "ABC-123");
       assert.deepEqual(view.allowedEngineers, ["olivia"]);
       assert.equal(view.notBefore, null);

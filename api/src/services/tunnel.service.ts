@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { Inject, Injectable } from "@nestjs/common";
 import {
+  CUSTOMER_SECRET_PREFIX,
   StoppedBy,
   TunnelState,
   stateFromRank,
@@ -19,9 +20,14 @@ import {
 } from "@support-tunnel/common";
 import type { ApiConfig } from "../config";
 import { toDeviceTunnelView, toTunnelView } from "../dtos/tunnel-view.dto";
+import type { CustomerEntity } from "../entities/customer.entity";
 import { TunnelEntity } from "../entities/tunnel.entity";
+import { AccessRepository } from "../repositories/access.repository";
 import { AuditRepository } from "../repositories/audit.repository";
+import { CustomerRepository } from "../repositories/customer.repository";
 import { TunnelRepository } from "../repositories/tunnel.repository";
+import { missingUseMessage } from "./access-rules";
+import { AccessService } from "./access.service";
 import type { Engineer } from "./auth.service";
 import { API_CONFIG, CLOCK, type Clock } from "./clock";
 import { badRequest, conflict, forbidden, notFound, unauthorized } from "./errors";
@@ -51,6 +57,9 @@ export class TunnelService {
     private readonly watcher: TunnelWatcher,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
+    private readonly access: AccessService,
+    private readonly accessRecords: AccessRepository,
+    private readonly customers: CustomerRepository,
   ) {}
 
   // ---- device --------------------------------------------------------------
@@ -60,13 +69,7 @@ export class TunnelService {
     enrollmentSecret: string | undefined,
     caller: Caller,
   ): Promise<CreateTunnelResponse> {
-    // Rate-limited per address before this (see http/rate-limit.ts), which also slows guessing.
-    if (this.config.enrollmentSecret !== null) {
-      if (!enrollmentSecret) throw unauthorized("missing enrollment secret", "x-enrollment-secret");
-      if (!secretsEqual(enrollmentSecret, this.config.enrollmentSecret)) {
-        throw unauthorized("wrong enrollment secret", "x-enrollment-secret");
-      }
-    }
+    const customer = await this.enrolledCustomer(enrollmentSecret);
     const now = this.clock.now();
     const ttl = Math.min(
       body.ttlSeconds ?? this.config.defaultTtlSeconds,
@@ -89,6 +92,8 @@ export class TunnelService {
       ticket: body.ticket ?? null,
       notBefore,
       allowedEngineers: body.allowedEngineers ?? null,
+      customerId: customer?.id ?? null,
+      deviceId: null,
       deviceTokenHash: hashToken(token),
       createdAt: now,
       updatedAt: now,
@@ -111,6 +116,7 @@ export class TunnelService {
       action: "tunnel.request",
       detail: [
         `network ${tunnel.network}, ttl ${ttl}s`,
+        ...(customer ? [`customer ${customer.name}`] : []),
         ...(tunnel.ticket ? [`ticket ${tunnel.ticket}`] : []),
         ...(notBefore ? [`not before ${notBefore.toISOString()}`] : []),
         ...(tunnel.allowedEngineers ? [`engineers ${tunnel.allowedEngineers.join(" ")}`] : []),
@@ -168,13 +174,21 @@ export class TunnelService {
 
   // ---- engineer ------------------------------------------------------------
 
-  async list(state: TunnelState | undefined): Promise<TunnelList> {
-    const found = await this.tunnels.list(state === undefined ? null : stateRank(state));
-    return { tunnels: found.map(toTunnelView) };
+  async list(state: TunnelState | undefined, engineer: Engineer): Promise<TunnelList> {
+    const visible = await this.access.visibility(engineer);
+    const found = await this.tunnels.list(
+      state === undefined ? null : stateRank(state),
+      500,
+      visible.all ? undefined : visible.customerIds,
+    );
+    return { tunnels: await this.views(found) };
   }
 
-  async view(id: string, wait: WaitOptions): Promise<TunnelView> {
-    return toTunnelView(await this.waitIfAsked(await this.findOrFail(id), wait));
+  async view(id: string, wait: WaitOptions, engineer: Engineer): Promise<TunnelView> {
+    const tunnel = await this.findVisibleOrFail(id, engineer);
+    await this.waitIfAsked(tunnel, wait);
+    // Seen again after the wait: access may have ended while it waited.
+    return this.toView(await this.findVisibleOrFail(id, engineer));
   }
 
   async approve(
@@ -187,7 +201,7 @@ export class TunnelService {
     // The customer's choices never change after the request, so checking them
     // before the conditional update leaves no race. The device checks them
     // again from its own record: this only spares a server and says why early.
-    const tunnel = await this.findOrFail(id);
+    const tunnel = await this.findVisibleOrFail(id, engineer);
     if (tunnel.allowedEngineers && !tunnel.allowedEngineers.includes(engineer.name)) {
       throw forbidden(
         `the customer allows only ${tunnel.allowedEngineers.join(", ")} to approve this tunnel, not ${engineer.name}`,
@@ -198,18 +212,33 @@ export class TunnelService {
         `the customer allows no approval before ${tunnel.notBefore.toISOString()} (the tunnel's start)`,
       );
     }
-    const changed = await this.tunnels.approve(id, now, body, engineer.name, {
-      tunnelId: id,
-      actor: `engineer:${engineer.name}`,
-      action: "tunnel.approve",
-      detail: `${body.provider} server ${body.instanceId} at ${body.publicIp}:${body.wgPort}`,
-      clientAddress: caller.clientAddress,
-      clientGone: caller.signal,
-      at: now,
-    });
+    const changed = await this.tunnels.approve(
+      id,
+      now,
+      body,
+      engineer.name,
+      {
+        tunnelId: id,
+        actor: `engineer:${engineer.name}`,
+        action: "tunnel.approve",
+        detail: `${body.provider} server ${body.instanceId} at ${body.publicIp}:${body.wgPort}`,
+        clientAddress: caller.clientAddress,
+        clientGone: caller.signal,
+        at: now,
+      },
+      // In the approving transaction, locking the rows that grant the access:
+      // a removal committing first leaves none; one committing after ends the tunnel.
+      async (manager) => {
+        if (
+          await this.accessRecords.lockForApproval(manager, engineer.name, tunnel.customerId, now)
+        )
+          return;
+        throw forbidden(await this.missingAccess(engineer, tunnel));
+      },
+    );
     if (changed) {
       this.watcher.changed(id);
-      return toTunnelView(changed);
+      return this.toView(changed);
     }
     const current = await this.findOrFail(id);
     if (stateFromRank(current.state) === TunnelState.Pending) throw conflict("tunnel expired");
@@ -222,13 +251,22 @@ export class TunnelService {
     engineer: Engineer,
     caller: Caller,
   ): Promise<TunnelView> {
-    return toTunnelView(
+    const tunnel = await this.findVisibleOrFail(id, engineer);
+    // Ending early narrows, but it is still using the access: admins, or who may approve it.
+    if (
+      tunnel.customerId !== null &&
+      engineer.role !== "admin" &&
+      !(await this.accessRecords.mayUse(engineer.name, tunnel.customerId, this.clock.now()))
+    ) {
+      throw forbidden(await this.missingAccess(engineer, tunnel));
+    }
+    return this.toView(
       await this.stop(id, StoppedBy.Engineer, `engineer:${engineer.name}`, reason, caller),
     );
   }
 
-  async auditTrail(id: string): Promise<AuditList> {
-    await this.findOrFail(id);
+  async auditTrail(id: string, engineer: Engineer): Promise<AuditList> {
+    await this.findVisibleOrFail(id, engineer);
     const entries = await this.audit.listForTunnel(id);
     return {
       entries: entries.map((e) => ({
@@ -287,5 +325,67 @@ export class TunnelService {
     const tunnel = await this.tunnels.findById(id);
     if (!tunnel) throw notFound("tunnel not found", "id");
     return tunnel;
+  }
+
+  /**
+   * The tunnel, if the engineer may see it: an admin, a tunnel of no customer,
+   * or one whose customer a group of theirs serves. Otherwise the same 404 as
+   * for no tunnel at all, so ids of other customers' tunnels tell nothing.
+   */
+  private async findVisibleOrFail(id: string, engineer: Engineer): Promise<TunnelEntity> {
+    const tunnel = await this.findOrFail(id);
+    if (tunnel.customerId === null) return tunnel;
+    const visible = await this.access.visibility(engineer);
+    if (visible.all || visible.customerIds.includes(tunnel.customerId)) return tunnel;
+    throw notFound("tunnel not found", "id");
+  }
+
+  private async missingAccess(engineer: Engineer, tunnel: TunnelEntity): Promise<string> {
+    if (tunnel.customerId === null) return `engineer ${engineer.name} no longer exists`;
+    const name = (await this.customerNames([tunnel])).get(tunnel.customerId) ?? "its customer";
+    return missingUseMessage(engineer.name, name);
+  }
+
+  /**
+   * The customer whose enrollment secret the device sent (`stc_…`), or null for
+   * a tunnel of no customer: the global secret when one is configured, else none.
+   */
+  private async enrolledCustomer(secret: string | undefined): Promise<CustomerEntity | null> {
+    // Rate-limited per address before this (see http/rate-limit.ts), which also slows guessing.
+    if (secret?.startsWith(CUSTOMER_SECRET_PREFIX)) {
+      const customer = await this.customers.findBySecretHash(hashToken(secret));
+      if (customer) return customer;
+    }
+    if (this.config.enrollmentSecret !== null) {
+      if (!secret) throw unauthorized("missing enrollment secret", "x-enrollment-secret");
+      if (!secretsEqual(secret, this.config.enrollmentSecret)) {
+        throw unauthorized("wrong enrollment secret", "x-enrollment-secret");
+      }
+      return null;
+    }
+    // A customer's secret that matches no customer (rotated, mistyped) must not
+    // quietly make a tunnel of no customer, seen by every engineer.
+    if (secret?.startsWith(CUSTOMER_SECRET_PREFIX)) {
+      throw unauthorized("wrong enrollment secret", "x-enrollment-secret");
+    }
+    return null;
+  }
+
+  private customerNames(tunnels: TunnelEntity[]): Promise<Map<string, string>> {
+    return this.customers.namesById(
+      tunnels.flatMap((t) => (t.customerId === null ? [] : [t.customerId])),
+    );
+  }
+
+  private async views(tunnels: TunnelEntity[]): Promise<TunnelView[]> {
+    const names = await this.customerNames(tunnels);
+    return tunnels.map((t) =>
+      toTunnelView(t, t.customerId === null ? null : (names.get(t.customerId) ?? null)),
+    );
+  }
+
+  private async toView(tunnel: TunnelEntity): Promise<TunnelView> {
+    const [view] = await this.views([tunnel]);
+    return view!;
   }
 }
