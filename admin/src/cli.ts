@@ -2,6 +2,7 @@
 // context to the command's function; every error ends in the one handler.
 import { ENTERED_STATES, EXIT_CODES, exitCodesHelp } from "@support-tunnel/common";
 import { Command, Option } from "commander";
+import { registerAccessCommands } from "./access-cli";
 import { audit } from "./commands/audit";
 import { command } from "./commands/command";
 import { connect } from "./commands/connect";
@@ -188,6 +189,8 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
     .action(async (opts: CommonFlags & { lab?: string; host?: string; identity?: string }) => {
       await gc({ ...opts, ctx: await ctx(opts) });
     });
+
+  registerAccessCommands(program, (cmd) => common(cmd), ctx);
 
   try {
     await program.parseAsync(argv);

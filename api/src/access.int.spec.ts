@@ -92,6 +92,7 @@ describe("api: customers, groups and access (PostgreSQL)", function () {
 
   before(async () => {
     admin = client(pg.sut.adminToken);
+    tokens.set("admin", pg.sut.adminToken);
   });
 
   describe("customers", () => {
@@ -246,11 +247,7 @@ describe("api: customers, groups and access (PostgreSQL)", function () {
     before(async () => {
       await customer("matrix-co");
       for (const who of WHO) if (who !== "admin") await engineer(actor(who));
-      await group(
-        "matrix",
-        ["matrix-co"],
-        Object.fromEntries(ROLES.map((r) => [actor(r), r])) as Record<string, GroupRole>,
-      );
+      await group("matrix", ["matrix-co"], Object.fromEntries(ROLES.map((r) => [actor(r), r])));
     });
 
     /** Each action on fresh things, so one row's outcome never depends on another's. */
@@ -659,4 +656,93 @@ describe("api: a guest's access ends by itself (PostgreSQL)", function () {
       { actor: "system", action: "tunnel.stop", detail: "access-removed: cora's access expired" },
     ]);
   });
+});
+
+describe("api: the fleet view (PostgreSQL)", function () {
+  this.timeout(60_000);
+  const pg = useTestApi();
+  const DEVICE = "7d6f1e2a-3b4c-4d5e-8f60-718293a4b5c6";
+
+  function client(token?: string): SupportApiClient {
+    return new SupportApiClient({ baseUrl: pg.sut.url, token, retries: 0 });
+  }
+  function device(id: string, token?: string): SupportApiClient {
+    return new SupportApiClient({
+      baseUrl: pg.sut.url,
+      token,
+      retries: 0,
+      headers: async () => ({ "x-device-id": id }),
+    });
+  }
+
+  it("lists the devices an engineer may see with customer, hostname, last request and live tunnel", async () => {
+    const admin = client(pg.sut.adminToken);
+    const mia = client((await admin.createEngineer({ name: "mia", role: "operator" })).token);
+    const otto = client((await admin.createEngineer({ name: "otto", role: "operator" })).token);
+    const acme = (await admin.createCustomer("acme")).enrollmentSecret;
+    const globex = (await admin.createCustomer("globex")).enrollmentSecret;
+    await admin.createGroup("acme-team");
+    await admin.addGroupCustomer("acme-team", "acme");
+    await admin.addGroupMember("acme-team", { engineer: "mia", role: "member" });
+
+    const created = await device(DEVICE).createTunnel(
+      {
+        deviceWgPublicKey: generateKeyPair().publicKey,
+        network: "10.81.0.0/30",
+        hostname: "till-3",
+      },
+      acme,
+    );
+    const seen = await mia.listDevices();
+    assert.deepEqual(seen.devices, [
+      {
+        deviceId: DEVICE,
+        customer: "acme",
+        hostname: "till-3",
+        lastRequestAt: pg.sut.clock.now().toISOString(),
+        liveTunnel: created.tunnelId,
+      },
+    ]);
+    assert.deepEqual((await otto.listDevices()).devices, [], "otto serves no customer");
+    assert.deepEqual((await admin.listDevices("acme")).devices.length, 1);
+    assert.equal((await refusal(otto.listDevices("acme"))).status, 404);
+
+    // Each request with the device token is its last request.
+    pg.sut.clock.advance(60);
+    await device(DEVICE, created.token).getDeviceTunnel();
+    const [later] = (await mia.listDevices()).devices;
+    assert.equal(later?.lastRequestAt, pg.sut.clock.now().toISOString());
+
+    // The tunnel ends: the device stays, with no live tunnel.
+    await device(DEVICE, created.token).stopDeviceTunnel();
+    assert.equal((await mia.listDevices()).devices[0]?.liveTunnel, null);
+
+    // Another customer's device cannot take this identity.
+    const hijack = await refusal(
+      device(DEVICE).createTunnel(
+        { deviceWgPublicKey: generateKeyPair().publicKey, network: "10.81.0.4/30" },
+        globex,
+      ),
+    );
+    assert.equal(hijack.status, 409);
+    assert.equal(hijack.message, `device ${DEVICE} is enrolled with another customer`);
+    assert.equal((await admin.listDevices("acme")).devices[0]?.customer, "acme");
+
+    const bad = await http(pg.sut.url, "POST", "/v1/device/tunnels", {
+      headers: { "x-device-id": "not-a-uuid" },
+      body: { deviceWgPublicKey: generateKeyPair().publicKey, network: "10.81.0.8/30" },
+    });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.field, "x-device-id");
+  });
+
+  async function refusal(work: Promise<unknown>): Promise<ApiError> {
+    try {
+      await work;
+    } catch (err) {
+      if (err instanceof ApiError) return err;
+      throw err;
+    }
+    throw new Error("expected the api to refuse");
+  }
 });

@@ -11,6 +11,7 @@ import { LoggerModule } from "nestjs-pino";
 import type { Logger } from "pino";
 import type { ApiConfig } from "./config";
 import { AccessController } from "./controllers/access.controller";
+import { FleetController } from "./controllers/fleet.controller";
 import { DeviceTunnelController } from "./controllers/device-tunnel.controller";
 import { EngineerController } from "./controllers/engineer.controller";
 import { OpsController } from "./controllers/ops.controller";
@@ -24,6 +25,7 @@ import { rateLimitModule } from "./http/rate-limit";
 import { TunnelRepository } from "./repositories/tunnel.repository";
 import { AccessService } from "./services/access.service";
 import { AuthService } from "./services/auth.service";
+import { DeviceService } from "./services/device.service";
 import { API_CONFIG, CLOCK, type Clock } from "./services/clock";
 import { EngineerService } from "./services/engineer.service";
 import { MetricsService } from "./services/metrics.service";
@@ -54,6 +56,7 @@ export class AppModule implements NestModule {
         TunnelController,
         EngineerController,
         AccessController,
+        FleetController,
         OpsController,
       ],
       providers: [
@@ -63,6 +66,7 @@ export class AppModule implements NestModule {
         { provide: APP_INTERCEPTOR, useClass: RequestLogInterceptor },
         AccessService,
         AuthService,
+        DeviceService,
         EngineerService,
         MetricsService,
         SweepService,

@@ -74,6 +74,8 @@ export interface ApiClientOptions {
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
   userAgent?: string;
+  /** Headers sent with every request, e.g. the device's identity (`x-device-id`). */
+  headers?: () => Promise<Record<string, string>>;
 }
 
 interface RequestOptions {
@@ -303,7 +305,11 @@ export class SupportApiClient {
     for (const [key, value] of Object.entries(opts.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
-    const headers: Record<string, string> = { accept: "application/json", ...opts.headers };
+    const headers: Record<string, string> = {
+      accept: "application/json",
+      ...(await this.options.headers?.()),
+      ...opts.headers,
+    };
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
     if (this.options.userAgent) headers["user-agent"] = this.options.userAgent;
     if (opts.body !== undefined) headers["content-type"] = "application/json";

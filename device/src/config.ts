@@ -199,7 +199,11 @@ export async function loadSettings(
   return {
     apiUrl,
     stateDir: flags.stateDir ?? env.SUPPORT_STATE_DIR ?? DEFAULT_STATE_DIR,
-    enrollmentSecret: file.enrollmentSecret,
+    // The fleet's or the customer's secret: from the environment (a unit's
+    // EnvironmentFile) or the root-owned config file, never from argv.
+    enrollmentSecret: env.SUPPORT_ENROLLMENT_SECRET
+      ? env.SUPPORT_ENROLLMENT_SECRET
+      : file.enrollmentSecret,
     description: file.description,
     ttlSeconds: file.ttlSeconds,
     hooks: { ...file.hooks },

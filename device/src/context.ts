@@ -1,6 +1,6 @@
 // Wires the real adapters to the device logic: the only place that does.
 import { randomBytes } from "node:crypto";
-import { SupportApiClient, type OutputStream } from "@support-tunnel/common";
+import { DEVICE_ID_HEADER, SupportApiClient, type OutputStream } from "@support-tunnel/common";
 import { systemClock } from "./adapters/clock";
 import { createHookRunner } from "./adapters/hooks";
 import { FileJournal } from "./adapters/journal-store";
@@ -31,17 +31,35 @@ export interface CommandContext {
 }
 
 export function realDeps(settings: DeviceSettings, log: (message: string) => void): DeviceDeps {
+  const store = new FileStateStore(settings.stateDir);
+  // The device's identity goes with every request, for the fleet view; one that
+  // cannot be read or made is left out rather than keeping the customer from help.
+  let identity: Promise<Record<string, string>> | undefined;
+  const identityHeader = () =>
+    (identity ??= store.deviceId().then(
+      (id) => ({ [DEVICE_ID_HEADER]: id }),
+      (err: unknown) => {
+        log(`no device identity sent: ${err instanceof Error ? err.message : String(err)}`);
+        return {};
+      },
+    ));
   return {
     settings,
     clock: systemClock,
     random: (n) => new Uint8Array(randomBytes(n)),
     api: (baseUrl, token) =>
-      new SupportApiClient({ baseUrl, token, retries: 2, userAgent: "support-device/0.1" }),
+      new SupportApiClient({
+        baseUrl,
+        token,
+        retries: 2,
+        userAgent: "support-device/0.1",
+        headers: identityHeader,
+      }),
     wg: wgQuick,
     users: new SystemUsers(),
     hooks: createHookRunner(),
     network: localNetwork,
-    store: new FileStateStore(settings.stateDir),
+    store,
     journal: new FileJournal(settings.logDir),
     assertTrusted: (file, what) => assertTrustedFile(file, what, { ownerUid: 0 }),
     log,

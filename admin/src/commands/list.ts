@@ -31,6 +31,7 @@ export async function list({ state: filter, ctx }: ListOptions): Promise<TunnelV
           [
             "ID",
             "STATE",
+            "CUSTOMER",
             "HOSTNAME",
             "TICKET",
             "ENGINEERS",
@@ -42,6 +43,7 @@ export async function list({ state: filter, ctx }: ListOptions): Promise<TunnelV
           tunnels.map((t) => [
             t.tunnelId,
             t.state,
+            t.customer ?? "-",
             t.hostname ?? "-",
             t.ticket ?? "-",
             t.allowedEngineers?.join(",") ?? "any",

@@ -18,6 +18,7 @@ export function renderTunnel(t: TunnelView): string {
   const rows: [string, string | null][] = [
     ["tunnel", t.tunnelId],
     ["state", t.state],
+    ["customer", t.customer ?? "-"],
     ["hostname", t.hostname],
     ["description", t.description],
     ["ticket", t.ticket],

@@ -9,6 +9,9 @@ import {
 } from "@nestjs/swagger";
 import { ThrottlerGuard } from "@nestjs/throttler";
 import {
+  DEVICE_ID_HEADER,
+  deviceIdSchema,
+  type DeviceId,
   createTunnelRequestSchema,
   createTunnelResponseSchema,
   deviceTunnelViewSchema,
@@ -27,7 +30,7 @@ import { openApiSchema } from "../dtos/openapi";
 import type { TunnelEntity } from "../entities/tunnel.entity";
 import { CurrentDeviceTunnel, DeviceRoute } from "../http/auth.guard";
 import { Ctx, type RequestContext } from "../http/request-context";
-import { WireBody, WireQuery } from "../http/wire-params";
+import { WireBody, WireHeader, WireQuery } from "../http/wire-params";
 import { TunnelService } from "../services/tunnel.service";
 
 @ApiTags("device")
@@ -47,9 +50,10 @@ export class DeviceTunnelController {
   create(
     @WireBody(createTunnelRequestSchema) body: CreateTunnelRequest,
     @Headers("x-enrollment-secret") secret: string | undefined,
+    @WireHeader(DEVICE_ID_HEADER, deviceIdSchema.optional()) deviceId: DeviceId | undefined,
     @Ctx() ctx: RequestContext,
   ): Promise<CreateTunnelResponse> {
-    return this.tunnels.request(body, secret, ctx);
+    return this.tunnels.request(body, secret, ctx, deviceId);
   }
 
   @Get("tunnel")

@@ -7,6 +7,7 @@ import { DataSource } from "typeorm";
 import { AccessRepository } from "../repositories/access.repository";
 import { AuditRepository } from "../repositories/audit.repository";
 import { CustomerRepository } from "../repositories/customer.repository";
+import { DeviceRepository } from "../repositories/device.repository";
 import { EngineerRepository } from "../repositories/engineer.repository";
 import { GroupRepository } from "../repositories/group.repository";
 import { HealthRepository } from "../repositories/health.repository";
@@ -45,6 +46,7 @@ const REPOSITORIES = [
   AccessRepository,
   AuditRepository,
   CustomerRepository,
+  DeviceRepository,
   EngineerRepository,
   GroupRepository,
   HealthRepository,

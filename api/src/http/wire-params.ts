@@ -2,9 +2,23 @@
 // one of the wire schemas from common before a service sees it, and the same
 // schema describes it in the OpenAPI document, so each is named once per value.
 // A ValidationError becomes a 400 naming the field (see error.filter.ts).
-import { Body, Param, Query, type PipeTransform } from "@nestjs/common";
-import { ApiBody, ApiParam, ApiQuery, ApiUnsupportedMediaTypeResponse } from "@nestjs/swagger";
+import {
+  Body,
+  Param,
+  Query,
+  createParamDecorator,
+  type ExecutionContext,
+  type PipeTransform,
+} from "@nestjs/common";
+import {
+  ApiBody,
+  ApiHeader,
+  ApiParam,
+  ApiQuery,
+  ApiUnsupportedMediaTypeResponse,
+} from "@nestjs/swagger";
 import { parseWire, ValidationError } from "@support-tunnel/common";
+import type { Request } from "express";
 import type { z } from "zod";
 import { openApiSchema } from "../dtos/openapi";
 
@@ -71,6 +85,22 @@ export function WireQuery(name: string, schema: z.ZodType): ParameterDecorator {
         required: !schema.safeParse(undefined).success,
         schema: openApiSchema(schema),
       }),
+    );
+  };
+}
+
+/** One request header (lowercase name), e.g. `x-device-id`. */
+export function WireHeader(name: string, schema: z.ZodType): ParameterDecorator {
+  return (target, key, index) => {
+    // Nest's @Headers takes no pipe: read the header here and validate it the same way.
+    createParamDecorator((_: unknown, ctx: ExecutionContext) => {
+      const value = ctx.switchToHttp().getRequest<Request>().headers[name];
+      return new WirePipe(schema, name).transform(value);
+    })()(target, key, index);
+    describeMethod(
+      target,
+      key,
+      ApiHeader({ name, required: !schema.safeParse(undefined).success }),
     );
   };
 }

@@ -13,6 +13,7 @@ import {
 } from "@support-tunnel/common";
 import type { EngineerEntity } from "../entities/engineer.entity";
 import type { TunnelEntity } from "../entities/tunnel.entity";
+import { DeviceRepository } from "../repositories/device.repository";
 import { EngineerRepository } from "../repositories/engineer.repository";
 import { TunnelRepository } from "../repositories/tunnel.repository";
 import { CLOCK, type Clock } from "./clock";
@@ -37,6 +38,7 @@ export class AuthService {
     private readonly engineers: EngineerRepository,
     private readonly tunnels: TunnelRepository,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly devices: DeviceRepository,
   ) {}
 
   async engineer(authorization: string | undefined, role: EngineerRole): Promise<Engineer> {
@@ -63,9 +65,12 @@ export class AuthService {
     const tunnel = await this.tunnels.findByTokenHash(hashToken(token));
     if (!tunnel) throw unauthorized("invalid device token");
     // The token lives exactly as long as the tunnel's grant.
-    if (tunnel.expiresAt.getTime() <= this.clock.now().getTime()) {
+    const now = this.clock.now();
+    if (tunnel.expiresAt.getTime() <= now.getTime()) {
       throw unauthorized("device token expired");
     }
+    // The fleet view's "last request": the token proves which device it is.
+    if (tunnel.deviceId) await this.devices.touch(tunnel.deviceId, now);
     return tunnel;
   }
 }

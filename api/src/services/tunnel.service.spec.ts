@@ -5,6 +5,7 @@ import type { TunnelEntity } from "../entities/tunnel.entity";
 import type { AccessRepository } from "../repositories/access.repository";
 import type { AuditRepository, NewAuditEntry } from "../repositories/audit.repository";
 import type { CustomerRepository } from "../repositories/customer.repository";
+import type { DeviceRepository } from "../repositories/device.repository";
 import type { TunnelRepository } from "../repositories/tunnel.repository";
 import type { AccessService } from "./access.service";
 import { ManualClock } from "./clock";
@@ -70,6 +71,7 @@ function setup(env: Record<string, string> = {}) {
       findBySecretHash: async () => null,
       namesById: async () => new Map(),
     } as unknown as CustomerRepository,
+    { seen: async () => true } as unknown as DeviceRepository,
   );
   return { sut, tunnels, clock };
 }

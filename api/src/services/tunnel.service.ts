@@ -25,6 +25,7 @@ import { TunnelEntity } from "../entities/tunnel.entity";
 import { AccessRepository } from "../repositories/access.repository";
 import { AuditRepository } from "../repositories/audit.repository";
 import { CustomerRepository } from "../repositories/customer.repository";
+import { DeviceRepository } from "../repositories/device.repository";
 import { TunnelRepository } from "../repositories/tunnel.repository";
 import { missingUseMessage } from "./access-rules";
 import { AccessService } from "./access.service";
@@ -60,6 +61,7 @@ export class TunnelService {
     private readonly access: AccessService,
     private readonly accessRecords: AccessRepository,
     private readonly customers: CustomerRepository,
+    private readonly devices: DeviceRepository,
   ) {}
 
   // ---- device --------------------------------------------------------------
@@ -68,9 +70,16 @@ export class TunnelService {
     body: CreateTunnelRequest,
     enrollmentSecret: string | undefined,
     caller: Caller,
+    deviceId?: string,
   ): Promise<CreateTunnelResponse> {
     const customer = await this.enrolledCustomer(enrollmentSecret);
     const now = this.clock.now();
+    if (
+      deviceId !== undefined &&
+      !(await this.devices.seen(deviceId, customer?.id ?? null, body.hostname ?? null, now))
+    ) {
+      throw conflict(`device ${deviceId} is enrolled with another customer`);
+    }
     const ttl = Math.min(
       body.ttlSeconds ?? this.config.defaultTtlSeconds,
       this.config.maxTtlSeconds,
@@ -93,7 +102,7 @@ export class TunnelService {
       notBefore,
       allowedEngineers: body.allowedEngineers ?? null,
       customerId: customer?.id ?? null,
-      deviceId: null,
+      deviceId: deviceId ?? null,
       deviceTokenHash: hashToken(token),
       createdAt: now,
       updatedAt: now,

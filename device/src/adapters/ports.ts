@@ -97,4 +97,6 @@ export interface StateStore {
   hasWgConfig(iface: string): Promise<boolean>;
   /** Interface names of every wg config file present. */
   listWgConfigs(): Promise<string[]>;
+  /** This device's stable identity: made once, kept in the state, sent with each api request. */
+  deviceId(): Promise<string>;
 }

@@ -3,11 +3,11 @@
 // (a synced temp file renamed in place), so a crash leaves the old record or the new one, never half.
 // Locks go through proper-lockfile, so the agent and a manual command never work on one tunnel at once;
 // one left by a process that provably died is taken over at once.
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseWire, tunnelIdSchema } from "@support-tunnel/common";
+import { deviceIdSchema, parseWire, tunnelIdSchema } from "@support-tunnel/common";
 import * as lockfile from "proper-lockfile";
 import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
@@ -74,6 +74,42 @@ export class FileStateStore implements StateStore {
     } finally {
       await dirHandle.close();
     }
+  }
+
+  async deviceId(): Promise<string> {
+    const file = this.sub("device-id");
+    const existing = await this.readDeviceId(file);
+    if (existing) return existing;
+    await this.ensureDir(this.dir);
+    // Made aside, then linked into place: link fails if the file exists, so two
+    // processes starting at once end up with the one identity that won.
+    const made = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`;
+    await this.writeAtomic(made, `${randomUUID()}\n`);
+    try {
+      await fs.link(made, file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    } finally {
+      await fs.rm(made, { force: true });
+    }
+    const id = await this.readDeviceId(file);
+    if (!id) throw new DeviceError(`${file} does not hold a device identity (a UUID): remove it`);
+    return id;
+  }
+
+  private async readDeviceId(file: string): Promise<string | null> {
+    let text: string;
+    try {
+      text = await fs.readFile(file, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw err;
+    }
+    const parsed = deviceIdSchema.safeParse(text.trim());
+    if (!parsed.success) {
+      throw new DeviceError(`${file} does not hold a device identity (a UUID): remove it`);
+    }
+    return parsed.data;
   }
 
   async list(): Promise<TunnelRecord[]> {
