@@ -16,6 +16,7 @@ import { OpsController } from "./controllers/ops.controller";
 import { TunnelController } from "./controllers/tunnel.controller";
 import { DatabaseModule } from "./database/database.module";
 import { DeviceGuard, EngineerGuard } from "./http/auth.guard";
+import { HttpDrain } from "./http/drain";
 import { ErrorFilter } from "./http/error.filter";
 import { JsonBodyMiddleware } from "./http/json-body.middleware";
 import { RequestLogInterceptor, loggerParams } from "./http/logging";
@@ -53,6 +54,7 @@ export class AppModule implements NestModule {
         { provide: CLOCK, useValue: deps.clock },
         { provide: APP_FILTER, useClass: ErrorFilter },
         { provide: APP_INTERCEPTOR, useClass: RequestLogInterceptor },
+        { provide: HttpDrain, useValue: new HttpDrain() },
         AuthService,
         EngineerService,
         MetricsService,

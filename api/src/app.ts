@@ -7,6 +7,7 @@ import { DocumentBuilder, SwaggerModule } from "@nestjs/swagger";
 import type { NextFunction, Request, Response } from "express";
 import { AppModule, type AppDeps } from "./app.module";
 import { nestLogger } from "./http/logging";
+import { HttpDrain } from "./http/drain";
 import { captureRequestContext } from "./http/request-context";
 import { EngineerService } from "./services/engineer.service";
 import { MetricsService } from "./services/metrics.service";
@@ -22,6 +23,8 @@ export async function createApp(deps: AppDeps): Promise<NestExpressApplication> 
   app.disable("x-powered-by");
   // First in line, while the connection is surely open: the client's address.
   app.use(captureRequestContext);
+  // Then: at shutdown, every answer says the connection closes after it.
+  app.use(app.get(HttpDrain).middleware);
 
   const metrics = app.get(MetricsService);
   app.use((req: Request, res: Response, next: NextFunction) => {

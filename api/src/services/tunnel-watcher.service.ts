@@ -33,8 +33,16 @@ export class TunnelWatcher implements BeforeApplicationShutdown {
     return this.waitingCount;
   }
 
-  beforeApplicationShutdown(): void {
+  /**
+   * Wakes every waiter, and answers later waits at once: at shutdown, held
+   * long-polls answer with the current state instead of holding the server open.
+   */
+  close(): void {
     this.closing.abort();
+  }
+
+  beforeApplicationShutdown(): void {
+    this.close();
   }
 
   /** Tells this replica's waiters that `tunnelId` changed. */
