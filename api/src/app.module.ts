@@ -40,7 +40,12 @@ export interface AppDeps {
 @Module({})
 export class AppModule implements NestModule {
   static forRoot(deps: AppDeps): DynamicModule {
-    const database = DatabaseModule.forRoot(deps.config, { migrate: true });
+    // Lifecycle lines are printed whatever LOG_LEVEL says, like "listening".
+    const lifecycle = deps.logger.child({}, { level: "info" });
+    const database = DatabaseModule.forRoot(deps.config, {
+      migrate: true,
+      log: (msg, fields) => lifecycle.info(fields, msg),
+    });
     return {
       module: AppModule,
       imports: [

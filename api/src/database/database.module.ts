@@ -17,6 +17,7 @@ import {
   runMigrations,
   type DatabaseConfig,
 } from "./database";
+import type { DatabaseEventLog } from "./pglite-driver";
 
 /** Applies pending migrations on demand (`support-api migrate`). */
 @Injectable()
@@ -36,6 +37,8 @@ export interface DatabaseModuleOptions {
    * to the api), try again this many times, this far apart. Default 30 × 1 s.
    */
   connectRetry?: { attempts: number; delayMs: number };
+  /** Hears of slow steps worth telling an operator about (the embedded database's first start). */
+  log?: DatabaseEventLog;
 }
 
 const REPOSITORIES = [
@@ -55,7 +58,7 @@ export class DatabaseModule {
       imports: [
         TypeOrmModule.forRootAsync({
           useFactory: () => ({
-            ...dataSourceOptions(config),
+            ...dataSourceOptions(config, opts.log),
             // The embedded database is a directory: there is nothing to wait for.
             retryAttempts: config.databaseUrl ? retry.attempts : 0,
             retryDelay: retry.delayMs,

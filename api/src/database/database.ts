@@ -10,7 +10,7 @@ import { TunnelEntity } from "../entities/tunnel.entity";
 import { Initial1764000000000 } from "../migrations/1764000000000-Initial";
 import { RateLimitCounters1796148565613 } from "../migrations/1796148565613-RateLimitCounters";
 import { TunnelChoices1796500000000 } from "../migrations/1796500000000-TunnelChoices";
-import { pgliteDriver } from "./pglite-driver";
+import { pgliteDriver, type DatabaseEventLog } from "./pglite-driver";
 
 export const ENTITIES = [TunnelEntity, EngineerEntity, AuditEntryEntity, RateLimitCounterEntity];
 export const MIGRATIONS = [
@@ -24,7 +24,11 @@ const MIGRATION_LOCK_KEY = 727_140_001;
 
 export type DatabaseConfig = Pick<ApiConfig, "databaseUrl" | "dataDir">;
 
-export function dataSourceOptions(config: DatabaseConfig): DataSourceOptions {
+/** `log` hears of slow steps worth telling an operator about (the embedded database's first start). */
+export function dataSourceOptions(
+  config: DatabaseConfig,
+  log?: DatabaseEventLog,
+): DataSourceOptions {
   const common = {
     type: "postgres" as const,
     entities: ENTITIES,
@@ -37,7 +41,7 @@ export function dataSourceOptions(config: DatabaseConfig): DataSourceOptions {
   if (config.databaseUrl) {
     return { ...common, url: config.databaseUrl, poolSize: 10, connectTimeoutMS: 10_000 };
   }
-  return { ...common, driver: pgliteDriver(config.dataDir), poolSize: 1 };
+  return { ...common, driver: pgliteDriver(config.dataDir, log), poolSize: 1 };
 }
 
 function isEmbedded(dataSource: DataSource): boolean {
