@@ -15,6 +15,7 @@ import { EngineerController } from "./controllers/engineer.controller";
 import { OpsController } from "./controllers/ops.controller";
 import { TunnelController } from "./controllers/tunnel.controller";
 import { DatabaseModule } from "./database/database.module";
+import { TUNNEL_CHANGE_FEED, type TunnelChangeFeed } from "./database/tunnel-change-feed";
 import { DeviceGuard, EngineerGuard } from "./http/auth.guard";
 import { HttpDrain } from "./http/drain";
 import { ErrorFilter } from "./http/error.filter";
@@ -40,11 +41,9 @@ export interface AppDeps {
 @Module({})
 export class AppModule implements NestModule {
   static forRoot(deps: AppDeps): DynamicModule {
-    // Lifecycle lines are printed whatever LOG_LEVEL says, like "listening".
-    const lifecycle = deps.logger.child({}, { level: "info" });
     const database = DatabaseModule.forRoot(deps.config, {
       migrate: true,
-      log: (msg, fields) => lifecycle.info(fields, msg),
+      log: (level, msg, fields) => deps.logger[level](fields ?? {}, msg),
     });
     return {
       module: AppModule,
@@ -67,8 +66,12 @@ export class AppModule implements NestModule {
         // A factory: the watcher's options are not Nest's to inject.
         {
           provide: TunnelWatcher,
-          useFactory: (tunnels: TunnelRepository) => new TunnelWatcher(tunnels),
-          inject: [TunnelRepository],
+          useFactory: (tunnels: TunnelRepository, feed: TunnelChangeFeed) =>
+            new TunnelWatcher(tunnels, feed, {
+              rereadMs: deps.config.longPollRereadMs,
+              onError: (err) => deps.logger.error({ err }, "long-poll re-read failed"),
+            }),
+          inject: [TunnelRepository, TUNNEL_CHANGE_FEED],
         },
         TunnelService,
         DeviceGuard,

@@ -18,7 +18,7 @@ function serveUntil(
     const child = spawn(
       process.execPath,
       [API_BIN, "serve", "--port", "0", "--host", "127.0.0.1", "--data-dir", dataDir],
-      { env: { ...process.env, DATABASE_URL: "", LOG_LEVEL: "warn" }, stdio: "pipe" },
+      { env: { ...process.env, DATABASE_URL: "", LOG_LEVEL: "info" }, stdio: "pipe" },
     );
     let output = "";
     const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
@@ -56,7 +56,7 @@ describe("support-api's embedded database on its first start", function () {
     assert.equal(existsSync(clusterDir), false);
 
     // The next start begins again, cleans up after the dead one, and works.
-    const api = await startApiProcess({ dataDir, env: { LOG_LEVEL: "warn" } });
+    const api = await startApiProcess({ dataDir, env: { LOG_LEVEL: "info" } });
     try {
       assert.match(api.output(), new RegExp(FIRST_START.replace(/[()]/g, "\\$&")));
       assert.equal((await http(api.url, "GET", "/readyz")).status, 200);

@@ -18,7 +18,7 @@ class CommandModule {
         DatabaseModule.forRoot(config, {
           migrate,
           // On stderr: stdout is the command's answer (e.g. the token of `engineer add`).
-          log: (msg) => process.stderr.write(`support-api: ${msg}\n`),
+          log: (_level, msg) => process.stderr.write(`support-api: ${msg}\n`),
         }),
       ],
       providers: [

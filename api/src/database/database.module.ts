@@ -18,6 +18,7 @@ import {
   type DatabaseConfig,
 } from "./database";
 import type { DatabaseEventLog } from "./pglite-driver";
+import { openTunnelChangeFeed, TUNNEL_CHANGE_FEED } from "./tunnel-change-feed";
 
 /** Applies pending migrations on demand (`support-api migrate`). */
 @Injectable()
@@ -69,8 +70,18 @@ export class DatabaseModule {
         }),
         TypeOrmModule.forFeature(ENTITIES),
       ],
-      providers: [...REPOSITORIES, MigrationService],
-      exports: [...REPOSITORIES, MigrationService],
+      providers: [
+        ...REPOSITORIES,
+        MigrationService,
+        // Made here, started by whoever waits on changes (the HTTP api's long-polls).
+        {
+          provide: TUNNEL_CHANGE_FEED,
+          useFactory: (dataSource: DataSource) =>
+            openTunnelChangeFeed(config, dataSource, opts.log ?? (() => undefined)),
+          inject: [DataSource],
+        },
+      ],
+      exports: [...REPOSITORIES, MigrationService, TUNNEL_CHANGE_FEED],
     };
   }
 }

@@ -41,8 +41,12 @@ export class DataDirBrokenError extends Error {
   override name = "DataDirBrokenError";
 }
 
-/** What the driver tells the operator about (the first start is slow: it says why). */
-export type DatabaseEventLog = (msg: string, fields: Record<string, unknown>) => void;
+/** What the database layer tells the operator about (e.g. the first start is slow: it says why). */
+export type DatabaseEventLog = (
+  level: "info" | "warn",
+  msg: string,
+  fields?: Record<string, unknown>,
+) => void;
 
 /** The first SQL keyword, which `pg` reports as `command` and TypeORM switches on. */
 function commandOf(sql: string): string {
@@ -177,7 +181,7 @@ async function openCluster(dataDir: string, log: DatabaseEventLog): Promise<PGli
     }
   }
   if (!existsSync(clusterDir)) {
-    log("initializing the database (first start)", { dataDir });
+    log("info", "initializing the database (first start)", { dataDir });
     const staging = join(dataDir, STAGING_PREFIX + randomBytes(4).toString("hex"));
     try {
       const fresh = await PGlite.create({ dataDir: staging });
@@ -305,6 +309,28 @@ export function pgliteDriver(
           },
           (err: Error) => callback(err, null, () => undefined),
         );
+    }
+
+    /**
+     * LISTENs on `channel` for the life of the database (see
+     * tunnel-change-feed.ts). Run between other statements, never inside a
+     * transaction, whose rollback would undo it.
+     */
+    async listen(
+      channel: string,
+      onPayload: (payload: string) => void,
+    ): Promise<() => Promise<void>> {
+      const db = await this.open();
+      const exclusive = async <T>(fn: () => Promise<T>): Promise<T> => {
+        await this.acquire();
+        try {
+          return await fn();
+        } finally {
+          this.release();
+        }
+      };
+      const unlisten = await exclusive(() => db.listen(channel, onPayload));
+      return () => exclusive(() => unlisten());
     }
 
     end(callback?: (err: Error | null) => void): void {

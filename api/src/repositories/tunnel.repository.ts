@@ -1,7 +1,8 @@
 // Tunnels. Every state change is a conditional UPDATE whose WHERE clause holds
 // the precondition, so concurrent requests (two engineers approving, a stop
 // racing a connect, two replicas sweeping) leave exactly one winner; the audit
-// row is written in the same transaction.
+// row is written in the same transaction, and so is the notification that wakes
+// long-polls on every replica (see database/tunnel-change-feed.ts).
 import { Injectable } from "@nestjs/common";
 import { InjectRepository } from "@nestjs/typeorm";
 import { StoppedBy, TunnelState, stateRank } from "@support-tunnel/common";
@@ -15,6 +16,7 @@ import {
   type Repository,
 } from "typeorm";
 import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
+import { TUNNEL_CHANGED_CHANNEL, tunnelChangePayload } from "../database/tunnel-change-feed";
 import { TunnelEntity } from "../entities/tunnel.entity";
 import { AuditRepository, type NewAuditEntry } from "./audit.repository";
 
@@ -48,10 +50,20 @@ export class TunnelRepository {
     return this.tunnels.findOneBy({ deviceTokenHash });
   }
 
-  /** The stored state rank only: the cheap re-read behind long-polls. */
-  async stateOf(id: string): Promise<number | null> {
-    const found = await this.tunnels.findOne({ select: { id: true, state: true }, where: { id } });
-    return found?.state ?? null;
+  /**
+   * The state ranks of many tunnels in one query: the long-polls' safety
+   * re-read. Tunnels that don't exist are left out.
+   */
+  async statesOf(ids: readonly string[]): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.tunnels
+      .createQueryBuilder("t")
+      .select("t.id", "id")
+      .addSelect("t.state", "state")
+      // One array parameter, however many ids (IN (...) would take one each).
+      .where("t.id = ANY(:ids::uuid[])", { ids })
+      .getRawMany<{ id: string; state: number }>();
+    return new Map(rows.map((r) => [r.id, Number(r.state)]));
   }
 
   list(stateRank: number | null, limit = 500): Promise<TunnelEntity[]> {
@@ -102,7 +114,7 @@ export class TunnelRepository {
           approvedBy,
         },
       );
-      if (changed) await this.audit.append(manager, audit);
+      if (changed) await this.changed(manager, [changed], audit);
       return changed;
     });
   }
@@ -120,7 +132,7 @@ export class TunnelRepository {
         { id, state: STARTED, expiresAt: MoreThan(now) },
         { state: RUNNING, updatedAt: now, supportUser },
       );
-      if (changed) await this.audit.append(manager, audit);
+      if (changed) await this.changed(manager, [changed], audit);
       return changed;
     });
   }
@@ -151,7 +163,7 @@ export class TunnelRepository {
           updatedAt: now,
           endedAt: now,
         }));
-      if (ended) await this.audit.append(manager, audit(ended));
+      if (ended) await this.changed(manager, [ended], audit(ended));
       return ended;
     });
   }
@@ -186,9 +198,36 @@ export class TunnelRepository {
         where: { id: ids },
         order: { expiresAt: "ASC" },
       });
+      await this.notify(manager, ended);
       for (const tunnel of ended) await this.audit.append(manager, audit(tunnel));
       return ended;
     });
+  }
+
+  /**
+   * Announces a change and audits it, in its transaction: the audit row last,
+   * since appending it is where a change whose client has gone is rolled back.
+   */
+  private async changed(
+    manager: EntityManager,
+    tunnels: TunnelEntity[],
+    audit: NewAuditEntry,
+  ): Promise<void> {
+    await this.notify(manager, tunnels);
+    await this.audit.append(manager, audit);
+  }
+
+  /**
+   * Announces the tunnels' new states to every replica's long-polls. Sent in
+   * the change's transaction, so it goes out when the change commits, and
+   * never for a change rolled back. One statement, however many tunnels.
+   */
+  private async notify(manager: EntityManager, tunnels: TunnelEntity[]): Promise<void> {
+    if (tunnels.length === 0) return;
+    await manager.query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload", [
+      TUNNEL_CHANGED_CHANNEL,
+      tunnels.map((t) => tunnelChangePayload(t.id, t.state)),
+    ]);
   }
 
   private timedOut(now: Date): QueryDeepPartialEntity<TunnelEntity> {

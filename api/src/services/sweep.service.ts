@@ -1,5 +1,6 @@
 // The expiry sweep: tunnels whose time ran out become `timedout`. Runs on every
-// replica; the repository's single conditional UPDATE makes that safe.
+// replica; the repository's single conditional UPDATE makes that safe, and its
+// notification wakes the tunnels' long-polls on every replica.
 import {
   Inject,
   Injectable,
@@ -10,7 +11,6 @@ import type { ApiConfig } from "../config";
 import { PinoLogger } from "nestjs-pino";
 import { TunnelRepository } from "../repositories/tunnel.repository";
 import { API_CONFIG, CLOCK, type Clock } from "./clock";
-import { TunnelWatcher } from "./tunnel-watcher.service";
 
 @Injectable()
 export class SweepService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -19,7 +19,6 @@ export class SweepService implements OnApplicationBootstrap, OnApplicationShutdo
 
   constructor(
     private readonly tunnels: TunnelRepository,
-    private readonly watcher: TunnelWatcher,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     private readonly logger: PinoLogger,
@@ -54,7 +53,6 @@ export class SweepService implements OnApplicationBootstrap, OnApplicationShutdo
       clientAddress: null,
       at: now,
     }));
-    for (const t of ended) this.watcher.changed(t.id);
     if (ended.length) this.logger.info({ count: ended.length }, "tunnels timed out");
     return ended.map((t) => t.id);
   }

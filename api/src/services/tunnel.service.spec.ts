@@ -22,8 +22,10 @@ class FakeTunnels {
     const t = this.rows.get(id);
     return t ? { ...t } : null;
   }
-  async stateOf(id: string) {
-    return this.rows.get(id)?.state ?? null;
+  async statesOf(ids: readonly string[]) {
+    return new Map(
+      ids.flatMap((id) => (this.rows.has(id) ? [[id, this.rows.get(id)!.state]] : [])),
+    );
   }
   async approve(id: string, now: Date, _s: unknown, by: string, a: NewAuditEntry) {
     const t = this.rows.get(id);
@@ -49,7 +51,7 @@ function setup(env: Record<string, string> = {}) {
   const sut = new TunnelService(
     repo,
     {} as AuditRepository,
-    new TunnelWatcher(repo),
+    new TunnelWatcher(repo, null),
     clock,
     config,
   );

@@ -141,10 +141,7 @@ export class TunnelService {
       clientGone: caller.signal,
       at: now,
     });
-    if (changed) {
-      this.watcher.changed(tunnel.id);
-      return toDeviceTunnelView(changed);
-    }
+    if (changed) return toDeviceTunnelView(changed);
     const current = await this.findOrFail(tunnel.id);
     // A retried report (the first answer was lost) is not a conflict.
     if (
@@ -207,10 +204,7 @@ export class TunnelService {
       clientGone: caller.signal,
       at: now,
     });
-    if (changed) {
-      this.watcher.changed(id);
-      return toTunnelView(changed);
-    }
+    if (changed) return toTunnelView(changed);
     const current = await this.findOrFail(id);
     if (stateFromRank(current.state) === TunnelState.Pending) throw conflict("tunnel expired");
     throw conflict(`tunnel is not pending (state: ${stateFromRank(current.state)})`);
@@ -262,10 +256,7 @@ export class TunnelService {
       clientGone: caller.signal,
       at: now,
     }));
-    if (changed) {
-      this.watcher.changed(id);
-      return changed;
-    }
+    if (changed) return changed;
     // Already over: stopping again changes nothing and is not an error.
     return this.findOrFail(id);
   }
