@@ -37,7 +37,7 @@ function serveUntil(
 }
 
 describe("support-api's embedded database on its first start", function () {
-  this.timeout(300_000);
+  this.timeout(900_000);
   let tmp: string;
 
   before(() => {
@@ -56,7 +56,7 @@ describe("support-api's embedded database on its first start", function () {
     assert.equal(existsSync(clusterDir), false);
 
     // The next start begins again, cleans up after the dead one, and works.
-    const api = await startApiProcess({ dataDir, env: { LOG_LEVEL: "info" } });
+    const api = await startApiProcess({ dataDir, env: { LOG_LEVEL: "info" }, timeoutMs: 240_000 });
     try {
       assert.match(api.output(), new RegExp(FIRST_START.replace(/[()]/g, "\\$&")));
       assert.equal((await http(api.url, "GET", "/readyz")).status, 200);
@@ -80,7 +80,11 @@ describe("support-api's embedded database on its first start", function () {
 
     // ...which works.
     renameSync(clusterDir, `${clusterDir}.broken`);
-    const fresh = await startApiProcess({ dataDir, env: { LOG_LEVEL: "warn" } });
+    const fresh = await startApiProcess({
+      dataDir,
+      env: { LOG_LEVEL: "warn" },
+      timeoutMs: 240_000,
+    });
     try {
       assert.equal((await http(fresh.url, "GET", "/readyz")).status, 200);
     } finally {
