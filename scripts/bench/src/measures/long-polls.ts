@@ -2,6 +2,7 @@
 // node:http server holding as many in memory: memory and CPU while they wait,
 // database transactions per second while they wait, and how long a change
 // takes to reach its waiter (from sending the change to the woken answer).
+import { setMaxListeners } from "node:events";
 import * as http from "node:http";
 import {
   createTestDatabase,
@@ -62,6 +63,8 @@ async function oneRun(
   const holder = new http.Agent({ keepAlive: true, maxSockets: Infinity });
   const control = new http.Agent({ keepAlive: true, maxSockets: 10 });
   const abort = new AbortController();
+  // One signal lets every held request go at once: a listener each is expected.
+  setMaxListeners(held.length + sample.length + 10, abort.signal);
   const answeredAt = new Map<string, Promise<number>>();
   for (const t of [...held, ...sample]) {
     answeredAt.set(
@@ -178,6 +181,8 @@ export async function longPolls(ctx: BenchContext): Promise<MeasureResult> {
       description:
         `${count} device long-polls (GET /v1/device/tunnel?wait=30) held on one api process on PostgreSQL ` +
         `vs a bare node:http server holding as many in memory; CPU over ${HOLD_WINDOW_MS / 1000} s of holding; ` +
+        `database transactions from pg_stat_database over the same window (backends report theirs up to ` +
+        `10 s late, so some of the previous phase's requests show); ` +
         `wake-up: ${WAKE_SAMPLE} changes per run (DELETE by the device vs POST /change), 10 at a time, ` +
         `from sending the change to the woken answer`,
       metrics: [
