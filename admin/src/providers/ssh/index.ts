@@ -4,7 +4,6 @@
 // directory) and nothing else.
 import { lookup } from "node:dns/promises";
 import { isIpv4, interfaceName, type TunnelId } from "@support-tunnel/common";
-import { execa } from "execa";
 import { sshHostSchema } from "../../config";
 import { CliError, ExitCode } from "../../errors";
 import { shellQuote } from "../../shell-quote";
@@ -84,6 +83,7 @@ export class SshProvider implements TunnelServerProvider {
     argv: readonly string[],
     timeoutMs = 30_000,
   ): Promise<string> {
+    const { execa } = await import("execa"); // ESM, loaded when first needed
     const result = await execa(
       "ssh",
       [
