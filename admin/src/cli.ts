@@ -1,21 +1,30 @@
 // `support`: the commands and their flags. Each action hands its flags and a
 // context to the command's function; every error ends in the one handler.
-import { ENTERED_STATES, EXIT_CODES, exitCodesHelp } from "@support-tunnel/common";
-import { Command, Option } from "commander";
-import { audit } from "./commands/audit";
-import { command } from "./commands/command";
-import { connect } from "./commands/connect";
-import { create } from "./commands/create";
-import { gc } from "./commands/gc";
-import { list } from "./commands/list";
-import { login } from "./commands/login";
-import { show } from "./commands/show";
-import { stop } from "./commands/stop";
-import { whoami } from "./commands/whoami";
-import { createContext, plainPrinter, type CommonFlags, type MainIo } from "./context";
-import { ExitCode, exitCodeFor } from "./errors";
+// Only commander and two small modules of common load up front: a command's
+// module (and the api client, its schemas, execa, the providers) loads when
+// that command runs, so `--help` costs little more than starting node.
+/* eslint-disable @typescript-eslint/no-require-imports */
+import { EXIT_CODES, ExitCode, exitCodesHelp } from "@support-tunnel/common/dist/exit-codes";
+import { ENTERED_STATES } from "@support-tunnel/common/dist/state";
+import { Command, CommanderError, Option } from "commander";
+import type { CommonFlags, MainIo } from "./context";
 
 export type { MainIo };
+
+const load = {
+  audit: () => require("./commands/audit") as typeof import("./commands/audit"),
+  command: () => require("./commands/command") as typeof import("./commands/command"),
+  connect: () => require("./commands/connect") as typeof import("./commands/connect"),
+  create: () => require("./commands/create") as typeof import("./commands/create"),
+  gc: () => require("./commands/gc") as typeof import("./commands/gc"),
+  list: () => require("./commands/list") as typeof import("./commands/list"),
+  login: () => require("./commands/login") as typeof import("./commands/login"),
+  show: () => require("./commands/show") as typeof import("./commands/show"),
+  stop: () => require("./commands/stop") as typeof import("./commands/stop"),
+  whoami: () => require("./commands/whoami") as typeof import("./commands/whoami"),
+  context: () => require("./context") as typeof import("./context"),
+  errors: () => require("./errors") as typeof import("./errors"),
+};
 
 const EXIT_CODES_HELP = `
 ${exitCodesHelp(EXIT_CODES.map((e) => e.code))}
@@ -32,7 +41,7 @@ function common(cmd: Command, json = true): Command {
 
 /** Runs the CLI and returns the exit code; bin.ts exits with it. */
 export async function main(argv: string[], io: MainIo = process): Promise<number> {
-  const ctx = (flags: CommonFlags) => createContext(flags, io);
+  const ctx = (flags: CommonFlags) => load.context().createContext(flags, io);
 
   const program = new Command("support")
     .description(
@@ -69,26 +78,26 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
           sshHost?: string;
         },
       ) => {
-        await login({ ...opts, ctx: await ctx(opts) });
+        await load.login().login({ ...opts, ctx: await ctx(opts) });
       },
     );
 
   common(program.command("whoami").description("who the api thinks you are")).action(
     async (opts: CommonFlags) => {
-      await whoami({ ctx: await ctx(opts) });
+      await load.whoami().whoami({ ctx: await ctx(opts) });
     },
   );
 
   common(program.command("list").description("list tunnels"))
     .addOption(new Option("--state <state>", "only tunnels in this state").choices(ENTERED_STATES))
     .action(async (opts: CommonFlags & { state?: string }) => {
-      await list({ state: opts.state, ctx: await ctx(opts) });
+      await load.list().list({ state: opts.state, ctx: await ctx(opts) });
     });
 
   common(
     program.command("show").description("show one tunnel").argument("<id>", "tunnel id"),
   ).action(async (id: string, opts: CommonFlags) => {
-    await show({ id, ctx: await ctx(opts) });
+    await load.show().show({ id, ctx: await ctx(opts) });
   });
 
   common(
@@ -97,7 +106,7 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
       .description("the audit log of one tunnel")
       .argument("<id>", "tunnel id"),
   ).action(async (id: string, opts: CommonFlags) => {
-    await audit({ id, ctx: await ctx(opts) });
+    await load.audit().audit({ id, ctx: await ctx(opts) });
   });
 
   common(
@@ -133,7 +142,7 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
           timeout: string;
         },
       ) => {
-        await create({ ...opts, id, ctx: await ctx(opts) });
+        await load.create().create({ ...opts, id, ctx: await ctx(opts) });
       },
     );
 
@@ -144,7 +153,7 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
       .argument("<id>", "tunnel id"),
     false,
   ).action(async (id: string, opts: CommonFlags) => {
-    await connect({ id, ctx: await ctx(opts) });
+    await load.connect().connect({ id, ctx: await ctx(opts) });
   });
 
   common(
@@ -156,7 +165,7 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
       .usage("[options] <id> -- <cmd> [args...]"),
     false,
   ).action(async (id: string, argv: string[], opts: CommonFlags) => {
-    await command({ id, argv, ctx: await ctx(opts) });
+    await load.command().command({ id, argv, ctx: await ctx(opts) });
   });
 
   common(
@@ -173,7 +182,7 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
         id: string,
         opts: CommonFlags & { reason?: string; lab?: string; identity?: string },
       ) => {
-        await stop({ ...opts, id, ctx: await ctx(opts) });
+        await load.stop().stop({ ...opts, id, ctx: await ctx(opts) });
       },
     );
 
@@ -186,13 +195,19 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
     .option("--host <user@addr[:port]>", "also look for orphan tunnels on this ssh host")
     .option("--identity <path>", "SSH private key used on the servers")
     .action(async (opts: CommonFlags & { lab?: string; host?: string; identity?: string }) => {
-      await gc({ ...opts, ctx: await ctx(opts) });
+      await load.gc().gc({ ...opts, ctx: await ctx(opts) });
     });
 
   try {
     await program.parseAsync(argv);
     return ExitCode.Ok;
   } catch (err) {
-    return exitCodeFor(err, plainPrinter(io));
+    // Help is not an error: commander has printed it, and nothing else needs loading.
+    if (
+      err instanceof CommanderError &&
+      (err.code === "commander.helpDisplayed" || err.code === "commander.help")
+    )
+      return ExitCode.Ok;
+    return load.errors().exitCodeFor(err, load.context().plainPrinter(io));
   }
 }

@@ -1,28 +1,29 @@
 // Commands and flags of `support-device`, and nothing else: main.ts runs them.
-import {
-  engineerNameSchema,
-  exitCodesHelp,
-  ticketSchema,
-  ttlSecondsSchema,
-  tunnelIdSchema,
-} from "@support-tunnel/common";
+// Only commander and common's exit codes load up front: a command's module (and
+// the schemas, adapters and execa behind it) loads when that command runs, so
+// `--help` costs little more than starting node.
+/* eslint-disable @typescript-eslint/no-require-imports */
+import { ExitCode, exitCodesHelp } from "@support-tunnel/common/dist/exit-codes";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { agent } from "./commands/agent";
-import { connect } from "./commands/connect";
-import { gc } from "./commands/gc";
-import { list } from "./commands/list";
-import { log } from "./commands/log";
-import { replay } from "./commands/replay";
-import { request } from "./commands/request";
-import { sessions } from "./commands/sessions";
-import { status } from "./commands/status";
-import { stop } from "./commands/stop";
-import { ui } from "./commands/ui";
-import { parseDuration } from "./config";
 import type { CommandContext } from "./context";
-import { ExitCode } from "./errors";
 import type { OutputStreams } from "./printer";
-import { parseListenAddress } from "./ui/listen-address";
+
+const load = {
+  common: () => require("@support-tunnel/common") as typeof import("@support-tunnel/common"),
+  config: () => require("./config") as typeof import("./config"),
+  listenAddress: () => require("./ui/listen-address") as typeof import("./ui/listen-address"),
+  agent: () => require("./commands/agent") as typeof import("./commands/agent"),
+  connect: () => require("./commands/connect") as typeof import("./commands/connect"),
+  gc: () => require("./commands/gc") as typeof import("./commands/gc"),
+  list: () => require("./commands/list") as typeof import("./commands/list"),
+  log: () => require("./commands/log") as typeof import("./commands/log"),
+  replay: () => require("./commands/replay") as typeof import("./commands/replay"),
+  request: () => require("./commands/request") as typeof import("./commands/request"),
+  sessions: () => require("./commands/sessions") as typeof import("./commands/sessions"),
+  status: () => require("./commands/status") as typeof import("./commands/status"),
+  stop: () => require("./commands/stop") as typeof import("./commands/stop"),
+  ui: () => require("./commands/ui") as typeof import("./commands/ui"),
+};
 
 const EXIT_CODES_HELP = `
 ${exitCodesHelp([
@@ -39,7 +40,7 @@ Environment: SUPPORT_API_URL, SUPPORT_STATE_DIR, SUPPORT_LOG_DIR, SUPPORT_DEVICE
 Config file (root-owned, not writable by group/others): /etc/support-tunnel/device.json`;
 
 function tunnelIdArg(value: string): string {
-  const parsed = tunnelIdSchema.safeParse(value);
+  const parsed = load.common().tunnelIdSchema.safeParse(value);
   if (!parsed.success) throw new InvalidArgumentError("must be a tunnel id (a lowercase UUID)");
   return parsed.data;
 }
@@ -59,18 +60,18 @@ function positiveNumberArg(value: string): number {
 function durationArg(value: string): number {
   let seconds: number;
   try {
-    seconds = parseDuration(value);
+    seconds = load.config().parseDuration(value);
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
-  const checked = ttlSecondsSchema.safeParse(seconds);
+  const checked = load.common().ttlSecondsSchema.safeParse(seconds);
   if (!checked.success) throw new InvalidArgumentError(checked.error.issues[0]!.message);
   return seconds;
 }
 
 function listenArg(value: string): string {
   try {
-    parseListenAddress(value);
+    load.listenAddress().parseListenAddress(value);
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
@@ -80,14 +81,14 @@ function listenArg(value: string): string {
 const LISTEN_HELP =
   "address:port for the consent page (default: ui.listen in the config, else 127.0.0.1:7480); beyond loopback it needs ui.passwordHash in the config";
 function ticketArg(value: string): string {
-  const parsed = ticketSchema.safeParse(value);
+  const parsed = load.common().ticketSchema.safeParse(value);
   if (!parsed.success) throw new InvalidArgumentError(parsed.error.issues[0]!.message);
   return parsed.data;
 }
 
 /** `--engineer` may be given again and again: each adds one name. */
 function engineerArg(value: string, previous: string[] = []): string[] {
-  const parsed = engineerNameSchema.safeParse(value);
+  const parsed = load.common().engineerNameSchema.safeParse(value);
   if (!parsed.success) throw new InvalidArgumentError(parsed.error.issues[0]!.message);
   if (previous.includes(parsed.data)) throw new InvalidArgumentError(`${value} is named twice`);
   return [...previous, parsed.data];
@@ -172,7 +173,7 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
             wait?: boolean;
           },
         ) =>
-          request(ctx, {
+          load.request().request(ctx, {
             description: opts.description,
             ttlSeconds: opts.duration ?? opts.ttl,
             start: opts.start,
@@ -189,7 +190,7 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
     .argument("<id>", "tunnel id", tunnelIdArg)
     .option("--json", "print the result as JSON")
     .addHelpText("after", EXIT_CODES_HELP)
-    .action(withContext(async (ctx, id: string) => connect(ctx, { id })));
+    .action(withContext(async (ctx, id: string) => load.connect().connect(ctx, { id })));
 
   program
     .command("agent")
@@ -202,7 +203,7 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
     )
     .action(
       withContext(async (ctx, opts: { ui?: boolean; listen?: string }) =>
-        agent(ctx, { ui: opts.ui, listen: opts.listen }),
+        load.agent().agent(ctx, { ui: opts.ui, listen: opts.listen }),
       ),
     );
 
@@ -222,7 +223,7 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
     )
     .action(
       withContext(async (ctx, opts: { listen?: string; hashPassword?: boolean }) =>
-        ui(ctx, { listen: opts.listen, hashPassword: opts.hashPassword }),
+        load.ui().ui(ctx, { listen: opts.listen, hashPassword: opts.hashPassword }),
       ),
     );
 
@@ -236,7 +237,7 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
     .addHelpText("after", EXIT_CODES_HELP)
     .action(
       withContext(async (ctx, id: string | undefined, opts: { all?: boolean; reason?: string }) =>
-        stop(ctx, { id, all: opts.all, reason: opts.reason }),
+        load.stop().stop(ctx, { id, all: opts.all, reason: opts.reason }),
       ),
     );
 
@@ -244,14 +245,14 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
     .command("list")
     .description("tunnels on this device (local state)")
     .option("--json", "print as JSON")
-    .action(withContext(async (ctx) => list(ctx)));
+    .action(withContext(async (ctx) => load.list().list(ctx)));
 
   program
     .command("status")
     .description("one tunnel: local phase, api state, interface and user")
     .argument("<id>", "tunnel id", tunnelIdArg)
     .option("--json", "print as JSON")
-    .action(withContext(async (ctx, id: string) => status(ctx, { id })));
+    .action(withContext(async (ctx, id: string) => load.status().status(ctx, { id })));
 
   program
     .command("log")
@@ -261,7 +262,7 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
     .argument("[id]", "tunnel id (default: every tunnel recorded)", tunnelIdArg)
     .option("--json", "print the events as JSON")
     .addHelpText("after", EXIT_CODES_HELP)
-    .action(withContext(async (ctx, id: string | undefined) => log(ctx, { id })));
+    .action(withContext(async (ctx, id: string | undefined) => load.log().log(ctx, { id })));
 
   program
     .command("sessions")
@@ -269,7 +270,9 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
     .argument("[id]", "tunnel id (default: every tunnel recorded)", tunnelIdArg)
     .option("--json", "print as JSON")
     .addHelpText("after", EXIT_CODES_HELP)
-    .action(withContext(async (ctx, id: string | undefined) => sessions(ctx, { id })));
+    .action(
+      withContext(async (ctx, id: string | undefined) => load.sessions().sessions(ctx, { id })),
+    );
 
   program
     .command("replay")
@@ -293,7 +296,9 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
     .action(
       withContext(
         async (ctx, session: string, opts: { speed: number; maxWait?: number; cast?: boolean }) =>
-          replay(ctx, { session, speed: opts.speed, maxWaitS: opts.maxWait, cast: opts.cast }),
+          load
+            .replay()
+            .replay(ctx, { session, speed: opts.speed, maxWaitS: opts.maxWait, cast: opts.cast }),
       ),
     );
 
@@ -303,7 +308,7 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
       "stop expired or ended tunnels; remove interfaces, users and sudoers files no tunnel owns, and session records past their retention",
     )
     .option("--json", "print as JSON")
-    .action(withContext(async (ctx) => gc(ctx)));
+    .action(withContext(async (ctx) => load.gc().gc(ctx)));
 
   return program;
 }

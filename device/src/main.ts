@@ -1,12 +1,21 @@
 // The one top-level handler of `support-device`: builds each command's context,
 // stops long-running commands on SIGTERM/SIGINT, and turns errors into exit codes.
-import { ApiError, ApiUnreachableError } from "@support-tunnel/common";
+// What a command needs (settings, adapters, the api client) loads when it runs.
+/* eslint-disable @typescript-eslint/no-require-imports */
+import { ExitCode } from "@support-tunnel/common/dist/exit-codes";
 import { CommanderError, type Command } from "commander";
 import { buildCli, type WithContext } from "./cli";
-import { loadSettings, type DeviceSettings, type GlobalFlags } from "./config";
-import { contextFrom, realDeps, type DeviceDeps } from "./context";
-import { DeviceError, ExitCode } from "./errors";
-import { createPrinter, type OutputStreams } from "./printer";
+import type { DeviceSettings, GlobalFlags } from "./config";
+import type { DeviceDeps } from "./context";
+import type { OutputStreams } from "./printer";
+
+const load = {
+  common: () => require("@support-tunnel/common") as typeof import("@support-tunnel/common"),
+  config: () => require("./config") as typeof import("./config"),
+  context: () => require("./context") as typeof import("./context"),
+  errors: () => require("./errors") as typeof import("./errors"),
+  printer: () => require("./printer") as typeof import("./printer"),
+};
 
 export interface MainOptions {
   streams?: OutputStreams;
@@ -35,8 +44,9 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
       // commander passes the command itself last
       const cmd = args[args.length - 1] as Command;
       const flags = cmd.optsWithGlobals<GlobalFlags & { json?: boolean }>();
-      const settings = await loadSettings(flags, options.env ?? process.env);
-      const printer = createPrinter({ json: flags.json === true, streams });
+      const settings = await load.config().loadSettings(flags, options.env ?? process.env);
+      const printer = load.printer().createPrinter({ json: flags.json === true, streams });
+      const { contextFrom, realDeps } = load.context();
       const deps = (options.deps ?? realDeps)(settings, (m) => printer.info(m));
       await work(contextFrom(deps, printer, signal, streams.stdout), ...args);
     };
@@ -66,6 +76,8 @@ function exitCodeFor(err: unknown, streams: OutputStreams): number {
   }
   const message = err instanceof Error ? err.message : String(err);
   streams.stderr.write(`support-device: ${message}\n`);
+  const { DeviceError } = load.errors();
+  const { ApiError, ApiUnreachableError } = load.common();
   if (err instanceof DeviceError) return err.exitCode;
   // The api no longer knows the tunnel, or its token expired with it: it is over.
   if (err instanceof ApiError && (err.status === 404 || err.status === 401))

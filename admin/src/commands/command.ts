@@ -4,6 +4,7 @@ import { runSystemSsh } from "../adapters";
 import type { Context } from "../context";
 import { resolveDeviceAccess } from "../device-access";
 import { CliError, ExitCode, ExitWith } from "../errors";
+import { controlSocketPath, openFirstHop, prepareControlDir } from "../first-hop";
 import { throughServerArgs } from "../ssh/system-ssh";
 import { parseTunnelId } from "../tunnel-id";
 
@@ -21,13 +22,23 @@ export async function command({ id, argv, ctx }: CommandOptions): Promise<never>
       "give the command after --, e.g. `support command ID -- uname -a`",
       ExitCode.Usage,
     );
-  const { record, hop } = await resolveDeviceAccess(ctx.api(), ctx.records(), tunnelId);
+  const controlPath = controlSocketPath(ctx.config.dir, tunnelId);
+  // The first hop to the server is made (or found open) while the api is asked.
+  const { record, hop } = await resolveDeviceAccess(ctx.api(), ctx.records(), tunnelId, {
+    whileChecking: async (record) => {
+      if (!controlPath) return;
+      await prepareControlDir(ctx.config.dir);
+      await openFirstHop(record, controlPath);
+    },
+    warn: (message) => ctx.printer.warn(message),
+  });
   const args = throughServerArgs(
     record.server.ssh,
     record.knownHostsPath,
     hop,
     ["sudo", "-n", "--", ...argv],
     false,
+    { controlPath: controlPath ?? undefined },
   );
   const code = await runSystemSsh(args);
   if (code === 255) {

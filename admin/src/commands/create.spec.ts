@@ -113,13 +113,33 @@ function harness(options: {
     destroy: async (s) => void calls.push(`destroy ${s.instanceId}`),
     list: async () => [],
   };
+  // The setup script as the server would answer it: its probes (an empty
+  // server), then, once told `go`, each step's marker, or `@@failed` at failOn.
   const shell: RemoteShell = {
-    exec: async (argv, opts) => {
-      execs.push({ argv, stdin: opts?.stdin });
-      if (options.failOn && argv[0] === options.failOn)
-        return { code: 1, stdout: "", stderr: "boom" };
-      if (argv[0] === "cat") return { code: 0, stdout: EGRESS + "\n", stderr: "" };
-      return { code: 0, stdout: "", stderr: "" };
+    exec: async () => ({ code: 0, stdout: "", stderr: "" }),
+    start: (argv) => {
+      const exec: { argv: readonly string[]; stdin?: string } = { argv };
+      execs.push(exec);
+      const probe = "@@addrs\n[]\n@@routes\n[]\n";
+      let stdout = `${probe}@@probed\n`;
+      return {
+        readUntil: async (marker) => {
+          const at = stdout.indexOf(`${marker}\n`);
+          if (at < 0) throw new Error(`ended before ${marker}`);
+          const before = stdout.slice(0, at);
+          stdout = stdout.slice(at + marker.length + 1);
+          return before;
+        },
+        end: (text = "") => {
+          exec.stdin = text;
+          if (!text.startsWith("go\n")) return;
+          stdout += options.failOn
+            ? `@@up\n\n@@failed ${options.failOn} up\n`
+            : `@@up\n${probe}@@egress\n${EGRESS}\n@@done\n`;
+        },
+        wait: async () =>
+          options.failOn ? { code: 1, stdout, stderr: "boom" } : { code: 0, stdout, stderr: "" },
+      };
     },
     dispose: () => void calls.push("dispose"),
   };

@@ -23,6 +23,7 @@ import { pinDeviceHostKey, pinHostKey, promptHidden, readAllStdin } from "../ada
 import type { Context } from "../context";
 import { recordDisagreements } from "../device-access";
 import { CliError, ExitCode } from "../errors";
+import { closeFirstHop, controlSocketPath, prepareControlDir } from "../first-hop";
 import type { TunnelServer, TunnelServerProvider } from "../providers/provider";
 import { providersFor, type ProviderFlags } from "../providers/registry";
 import { configureServer } from "../server-setup";
@@ -73,7 +74,15 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
         connectShell: connectNodeSsh,
         records: ctx.records(),
         pinHostKey,
-        pinDeviceHostKey,
+        // The first hop to the server stays open for the commands that follow.
+        pinDeviceHostKey: async (record, hop) => {
+          const controlPath = controlSocketPath(ctx.config.dir, record.tunnelId);
+          if (controlPath) await prepareControlDir(ctx.config.dir);
+          await pinDeviceHostKey(record, hop, controlPath ?? undefined).catch(async (err) => {
+            await closeFirstHop(ctx.config.dir, record).catch(() => undefined);
+            throw err;
+          });
+        },
         readPsk: () => readPsk(options.psk, ctx, controller.signal),
         printer: ctx.printer,
         signal: controller.signal,

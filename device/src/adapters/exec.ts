@@ -1,5 +1,6 @@
 // One way to run a program: argv arrays, a timeout on every call, stdin empty.
-import { execa } from "execa";
+// execa is ESM with a large module graph: loaded on the first program run, so
+// `--help` and the commands that run none do not pay for it.
 
 /** PATH with the sbin directories, where useradd, visudo and ip live. */
 const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -31,6 +32,7 @@ export async function run(
   args: readonly string[],
   options: RunOptions = {},
 ): Promise<RunResult> {
+  const { execa } = await import("execa");
   const result = await execa(file, args, {
     timeout: options.timeoutMs ?? 30_000,
     input: "",
