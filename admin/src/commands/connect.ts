@@ -6,7 +6,7 @@ import type { Context } from "../context";
 import { resolveDeviceAccess } from "../device-access";
 import { CliError, ExitCode, ExitWith } from "../errors";
 import { throughServerArgs } from "../ssh/system-ssh";
-import { parseTunnelId } from "../tunnel-id";
+import { resolveTunnelId } from "../tunnel-id";
 
 export interface ConnectOptions {
   id: string;
@@ -14,7 +14,7 @@ export interface ConnectOptions {
 }
 
 export async function connect({ id, ctx }: ConnectOptions): Promise<never> {
-  const tunnelId = parseTunnelId(id);
+  const tunnelId = await resolveTunnelId(id, () => ctx.api());
   const { record, hop } = await resolveDeviceAccess(ctx.api(), ctx.records(), tunnelId);
   const args = throughServerArgs(
     record.server.ssh,

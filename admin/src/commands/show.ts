@@ -1,7 +1,7 @@
 // `support show <id>`: one tunnel in detail.
 import type { TunnelView } from "@support-tunnel/common";
 import type { Context } from "../context";
-import { parseTunnelId } from "../tunnel-id";
+import { resolveTunnelId } from "../tunnel-id";
 
 export interface ShowOptions {
   id: string;
@@ -9,7 +9,7 @@ export interface ShowOptions {
 }
 
 export async function show({ id, ctx }: ShowOptions): Promise<TunnelView> {
-  const tunnel = await ctx.api().getTunnel(parseTunnelId(id));
+  const tunnel = await ctx.api().getTunnel(await resolveTunnelId(id, () => ctx.api()));
   ctx.printer.data(tunnel, () => renderTunnel(tunnel));
   return tunnel;
 }

@@ -13,7 +13,7 @@ import type { Context } from "../context";
 import type { TunnelServerProvider } from "../providers/provider";
 import { providersFor, type ProviderFlags } from "../providers/registry";
 import type { ServerRecordStore } from "../server-records";
-import { parseTunnelId } from "../tunnel-id";
+import { parseTunnelId, resolveTunnelId } from "../tunnel-id";
 
 export interface StopOptions extends Pick<ProviderFlags, "lab" | "identity"> {
   id: string;
@@ -24,10 +24,11 @@ export interface StopOptions extends Pick<ProviderFlags, "lab" | "identity"> {
 
 export async function stop(options: StopOptions): Promise<StopResult> {
   const { ctx } = options;
+  const tunnelId = await resolveTunnelId(options.id, () => ctx.api());
   const api = ctx.api();
   const providerFor = await providersFor(ctx.config, ctx.env.raw, options);
   return endTunnel(
-    options.id,
+    tunnelId,
     { reason: options.reason },
     { api, records: ctx.records(), providerFor, printer: ctx.printer },
   );
