@@ -10,5 +10,6 @@ export * from "./client";
 export * from "./untrusted";
 export * from "./display";
 export * from "./codes";
+export * from "./relative-time";
 export * from "./exit-codes";
 export * from "./printer";
