@@ -47,7 +47,7 @@ describe("support (cli)", () => {
   it("refuses a malformed tunnel id before doing anything, with exit code 2", async () => {
     const r = await run("create", "not-a-uuid", "--psk", "-");
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /must be a lowercase UUID/);
+    assert.match(r.stderr, /"not-a-uuid" is not a tunnel id/);
   });
 
   it("refuses an unknown provider and a missing command, with exit code 2", async () => {

@@ -88,10 +88,17 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
     },
   );
 
-  common(program.command("list").description("list tunnels"))
+  common(
+    program
+      .command("list")
+      .description(
+        "list live tunnels, newest first, with their age (--all: ended ones too); --json prints {tunnels: [...]}",
+      ),
+  )
     .addOption(new Option("--state <state>", "only tunnels in this state").choices(ENTERED_STATES))
-    .action(async (opts: CommonFlags & { state?: string }) => {
-      await load.list().list({ state: opts.state, ctx: await ctx(opts) });
+    .option("--all", "every tunnel, ended ones too")
+    .action(async (opts: CommonFlags & { state?: string; all?: boolean }) => {
+      await load.list().list({ state: opts.state, all: opts.all, ctx: await ctx(opts) });
     });
 
   common(

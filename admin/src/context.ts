@@ -14,7 +14,7 @@ export interface CommonFlags {
 
 /** The process's streams and environment; tests pass their own. */
 export interface MainIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
 }
@@ -23,6 +23,8 @@ export interface Context {
   printer: Printer;
   env: Environment;
   config: ResolvedConfig;
+  /** The terminal's width when stdout is one: tables are cut to it. */
+  terminalColumns?: number;
   /** The api client for the logged-in engineer; throws "not logged in" without a url and token. */
   api(): SupportApiClient;
   /** Where each tunnel's server is recorded on this machine. */
@@ -49,6 +51,7 @@ export async function createContext(flags: CommonFlags, io: MainIo): Promise<Con
     printer,
     env,
     config,
+    terminalColumns: io.stdout.isTTY ? io.stdout.columns : undefined,
     api: () => apiClientFor(config),
     records: () => new FileServerRecordStore(config.dir),
   };

@@ -143,8 +143,42 @@ export class SupportApiClient {
 
   // ---- engineer -----------------------------------------------------------
 
-  listTunnels(state?: TunnelState): Promise<TunnelList> {
-    return this.request("GET", "/v1/tunnels", tunnelListSchema, { query: { state } });
+  /** One page of tunnels, newest first; `nextCursor` in the answer asks for the next. */
+  listTunnels(
+    state?: TunnelState,
+    page: { cursor?: string; limit?: number; live?: boolean } = {},
+  ): Promise<TunnelList> {
+    return this.request("GET", "/v1/tunnels", tunnelListSchema, {
+      query: {
+        state,
+        cursor: page.cursor,
+        limit: page.limit,
+        live: page.live === undefined ? undefined : page.live ? 1 : 0,
+      },
+    });
+  }
+
+  /** Every tunnel (or every live one), following the api's pages. */
+  async listAllTunnels(
+    filter: { state?: TunnelState; live?: boolean; pageSize?: number } = {},
+  ): Promise<TunnelList["tunnels"]> {
+    const tunnels: TunnelList["tunnels"] = [];
+    const seen = new Set<string>();
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await this.listTunnels(filter.state, {
+        cursor,
+        limit: filter.pageSize,
+        live: filter.live,
+      });
+      // An api that repeats its cursor would loop for ever: a cursor is used once.
+      if (page.nextCursor && seen.has(page.nextCursor))
+        throw new ApiError(502, "the api repeated a page cursor");
+      tunnels.push(...page.tunnels);
+      if (!page.nextCursor || page.tunnels.length === 0) return tunnels;
+      seen.add(page.nextCursor);
+      cursor = page.nextCursor;
+    }
   }
 
   getTunnel(

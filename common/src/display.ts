@@ -22,3 +22,17 @@ export function renderTable(
       .trimEnd();
   return [line(header), ...clean.map(line)].join("\n");
 }
+
+/**
+ * Cuts each line to `columns` characters (a terminal's width), ending a cut line
+ * in `…`, so a wide table does not wrap into an unreadable one. No width: as is.
+ */
+export function fitToWidth(text: string, columns: number | undefined): string {
+  if (!columns || columns < 10) return text;
+  return text
+    .split("\n")
+    .map((line) =>
+      [...line].length > columns ? [...line].slice(0, columns - 1).join("") + "…" : line,
+    )
+    .join("\n");
+}

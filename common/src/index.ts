@@ -9,5 +9,7 @@ export * from "./wireguard";
 export * from "./client";
 export * from "./untrusted";
 export * from "./display";
+export * from "./codes";
+export * from "./relative-time";
 export * from "./exit-codes";
 export * from "./printer";

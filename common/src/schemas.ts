@@ -378,8 +378,57 @@ export const tunnelViewSchema = z.object({
 });
 export type TunnelView = z.infer<typeof tunnelViewSchema>;
 
-export const tunnelListSchema = z.object({ tunnels: z.array(tunnelViewSchema) });
+/**
+ * GET /v1/tunnels: one page, newest first. `nextCursor` is set when older tunnels
+ * follow: ask again with `?cursor=` it (an api of the release before sends none).
+ */
+export const tunnelListSchema = z.object({
+  tunnels: z.array(tunnelViewSchema),
+  nextCursor: z.string().max(200).nullable().optional(),
+});
 export type TunnelList = z.infer<typeof tunnelListSchema>;
+
+/** Tunnels in one page of GET /v1/tunnels at most (and by default). */
+export const MAX_TUNNEL_PAGE = 500;
+
+export const tunnelPageLimitSchema = z.coerce
+  .number({ error: "must be a number" })
+  .int("must be a whole number")
+  .min(1, `must be between 1 and ${MAX_TUNNEL_PAGE}`)
+  .max(MAX_TUNNEL_PAGE, `must be between 1 and ${MAX_TUNNEL_PAGE}`);
+
+/** Where a page of tunnels ends: the last one's creation time and id (opaque to clients). */
+export interface TunnelCursor {
+  createdAt: Date;
+  id: TunnelId;
+}
+
+export function encodeTunnelCursor(cursor: TunnelCursor): string {
+  return Buffer.from(JSON.stringify([cursor.createdAt.toISOString(), cursor.id])).toString(
+    "base64url",
+  );
+}
+
+export const tunnelCursorSchema = z
+  .string()
+  .max(200, "is not a cursor this api gave")
+  .transform((s, ctx): TunnelCursor => {
+    let decoded: unknown;
+    try {
+      decoded = JSON.parse(Buffer.from(s, "base64url").toString("utf8"));
+    } catch {
+      decoded = null;
+    }
+    const parsed = z.tuple([z.iso.datetime(), tunnelIdSchema]).safeParse(decoded);
+    if (!parsed.success) {
+      ctx.addIssue({ code: "custom", message: "is not a cursor this api gave" });
+      return z.NEVER;
+    }
+    return { createdAt: new Date(parsed.data[0]), id: parsed.data[1] };
+  });
+
+/** `?live=1`: only tunnels not over yet (pending, started, running, connected). */
+export const liveFlagSchema = z.enum(["0", "1"], "must be 0 or 1").transform((v) => v === "1");
 
 /** POST /v1/tunnels/:id/server */
 export const approveTunnelRequestSchema = z

@@ -39,10 +39,22 @@ ${exitCodesHelp([
 Environment: SUPPORT_API_URL, SUPPORT_STATE_DIR, SUPPORT_LOG_DIR, SUPPORT_DEVICE_CONFIG.
 Config file (root-owned, not writable by group/others): /etc/support-tunnel/device.json`;
 
+/** The tunnel id as a UUID (any case) or as the code `request` prints. */
 function tunnelIdArg(value: string): string {
-  const parsed = load.common().tunnelIdSchema.safeParse(value);
-  if (!parsed.success) throw new InvalidArgumentError("must be a tunnel id (a lowercase UUID)");
-  return parsed.data;
+  const wanted = "must be a tunnel id: its UUID or the code `request` printed";
+  let parsed;
+  try {
+    parsed = load.common().parseTunnelIdInput(value);
+  } catch (err) {
+    // A code with a misheard symbol says so; anything else is not an id at all.
+    throw new InvalidArgumentError(
+      err instanceof load.common().CodeError && /check symbol/.test(err.message)
+        ? err.message
+        : wanted,
+    );
+  }
+  if (parsed.kind !== "id") throw new InvalidArgumentError(wanted);
+  return parsed.id;
 }
 
 function sessionArg(value: string): string {

@@ -6,7 +6,7 @@ import { resolveDeviceAccess } from "../device-access";
 import { CliError, ExitCode, ExitWith } from "../errors";
 import { controlSocketPath, openFirstHop, prepareControlDir } from "../first-hop";
 import { throughServerArgs } from "../ssh/system-ssh";
-import { parseTunnelId } from "../tunnel-id";
+import { resolveTunnelId } from "../tunnel-id";
 
 export interface CommandOptions {
   id: string;
@@ -16,7 +16,7 @@ export interface CommandOptions {
 }
 
 export async function command({ id, argv, ctx }: CommandOptions): Promise<never> {
-  const tunnelId = parseTunnelId(id);
+  const tunnelId = await resolveTunnelId(id, () => ctx.api());
   if (argv.length === 0)
     throw new CliError(
       "give the command after --, e.g. `support command ID -- uname -a`",

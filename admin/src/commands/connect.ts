@@ -7,7 +7,7 @@ import { resolveDeviceAccess } from "../device-access";
 import { CliError, ExitCode, ExitWith } from "../errors";
 import { controlSocketPath, openFirstHop, prepareControlDir } from "../first-hop";
 import { throughServerArgs } from "../ssh/system-ssh";
-import { parseTunnelId } from "../tunnel-id";
+import { resolveTunnelId } from "../tunnel-id";
 
 export interface ConnectOptions {
   id: string;
@@ -15,7 +15,7 @@ export interface ConnectOptions {
 }
 
 export async function connect({ id, ctx }: ConnectOptions): Promise<never> {
-  const tunnelId = parseTunnelId(id);
+  const tunnelId = await resolveTunnelId(id, () => ctx.api());
   const controlPath = controlSocketPath(ctx.config.dir, tunnelId);
   // The first hop to the server is made (or found open) while the api is asked.
   const { record, hop } = await resolveDeviceAccess(ctx.api(), ctx.records(), tunnelId, {

@@ -7,6 +7,7 @@ import {
   generateKeyPair,
   generatePresharedKey,
   openApproval,
+  presharedKeyCode,
   SupportApiClient,
   TunnelState,
   type ApproveTunnelRequest,
@@ -527,7 +528,37 @@ describe("create", () => {
     h.deps.readPsk = async () => "not-a-psk";
     await assert.rejects(
       approveWithNewServer(ID, {}, h.deps),
-      /PSK must be a base64 preshared key/,
+      (err: CliError) => /a preshared key is 53 symbols/.test(err.message) && err.exitCode === 2,
+    );
+    assert.deepEqual(h.calls, []);
+  });
+
+  it("approves with the PSK read as its phone code, in lower case and spaced as heard", async () => {
+    const h = harness({ polls: [view(TunnelState.Running)] });
+    h.deps.readPsk = async () => presharedKeyCode(psk).toLowerCase().replace(/-/g, " ") + "\n";
+    await approveWithNewServer(ID, {}, h.deps);
+    const body = h.approvals[0]!;
+    const payload = openApproval({
+      sealed: body.approval,
+      serverPublicKey: body.wgPublicKey,
+      devicePrivateKey: device.privateKey,
+      psk,
+      tunnelId: ID,
+    });
+    assert.equal(payload.tunnelId, ID);
+  });
+
+  it("refuses a PSK code with one misheard symbol before any server is made", async () => {
+    const h = harness({});
+    const code = presharedKeyCode(psk);
+    const misheard = code.slice(0, 5) + (code[5] === "7" ? "8" : "7") + code.slice(6);
+    h.deps.readPsk = async () => misheard;
+    await assert.rejects(
+      approveWithNewServer(ID, {}, h.deps),
+      (err: CliError) =>
+        /check symbol does not match.*read it again; nothing was made/.test(err.message) &&
+        err.exitCode === 2 &&
+        !err.message.includes(misheard),
     );
     assert.deepEqual(h.calls, []);
   });

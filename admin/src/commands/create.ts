@@ -8,8 +8,9 @@ import {
   ApiError,
   ApiUnreachableError,
   generateKeyPair,
+  CodeError,
   isTerminal,
-  presharedKeySchema,
+  parsePresharedKey,
   sealApproval,
   tunnelAddresses,
   TunnelState,
@@ -30,7 +31,7 @@ import { configureServer } from "../server-setup";
 import type { ServerRecord, ServerRecordStore } from "../server-records";
 import { connectNodeSsh, type ConnectRemoteShell } from "../ssh/remote-shell";
 import { deviceHostKeyAlias, type DeviceHop } from "../ssh/system-ssh";
-import { parseTunnelId } from "../tunnel-id";
+import { parseTunnelId, resolveTunnelId } from "../tunnel-id";
 
 export interface CreateOptions extends ProviderFlags {
   id: string;
@@ -48,13 +49,13 @@ export const PSK_IN_ARGV =
 
 export async function create(options: CreateOptions): Promise<CreateResult> {
   const { ctx } = options;
-  parseTunnelId(options.id);
   if (options.psk !== undefined && options.psk !== "-")
     throw new CliError(PSK_IN_ARGV, ExitCode.Usage);
   const timeoutSeconds = Number(options.timeout);
   if (!Number.isInteger(timeoutSeconds) || timeoutSeconds <= 0) {
     throw new CliError("--timeout must be a whole number of seconds", ExitCode.Usage);
   }
+  const tunnelId = await resolveTunnelId(options.id, () => ctx.api());
   const api = ctx.api();
   const provider = (await providersFor(ctx.config, ctx.env.raw, options))(options.provider);
   // Ctrl-C during create aborts it (the prompt too), and the failure path destroys the server.
@@ -66,7 +67,7 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
   process.on("SIGINT", onSigint);
   try {
     return await approveWithNewServer(
-      options.id,
+      tunnelId,
       { timeoutSeconds },
       {
         api,
@@ -109,10 +110,28 @@ async function readPsk(
   return promptHidden("PSK from the customer", {
     signal,
     validate: (value) => {
-      const parsed = presharedKeySchema.safeParse(value.trim());
-      return parsed.success || `PSK ${parsed.error.issues[0]?.message}`;
+      try {
+        parsePresharedKey(value);
+        return true;
+      } catch (err) {
+        return err instanceof CodeError ? err.message : String(err);
+      }
     },
   });
+}
+
+/**
+ * The PSK as the customer read it out (the code, any case or spacing, or base64):
+ * a wrong check symbol or length is refused here, before any server is made.
+ */
+function readPresharedKey(typed: string): PresharedKey {
+  try {
+    return parsePresharedKey(typed);
+  } catch (err) {
+    if (err instanceof CodeError)
+      throw new CliError(`${err.message}; nothing was made`, ExitCode.Usage);
+    throw err;
+  }
 }
 
 export interface CreateDeps {
@@ -179,10 +198,7 @@ export async function approveWithNewServer(
       ExitCode.Conflict,
     );
   }
-  const pskParse = presharedKeySchema.safeParse((await deps.readPsk()).trim());
-  if (!pskParse.success)
-    throw new CliError(`PSK ${pskParse.error.issues[0]?.message}`, ExitCode.Usage);
-  const psk: PresharedKey = pskParse.data;
+  const psk = readPresharedKey(await deps.readPsk());
 
   const existing = await deps.records.load(tunnelId);
   if (existing) {

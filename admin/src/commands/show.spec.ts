@@ -25,9 +25,11 @@ const tunnel: TunnelView = {
 
 describe("support show", () => {
   it("shows the customer's ticket, start and engineers", () => {
-    const text = renderTunnel(tunnel);
+    const text = renderTunnel(tunnel, Date.parse("2026-01-01T01:31:00.000Z"));
     assert.match(text, /^ticket: +ABC-123$/m);
-    assert.match(text, /^opens: +2026-01-01T02:00:00\.000Z$/m);
+    assert.match(text, /^opens: +2026-01-01T02:00:00\.000Z \(in 29 min\)$/m);
+    assert.match(text, /^created: +2026-01-01T00:00:00\.000Z \(1 h 31 min ago\)$/m);
+    assert.match(text, /^code: +([0-9A-HJKMNP-TV-Z]{4}-){6}[0-9A-HJKMNP-TV-Z]{3}$/m);
     assert.match(text, /^engineers: +only alice, carol$/m);
   });
 

@@ -1,7 +1,7 @@
 // `support show <id>`: one tunnel in detail.
-import type { TunnelView } from "@support-tunnel/common";
+import { isoWithRelative, tunnelCode, type TunnelView } from "@support-tunnel/common";
 import type { Context } from "../context";
-import { parseTunnelId } from "../tunnel-id";
+import { resolveTunnelId } from "../tunnel-id";
 
 export interface ShowOptions {
   id: string;
@@ -9,23 +9,25 @@ export interface ShowOptions {
 }
 
 export async function show({ id, ctx }: ShowOptions): Promise<TunnelView> {
-  const tunnel = await ctx.api().getTunnel(parseTunnelId(id));
+  const tunnel = await ctx.api().getTunnel(await resolveTunnelId(id, () => ctx.api()));
   ctx.printer.data(tunnel, () => renderTunnel(tunnel));
   return tunnel;
 }
 
-export function renderTunnel(t: TunnelView): string {
+export function renderTunnel(t: TunnelView, now: number = Date.now()): string {
+  const when = (iso: string | null) => (iso ? isoWithRelative(iso, now) : null);
   const rows: [string, string | null][] = [
     ["tunnel", t.tunnelId],
+    ["code", tunnelCode(t.tunnelId)],
     ["state", t.state],
     ["hostname", t.hostname],
     ["description", t.description],
     ["ticket", t.ticket],
-    ["opens", t.notBefore],
+    ["opens", when(t.notBefore)],
     ["engineers", t.allowedEngineers ? `only ${t.allowedEngineers.join(", ")}` : null],
     ["network", t.network],
-    ["created", t.createdAt],
-    ["expires", t.expiresAt],
+    ["created", when(t.createdAt)],
+    ["expires", when(t.expiresAt)],
     [
       "server",
       t.server
@@ -38,7 +40,7 @@ export function renderTunnel(t: TunnelView): string {
       "stopped by",
       t.stoppedBy ? `${t.stoppedBy}${t.stopReason ? ` (${t.stopReason})` : ""}` : null,
     ],
-    ["ended", t.endedAt],
+    ["ended", when(t.endedAt)],
   ];
   return rows
     .filter(([, v]) => v !== null && v !== "")

@@ -14,7 +14,7 @@ import { closeFirstHop } from "../first-hop";
 import type { TunnelServerProvider } from "../providers/provider";
 import { providersFor, type ProviderFlags } from "../providers/registry";
 import type { ServerRecord, ServerRecordStore } from "../server-records";
-import { parseTunnelId } from "../tunnel-id";
+import { parseTunnelId, resolveTunnelId } from "../tunnel-id";
 
 export interface StopOptions extends Pick<ProviderFlags, "lab" | "identity"> {
   id: string;
@@ -25,10 +25,11 @@ export interface StopOptions extends Pick<ProviderFlags, "lab" | "identity"> {
 
 export async function stop(options: StopOptions): Promise<StopResult> {
   const { ctx } = options;
+  const tunnelId = await resolveTunnelId(options.id, () => ctx.api());
   const api = ctx.api();
   const providerFor = await providersFor(ctx.config, ctx.env.raw, options);
   return endTunnel(
-    options.id,
+    tunnelId,
     { reason: options.reason },
     {
       api,

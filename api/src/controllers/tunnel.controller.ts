@@ -4,6 +4,9 @@ import { ApiOkResponse, ApiOperation, ApiTags } from "@nestjs/swagger";
 import {
   approveTunnelRequestSchema,
   auditListSchema,
+  liveFlagSchema,
+  tunnelCursorSchema,
+  tunnelPageLimitSchema,
   tunnelListSchema,
   tunnelViewSchema,
   stateSchema,
@@ -13,6 +16,7 @@ import {
   type ApproveTunnelRequest,
   type AuditList,
   type StopTunnelRequest,
+  type TunnelCursor,
   type TunnelId,
   type TunnelList,
   type TunnelState,
@@ -33,11 +37,17 @@ export class TunnelController {
   @Get()
   @EngineerRoute("viewer")
   @ApiOkResponse({ schema: openApiSchema(tunnelListSchema) })
-  @ApiOperation({ summary: "List tunnels, newest first, optionally by state" })
+  @ApiOperation({
+    summary:
+      "List tunnels, newest first, optionally by state or only live ones; a page at a time (nextCursor)",
+  })
   list(
     @WireQuery("state", stateSchema.optional()) state: TunnelState | undefined,
+    @WireQuery("live", liveFlagSchema.optional()) live: boolean | undefined,
+    @WireQuery("cursor", tunnelCursorSchema.optional()) cursor: TunnelCursor | undefined,
+    @WireQuery("limit", tunnelPageLimitSchema.optional()) limit: number | undefined,
   ): Promise<TunnelList> {
-    return this.tunnels.list(state);
+    return this.tunnels.list({ state, live, cursor, limit });
   }
 
   @Get(":id")

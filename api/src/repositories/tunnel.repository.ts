@@ -66,12 +66,26 @@ export class TunnelRepository {
     return new Map(rows.map((r) => [r.id, Number(r.state)]));
   }
 
-  list(stateRank: number | null, limit = 500): Promise<TunnelEntity[]> {
-    return this.tunnels.find({
-      where: stateRank === null ? {} : { state: stateRank },
-      order: { createdAt: "DESC" },
-      take: limit,
-    });
+  /**
+   * Newest first, ordered by (created_at, id) so a page ends at a definite row and
+   * the next one starts right after it (keyset paging: no row is skipped or shown
+   * twice when tunnels are added between pages).
+   */
+  list(query: {
+    stateRank: number | null;
+    liveOnly: boolean;
+    after: { createdAt: Date; id: string } | null;
+    limit: number;
+  }): Promise<TunnelEntity[]> {
+    const q = this.tunnels.createQueryBuilder("t");
+    if (query.stateRank !== null) q.andWhere("t.state = :state", { state: query.stateRank });
+    if (query.liveOnly) q.andWhere("t.state < :over", { over: COMPLETED });
+    if (query.after)
+      q.andWhere("(t.created_at, t.id) < (:afterAt, CAST(:afterId AS uuid))", {
+        afterAt: query.after.createdAt,
+        afterId: query.after.id,
+      });
+    return q.orderBy("t.created_at", "DESC").addOrderBy("t.id", "DESC").take(query.limit).getMany();
   }
 
   countByState(): Promise<{ state: number; count: number }[]> {

@@ -4,8 +4,10 @@
 import { randomUUID } from "node:crypto";
 import { Inject, Injectable } from "@nestjs/common";
 import {
+  MAX_TUNNEL_PAGE,
   StoppedBy,
   TunnelState,
+  encodeTunnelCursor,
   stateFromRank,
   stateRank,
   type ApproveTunnelRequest,
@@ -13,6 +15,7 @@ import {
   type CreateTunnelRequest,
   type CreateTunnelResponse,
   type DeviceTunnelView,
+  type TunnelCursor,
   type TunnelId,
   type TunnelList,
   type TunnelView,
@@ -165,9 +168,29 @@ export class TunnelService {
 
   // ---- engineer ------------------------------------------------------------
 
-  async list(state: TunnelState | undefined): Promise<TunnelList> {
-    const found = await this.tunnels.list(state === undefined ? null : stateRank(state));
-    return { tunnels: found.map(toTunnelView) };
+  async list(query: {
+    state?: TunnelState;
+    live?: boolean;
+    cursor?: TunnelCursor;
+    limit?: number;
+  }): Promise<TunnelList> {
+    const limit = query.limit ?? MAX_TUNNEL_PAGE;
+    // One more than the page tells whether another page follows, without a count.
+    const found = await this.tunnels.list({
+      stateRank: query.state === undefined ? null : stateRank(query.state),
+      liveOnly: query.live === true,
+      after: query.cursor ?? null,
+      limit: limit + 1,
+    });
+    const page = found.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      tunnels: page.map(toTunnelView),
+      nextCursor:
+        found.length > limit && last
+          ? encodeTunnelCursor({ createdAt: last.createdAt, id: last.id as TunnelId })
+          : null,
+    };
   }
 
   async view(id: string, wait: WaitOptions): Promise<TunnelView> {

@@ -1,4 +1,5 @@
 // `support-device status <id>`: one tunnel as this device and the api see it.
+import { isoWithRelative, tunnelCode } from "@support-tunnel/common";
 import type { CommandContext } from "../context";
 
 export interface StatusOptions {
@@ -8,9 +9,10 @@ export interface StatusOptions {
 /** One tunnel: local phase, api state when reachable, interface and user presence. */
 export async function status(ctx: CommandContext, options: StatusOptions): Promise<void> {
   const s = await ctx.upkeep.status(options.id);
-  ctx.printer.data(s, () =>
+  const now = ctx.deps.clock.now();
+  ctx.printer.data({ ...s, tunnelCode: tunnelCode(s.tunnelId) }, () =>
     [
-      `tunnel: ${s.tunnelId}`,
+      `tunnel: ${tunnelCode(s.tunnelId)} (${s.tunnelId})`,
       `phase: ${s.phase}${s.expired ? " (expired)" : ""}`,
       `api state: ${s.apiState ?? `unknown (${s.apiError ?? "unreachable"})`}`,
       `interface: ${s.interface} ${s.interfaceUp ? "up" : "absent"}`,
@@ -19,9 +21,9 @@ export async function status(ctx: CommandContext, options: StatusOptions): Promi
       `endpoint: ${s.endpoint ?? "-"}`,
       `ticket: ${s.ticket ?? "-"}`,
       `allowed engineers: ${s.allowedEngineers?.join(", ") ?? "any"}`,
-      ...(s.notBefore ? [`opens at: ${s.notBefore}`] : []),
+      ...(s.notBefore ? [`opens at: ${isoWithRelative(s.notBefore, now)}`] : []),
       `approved by: ${s.approval ? `${s.approval.engineer}${s.approval.ticket ? ` for ticket ${s.approval.ticket}` : ""}` : "-"}`,
-      `expires at: ${s.expiresAt}${s.expiresAt === s.grantedUntil ? "" : ` (granted until ${s.grantedUntil})`}`,
+      `expires at: ${isoWithRelative(s.expiresAt, now)}${s.expiresAt === s.grantedUntil ? "" : ` (granted until ${s.grantedUntil})`}`,
     ].join("\n"),
   );
 }

@@ -34,9 +34,13 @@ export interface ActiveSession {
  */
 export interface ConsentTunnel {
   tunnelId: string;
+  /** The tunnel id to read out on the phone (`support` takes either). */
+  tunnelCode?: string;
   status: ConsentTunnelStatus;
   /** Only while waiting: the key the customer sends to support with the id. */
   presharedKey?: string;
+  /** Only while waiting: the key to read out on the phone, with its check symbol. */
+  presharedKeyCode?: string;
   description?: string;
   requestedAt: string;
   /** When access ends, by this device's clock. */
@@ -71,6 +75,8 @@ export interface ConsentRequestBody {
 export interface RequestedTunnel {
   tunnelId: string;
   presharedKey: string;
+  tunnelCode?: string;
+  presharedKeyCode?: string;
   expiresAt: string;
 }
 

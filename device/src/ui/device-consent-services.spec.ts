@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import type { PresharedKey } from "@support-tunnel/common";
+import { parsePresharedKey, parseTunnelIdInput, type PresharedKey } from "@support-tunnel/common";
 import { createHarness, type Harness } from "../test/fakes";
 import { TunnelLifecycle } from "../tunnel-lifecycle";
 import type { ConsentTunnel } from "./consent-api";
@@ -40,6 +40,10 @@ describe("the consent page's services on a device", () => {
     const shown = await one(services, created.tunnelId);
     assert.equal(shown.status, "waiting");
     assert.equal(shown.presharedKey, record.presharedKey);
+    // The codes to read out on the phone say the same as the raw forms.
+    assert.equal(parsePresharedKey(shown.presharedKeyCode!), record.presharedKey);
+    assert.deepEqual(parseTunnelIdInput(shown.tunnelCode!), { kind: "id", id: created.tunnelId });
+    assert.equal(created.tunnelCode, shown.tunnelCode);
     assert.equal(shown.description, "printer is offline");
     assert.equal(shown.supportUser, record.supportUser);
     assert.equal(shown.expiresAt, new Date(h.clock.now() + 3600_000).toISOString());

@@ -2,7 +2,12 @@
 // tunnel lifecycle, tunnels read from the local state. The page polls every
 // couple of seconds, so listing never waits for the api; only a tunnel that just
 // vanished is asked about once, to say how it ended.
-import { StoppedBy, type DeviceTunnelView } from "@support-tunnel/common";
+import {
+  presharedKeyCode,
+  StoppedBy,
+  tunnelCode,
+  type DeviceTunnelView,
+} from "@support-tunnel/common";
 import type { Clock, DeviceApiFactory, StateStore } from "../adapters/ports";
 import { effectiveExpiry, isExpired, type TunnelRecord } from "../record";
 import type { TunnelLifecycle } from "../tunnel-lifecycle";
@@ -100,6 +105,8 @@ export class DeviceConsentServices implements ConsentPageServices {
     return {
       tunnelId: record.tunnelId,
       presharedKey: record.presharedKey,
+      tunnelCode: tunnelCode(record.tunnelId),
+      presharedKeyCode: presharedKeyCode(record.presharedKey),
       expiresAt: effectiveExpiry(record),
     };
   }
@@ -157,8 +164,14 @@ export class DeviceConsentServices implements ConsentPageServices {
       status === "connected" ? await this.options.record?.activeSessions?.(id) : undefined;
     return {
       tunnelId: id,
+      tunnelCode: tunnelCode(id),
       status,
-      ...(status === "waiting" ? { presharedKey: record.presharedKey } : {}),
+      ...(status === "waiting"
+        ? {
+            presharedKey: record.presharedKey,
+            presharedKeyCode: presharedKeyCode(record.presharedKey),
+          }
+        : {}),
       ...(description ? { description } : {}),
       requestedAt: record.createdAt,
       expiresAt: effectiveExpiry(record),
