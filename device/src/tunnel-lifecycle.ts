@@ -242,6 +242,10 @@ export class TunnelLifecycle {
       description: description ?? null,
       hostname: hostname ?? null,
       grantedUntil,
+      // The customer's choices, so the timeline says what was granted to whom.
+      ticket: record.ticket,
+      startsAt: record.notBefore,
+      engineers: record.allowedEngineers,
     });
     return record;
   }
