@@ -372,7 +372,12 @@ export class TunnelLifecycle {
     const { sessionProgram, logDir } = this.deps.settings;
     await this.deps.assertTrusted(sessionProgram.node, "node binary of the session program");
     await this.deps.assertTrusted(sessionProgram.script, "session program");
-    const command = forcedCommand({ ...sessionProgram, tunnelId: record.tunnelId, logDir });
+    const command = forcedCommand({
+      ...sessionProgram,
+      tunnelId: record.tunnelId,
+      logDir,
+      stateDir: this.deps.settings.stateDir,
+    });
     await this.journal(
       {
         type: "approved",

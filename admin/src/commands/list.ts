@@ -8,6 +8,7 @@ import {
 } from "@support-tunnel/common";
 import type { Context } from "../context";
 import { CliError, ExitCode } from "../errors";
+import { whoIsIn } from "./show";
 
 export interface ListOptions {
   /** Only tunnels in this state. */
@@ -31,6 +32,7 @@ export async function list({ state: filter, ctx }: ListOptions): Promise<TunnelV
           [
             "ID",
             "STATE",
+            "IN NOW",
             "HOSTNAME",
             "TICKET",
             "ENGINEERS",
@@ -42,6 +44,7 @@ export async function list({ state: filter, ctx }: ListOptions): Promise<TunnelV
           tunnels.map((t) => [
             t.tunnelId,
             t.state,
+            whoIsIn(t).join(",") || "-",
             t.hostname ?? "-",
             t.ticket ?? "-",
             t.allowedEngineers?.join(",") ?? "any",
