@@ -45,6 +45,7 @@ function running(extra: Partial<TunnelView> = {}): TunnelView {
     ticket: null,
     notBefore: null,
     allowedEngineers: null,
+    sessions: [],
     deviceWgPublicKey: generateKeyPair().publicKey,
     createdAt: "2026-01-01T00:00:00.000Z",
     updatedAt: "2026-01-01T00:00:00.000Z",

@@ -22,6 +22,7 @@ import {
   type CreateTunnelRequest,
   type CreateTunnelResponse,
   type DeviceTunnelView,
+  type ReportSessionRequest,
   type TunnelList,
   type TunnelView,
   type Whoami,
@@ -130,6 +131,18 @@ export class SupportApiClient {
     return this.request("POST", "/v1/device/tunnel/connected", deviceTunnelViewSchema, {
       body: { supportUser },
       idempotent: true,
+    });
+  }
+
+  /** A session of support opened or closed on the device. Safe to repeat: the api keeps the first end. */
+  async reportSession(
+    body: ReportSessionRequest,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    await this.request("POST", "/v1/device/tunnel/sessions", null, {
+      body,
+      idempotent: true,
+      signal: opts.signal,
     });
   }
 

@@ -336,6 +336,48 @@ export type DeviceTunnelView = z.infer<typeof deviceTunnelViewSchema>;
 export const reportConnectedRequestSchema = z.object({ supportUser: supportUserSchema }).strict();
 export type ReportConnectedRequest = z.infer<typeof reportConnectedRequestSchema>;
 
+/** A device's id of one SSH session of support: 12 hex digits. */
+export const sessionIdSchema = z
+  .string(requiredOr("must be a string"))
+  .regex(/^[0-9a-f]{12}$/, "must be 12 lowercase hex digits");
+
+/**
+ * POST /v1/device/tunnel/sessions: a session of support opened, or closed, on the
+ * device. Who and when, never what was typed or shown; sent again whole when it
+ * closes, so a lost report is made good by the next.
+ */
+export const reportSessionRequestSchema = z
+  .object({
+    session: sessionIdSchema,
+    /** The engineer whose approval the device accepted; null when it named none. */
+    engineer: engineerNameSchema.nullable(),
+    startedAt: isoTimeSchema,
+    /** Absent or null while the session is open. */
+    endedAt: isoTimeSchema.nullable().optional(),
+    /** The session's exit code, once it closed; null when it died of a signal. */
+    exitCode: z
+      .number({ error: "must be a number" })
+      .int("must be an integer")
+      .nullable()
+      .optional(),
+  })
+  .strict()
+  .refine((r) => !r.endedAt || Date.parse(r.endedAt) >= Date.parse(r.startedAt), {
+    message: "must not be before startedAt",
+    path: ["endedAt"],
+  });
+export type ReportSessionRequest = z.infer<typeof reportSessionRequestSchema>;
+
+/** One session of support on the device, as engineers see it (in the tunnel views). */
+export const tunnelSessionViewSchema = z.object({
+  session: sessionIdSchema,
+  engineer: untrustedTextSchema.nullable(),
+  startedAt: isoTimeSchema,
+  endedAt: isoTimeSchema.nullable(),
+  exitCode: z.number().int().nullable(),
+});
+export type TunnelSessionView = z.infer<typeof tunnelSessionViewSchema>;
+
 /** Optional body of both DELETE routes. */
 export const stopTunnelRequestSchema = z
   .object({
@@ -375,6 +417,11 @@ export const tunnelViewSchema = z.object({
   stopReason: untrustedTextSchema.nullable(),
   endedAt: isoTimeSchema.nullable(),
   ...tunnelChoicesViewFields,
+  /**
+   * Support's sessions on the device as it reported them, oldest first; those
+   * without `endedAt` are open: who is in right now. An api from before sends none.
+   */
+  sessions: z.array(tunnelSessionViewSchema).default([]),
 });
 export type TunnelView = z.infer<typeof tunnelViewSchema>;
 

@@ -315,7 +315,7 @@ describe("TunnelLifecycle", () => {
       assert.match(
         user.keys[0]!,
         new RegExp(
-          `,no-port-forwarding,no-user-rc,command="/usr/bin/sudo -n --preserve-env=SSH_ORIGINAL_COMMAND,SSH_CONNECTION -- /usr/bin/node /opt/support-tunnel/session-program.js --tunnel ${record.tunnelId} --log-dir ${h.logDir}" ssh-ed25519 `,
+          `,no-port-forwarding,no-user-rc,command="/usr/bin/sudo -n --preserve-env=SSH_ORIGINAL_COMMAND,SSH_CONNECTION -- /usr/bin/node /opt/support-tunnel/session-program.js --tunnel ${record.tunnelId} --log-dir ${h.logDir} --state-dir ${h.deps.settings.stateDir}" ssh-ed25519 `,
         ),
       );
       assert.match(

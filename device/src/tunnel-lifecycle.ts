@@ -242,6 +242,10 @@ export class TunnelLifecycle {
       description: description ?? null,
       hostname: hostname ?? null,
       grantedUntil,
+      // The customer's choices, so the timeline says what was granted to whom.
+      ticket: record.ticket,
+      startsAt: record.notBefore,
+      engineers: record.allowedEngineers,
     });
     return record;
   }
@@ -368,7 +372,12 @@ export class TunnelLifecycle {
     const { sessionProgram, logDir } = this.deps.settings;
     await this.deps.assertTrusted(sessionProgram.node, "node binary of the session program");
     await this.deps.assertTrusted(sessionProgram.script, "session program");
-    const command = forcedCommand({ ...sessionProgram, tunnelId: record.tunnelId, logDir });
+    const command = forcedCommand({
+      ...sessionProgram,
+      tunnelId: record.tunnelId,
+      logDir,
+      stateDir: this.deps.settings.stateDir,
+    });
     await this.journal(
       {
         type: "approved",

@@ -12,6 +12,7 @@ import {
 } from "@support-tunnel/common";
 import type { Context } from "../context";
 import { CliError, ExitCode } from "../errors";
+import { whoIsIn } from "./show";
 
 export interface ListOptions {
   /** Only tunnels in this state. */
@@ -49,6 +50,7 @@ export async function list({
             [
               "ID",
               "STATE",
+              "IN NOW",
               "HOSTNAME",
               "TICKET",
               "ENGINEERS",
@@ -61,6 +63,7 @@ export async function list({
             tunnels.map((t) => [
               t.tunnelId,
               t.state,
+              whoIsIn(t).join(",") || "-",
               t.hostname ?? "-",
               t.ticket ?? "-",
               t.allowedEngineers?.join(",") ?? "any",

@@ -21,6 +21,7 @@ const tunnel: TunnelView = {
   ticket: "ABC-123",
   notBefore: "2026-01-01T02:00:00.000Z",
   allowedEngineers: ["alice", "carol"],
+  sessions: [],
 };
 
 describe("support show", () => {
@@ -36,5 +37,34 @@ describe("support show", () => {
   it("leaves out the choices the customer did not make", () => {
     const text = renderTunnel({ ...tunnel, ticket: null, notBefore: null, allowedEngineers: null });
     assert.doesNotMatch(text, /^(ticket|opens|engineers):/m);
+  });
+
+  it("shows who is in now and every session the device reported, with no content", () => {
+    const text = renderTunnel({
+      ...tunnel,
+      state: TunnelState.Connected,
+      sessions: [
+        {
+          session: "0123456789ab",
+          engineer: "alice",
+          startedAt: "2026-01-01T02:05:00.000Z",
+          endedAt: "2026-01-01T02:05:01.000Z",
+          exitCode: 0,
+        },
+        {
+          session: "ba9876543210",
+          engineer: "carol",
+          startedAt: "2026-01-01T02:06:00.000Z",
+          endedAt: null,
+          exitCode: null,
+        },
+      ],
+    });
+    assert.match(text, /^in now: +carol$/m);
+    assert.match(
+      text,
+      /^ {2}alice from 2026-01-01T02:05:00\.000Z to 2026-01-01T02:05:01\.000Z, exit 0 \[0123456789ab\]$/m,
+    );
+    assert.match(text, /^ {2}carol from 2026-01-01T02:06:00\.000Z still open \[ba9876543210\]$/m);
   });
 });

@@ -14,8 +14,24 @@ export async function show({ id, ctx }: ShowOptions): Promise<TunnelView> {
   return tunnel;
 }
 
+/** Who of support is in a session on the device right now, as it reported. */
+export function whoIsIn(t: TunnelView): string[] {
+  const open = t.sessions.filter((s) => s.endedAt === null);
+  return [...new Set(open.map((s) => s.engineer ?? "(unnamed)"))];
+}
+
+/** One session as the device reported it: who, when, how it ended; never what was done. */
+function sessionLine(s: TunnelView["sessions"][number]): string {
+  const end =
+    s.endedAt === null
+      ? "still open"
+      : `to ${s.endedAt}, ${s.exitCode === null ? "no exit code" : `exit ${s.exitCode}`}`;
+  return `${s.engineer ?? "(unnamed)"} from ${s.startedAt} ${end} [${s.session}]`;
+}
+
 export function renderTunnel(t: TunnelView, now: number = Date.now()): string {
   const when = (iso: string | null) => (iso ? isoWithRelative(iso, now) : null);
+  const inNow = whoIsIn(t);
   const rows: [string, string | null][] = [
     ["tunnel", t.tunnelId],
     ["code", tunnelCode(t.tunnelId)],
@@ -36,14 +52,17 @@ export function renderTunnel(t: TunnelView, now: number = Date.now()): string {
     ],
     ["support user", t.supportUser],
     ["approved by", t.approvedBy],
+    ["in now", inNow.length ? inNow.join(", ") : null],
     [
       "stopped by",
       t.stoppedBy ? `${t.stoppedBy}${t.stopReason ? ` (${t.stopReason})` : ""}` : null,
     ],
     ["ended", when(t.endedAt)],
   ];
-  return rows
+  const lines = rows
     .filter(([, v]) => v !== null && v !== "")
-    .map(([k, v]) => `${(k + ":").padEnd(14)}${v}`)
-    .join("\n");
+    .map(([k, v]) => `${(k + ":").padEnd(14)}${v}`);
+  if (t.sessions.length > 0)
+    lines.push("sessions:", ...t.sessions.map((s) => `  ${sessionLine(s)}`));
+  return lines.join("\n");
 }

@@ -3,6 +3,7 @@ import { Controller, Delete, Get, Headers, HttpCode, Post, UseGuards } from "@ne
 import {
   ApiCreatedResponse,
   ApiHeader,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
@@ -13,6 +14,7 @@ import {
   createTunnelResponseSchema,
   deviceTunnelViewSchema,
   reportConnectedRequestSchema,
+  reportSessionRequestSchema,
   stateSchema,
   stopTunnelRequestSchema,
   waitSecondsSchema,
@@ -20,6 +22,7 @@ import {
   type CreateTunnelResponse,
   type DeviceTunnelView,
   type ReportConnectedRequest,
+  type ReportSessionRequest,
   type StopTunnelRequest,
   type TunnelState,
 } from "@support-tunnel/common";
@@ -80,6 +83,22 @@ export class DeviceTunnelController {
     @Ctx() ctx: RequestContext,
   ): Promise<DeviceTunnelView> {
     return this.tunnels.reportConnected(tunnel, body.supportUser, ctx);
+  }
+
+  @Post("tunnel/sessions")
+  @HttpCode(204)
+  @DeviceRoute()
+  @ApiNoContentResponse({ description: "recorded (a repeated report changes nothing)" })
+  @ApiOperation({
+    summary:
+      "Report a session of support opened or closed on the device (who, when, exit code; no content); the first makes a running tunnel connected",
+  })
+  session(
+    @CurrentDeviceTunnel() tunnel: TunnelEntity,
+    @WireBody(reportSessionRequestSchema) body: ReportSessionRequest,
+    @Ctx() ctx: RequestContext,
+  ): Promise<void> {
+    return this.tunnels.reportSession(tunnel, body, ctx);
   }
 
   @Delete("tunnel")

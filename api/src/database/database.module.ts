@@ -8,6 +8,7 @@ import { AuditRepository } from "../repositories/audit.repository";
 import { EngineerRepository } from "../repositories/engineer.repository";
 import { HealthRepository } from "../repositories/health.repository";
 import { RateLimitRepository } from "../repositories/rate-limit.repository";
+import { TunnelSessionRepository } from "../repositories/tunnel-session.repository";
 import { TunnelRepository } from "../repositories/tunnel.repository";
 import {
   dataSourceOptions,
@@ -48,6 +49,7 @@ const REPOSITORIES = [
   HealthRepository,
   RateLimitRepository,
   TunnelRepository,
+  TunnelSessionRepository,
 ];
 
 @Module({})

@@ -6,17 +6,26 @@ import type { ApiConfig } from "../config";
 import { AuditEntryEntity } from "../entities/audit-entry.entity";
 import { EngineerEntity } from "../entities/engineer.entity";
 import { RateLimitCounterEntity } from "../entities/rate-limit-counter.entity";
+import { TunnelSessionEntity } from "../entities/tunnel-session.entity";
 import { TunnelEntity } from "../entities/tunnel.entity";
 import { Initial1764000000000 } from "../migrations/1764000000000-Initial";
 import { RateLimitCounters1796148565613 } from "../migrations/1796148565613-RateLimitCounters";
 import { TunnelChoices1796500000000 } from "../migrations/1796500000000-TunnelChoices";
+import { TunnelSessions1796600000000 } from "../migrations/1796600000000-TunnelSessions";
 import { pgliteDriver, type DatabaseEventLog } from "./pglite-driver";
 
-export const ENTITIES = [TunnelEntity, EngineerEntity, AuditEntryEntity, RateLimitCounterEntity];
+export const ENTITIES = [
+  TunnelEntity,
+  EngineerEntity,
+  AuditEntryEntity,
+  RateLimitCounterEntity,
+  TunnelSessionEntity,
+];
 export const MIGRATIONS = [
   Initial1764000000000,
   RateLimitCounters1796148565613,
   TunnelChoices1796500000000,
+  TunnelSessions1796600000000,
 ];
 
 /** Arbitrary constant: the advisory lock that serialises migrations between replicas. */

@@ -6,9 +6,11 @@ import {
   type ProviderName,
   type StoppedBy,
   type TunnelId,
+  type TunnelSessionView,
   type TunnelView,
   type WgPublicKey,
 } from "@support-tunnel/common";
+import type { TunnelSessionEntity } from "../entities/tunnel-session.entity";
 import type { TunnelEntity } from "../entities/tunnel.entity";
 
 /** The customer's choices, as both views show them. */
@@ -22,7 +24,20 @@ function choicesView(
   };
 }
 
-export function toTunnelView(t: TunnelEntity): TunnelView {
+function toSessionView(s: TunnelSessionEntity): TunnelSessionView {
+  return {
+    session: s.sessionId,
+    engineer: s.engineer,
+    startedAt: s.startedAt.toISOString(),
+    endedAt: s.endedAt ? s.endedAt.toISOString() : null,
+    exitCode: s.exitCode,
+  };
+}
+
+export function toTunnelView(
+  t: TunnelEntity,
+  sessions: readonly TunnelSessionEntity[] = [],
+): TunnelView {
   return {
     tunnelId: t.id as TunnelId,
     state: stateFromRank(t.state),
@@ -53,6 +68,7 @@ export function toTunnelView(t: TunnelEntity): TunnelView {
     stopReason: t.stopReason,
     endedAt: t.endedAt ? t.endedAt.toISOString() : null,
     ...choicesView(t),
+    sessions: sessions.map(toSessionView),
   };
 }
 

@@ -3,6 +3,7 @@ import { generateKeyPair, type CreateTunnelRequest } from "@support-tunnel/commo
 import { loadConfig } from "../config";
 import type { TunnelEntity } from "../entities/tunnel.entity";
 import type { AuditRepository, NewAuditEntry } from "../repositories/audit.repository";
+import type { TunnelSessionRepository } from "../repositories/tunnel-session.repository";
 import type { TunnelRepository } from "../repositories/tunnel.repository";
 import { ManualClock } from "./clock";
 import type { ApiException } from "./errors";
@@ -54,6 +55,7 @@ function setup(env: Record<string, string> = {}) {
     new TunnelWatcher(repo, null),
     clock,
     config,
+    { forTunnels: async () => new Map() } as unknown as TunnelSessionRepository,
   );
   return { sut, tunnels, clock };
 }

@@ -16,6 +16,7 @@ import {
   type CreateTunnelResponse,
   type DeviceTunnelView,
   type TunnelCursor,
+  type ReportSessionRequest,
   type TunnelId,
   type TunnelList,
   type TunnelView,
@@ -24,6 +25,7 @@ import type { ApiConfig } from "../config";
 import { toDeviceTunnelView, toTunnelView } from "../dtos/tunnel-view.dto";
 import { TunnelEntity } from "../entities/tunnel.entity";
 import { AuditRepository } from "../repositories/audit.repository";
+import { TunnelSessionRepository } from "../repositories/tunnel-session.repository";
 import { TunnelRepository } from "../repositories/tunnel.repository";
 import type { Engineer } from "./auth.service";
 import { API_CONFIG, CLOCK, type Clock } from "./clock";
@@ -36,6 +38,9 @@ export interface Caller {
   clientAddress: string | null;
   signal?: AbortSignal;
 }
+
+/** Sessions one tunnel may report: far more than support opens, few enough to bound a device's writes. */
+export const MAX_SESSIONS_PER_TUNNEL = 1000;
 
 /** How far ahead a customer may set the start: as far as the longest grant. */
 const MAX_START_AHEAD_MS = 7 * 24 * 3600 * 1000;
@@ -54,6 +59,7 @@ export class TunnelService {
     private readonly watcher: TunnelWatcher,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
+    private readonly sessions: TunnelSessionRepository,
   ) {}
 
   // ---- device --------------------------------------------------------------
@@ -146,14 +152,60 @@ export class TunnelService {
     });
     if (changed) return toDeviceTunnelView(changed);
     const current = await this.findOrFail(tunnel.id);
-    // A retried report (the first answer was lost) is not a conflict.
+    // A retried report (the first answer was lost) is not a conflict, nor one after a session opened.
+    const state = stateFromRank(current.state);
     if (
-      stateFromRank(current.state) === TunnelState.Running &&
+      (state === TunnelState.Running || state === TunnelState.Connected) &&
       current.supportUser === supportUser
     ) {
       return toDeviceTunnelView(current);
     }
     throw conflict(`tunnel is not started (state: ${stateFromRank(current.state)})`);
+  }
+
+  /**
+   * A session of support opened or closed on the device: who and when, no content.
+   * The first one makes a running tunnel connected. Reports of an approved tunnel
+   * are taken after it ended too: a session's close follows the stop that ended it.
+   */
+  async reportSession(
+    tunnel: TunnelEntity,
+    body: ReportSessionRequest,
+    caller: Caller,
+  ): Promise<void> {
+    if (tunnel.state < stateRank(TunnelState.Started)) {
+      throw conflict(`tunnel is not approved (state: ${stateFromRank(tunnel.state)})`);
+    }
+    const now = this.clock.now();
+    const endedAt = body.endedAt ? new Date(body.endedAt) : null;
+    const by = body.engineer ?? "an engineer the device does not know";
+    const outcome = await this.sessions.report(
+      tunnel.id,
+      {
+        sessionId: body.session,
+        engineer: body.engineer,
+        startedAt: new Date(body.startedAt),
+        endedAt,
+        exitCode: endedAt ? (body.exitCode ?? null) : null,
+      },
+      MAX_SESSIONS_PER_TUNNEL,
+      (what) => ({
+        tunnelId: tunnel.id,
+        actor: "device",
+        action: what === "opened" ? "session.open" : "session.close",
+        detail:
+          what === "opened"
+            ? `session ${body.session} by ${by} at ${body.startedAt}`
+            : `session ${body.session} by ${by} ended at ${body.endedAt}, exit ${body.exitCode ?? "none"}`,
+        clientAddress: caller.clientAddress,
+        clientGone: caller.signal,
+        at: now,
+      }),
+    );
+    if (!outcome.found) throw notFound("tunnel not found", "id");
+    if (outcome.tooMany) {
+      throw conflict(`this tunnel has reported ${MAX_SESSIONS_PER_TUNNEL} sessions already`);
+    }
   }
 
   async stopByDevice(
@@ -183,9 +235,10 @@ export class TunnelService {
       limit: limit + 1,
     });
     const page = found.slice(0, limit);
+    const sessions = await this.sessions.forTunnels(page.map((t) => t.id));
     const last = page[page.length - 1];
     return {
-      tunnels: page.map(toTunnelView),
+      tunnels: page.map((t) => toTunnelView(t, sessions.get(t.id))),
       nextCursor:
         found.length > limit && last
           ? encodeTunnelCursor({ createdAt: last.createdAt, id: last.id as TunnelId })
@@ -194,7 +247,13 @@ export class TunnelService {
   }
 
   async view(id: string, wait: WaitOptions): Promise<TunnelView> {
-    return toTunnelView(await this.waitIfAsked(await this.findOrFail(id), wait));
+    return this.present(await this.waitIfAsked(await this.findOrFail(id), wait));
+  }
+
+  /** The engineer's view of a tunnel, with its sessions. */
+  private async present(tunnel: TunnelEntity): Promise<TunnelView> {
+    const sessions = await this.sessions.forTunnels([tunnel.id]);
+    return toTunnelView(tunnel, sessions.get(tunnel.id));
   }
 
   async approve(
@@ -239,7 +298,7 @@ export class TunnelService {
     engineer: Engineer,
     caller: Caller,
   ): Promise<TunnelView> {
-    return toTunnelView(
+    return this.present(
       await this.stop(id, StoppedBy.Engineer, `engineer:${engineer.name}`, reason, caller),
     );
   }
