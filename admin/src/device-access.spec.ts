@@ -43,6 +43,7 @@ function running(extra: Partial<TunnelView> = {}): TunnelView {
     ticket: null,
     notBefore: null,
     allowedEngineers: null,
+    refusal: null,
     deviceWgPublicKey: generateKeyPair().publicKey,
     createdAt: "2026-01-01T00:00:00.000Z",
     updatedAt: "2026-01-01T00:00:00.000Z",

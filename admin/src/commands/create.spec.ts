@@ -50,6 +50,7 @@ function view(state: TunnelState, extra: Partial<TunnelView> = {}): TunnelView {
     ticket: null,
     notBefore: null,
     allowedEngineers: null,
+    refusal: null,
     ...extra,
   };
 }

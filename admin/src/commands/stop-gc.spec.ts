@@ -39,6 +39,7 @@ function view(
     ticket: null,
     notBefore: null,
     allowedEngineers: null,
+    refusal: null,
   };
 }
 

@@ -13,6 +13,7 @@ import {
   createTunnelResponseSchema,
   deviceTunnelViewSchema,
   reportConnectedRequestSchema,
+  reportRefusalRequestSchema,
   stateSchema,
   stopTunnelRequestSchema,
   waitSecondsSchema,
@@ -20,6 +21,7 @@ import {
   type CreateTunnelResponse,
   type DeviceTunnelView,
   type ReportConnectedRequest,
+  type ReportRefusalRequest,
   type StopTunnelRequest,
   type TunnelState,
 } from "@support-tunnel/common";
@@ -80,6 +82,22 @@ export class DeviceTunnelController {
     @Ctx() ctx: RequestContext,
   ): Promise<DeviceTunnelView> {
     return this.tunnels.reportConnected(tunnel, body.supportUser, ctx);
+  }
+
+  @Post("tunnel/refusal")
+  @HttpCode(200)
+  @DeviceRoute()
+  @ApiOkResponse({ schema: openApiSchema(deviceTunnelViewSchema) })
+  @ApiOperation({
+    summary:
+      "Report that the device refused the approval, and why: started → pending, the approval cleared",
+  })
+  refusal(
+    @CurrentDeviceTunnel() tunnel: TunnelEntity,
+    @WireBody(reportRefusalRequestSchema) body: ReportRefusalRequest,
+    @Ctx() ctx: RequestContext,
+  ): Promise<DeviceTunnelView> {
+    return this.tunnels.reportRefusal(tunnel, body.kind, ctx);
   }
 
   @Delete("tunnel")

@@ -10,6 +10,7 @@ import { TunnelEntity } from "../entities/tunnel.entity";
 import { Initial1764000000000 } from "../migrations/1764000000000-Initial";
 import { RateLimitCounters1796148565613 } from "../migrations/1796148565613-RateLimitCounters";
 import { TunnelChoices1796500000000 } from "../migrations/1796500000000-TunnelChoices";
+import { ApprovalRefusal1796600000000 } from "../migrations/1796600000000-ApprovalRefusal";
 import { pgliteDriver } from "./pglite-driver";
 
 export const ENTITIES = [TunnelEntity, EngineerEntity, AuditEntryEntity, RateLimitCounterEntity];
@@ -17,6 +18,7 @@ export const MIGRATIONS = [
   Initial1764000000000,
   RateLimitCounters1796148565613,
   TunnelChoices1796500000000,
+  ApprovalRefusal1796600000000,
 ];
 
 /** Arbitrary constant: the advisory lock that serialises migrations between replicas. */

@@ -2,6 +2,7 @@
 // gets of its own tunnel. Shapes are the schemas in common.
 import {
   stateFromRank,
+  type ApprovalRefusalKind,
   type DeviceTunnelView,
   type ProviderName,
   type StoppedBy,
@@ -53,6 +54,10 @@ export function toTunnelView(t: TunnelEntity): TunnelView {
     stopReason: t.stopReason,
     endedAt: t.endedAt ? t.endedAt.toISOString() : null,
     ...choicesView(t),
+    refusal:
+      t.refusalKind && t.refusedAt
+        ? { kind: t.refusalKind as ApprovalRefusalKind, at: t.refusedAt.toISOString() }
+        : null,
   };
 }
 
