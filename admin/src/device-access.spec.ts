@@ -46,6 +46,7 @@ function running(extra: Partial<TunnelView> = {}): TunnelView {
     notBefore: null,
     allowedEngineers: null,
     sessions: [],
+    refusal: null,
     deviceWgPublicKey: generateKeyPair().publicKey,
     createdAt: "2026-01-01T00:00:00.000Z",
     updatedAt: "2026-01-01T00:00:00.000Z",

@@ -27,6 +27,7 @@ import {
   type TunnelView,
   type Whoami,
 } from "./schemas";
+import type { ApprovalRefusalKind } from "./refusal";
 import type { TunnelState } from "./state";
 import { sanitizeText } from "./untrusted";
 
@@ -146,6 +147,17 @@ export class SupportApiClient {
     });
   }
 
+  /**
+   * The device refused the approval: the api takes the tunnel back to pending and
+   * tells the engineer why. Safe to repeat: a repeat finds it pending and changes nothing.
+   */
+  reportRefusal(kind: ApprovalRefusalKind): Promise<DeviceTunnelView> {
+    return this.request("POST", "/v1/device/tunnel/refusal", deviceTunnelViewSchema, {
+      body: { kind },
+      idempotent: true,
+    });
+  }
+
   /** Safe to repeat: stopping an ended tunnel answers with its unchanged view. */
   stopDeviceTunnel(reason?: string): Promise<DeviceTunnelView> {
     return this.request("DELETE", "/v1/device/tunnel", deviceTunnelViewSchema, {
@@ -221,6 +233,20 @@ export class SupportApiClient {
       body: reason ? { reason } : {},
       idempotent: true,
     });
+  }
+
+  /**
+   * Takes back an approval the device has not acted on (the tunnel goes back to
+   * pending), only while it is this server's. Safe to repeat: a repeat finds it
+   * pending and changes nothing.
+   */
+  withdrawApproval(id: TunnelId, instanceId: string): Promise<TunnelView> {
+    return this.request(
+      "DELETE",
+      `/v1/tunnels/${encodeURIComponent(id)}/server`,
+      tunnelViewSchema,
+      { body: { instanceId }, idempotent: true },
+    );
   }
 
   getAudit(id: TunnelId): Promise<AuditList> {

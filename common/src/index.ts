@@ -4,6 +4,7 @@ export * from "./state";
 export * from "./net";
 export * from "./crypto";
 export * from "./approval";
+export * from "./refusal";
 export * from "./schemas";
 export * from "./wireguard";
 export * from "./client";

@@ -6,6 +6,7 @@ import { isWgKeyString } from "./crypto";
 import type { PresharedKey, TunnelId, WgPublicKey } from "./ids";
 import { DEVICE_TOKEN_PREFIX, ENGINEER_TOKEN_PREFIX } from "./ids";
 import { isIpv4, isPrivateCidr, parseCidr } from "./net";
+import { APPROVAL_REFUSAL_KINDS } from "./refusal";
 import { StoppedBy, TunnelState } from "./state";
 import { codePointName, findUnsafeCharacter, sanitizeText } from "./untrusted";
 
@@ -377,6 +378,14 @@ export const tunnelSessionViewSchema = z.object({
   exitCode: z.number().int().nullable(),
 });
 export type TunnelSessionView = z.infer<typeof tunnelSessionViewSchema>;
+export const approvalRefusalKindSchema = z.enum(
+  APPROVAL_REFUSAL_KINDS,
+  oneOf(APPROVAL_REFUSAL_KINDS),
+);
+
+/** POST /v1/device/tunnel/refusal: the device refused the approval, and why (a kind, no text). */
+export const reportRefusalRequestSchema = z.object({ kind: approvalRefusalKindSchema }).strict();
+export type ReportRefusalRequest = z.infer<typeof reportRefusalRequestSchema>;
 
 /** Optional body of both DELETE routes. */
 export const stopTunnelRequestSchema = z
@@ -422,6 +431,14 @@ export const tunnelViewSchema = z.object({
    * without `endedAt` are open: who is in right now. An api from before sends none.
    */
   sessions: z.array(tunnelSessionViewSchema).default([]),
+  /**
+   * The device's refusal of the last approval, which took the tunnel back to
+   * pending; null once approved again. An api from before it sends none.
+   */
+  refusal: z
+    .object({ kind: approvalRefusalKindSchema, at: isoTimeSchema })
+    .nullable()
+    .default(null),
 });
 export type TunnelView = z.infer<typeof tunnelViewSchema>;
 
@@ -489,6 +506,10 @@ export const approveTunnelRequestSchema = z
   })
   .strict();
 export type ApproveTunnelRequest = z.infer<typeof approveTunnelRequestSchema>;
+
+/** DELETE /v1/tunnels/:id/server: take back an approval the device has not acted on. */
+export const withdrawApprovalRequestSchema = z.object({ instanceId: instanceIdSchema }).strict();
+export type WithdrawApprovalRequest = z.infer<typeof withdrawApprovalRequestSchema>;
 
 export const auditEntrySchema = z.object({
   id: untrustedTextSchema,

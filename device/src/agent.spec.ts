@@ -132,6 +132,52 @@ describe("Agent", () => {
     assert.equal(outcome, "up");
   });
 
+  it("tells support of a refused approval, which leaves the tunnel approvable, and says so", async () => {
+    const record = await lifecycle.request();
+    h.api.approve(record.tunnelId, record.presharedKey, { tamper: true });
+    const watching = sut.watch(record.tunnelId, shutdown.signal, { untilUp: true });
+    await eventually(() => h.api.refusals.length === 1, "the refusal reported");
+    assert.deepEqual(h.api.refusals, [{ tunnelId: record.tunnelId, kind: "psk" }]);
+    assert.equal(h.api.state(record.tunnelId), TunnelState.Pending);
+    await eventually(
+      () => h.logs.some((l) => /support was told and can approve again/.test(l)),
+      "the refusal logged",
+    );
+
+    h.api.approve(record.tunnelId, record.presharedKey);
+    let outcome: string | undefined;
+    void watching.then((o) => (outcome = o));
+    await h.clock.runUntil(() => outcome !== undefined, "the watch to connect");
+    assert.equal(outcome, "up");
+    assert.equal(h.api.refusals.length, 1, "the good approval is not refused");
+  });
+
+  it("undoes a tunnel whose approval support withdrew, then connects the next approval", async () => {
+    const record = await lifecycle.request();
+    h.api.approve(record.tunnelId, record.presharedKey);
+    void sut.watch(record.tunnelId, shutdown.signal);
+    await eventually(() => h.users.users.size === 1, "connected");
+    const first = (await h.store.read(record.tunnelId))!.server!.publicKey;
+
+    // The engineer's create failed after the device connected but before the api heard.
+    h.api.withdraw(record.tunnelId);
+    await eventually(
+      async () => (await h.store.read(record.tunnelId))!.phase === "requested",
+      "undone",
+    );
+    assert.equal(h.users.users.size, 0);
+    assert.equal(h.wg.up_.size, 0);
+
+    h.api.approve(record.tunnelId, record.presharedKey);
+    await eventually(
+      () => h.api.state(record.tunnelId) === TunnelState.Running,
+      "connected again, and the api told",
+    );
+    assert.equal(h.users.users.size, 1);
+    const second = (await h.store.read(record.tunnelId))!.server!.publicKey;
+    assert.notEqual(second, first, "to the new server");
+  });
+
   it("on start, cleans up a half-done connect and then connects the still-approved tunnel", async () => {
     const record = await lifecycle.request();
     h.api.approve(record.tunnelId, record.presharedKey);

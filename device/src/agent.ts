@@ -148,6 +148,9 @@ export class Agent {
         }
         if (!isApproved(view.state)) {
           failures = 0;
+          // Pending after an approval this device acted on: support took it back.
+          if (record.phase === "up" || record.phase === "connecting")
+            await lifecycle.undoWithdrawn(id);
           continue;
         }
         const up = record.phase === "up" && (await wg.interfaces()).includes(record.interface);
@@ -175,7 +178,9 @@ export class Agent {
           if (err instanceof ApprovalRefusedError) {
             // Logged once per approval; a new one (the engineer retrying) is tried afresh.
             refusedApproval = approval;
-            log(err.message);
+            log(
+              `${err.message}; ${err.supportTold ? "support was told and can approve again" : "support could not be told"}: waiting for a new approval`,
+            );
           } else if (err instanceof NotYetOpenError) {
             // Approved early: keep watching (a stop still ends it) until the start.
             failures = 0;

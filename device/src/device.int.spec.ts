@@ -303,26 +303,37 @@ describe("support-device in the lab", function () {
     }
   });
 
-  for (const [title, options] of [
-    ["refuses a tampered approval with exit 3 and creates nothing", { tamper: true }],
+  for (const [title, options, kind] of [
+    ["refuses a tampered approval with exit 3 and creates nothing", { tamper: true }, "psk"],
     [
       "refuses an approval sealed with a wrong PSK with exit 3 and creates nothing",
       { psk: generatePresharedKey() },
+      "psk",
     ],
     [
       "refuses an approval whose server key is not the one the api reports with exit 3 and creates nothing",
       { reportOtherKey: true },
+      "server-key",
     ],
   ] as const) {
-    it(title, async () => {
+    it(`${title}; tells support why and the customer what to run next`, async () => {
       const tunnel = await request();
       try {
         await approve(tunnel, options);
         const result = await supportDevice(["connect", tunnel.tunnelId]);
         assert.equal(result.exitCode, 3, result.stderr);
         assert.match(result.stderr, /refusing the approval/);
+        assert.match(
+          result.stderr,
+          new RegExp(
+            `Support has been told and can approve again; your request stays open\\..*Once they have approved again, run: support-device connect ${tunnel.tunnelId}`,
+          ),
+        );
         const left = await leftovers(tunnel.tunnelId);
         assert.deepEqual(left, ["state file"], "only the request itself remains");
+        const shown = await engineer.getTunnel(tunnel.tunnelId);
+        assert.equal(shown.state, "pending", "approvable again");
+        assert.equal(shown.refusal?.kind, kind);
       } finally {
         await supportDevice(["stop", tunnel.tunnelId]);
         await removeServerEnd(tunnel.tunnelId);
@@ -500,12 +511,14 @@ describe("support-device in the lab", function () {
     const proxy = await startRewritingProxy({ upstream: api!.url, host: lab!.rootAddress });
     const tunnel = await request(proxy.url);
     try {
-      await approve(tunnel);
       for (const [what, approval] of [
         ["not base64", "not base64!"],
         ["too short", "AAAA"],
         ["too long", "A".repeat(8000)],
       ] as const) {
+        // Each refusal takes the tunnel back to pending: approved afresh each time.
+        await removeServerEnd(tunnel.tunnelId);
+        await approve(tunnel);
         proxy.setRewrite((exchange) => {
           if (!isDeviceAnswer(exchange) || exchange.method !== "GET") return undefined;
           const body = exchange.body as { server: object };
@@ -518,6 +531,7 @@ describe("support-device in the lab", function () {
           /refusing the approval .*: approval is malformed.*nothing was set up/,
         );
         assert.deepEqual(await leftovers(tunnel.tunnelId), ["state file"], what);
+        assert.equal((await engineer.getTunnel(tunnel.tunnelId)).refusal?.kind, "malformed");
       }
     } finally {
       await supportDevice(["stop", tunnel.tunnelId]);

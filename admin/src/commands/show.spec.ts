@@ -22,6 +22,7 @@ const tunnel: TunnelView = {
   notBefore: "2026-01-01T02:00:00.000Z",
   allowedEngineers: ["alice", "carol"],
   sessions: [],
+  refusal: null,
 };
 
 describe("support show", () => {

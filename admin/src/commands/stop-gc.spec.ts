@@ -40,6 +40,7 @@ function view(
     notBefore: null,
     allowedEngineers: null,
     sessions: [],
+    refusal: null,
   };
 }
 

@@ -15,6 +15,7 @@ import {
   deviceTunnelViewSchema,
   reportConnectedRequestSchema,
   reportSessionRequestSchema,
+  reportRefusalRequestSchema,
   stateSchema,
   stopTunnelRequestSchema,
   waitSecondsSchema,
@@ -23,6 +24,7 @@ import {
   type DeviceTunnelView,
   type ReportConnectedRequest,
   type ReportSessionRequest,
+  type ReportRefusalRequest,
   type StopTunnelRequest,
   type TunnelState,
 } from "@support-tunnel/common";
@@ -99,6 +101,22 @@ export class DeviceTunnelController {
     @Ctx() ctx: RequestContext,
   ): Promise<void> {
     return this.tunnels.reportSession(tunnel, body, ctx);
+  }
+
+  @Post("tunnel/refusal")
+  @HttpCode(200)
+  @DeviceRoute()
+  @ApiOkResponse({ schema: openApiSchema(deviceTunnelViewSchema) })
+  @ApiOperation({
+    summary:
+      "Report that the device refused the approval, and why: started → pending, the approval cleared",
+  })
+  refusal(
+    @CurrentDeviceTunnel() tunnel: TunnelEntity,
+    @WireBody(reportRefusalRequestSchema) body: ReportRefusalRequest,
+    @Ctx() ctx: RequestContext,
+  ): Promise<DeviceTunnelView> {
+    return this.tunnels.reportRefusal(tunnel, body.kind, ctx);
   }
 
   @Delete("tunnel")

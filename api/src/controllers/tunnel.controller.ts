@@ -13,6 +13,7 @@ import {
   stopTunnelRequestSchema,
   tunnelIdSchema,
   waitSecondsSchema,
+  withdrawApprovalRequestSchema,
   type ApproveTunnelRequest,
   type AuditList,
   type StopTunnelRequest,
@@ -21,6 +22,7 @@ import {
   type TunnelList,
   type TunnelState,
   type TunnelView,
+  type WithdrawApprovalRequest,
 } from "@support-tunnel/common";
 import { openApiSchema } from "../dtos/openapi";
 import { CurrentEngineer, EngineerRoute } from "../http/auth.guard";
@@ -78,6 +80,22 @@ export class TunnelController {
     @Ctx() ctx: RequestContext,
   ): Promise<TunnelView> {
     return this.tunnels.approve(id, body, engineer, ctx);
+  }
+
+  @Delete(":id/server")
+  @EngineerRoute("operator")
+  @ApiOkResponse({ schema: openApiSchema(tunnelViewSchema) })
+  @ApiOperation({
+    summary:
+      "Take back an approval the device has not acted on: started → pending, only while it names this server",
+  })
+  withdraw(
+    @WireParam("id", tunnelIdSchema) id: TunnelId,
+    @WireBody(withdrawApprovalRequestSchema) body: WithdrawApprovalRequest,
+    @CurrentEngineer() engineer: Engineer,
+    @Ctx() ctx: RequestContext,
+  ): Promise<TunnelView> {
+    return this.tunnels.withdrawApproval(id, body.instanceId, engineer, ctx);
   }
 
   @Delete(":id")

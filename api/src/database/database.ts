@@ -13,6 +13,7 @@ import { RateLimitCounters1796148565613 } from "../migrations/1796148565613-Rate
 import { TunnelChoices1796500000000 } from "../migrations/1796500000000-TunnelChoices";
 import { TunnelSessions1796600000000 } from "../migrations/1796600000000-TunnelSessions";
 import { pgliteDriver, type DatabaseEventLog } from "./pglite-driver";
+import { ApprovalRefusal1796600000000 } from "../migrations/1796600000000-ApprovalRefusal";
 
 export const ENTITIES = [
   TunnelEntity,
@@ -26,6 +27,7 @@ export const MIGRATIONS = [
   RateLimitCounters1796148565613,
   TunnelChoices1796500000000,
   TunnelSessions1796600000000,
+  ApprovalRefusal1796600000000,
 ];
 
 /** Arbitrary constant: the advisory lock that serialises migrations between replicas. */

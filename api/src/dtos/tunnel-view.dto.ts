@@ -2,6 +2,7 @@
 // gets of its own tunnel. Shapes are the schemas in common.
 import {
   stateFromRank,
+  type ApprovalRefusalKind,
   type DeviceTunnelView,
   type ProviderName,
   type StoppedBy,
@@ -69,6 +70,10 @@ export function toTunnelView(
     endedAt: t.endedAt ? t.endedAt.toISOString() : null,
     ...choicesView(t),
     sessions: sessions.map(toSessionView),
+    refusal:
+      t.refusalKind && t.refusedAt
+        ? { kind: t.refusalKind as ApprovalRefusalKind, at: t.refusedAt.toISOString() }
+        : null,
   };
 }
 

@@ -126,6 +126,49 @@ export class TunnelRepository {
           serverWgPublicKey: server.wgPublicKey,
           approval: server.approval,
           approvedBy,
+          refusalKind: null,
+          refusedAt: null,
+        },
+      );
+      if (changed) await this.audit.append(manager, audit);
+      return changed;
+    });
+  }
+
+  /**
+   * started → pending: the device refused the approval (`refusal` set), or the
+   * engineer whose server it names took it back (`instanceId` given). The one
+   * way back in the state order, and it narrows: the approval and the server are
+   * cleared, so nothing points the device anywhere until someone approves again.
+   */
+  unapprove(
+    id: string,
+    now: Date,
+    change: { refusalKind: string } | { instanceId: string },
+    audit: NewAuditEntry,
+  ): Promise<TunnelEntity | null> {
+    return this.tunnels.manager.transaction(async (manager) => {
+      const refused = "refusalKind" in change;
+      const changed = await this.update(
+        manager,
+        {
+          id,
+          state: STARTED,
+          expiresAt: MoreThan(now),
+          ...(refused ? {} : { serverInstanceId: change.instanceId }),
+        },
+        {
+          state: PENDING,
+          updatedAt: now,
+          serverInstanceId: null,
+          serverProvider: null,
+          serverPublicIp: null,
+          serverWgPort: null,
+          serverWgPublicKey: null,
+          approval: null,
+          approvedBy: null,
+          refusalKind: refused ? change.refusalKind : null,
+          refusedAt: refused ? now : null,
         },
       );
       if (changed) await this.changed(manager, [changed], audit);

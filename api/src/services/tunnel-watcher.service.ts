@@ -110,7 +110,8 @@ export class TunnelWatcher
     signal: AbortSignal,
   ): Promise<void> {
     if (this.closed || signal.aborted) return Promise.resolve();
-    // Announced between the caller's read and now: ranks only grow, so it has changed.
+    // Announced between the caller's read and now: a higher rank has moved on. (The one
+    // step back, a refused approval, wakes through the announcement or the re-read.)
     const seen = this.announced.get(tunnelId);
     if (seen && seen.rank > sinceRank) return Promise.resolve();
     return new Promise((resolve) => {

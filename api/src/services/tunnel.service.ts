@@ -10,6 +10,7 @@ import {
   encodeTunnelCursor,
   stateFromRank,
   stateRank,
+  type ApprovalRefusalKind,
   type ApproveTunnelRequest,
   type AuditList,
   type CreateTunnelRequest,
@@ -108,6 +109,8 @@ export class TunnelService {
       serverWgPort: null,
       serverWgPublicKey: null,
       approval: null,
+      refusalKind: null,
+      refusedAt: null,
       approvedBy: null,
       supportUser: null,
       stoppedBy: null,
@@ -208,6 +211,37 @@ export class TunnelService {
     }
   }
 
+  /**
+   * The device refused the approval: back to pending, the approval and server
+   * cleared, so the engineer's `create` (long-polling) learns why at once and can
+   * approve again. A repeat (the first answer was lost) finds it pending: no change.
+   */
+  async reportRefusal(
+    tunnel: TunnelEntity,
+    kind: ApprovalRefusalKind,
+    caller: Caller,
+  ): Promise<DeviceTunnelView> {
+    const now = this.clock.now();
+    const changed = await this.tunnels.unapprove(
+      tunnel.id,
+      now,
+      { refusalKind: kind },
+      {
+        tunnelId: tunnel.id,
+        actor: "device",
+        action: "tunnel.refuse",
+        detail: `refused the approval${tunnel.approvedBy ? ` by ${tunnel.approvedBy}` : ""}${tunnel.serverInstanceId ? ` (server ${tunnel.serverInstanceId})` : ""}: ${kind}`,
+        clientAddress: caller.clientAddress,
+        clientGone: caller.signal,
+        at: now,
+      },
+    );
+    if (changed) return toDeviceTunnelView(changed);
+    const current = await this.findOrFail(tunnel.id);
+    if (stateFromRank(current.state) === TunnelState.Pending) return toDeviceTunnelView(current);
+    throw conflict(`tunnel is not started (state: ${stateFromRank(current.state)})`);
+  }
+
   async stopByDevice(
     tunnel: TunnelEntity,
     reason: string | undefined,
@@ -290,6 +324,51 @@ export class TunnelService {
     const current = await this.findOrFail(id);
     if (stateFromRank(current.state) === TunnelState.Pending) throw conflict("tunnel expired");
     throw conflict(`tunnel is not pending (state: ${stateFromRank(current.state)})`);
+  }
+
+  /**
+   * The engineer takes back an approval the device has not acted on (their
+   * `create` timed out or failed, and its server is going): back to pending, so
+   * the customer's request stays usable. Only while it names `instanceId`: never
+   * another engineer's approval, never a tunnel the device has connected.
+   */
+  async withdrawApproval(
+    id: string,
+    instanceId: string,
+    engineer: Engineer,
+    caller: Caller,
+  ): Promise<TunnelView> {
+    const now = this.clock.now();
+    const changed = await this.tunnels.unapprove(
+      id,
+      now,
+      { instanceId },
+      {
+        tunnelId: id,
+        actor: `engineer:${engineer.name}`,
+        action: "tunnel.withdraw",
+        detail: `approval with server ${instanceId} withdrawn`,
+        clientAddress: caller.clientAddress,
+        clientGone: caller.signal,
+        at: now,
+      },
+    );
+    if (changed) return toTunnelView(changed);
+    const current = await this.findOrFail(id);
+    const state = stateFromRank(current.state);
+    // Nothing to take back: a repeat, or the device refused it first.
+    if (state === TunnelState.Pending) return toTunnelView(current);
+    if (state === TunnelState.Started && current.serverInstanceId === instanceId) {
+      throw conflict("tunnel expired");
+    }
+    if (state === TunnelState.Started) {
+      throw conflict(
+        `the approval is not server ${instanceId}'s (approved by ${current.approvedBy ?? "someone else"})`,
+      );
+    }
+    throw conflict(
+      `tunnel is ${state}: only an approval the device has not acted on can be withdrawn; stop the tunnel instead`,
+    );
   }
 
   async stopByEngineer(

@@ -1,6 +1,7 @@
 // The narrow interfaces around every side effect the device logic has. The
 // logic takes them in; specs pass fakes; the real ones live beside this file.
 import type {
+  ApprovalRefusalKind,
   CreateTunnelRequest,
   CreateTunnelResponse,
   DeviceTunnelView,
@@ -24,6 +25,7 @@ export interface DeviceApi {
     signal?: AbortSignal;
   }): Promise<DeviceTunnelView>;
   reportConnected(supportUser: string): Promise<DeviceTunnelView>;
+  reportRefusal(kind: ApprovalRefusalKind): Promise<DeviceTunnelView>;
   stopDeviceTunnel(reason?: string): Promise<DeviceTunnelView>;
 }
 

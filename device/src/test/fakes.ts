@@ -12,6 +12,7 @@ import {
   sealApproval,
   tunnelAddresses,
   TunnelState,
+  type ApprovalRefusalKind,
   type CreateTunnelRequest,
   type DeviceTunnelView,
   type PresharedKey,
@@ -103,6 +104,10 @@ export class FakeApi {
   readonly tunnels = new Map<string, FakeTunnel>();
   unreachable = false;
   enrollmentSecrets: (string | undefined)[] = [];
+  /** Every refusal a device reported, in order. */
+  readonly refusals: { tunnelId: string; kind: ApprovalRefusalKind }[] = [];
+  /** The report of a refusal does not get through (the api went away in between). */
+  refusalsFail = false;
   /** A lying api: added to every expiry it answers with (the request's and the view's). */
   expiryLieMs = 0;
 
@@ -195,6 +200,16 @@ export class FakeApi {
         this.change(t, { state: TunnelState.Running });
         return t.view;
       },
+      reportRefusal: async (kind) => {
+        this.check();
+        if (this.refusalsFail) throw new ApiUnreachableError("api at fake unreachable: ECONNRESET");
+        const t = this.byToken(token);
+        if (t.view.state === TunnelState.Pending) return t.view;
+        if (t.view.state !== TunnelState.Started) throw new ApiError(409, "tunnel is not started");
+        this.refusals.push({ tunnelId: t.view.tunnelId, kind });
+        this.change(t, { state: TunnelState.Pending, server: null });
+        return t.view;
+      },
       stopDeviceTunnel: async (reason) => {
         this.check();
         const t = this.byToken(token);
@@ -260,6 +275,11 @@ export class FakeApi {
       server: { wgPublicKey: reported, publicIp: "203.0.113.7", wgPort: 51820, approval },
     });
     return server;
+  }
+
+  /** The engineer takes the approval back (their create failed): pending, the server gone. */
+  withdraw(id: string): void {
+    this.change(this.tunnels.get(id)!, { state: TunnelState.Pending, server: null });
   }
 
   end(id: string): void {
