@@ -33,7 +33,9 @@ export async function createApp(deps: AppDeps): Promise<NestExpressApplication> 
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const routePath = (req.route as { path?: string } | undefined)?.path;
       const route = routePath ? `${req.baseUrl}${routePath}` : "unmatched";
-      metrics.observe(req.method, route, res.statusCode, seconds);
+      // A long-poll (?wait=S, S > 0) waits on purpose: kept out of the latency histogram.
+      const longPoll = /[?&]wait=(?!0*(&|$))/.test(req.originalUrl);
+      metrics.observe(req.method, route, res.statusCode, seconds, longPoll);
     });
     next();
   });
