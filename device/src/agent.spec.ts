@@ -28,7 +28,7 @@ describe("Agent", () => {
     });
     sut = new Agent(
       { lifecycle, upkeep, store, clock, api, wg, log },
-      { waitSeconds: 25, rescanMs: 1000, backoffMs: 1000 },
+      { waitSeconds: 25, backoffMs: 1000 },
     );
     shutdown = new AbortController();
   });

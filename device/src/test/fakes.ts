@@ -289,6 +289,11 @@ export class FakeWireGuard implements WireGuard {
   async interfaces(): Promise<string[]> {
     return ["lo", "eth0", ...this.up_.keys()];
   }
+  /** Latest handshake per interface, as a test sets it. */
+  readonly handshakes = new Map<string, number>();
+  async latestHandshake(name: string): Promise<number | null> {
+    return this.handshakes.get(name) ?? null;
+  }
 }
 
 export class FakeUsers implements Users {
