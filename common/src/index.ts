@@ -7,6 +7,7 @@ export * from "./approval";
 export * from "./schemas";
 export * from "./wireguard";
 export * from "./client";
+export * from "./node-http-fetch";
 export * from "./untrusted";
 export * from "./display";
 export * from "./exit-codes";

@@ -7,22 +7,37 @@ import {
   tunnelIdSchema,
 } from "@support-tunnel/common";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { agent } from "./commands/agent";
-import { connect } from "./commands/connect";
-import { gc } from "./commands/gc";
-import { list } from "./commands/list";
-import { log } from "./commands/log";
-import { replay } from "./commands/replay";
-import { request } from "./commands/request";
-import { sessions } from "./commands/sessions";
-import { status } from "./commands/status";
-import { stop } from "./commands/stop";
-import { ui } from "./commands/ui";
 import { parseDuration } from "./config";
 import type { CommandContext } from "./context";
 import { ExitCode } from "./errors";
 import type { OutputStreams } from "./printer";
 import { parseListenAddress } from "./ui/listen-address";
+
+// Each command's module is loaded when the command runs, so `--help` and the
+// long-running agent do not carry the others (the consent page, the session
+// record's readers and players) in memory.
+const agent: typeof import("./commands/agent.js").agent = async (...args) =>
+  (await import("./commands/agent.js")).agent(...args);
+const connect: typeof import("./commands/connect.js").connect = async (...args) =>
+  (await import("./commands/connect.js")).connect(...args);
+const gc: typeof import("./commands/gc.js").gc = async (...args) =>
+  (await import("./commands/gc.js")).gc(...args);
+const list: typeof import("./commands/list.js").list = async (...args) =>
+  (await import("./commands/list.js")).list(...args);
+const log: typeof import("./commands/log.js").log = async (...args) =>
+  (await import("./commands/log.js")).log(...args);
+const replay: typeof import("./commands/replay.js").replay = async (...args) =>
+  (await import("./commands/replay.js")).replay(...args);
+const request: typeof import("./commands/request.js").request = async (...args) =>
+  (await import("./commands/request.js")).request(...args);
+const sessions: typeof import("./commands/sessions.js").sessions = async (...args) =>
+  (await import("./commands/sessions.js")).sessions(...args);
+const status: typeof import("./commands/status.js").status = async (...args) =>
+  (await import("./commands/status.js")).status(...args);
+const stop: typeof import("./commands/stop.js").stop = async (...args) =>
+  (await import("./commands/stop.js")).stop(...args);
+const ui: typeof import("./commands/ui.js").ui = async (...args) =>
+  (await import("./commands/ui.js")).ui(...args);
 
 const EXIT_CODES_HELP = `
 ${exitCodesHelp([
