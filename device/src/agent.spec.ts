@@ -271,11 +271,14 @@ describe("Agent", () => {
     // wireguard-go killed: the interface is gone, nothing else changed.
     h.wg.up_.delete(record.interface);
 
-    await h.clock.runUntil(() => h.wg.up_.has(record.interface), "the interface back");
+    await h.clock.runUntil(
+      () => h.logs.includes(`tunnel ${record.tunnelId}: ${record.interface} is back up`),
+      "the interface back",
+    );
+    assert.ok(h.wg.up_.has(record.interface));
     assert.deepEqual(h.wg.ups, [record.interface, record.interface]);
     assert.equal(h.users.users.get(record.supportUser), user, "the same support user");
     assert.equal((await h.store.read(record.tunnelId))?.phase, "up");
-    assert.ok(h.logs.includes(`tunnel ${record.tunnelId}: ${record.interface} is back up`));
     assert.equal(h.api.state(record.tunnelId), TunnelState.Running);
   });
 
