@@ -48,6 +48,27 @@ export class ApiUnreachableError extends Error {
   override name = "ApiUnreachableError";
 }
 
+/**
+ * What the client asks of fetch, and nothing more, so a lighter transport can
+ * stand in for the global one (the device agent's, over node:http).
+ */
+export type ApiFetch = (
+  url: URL,
+  init: {
+    method: string;
+    headers: Record<string, string>;
+    body: string | undefined;
+    signal: AbortSignal;
+    redirect: "manual";
+  },
+) => Promise<ApiFetchResponse>;
+
+export interface ApiFetchResponse {
+  status: number;
+  headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}
+
 export interface ApiClientOptions {
   baseUrl: string;
   token?: string;
@@ -60,7 +81,7 @@ export interface ApiClientOptions {
   retries?: number;
   /** First backoff delay; doubles each retry. Default 250 ms. */
   backoffMs?: number;
-  fetch?: typeof fetch;
+  fetch?: ApiFetch;
   sleep?: (ms: number) => Promise<void>;
   userAgent?: string;
 }
@@ -83,7 +104,7 @@ export class SupportApiClient {
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly backoffMs: number;
-  private readonly fetchImpl: typeof fetch;
+  private readonly fetchImpl: ApiFetch;
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly options: ApiClientOptions) {
@@ -302,7 +323,7 @@ export class SupportApiClient {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-      let response: Response;
+      let response: ApiFetchResponse;
       let text: string;
       try {
         response = await this.fetchImpl(url, {

@@ -8,6 +8,7 @@ export * from "./refusal";
 export * from "./schemas";
 export * from "./wireguard";
 export * from "./client";
+export * from "./node-http-fetch";
 export * from "./untrusted";
 export * from "./display";
 export * from "./codes";

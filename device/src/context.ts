@@ -1,6 +1,6 @@
 // Wires the real adapters to the device logic: the only place that does.
 import { randomBytes } from "node:crypto";
-import { SupportApiClient, type OutputStream } from "@support-tunnel/common";
+import { nodeHttpFetch, SupportApiClient, type OutputStream } from "@support-tunnel/common";
 import { systemClock } from "./adapters/clock";
 import { createHookRunner } from "./adapters/hooks";
 import { FileJournal } from "./adapters/journal-store";
@@ -36,7 +36,13 @@ export function realDeps(settings: DeviceSettings, log: (message: string) => voi
     clock: systemClock,
     random: (n) => new Uint8Array(randomBytes(n)),
     api: (baseUrl, token) =>
-      new SupportApiClient({ baseUrl, token, retries: 2, userAgent: "support-device/0.1" }),
+      new SupportApiClient({
+        baseUrl,
+        token,
+        retries: 2,
+        userAgent: "support-device/0.1",
+        fetch: nodeHttpFetch,
+      }),
     wg: wgQuick,
     users: new SystemUsers(),
     hooks: createHookRunner(),

@@ -36,6 +36,9 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   if (!options.signal) {
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
+    // A terminal that closes (ssh, script) under `request --wait` or `ui`: stop
+    // cleanly as for Ctrl-C; the tunnel, detached from the terminal, stays.
+    process.on("SIGHUP", onSignal);
   }
 
   const withContext: WithContext =
@@ -59,6 +62,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   } finally {
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
+    process.off("SIGHUP", onSignal);
   }
 }
 

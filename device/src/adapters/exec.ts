@@ -9,6 +9,14 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Exit codes that are not failures (e.g. "no such user"). */
   okExitCodes?: readonly number[];
+  /**
+   * In a session of its own (setsid), with no controlling terminal: for what must
+   * outlive the command, such as the wireguard-go that wg-quick starts, which a
+   * closing terminal's SIGHUP would otherwise kill.
+   */
+  detached?: boolean;
+  /** Added to the environment. */
+  env?: Record<string, string>;
 }
 
 export interface RunResult {
@@ -37,7 +45,8 @@ export async function run(
     timeout: options.timeoutMs ?? 30_000,
     input: "",
     reject: false,
-    env: { PATH: SYSTEM_PATH, LANG: "C" },
+    detached: options.detached ?? false,
+    env: { ...options.env, PATH: SYSTEM_PATH, LANG: "C" },
     extendEnv: true,
     stripFinalNewline: true,
   });

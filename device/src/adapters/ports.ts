@@ -41,6 +41,8 @@ export interface WireGuard {
   deleteInterface(name: string): Promise<void>;
   /** Names of the network interfaces present. */
   interfaces(): Promise<string[]>;
+  /** When the interface's peer last completed a handshake (ms since the epoch); null for never. */
+  latestHandshake(name: string): Promise<number | null>;
 }
 
 /** The session record: each tunnel's journal and its sessions' I/O logs, kept after it ends. */
@@ -99,4 +101,14 @@ export interface StateStore {
   hasWgConfig(iface: string): Promise<boolean>;
   /** Interface names of every wg config file present. */
   listWgConfigs(): Promise<string[]>;
+  /**
+   * Calls `onChange` with a tunnel's id whenever its record is written or
+   * removed, by this process or another (`request`, `stop`, the consent page);
+   * with null when it cannot tell which. `onError` when watching fails. Returns
+   * the way to stop watching.
+   */
+  watch(
+    onChange: (tunnelId: string | null) => void,
+    onError: (err: Error) => void,
+  ): Promise<() => void>;
 }

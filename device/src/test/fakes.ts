@@ -110,6 +110,10 @@ export class FakeApi {
   refusalsFail = false;
   /** A lying api: added to every expiry it answers with (the request's and the view's). */
   expiryLieMs = 0;
+  /** False: long-polls are answered at once, as by an api shutting down or a proxy that does not hold them. */
+  holdsLongPolls = true;
+  /** Every device poll asked, answered or not, with the fake time it was asked at. */
+  readonly polls: { tunnelId: string | undefined; at: number }[] = [];
 
   constructor(
     private readonly clock: FakeClock,
@@ -174,10 +178,18 @@ export class FakeApi {
         return { tunnelId, token: tok, expiresAt: this.lie(expiresAt) };
       },
       getDeviceTunnel: async (opts = {}) => {
+        this.polls.push({
+          tunnelId: [...this.tunnels.values()].find((x) => x.token === token)?.view.tunnelId,
+          at: this.clock.now(),
+        });
         this.check();
         const t = this.byToken(token);
         // Like the api: without `since`, a wait waits for a change from the current state.
-        if (opts.waitSeconds && (opts.since ?? t.view.state) === t.view.state) {
+        if (
+          this.holdsLongPolls &&
+          opts.waitSeconds &&
+          (opts.since ?? t.view.state) === t.view.state
+        ) {
           await new Promise<void>((resolve, reject) => {
             if (opts.signal?.aborted) return reject(new Error("aborted"));
             const wake = () => resolve();
@@ -297,7 +309,10 @@ export class FakeApi {
 
 export class FakeWireGuard implements WireGuard {
   readonly up_ = new Map<string, string>();
+  /** Every `wg-quick up`, by interface name. */
+  readonly ups: string[] = [];
   async up(configPath: string): Promise<void> {
+    this.ups.push(path.basename(configPath, ".conf"));
     this.up_.set(path.basename(configPath, ".conf"), fs.readFileSync(configPath, "utf8"));
   }
   async down(configPath: string): Promise<void> {
@@ -308,6 +323,11 @@ export class FakeWireGuard implements WireGuard {
   }
   async interfaces(): Promise<string[]> {
     return ["lo", "eth0", ...this.up_.keys()];
+  }
+  /** Latest handshake per interface, as a test sets it. */
+  readonly handshakes = new Map<string, number>();
+  async latestHandshake(name: string): Promise<number | null> {
+    return this.handshakes.get(name) ?? null;
   }
 }
 
