@@ -109,7 +109,8 @@ async function floorTimeToShell(
     const pub = fs.readFileSync(`${key}.pub`, "utf8").trim();
     const sshd = await host.startSshd({ authorizedKeysForRoot: [pub] });
     const knownHosts = path.join(os.tmpdir(), `bench-kh-${process.pid}-${run}`);
-    fs.writeFileSync(knownHosts, `[${host.address}]:${sshd.port} ${sshd.hostPublicKey}\n`);
+    const pattern = sshd.port === 22 ? host.address : `[${host.address}]:${sshd.port}`;
+    fs.writeFileSync(knownHosts, `${pattern} ${sshd.hostPublicKey}\n`);
     const ssh = (remote: string[], input?: string) =>
       execa(
         "ssh",
@@ -188,6 +189,7 @@ async function floorTimeToShell(
       ])
       .catch(() => undefined);
     await world.lab.removeHost(host.name).catch(() => undefined);
+    fs.rmSync(path.join(os.tmpdir(), `bench-kh-${process.pid}-${run}`), { force: true });
   }
 }
 
