@@ -19,6 +19,12 @@ export interface MainIo {
   env: NodeJS.ProcessEnv;
 }
 
+/** How long to insist on an api that does not answer (the client's defaults: 3 retries, 10 s). */
+export interface ApiPatience {
+  retries?: number;
+  timeoutMs?: number;
+}
+
 export interface Context {
   printer: Printer;
   env: Environment;
@@ -26,7 +32,7 @@ export interface Context {
   /** The terminal's width when stdout is one: tables are cut to it. */
   terminalColumns?: number;
   /** The api client for the logged-in engineer; throws "not logged in" without a url and token. */
-  api(): SupportApiClient;
+  api(patience?: ApiPatience): SupportApiClient;
   /** Where each tunnel's server is recorded on this machine. */
   records(): ServerRecordStore;
 }
@@ -52,12 +58,17 @@ export async function createContext(flags: CommonFlags, io: MainIo): Promise<Con
     env,
     config,
     terminalColumns: io.stdout.isTTY ? io.stdout.columns : undefined,
-    api: () => apiClientFor(config),
+    api: (patience) => apiClientFor(config, patience),
     records: () => new FileServerRecordStore(config.dir),
   };
 }
 
-export function apiClientFor(config: ResolvedConfig): SupportApiClient {
+export function apiClientFor(config: ResolvedConfig, patience: ApiPatience = {}): SupportApiClient {
   const { apiUrl, token } = requireApi(config);
-  return new SupportApiClient({ baseUrl: apiUrl, token, userAgent: "support-cli/0.1" });
+  return new SupportApiClient({
+    baseUrl: apiUrl,
+    token,
+    userAgent: "support-cli/0.1",
+    ...patience,
+  });
 }

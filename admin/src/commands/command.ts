@@ -24,7 +24,9 @@ export async function command({ id, argv, ctx }: CommandOptions): Promise<never>
     );
   const controlPath = controlSocketPath(ctx.config.dir, tunnelId);
   // The first hop to the server is made (or found open) while the api is asked.
-  const { record, hop } = await resolveDeviceAccess(ctx.api(), ctx.records(), tunnelId, {
+  // One retry, 5 s each: with the api down, the recorded access is used without a long wait.
+  const api = ctx.api({ retries: 1, timeoutMs: 5_000 });
+  const { record, hop } = await resolveDeviceAccess(api, ctx.records(), tunnelId, {
     whileChecking: async (record) => {
       if (!controlPath) return;
       await prepareControlDir(ctx.config.dir);
