@@ -233,7 +233,7 @@ describe("the consent page in the lab, in Chromium", function () {
         "e2e-command-output",
       ]);
       assert.equal(ran.exitCode, 0, ran.stderr);
-      assert.equal(ran.stdout, "e2e-command-output\n");
+      assert.equal(ran.stdout, "e2e-command-output"); // execa drops the final newline
 
       const argv = [process.execPath, SUPPORT_BIN, "connect", tunnelId];
       const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
