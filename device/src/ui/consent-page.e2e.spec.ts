@@ -217,7 +217,7 @@ describe("the consent page in the lab, in Chromium", function () {
       await card.waitFor({ timeout: 60_000 });
       assert.match(
         await card.locator(".headline").innerText(),
-        /^Connected as alice \(ticket ABC-123\) since \d\d:\d\d/,
+        /^Connected as alice \(ticket ABC-123\) since \d/,
       );
       assert.match(await card.locator(".facts").innerText(), /Approved by\s+alice/);
       assert.equal(await card.locator(".codes").isVisible(), false, "the key is not shown now");
@@ -233,7 +233,7 @@ describe("the consent page in the lab, in Chromium", function () {
         "e2e-command-output",
       ]);
       assert.equal(ran.exitCode, 0, ran.stderr);
-      assert.equal(ran.stdout, "e2e-command-output\n");
+      assert.equal(ran.stdout, "e2e-command-output"); // execa drops the final newline
 
       const argv = [process.execPath, SUPPORT_BIN, "connect", tunnelId];
       const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
@@ -250,9 +250,7 @@ describe("the consent page in the lab, in Chromium", function () {
         shell.stdin?.write("echo typed-in-shell-$((2+3))\n");
         await waitFor(() => output.includes("typed-in-shell-5"), "the shell's answer", 30_000);
         const card = page.locator(`.tunnel[data-tunnel-id="${tunnelId}"]`);
-        await card
-          .locator(".in-session li", { hasText: /^alice, shell, since \d\d:\d\d$/ })
-          .waitFor();
+        await card.locator(".in-session li", { hasText: /^alice, shell, since \d/ }).waitFor();
         const shown = await support(["show", tunnelId]);
         assert.match(shown.stdout, /^state: +connected$/m, shown.stdout);
         assert.match(shown.stdout, /^in now: +alice$/m, shown.stdout);
@@ -314,7 +312,7 @@ describe("the consent page in the lab, in Chromium", function () {
       });
       await replay.locator(".ap-player").waitFor();
       // What alice typed, and what the device answered, as she saw them.
-      await replay.getByText("echo typed-in-shell-$((2+3))").waitFor({ timeout: 30_000 });
+      await replay.getByText("echo typed-in-shell-$((2+3))").first().waitFor({ timeout: 30_000 });
       await replay
         .getByText(/^typed-in-shell-5/)
         .first()
@@ -327,7 +325,7 @@ describe("the consent page in the lab, in Chromium", function () {
         browser!.context.waitForEvent("page"),
         commandSession.getByRole("link", { name: "Replay" }).click(),
       ]);
-      await played.getByText("e2e-command-output").waitFor({ timeout: 30_000 });
+      await played.getByText("e2e-command-output").first().waitFor({ timeout: 30_000 });
       await played.close();
       assert.deepEqual(pageProblems, [], "the page logged no errors");
     });
@@ -351,7 +349,7 @@ describe("the consent page in the lab, in Chromium", function () {
         `${laterKey}\n`,
       );
       assert.equal(early.exitCode, 4, early.stderr);
-      assert.match(early.stderr, /start/);
+      assert.match(early.stderr, /opens at .* as the customer chose/);
       assert.deepEqual(hostNames(), hostsBefore, "no tunnel server was made");
       await card.getByRole("button", { name: "Cancel the request" }).click();
       await page.getByText("No support access is open on this device.").waitFor();
