@@ -246,6 +246,8 @@ export class Agent {
           log(`tunnel ${id}: its interface ${record.interface} is gone; bringing it back`);
           const outcome = await upkeep.restoreLink(id);
           if (outcome === "restored") log(`tunnel ${id}: ${record.interface} is back up`);
+          // Reset to `requested`: ask at once, so it is connected again without a long-poll's wait.
+          if (outcome === "reset") since = undefined;
           continue;
         }
         const msLeft = Date.parse(effectiveExpiry(record)) - clock.now();
