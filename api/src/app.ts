@@ -9,6 +9,7 @@ import { AppModule, type AppDeps } from "./app.module";
 import { nestLogger } from "./http/logging";
 import { HttpDrain } from "./http/drain";
 import { captureRequestContext } from "./http/request-context";
+import { firstAdminHint } from "./first-admin";
 import { EngineerService } from "./services/engineer.service";
 import { MetricsService } from "./services/metrics.service";
 
@@ -62,6 +63,12 @@ export async function createApp(deps: AppDeps): Promise<NestExpressApplication> 
       await app.close().catch(() => undefined);
       throw err;
     }
+  }
+  try {
+    if (await app.get(EngineerService).noneYet()) deps.logger.warn(firstAdminHint(deps.config));
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw err;
   }
   return app;
 }

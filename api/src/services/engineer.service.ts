@@ -84,6 +84,11 @@ export class EngineerService {
     if (removed === "last-admin") throw new LastAdminError(name);
   }
 
+  /** True on a fresh installation: no one can log in until a first admin is made. */
+  async noneYet(): Promise<boolean> {
+    return (await this.engineers.count()) === 0;
+  }
+
   /** Creates `admin` with the given token when no engineer exists yet; true if it did. */
   async bootstrap(token: EngineerToken): Promise<boolean> {
     const now = this.clock.now();
