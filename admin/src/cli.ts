@@ -1,6 +1,7 @@
 // `support`: the commands and their flags. Each action hands its flags and a
 // context to the command's function; every error ends in the one handler.
-import { ENTERED_STATES, EXIT_CODES, exitCodesHelp } from "@support-tunnel/common";
+import { join } from "node:path";
+import { ENTERED_STATES, EXIT_CODES, exitCodesHelp, packageVersion } from "@support-tunnel/common";
 import { Command, Option } from "commander";
 import { audit } from "./commands/audit";
 import { command } from "./commands/command";
@@ -38,6 +39,7 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
     .description(
       "Support engineer CLI: approve tunnels, get a root shell on customer devices, tear it all down.",
     )
+    .version(packageVersion(join(__dirname, "..")), "-V, --version", "print the version")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .addHelpText("after", EXIT_CODES_HELP)

@@ -222,6 +222,12 @@ describe("support-device (cli)", () => {
     assert.match(stderr, /at least 60 seconds/);
   });
 
+  it("prints its version with --version, exit 0", async () => {
+    const { code, stdout } = await sut("--version");
+    assert.equal(code, 0);
+    assert.match(stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+
   it("exits 2 on a malformed tunnel id", async () => {
     const { code, stderr } = await sut("connect", "not-a-uuid");
     assert.equal(code, 2);

@@ -3,10 +3,12 @@ import {
   engineerNameSchema,
   exitCodesHelp,
   CodeError,
+  packageVersion,
   parseTunnelIdInput,
   ticketSchema,
   ttlSecondsSchema,
 } from "@support-tunnel/common";
+import { join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { agent } from "./commands/agent";
 import { connect } from "./commands/connect";
@@ -113,6 +115,7 @@ export type WithContext = <A extends unknown[]>(
 export function buildCli(withContext: WithContext, streams: OutputStreams): Command {
   const program = new Command("support-device")
     .description("Ask for remote support from this device, and let support in once approved.")
+    .version(packageVersion(join(__dirname, "..")), "-V, --version", "print the version")
     .option("--api <url>", "api URL (env SUPPORT_API_URL)")
     .option(
       "--state-dir <dir>",
