@@ -5,7 +5,7 @@ import { CommanderError, type Command } from "commander";
 import { buildCli, type WithContext } from "./cli";
 import { loadSettings, type DeviceSettings, type GlobalFlags } from "./config";
 import { contextFrom, realDeps, type DeviceDeps } from "./context";
-import { DeviceError, ExitCode } from "./errors";
+import { DeviceError, ExitCode, UsageError } from "./errors";
 import { createPrinter, type OutputStreams } from "./printer";
 
 export interface MainOptions {
@@ -14,7 +14,16 @@ export interface MainOptions {
   /** For tests: replaces the real adapters. */
   deps?: (settings: DeviceSettings, log: (message: string) => void) => DeviceDeps;
   signal?: AbortSignal;
+  /** Whether this process is root; default: its uid is 0 (tests with fake adapters: yes). */
+  isRoot?: () => boolean;
 }
+
+/**
+ * Every command but `ui --hash-password` makes or reads root's users, interfaces and
+ * 0700 state: without root it would fail later with EACCES, or half done.
+ */
+const NOT_ROOT =
+  "this must run as root: it creates the support user and the WireGuard interface and keeps its state in root's directories; run it with sudo";
 
 /** Runs the CLI and returns the exit code; never exits the process itself. */
 export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
@@ -34,7 +43,9 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     async (...args) => {
       // commander passes the command itself last
       const cmd = args[args.length - 1] as Command;
-      const flags = cmd.optsWithGlobals<GlobalFlags & { json?: boolean }>();
+      const flags = cmd.optsWithGlobals<GlobalFlags & { json?: boolean; hashPassword?: boolean }>();
+      const isRoot = options.isRoot ?? (options.deps ? () => true : () => process.getuid?.() === 0);
+      if (!isRoot() && !(cmd.name() === "ui" && flags.hashPassword)) throw new UsageError(NOT_ROOT);
       const settings = await loadSettings(flags, options.env ?? process.env);
       const printer = createPrinter({ json: flags.json === true, streams });
       const deps = (options.deps ?? realDeps)(settings, (m) => printer.info(m));
