@@ -70,6 +70,14 @@ describe("support (cli)", () => {
     );
   });
 
+  it("prints its version with --version and -V, exit 0", async () => {
+    for (const flag of ["--version", "-V"]) {
+      const r = await run(flag);
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+    }
+  });
+
   it("prints help for every command with exit code 0", async () => {
     for (const cmd of [
       "login",

@@ -1,10 +1,12 @@
 // `support`: the commands and their flags. Each action hands its flags and a
 // context to the command's function; every error ends in the one handler.
+import { join } from "node:path";
 // Only commander and two small modules of common load up front: a command's
 // module (and the api client, its schemas, execa, the providers) loads when
 // that command runs, so `--help` costs little more than starting node.
 /* eslint-disable @typescript-eslint/no-require-imports */
 import { EXIT_CODES, ExitCode, exitCodesHelp } from "@support-tunnel/common/dist/exit-codes";
+import { packageVersion } from "@support-tunnel/common/dist/display";
 import { ENTERED_STATES } from "@support-tunnel/common/dist/state";
 import { Command, CommanderError, Option } from "commander";
 import type { CommonFlags, MainIo } from "./context";
@@ -47,6 +49,7 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
     .description(
       "Support engineer CLI: approve tunnels, get a root shell on customer devices, tear it all down.",
     )
+    .version(packageVersion(join(__dirname, "..")), "-V, --version", "print the version")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .addHelpText("after", EXIT_CODES_HELP)

@@ -73,6 +73,14 @@ describe("support-api migrate and engineer commands (PostgreSQL)", function () {
     assert.equal((await sut(["engineer", "revoke", "ada"])).stdout, "revoked ada\n");
   });
 
+  it("prints its version with --version, and exits 2 on an unknown command or flag", async () => {
+    const version = await sut(["--version"]);
+    assert.equal(version.code, 0);
+    assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+    assert.equal((await sut(["bogus"])).code, 2);
+    assert.equal((await sut(["serve", "--bogus"])).code, 2);
+  });
+
   it("refuses a bad role and a bad configuration with a message naming them", async () => {
     const badRole = await sut(["engineer", "add", "bob", "--role", "root"]);
     assert.equal(badRole.code, 2);

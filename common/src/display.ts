@@ -1,6 +1,7 @@
 // Text for a terminal, shared by the two CLIs. Strings in api answers are made
 // safe as they are parsed (untrusted.ts, visible escapes); table cells and other
 // local text go through the same check once more, each unsafe character a `?`.
+import { readFileSync } from "node:fs";
 import { sanitizeText } from "./untrusted";
 
 /** Replaces control, bidi and invisible characters (see sanitizeText) with `?`. */
@@ -35,4 +36,19 @@ export function fitToWidth(text: string, columns: number | undefined): string {
       [...line].length > columns ? [...line].slice(0, columns - 1).join("") + "…" : line,
     )
     .join("\n");
+}
+
+/**
+ * The version of the package in `packageDir` (each binary passes its own, one
+ * level above its dist/), as `--version` prints it.
+ */
+export function packageVersion(packageDir: string): string {
+  try {
+    const parsed = JSON.parse(readFileSync(`${packageDir}/package.json`, "utf8")) as {
+      version?: unknown;
+    };
+    return typeof parsed.version === "string" ? parsed.version : "unknown";
+  } catch {
+    return "unknown";
+  }
 }

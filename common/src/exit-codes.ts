@@ -28,7 +28,7 @@ export const EXIT_CODES: readonly ExitCodeEntry[] = [
     code: 2,
     name: "Usage",
     meaning:
-      "usage error: a bad flag or argument, a missing api url, an invalid or unreadable config",
+      "usage error: a bad flag or argument (a tunnel code or PSK whose check symbol is wrong, a tunnel prefix that matches several tunnels), a missing api url, an invalid or unreadable config, `support-device` run as another user than root",
   },
   {
     code: 3,

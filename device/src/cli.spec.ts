@@ -222,6 +222,26 @@ describe("support-device (cli)", () => {
     assert.match(stderr, /at least 60 seconds/);
   });
 
+  it("prints its version with --version, exit 0", async () => {
+    const { code, stdout } = await sut("--version");
+    assert.equal(code, 0);
+    assert.match(stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+
+  it("tells a user who is not root to run it as root, exit 2, and does nothing", async () => {
+    let stderr = "";
+    const code = await main(["--state-dir", h.stateDir, "--api", "http://api.test", "request"], {
+      env: {},
+      streams: { stdout: { write: () => true }, stderr: { write: (s: string) => (stderr += s) } },
+      deps: (settings, log) => ({ ...h.deps, settings: { ...settings, hooks: {} }, log }),
+      signal: new AbortController().signal,
+      isRoot: () => false,
+    });
+    assert.equal(code, 2);
+    assert.match(stderr, /must run as root.*run it with sudo/);
+    assert.equal(h.api.tunnels.size, 0);
+  });
+
   it("exits 2 on a malformed tunnel id", async () => {
     const { code, stderr } = await sut("connect", "not-a-uuid");
     assert.equal(code, 2);

@@ -1,9 +1,11 @@
 // Commands and flags of `support-device`, and nothing else: main.ts runs them.
+import { join } from "node:path";
 // Only commander and common's exit codes load up front: a command's module (and
 // the schemas, adapters and execa behind it) loads when that command runs, so
 // `--help` costs little more than starting node.
 /* eslint-disable @typescript-eslint/no-require-imports */
 import { ExitCode, exitCodesHelp } from "@support-tunnel/common/dist/exit-codes";
+import { packageVersion } from "@support-tunnel/common/dist/display";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { CommandContext } from "./context";
 import type { OutputStreams } from "./printer";
@@ -115,6 +117,7 @@ export type WithContext = <A extends unknown[]>(
 export function buildCli(withContext: WithContext, streams: OutputStreams): Command {
   const program = new Command("support-device")
     .description("Ask for remote support from this device, and let support in once approved.")
+    .version(packageVersion(join(__dirname, "..")), "-V, --version", "print the version")
     .option("--api <url>", "api URL (env SUPPORT_API_URL)")
     .option(
       "--state-dir <dir>",

@@ -23,7 +23,16 @@ export interface MainOptions {
   /** For tests: replaces the real adapters. */
   deps?: (settings: DeviceSettings, log: (message: string) => void) => DeviceDeps;
   signal?: AbortSignal;
+  /** Whether this process is root; default: its uid is 0 (tests with fake adapters: yes). */
+  isRoot?: () => boolean;
 }
+
+/**
+ * Every command but `ui --hash-password` makes or reads root's users, interfaces and
+ * 0700 state: without root it would fail later with EACCES, or half done.
+ */
+const NOT_ROOT =
+  "this must run as root: it creates the support user and the WireGuard interface and keeps its state in root's directories; run it with sudo";
 
 /** Runs the CLI and returns the exit code; never exits the process itself. */
 export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
@@ -46,7 +55,11 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     async (...args) => {
       // commander passes the command itself last
       const cmd = args[args.length - 1] as Command;
-      const flags = cmd.optsWithGlobals<GlobalFlags & { json?: boolean }>();
+      const flags = cmd.optsWithGlobals<GlobalFlags & { json?: boolean; hashPassword?: boolean }>();
+      const isRoot = options.isRoot ?? (options.deps ? () => true : () => process.getuid?.() === 0);
+      if (!isRoot() && !(cmd.name() === "ui" && flags.hashPassword)) {
+        throw new (load.errors().UsageError)(NOT_ROOT);
+      }
       const settings = await load.config().loadSettings(flags, options.env ?? process.env);
       const printer = load.printer().createPrinter({ json: flags.json === true, streams });
       const { contextFrom, realDeps } = load.context();

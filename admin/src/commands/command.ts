@@ -5,6 +5,7 @@ import type { Context } from "../context";
 import { resolveDeviceAccess } from "../device-access";
 import { CliError, ExitCode, ExitWith } from "../errors";
 import { controlSocketPath, openFirstHop, prepareControlDir } from "../first-hop";
+import { whyTunnelEnded } from "../session-ending";
 import { throughServerArgs } from "../ssh/system-ssh";
 import { resolveTunnelId } from "../tunnel-id";
 
@@ -44,6 +45,8 @@ export async function command({ id, argv, ctx }: CommandOptions): Promise<never>
   );
   const code = await runSystemSsh(args);
   if (code === 255) {
+    const ended = await whyTunnelEnded(ctx.api(), tunnelId);
+    if (ended) throw new CliError(`the command was cut: ${ended}`, ExitCode.SshFailure);
     throw new CliError(
       `ssh to the device through ${record.server.instanceId} failed (exit 255): the tunnel may be down, the device may have revoked it, or its SSH host key is not the one pinned at create (see ssh's message above)`,
       ExitCode.SshFailure,

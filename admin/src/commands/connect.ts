@@ -6,6 +6,7 @@ import type { Context } from "../context";
 import { resolveDeviceAccess } from "../device-access";
 import { CliError, ExitCode, ExitWith } from "../errors";
 import { controlSocketPath, openFirstHop, prepareControlDir } from "../first-hop";
+import { sessionBanner, warnBeforeExpiry, whyTunnelEnded } from "../session-ending";
 import { throughServerArgs } from "../ssh/system-ssh";
 import { resolveTunnelId } from "../tunnel-id";
 
@@ -36,7 +37,27 @@ export async function connect({ id, ctx }: ConnectOptions): Promise<never> {
     true,
     { controlPath: controlPath ?? undefined },
   );
-  const code = await runSystemSsh(args);
+  // The banner and the warnings are a courtesy: a tunnel the api cannot show still connects.
+  const tunnel = await api.getTunnel(tunnelId).catch(() => null);
+  let cancelWarnings = () => {};
+  if (tunnel) {
+    ctx.printer.info(sessionBanner(tunnel, Date.now()));
+    cancelWarnings = warnBeforeExpiry(tunnel.expiresAt, (text) => process.stderr.write(text));
+  }
+  let code: number;
+  try {
+    code = await runSystemSsh(args);
+  } finally {
+    cancelWarnings();
+  }
+  if (code !== 0) {
+    const ended = await whyTunnelEnded(api, tunnelId);
+    if (ended)
+      throw new CliError(
+        `the session was cut: ${ended}`,
+        code === 255 ? ExitCode.SshFailure : code,
+      );
+  }
   if (code === 255) {
     throw new CliError(
       `ssh to the device through ${record.server.instanceId} ended with exit 255: the connection failed or was cut, or the device's SSH host key is not the one pinned at create (see ssh's message above)`,
