@@ -8,7 +8,7 @@
 // Without it mocha runs only the files named on its command line.
 "use strict";
 
-const WORKSPACES = "{testkit,common,api,device,admin,infra,scripts/lab}";
+const WORKSPACES = "{testkit,common,api,device,admin,infra,scripts/lab,scripts/bench}";
 const TIERS = {
   fast: `${WORKSPACES}/dist/**/!(*.int|*.e2e).spec.js`,
   int: `${WORKSPACES}/dist/**/*.int.spec.js`,

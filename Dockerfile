@@ -18,6 +18,7 @@ COPY device/package.json device/
 COPY admin/package.json admin/
 COPY infra/package.json infra/
 COPY scripts/lab/package.json scripts/lab/
+COPY scripts/bench/package.json scripts/bench/
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY common/ common/
 COPY api/ api/
@@ -36,6 +37,7 @@ COPY --from=build /app/device/package.json device/
 COPY --from=build /app/admin/package.json admin/
 COPY --from=build /app/infra/package.json infra/
 COPY --from=build /app/scripts/lab/package.json scripts/lab/
+COPY --from=build /app/scripts/bench/package.json scripts/bench/
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
       --workspace @support-tunnel/api --workspace @support-tunnel/common \
  && mkdir -p common/node_modules api/node_modules \

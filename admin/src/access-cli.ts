@@ -1,34 +1,23 @@
 // The access commands and their flags: customers, groups, a group's members and
 // customers, and the fleet of devices. Declared here, beside cli.ts, so the
 // tunnel commands there stay as they were.
-import { GROUP_ROLES } from "@support-tunnel/common";
+// Like cli.ts, it loads the commands' module only when one of them runs.
+import { GROUP_ROLES } from "@support-tunnel/common/dist/group-roles";
 import { Option, type Command } from "commander";
-import {
-  customersCreate,
-  customersList,
-  customersRotateSecret,
-  devices,
-  groupAddCustomer,
-  groupAddMember,
-  groupRemoveCustomer,
-  groupRemoveMember,
-  groupsCreate,
-  groupsList,
-  groupsShow,
-} from "./commands/access";
 import type { CommonFlags, Context } from "./context";
 
 export function registerAccessCommands(
   program: Command,
   common: (cmd: Command) => Command,
   ctx: (flags: CommonFlags) => Promise<Context>,
+  load: () => typeof import("./commands/access"),
 ): void {
   const customers = common(
     program
       .command("customers")
       .description("list customers (admins: all; others: those your groups serve)"),
   ).action(async (opts: CommonFlags) => {
-    await customersList({ ctx: await ctx(opts) });
+    await load().customersList({ ctx: await ctx(opts) });
   });
   common(
     customers
@@ -37,7 +26,7 @@ export function registerAccessCommands(
       .argument("<name>", "customer name"),
   ).action(async (name: string, _: CommonFlags, cmd: Command) => {
     // The list's flags are the parent's: commander gives `--json` after the name to it.
-    await customersCreate({ name, ctx: await ctx(cmd.optsWithGlobals<CommonFlags>()) });
+    await load().customersCreate({ name, ctx: await ctx(cmd.optsWithGlobals<CommonFlags>()) });
   });
   common(
     customers
@@ -46,19 +35,22 @@ export function registerAccessCommands(
       .argument("<name>", "customer name"),
   ).action(async (name: string, _: CommonFlags, cmd: Command) => {
     // The list's flags are the parent's: commander gives `--json` after the name to it.
-    await customersRotateSecret({ name, ctx: await ctx(cmd.optsWithGlobals<CommonFlags>()) });
+    await load().customersRotateSecret({
+      name,
+      ctx: await ctx(cmd.optsWithGlobals<CommonFlags>()),
+    });
   });
 
   const groups = common(
     program.command("groups").description("list groups (admins: all; others: yours)"),
   ).action(async (opts: CommonFlags) => {
-    await groupsList({ ctx: await ctx(opts) });
+    await load().groupsList({ ctx: await ctx(opts) });
   });
   common(
     groups.command("create").description("admin: create a group").argument("<name>", "group name"),
   ).action(async (name: string, _: CommonFlags, cmd: Command) => {
     // The list's flags are the parent's: commander gives `--json` after the name to it.
-    await groupsCreate({ name, ctx: await ctx(cmd.optsWithGlobals<CommonFlags>()) });
+    await load().groupsCreate({ name, ctx: await ctx(cmd.optsWithGlobals<CommonFlags>()) });
   });
   common(
     groups
@@ -67,7 +59,7 @@ export function registerAccessCommands(
       .argument("<name>", "group name"),
   ).action(async (name: string, _: CommonFlags, cmd: Command) => {
     // The list's flags are the parent's: commander gives `--json` after the name to it.
-    await groupsShow({ name, ctx: await ctx(cmd.optsWithGlobals<CommonFlags>()) });
+    await load().groupsShow({ name, ctx: await ctx(cmd.optsWithGlobals<CommonFlags>()) });
   });
 
   const group = program
@@ -97,7 +89,7 @@ export function registerAccessCommands(
         engineer: string,
         opts: CommonFlags & { role: string; expires?: string },
       ) => {
-        await groupAddMember({ group: groupName, engineer, ...opts, ctx: await ctx(opts) });
+        await load().groupAddMember({ group: groupName, engineer, ...opts, ctx: await ctx(opts) });
       },
     );
   common(
@@ -107,7 +99,7 @@ export function registerAccessCommands(
       .argument("<group>", "group name")
       .argument("<engineer>", "engineer name"),
   ).action(async (groupName: string, engineer: string, opts: CommonFlags) => {
-    await groupRemoveMember({ group: groupName, engineer, ctx: await ctx(opts) });
+    await load().groupRemoveMember({ group: groupName, engineer, ctx: await ctx(opts) });
   });
   common(
     group
@@ -116,7 +108,7 @@ export function registerAccessCommands(
       .argument("<group>", "group name")
       .argument("<customer>", "customer name"),
   ).action(async (groupName: string, customer: string, opts: CommonFlags) => {
-    await groupAddCustomer({ group: groupName, customer, ctx: await ctx(opts) });
+    await load().groupAddCustomer({ group: groupName, customer, ctx: await ctx(opts) });
   });
   common(
     group
@@ -125,7 +117,7 @@ export function registerAccessCommands(
       .argument("<group>", "group name")
       .argument("<customer>", "customer name"),
   ).action(async (groupName: string, customer: string, opts: CommonFlags) => {
-    await groupRemoveCustomer({ group: groupName, customer, ctx: await ctx(opts) });
+    await load().groupRemoveCustomer({ group: groupName, customer, ctx: await ctx(opts) });
   });
 
   common(
@@ -135,6 +127,6 @@ export function registerAccessCommands(
   )
     .option("--customer <name>", "only this customer's devices")
     .action(async (opts: CommonFlags & { customer?: string }) => {
-      await devices({ customer: opts.customer, ctx: await ctx(opts) });
+      await load().devices({ customer: opts.customer, ctx: await ctx(opts) });
     });
 }

@@ -2,7 +2,6 @@
 // (the server's here, the device's on the server), running the system ssh client.
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import { execa } from "execa";
 import writeFileAtomic from "write-file-atomic";
 import { CliError, ExitCode } from "./errors";
 import type { TunnelServer } from "./providers/provider";
@@ -30,14 +29,29 @@ export async function pinHostKey(path: string, server: TunnelServer): Promise<vo
 }
 
 /**
+ * execa is ESM with a large module graph: loaded when a command first runs a
+ * program, so `--help` and the commands that run none do not pay for it.
+ */
+async function loadExeca(): Promise<typeof import("execa").execa> {
+  return (await import("execa")).execa;
+}
+
+/**
  * The first hop to the device (create, once it reports it is up): `true` as the
  * support user, accepting the device's host key into the tunnel's empty
- * known_hosts on the server, under the tunnel's alias.
+ * known_hosts on the server, under the tunnel's alias. With `controlPath`, the
+ * connection to the server stays open for the commands that follow.
  */
-export async function pinDeviceHostKey(record: ServerRecord, hop: DeviceHop): Promise<void> {
+export async function pinDeviceHostKey(
+  record: ServerRecord,
+  hop: DeviceHop,
+  controlPath?: string,
+): Promise<void> {
   const args = throughServerArgs(record.server.ssh, record.knownHostsPath, hop, ["true"], false, {
     firstContact: true,
+    controlPath,
   });
+  const execa = await loadExeca();
   const result = await execa("ssh", args, { stdin: "ignore", reject: false, timeout: 60_000 });
   if (result.exitCode !== 0) {
     const detail = String(result.stderr).trim().split("\n").slice(-3).join(" / ");
@@ -49,6 +63,7 @@ export async function pinDeviceHostKey(record: ServerRecord, hop: DeviceHop): Pr
 
 /** `ssh` with the terminal handed over; interactive sessions and streamed commands have no time limit. */
 export async function runSystemSsh(args: string[]): Promise<number> {
+  const execa = await loadExeca();
   const result = await execa("ssh", args, { stdio: "inherit", reject: false });
   if (result.failed && result.exitCode === undefined) {
     throw new CliError(`could not run ssh: ${result.message}`, ExitCode.Failure);

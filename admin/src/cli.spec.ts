@@ -47,7 +47,7 @@ describe("support (cli)", () => {
   it("refuses a malformed tunnel id before doing anything, with exit code 2", async () => {
     const r = await run("create", "not-a-uuid", "--psk", "-");
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /must be a lowercase UUID/);
+    assert.match(r.stderr, /"not-a-uuid" is not a tunnel id/);
   });
 
   it("refuses an unknown provider and a missing command, with exit code 2", async () => {
@@ -58,14 +58,24 @@ describe("support (cli)", () => {
     assert.equal((await run("command", "0b7e3f52-9a61-4c1e-8d2f-3a4b5c6d7e8f")).code, 2);
   });
 
-  it("filters lists by the states a tunnel can be in, not by connected (never entered yet)", async () => {
+  it("filters lists by every state a tunnel can be in, connected included", async () => {
     const help = await run("list", "--help");
-    for (const state of ["pending", "started", "running", "completed", "timedout"])
+    for (const state of ["pending", "started", "running", "connected", "completed", "timedout"])
       assert.match(help.stdout, new RegExp(`"${state}"`));
-    assert.doesNotMatch(help.stdout, /connected/);
-    const r = await run("list", "--state", "connected");
+    const r = await run("list", "--state", "linked");
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /Allowed choices are pending, started, running, completed, timedout/);
+    assert.match(
+      r.stderr,
+      /Allowed choices are pending, started, running, connected, completed, timedout/,
+    );
+  });
+
+  it("prints its version with --version and -V, exit 0", async () => {
+    for (const flag of ["--version", "-V"]) {
+      const r = await run(flag);
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+    }
   });
 
   it("prints help for every command with exit code 0", async () => {

@@ -1,22 +1,34 @@
 // `support`: the commands and their flags. Each action hands its flags and a
 // context to the command's function; every error ends in the one handler.
-import { ENTERED_STATES, EXIT_CODES, exitCodesHelp } from "@support-tunnel/common";
-import { Command, Option } from "commander";
+import { join } from "node:path";
+// Only commander and two small modules of common load up front: a command's
+// module (and the api client, its schemas, execa, the providers) loads when
+// that command runs, so `--help` costs little more than starting node.
+/* eslint-disable @typescript-eslint/no-require-imports */
+import { EXIT_CODES, ExitCode, exitCodesHelp } from "@support-tunnel/common/dist/exit-codes";
+import { packageVersion } from "@support-tunnel/common/dist/display";
+import { ENTERED_STATES } from "@support-tunnel/common/dist/state";
+import { Command, CommanderError, Option } from "commander";
 import { registerAccessCommands } from "./access-cli";
-import { audit } from "./commands/audit";
-import { command } from "./commands/command";
-import { connect } from "./commands/connect";
-import { create } from "./commands/create";
-import { gc } from "./commands/gc";
-import { list } from "./commands/list";
-import { login } from "./commands/login";
-import { show } from "./commands/show";
-import { stop } from "./commands/stop";
-import { whoami } from "./commands/whoami";
-import { createContext, plainPrinter, type CommonFlags, type MainIo } from "./context";
-import { ExitCode, exitCodeFor } from "./errors";
+import type { CommonFlags, MainIo } from "./context";
 
 export type { MainIo };
+
+const load = {
+  access: () => require("./commands/access") as typeof import("./commands/access"),
+  audit: () => require("./commands/audit") as typeof import("./commands/audit"),
+  command: () => require("./commands/command") as typeof import("./commands/command"),
+  connect: () => require("./commands/connect") as typeof import("./commands/connect"),
+  create: () => require("./commands/create") as typeof import("./commands/create"),
+  gc: () => require("./commands/gc") as typeof import("./commands/gc"),
+  list: () => require("./commands/list") as typeof import("./commands/list"),
+  login: () => require("./commands/login") as typeof import("./commands/login"),
+  show: () => require("./commands/show") as typeof import("./commands/show"),
+  stop: () => require("./commands/stop") as typeof import("./commands/stop"),
+  whoami: () => require("./commands/whoami") as typeof import("./commands/whoami"),
+  context: () => require("./context") as typeof import("./context"),
+  errors: () => require("./errors") as typeof import("./errors"),
+};
 
 const EXIT_CODES_HELP = `
 ${exitCodesHelp(EXIT_CODES.map((e) => e.code))}
@@ -33,12 +45,13 @@ function common(cmd: Command, json = true): Command {
 
 /** Runs the CLI and returns the exit code; bin.ts exits with it. */
 export async function main(argv: string[], io: MainIo = process): Promise<number> {
-  const ctx = (flags: CommonFlags) => createContext(flags, io);
+  const ctx = (flags: CommonFlags) => load.context().createContext(flags, io);
 
   const program = new Command("support")
     .description(
       "Support engineer CLI: approve tunnels, get a root shell on customer devices, tear it all down.",
     )
+    .version(packageVersion(join(__dirname, "..")), "-V, --version", "print the version")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .addHelpText("after", EXIT_CODES_HELP)
@@ -70,26 +83,33 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
           sshHost?: string;
         },
       ) => {
-        await login({ ...opts, ctx: await ctx(opts) });
+        await load.login().login({ ...opts, ctx: await ctx(opts) });
       },
     );
 
   common(program.command("whoami").description("who the api thinks you are")).action(
     async (opts: CommonFlags) => {
-      await whoami({ ctx: await ctx(opts) });
+      await load.whoami().whoami({ ctx: await ctx(opts) });
     },
   );
 
-  common(program.command("list").description("list tunnels"))
+  common(
+    program
+      .command("list")
+      .description(
+        "list live tunnels, newest first, with their age (--all: ended ones too); --json prints {tunnels: [...]}",
+      ),
+  )
     .addOption(new Option("--state <state>", "only tunnels in this state").choices(ENTERED_STATES))
-    .action(async (opts: CommonFlags & { state?: string }) => {
-      await list({ state: opts.state, ctx: await ctx(opts) });
+    .option("--all", "every tunnel, ended ones too")
+    .action(async (opts: CommonFlags & { state?: string; all?: boolean }) => {
+      await load.list().list({ state: opts.state, all: opts.all, ctx: await ctx(opts) });
     });
 
   common(
     program.command("show").description("show one tunnel").argument("<id>", "tunnel id"),
   ).action(async (id: string, opts: CommonFlags) => {
-    await show({ id, ctx: await ctx(opts) });
+    await load.show().show({ id, ctx: await ctx(opts) });
   });
 
   common(
@@ -98,7 +118,7 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
       .description("the audit log of one tunnel")
       .argument("<id>", "tunnel id"),
   ).action(async (id: string, opts: CommonFlags) => {
-    await audit({ id, ctx: await ctx(opts) });
+    await load.audit().audit({ id, ctx: await ctx(opts) });
   });
 
   common(
@@ -134,7 +154,7 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
           timeout: string;
         },
       ) => {
-        await create({ ...opts, id, ctx: await ctx(opts) });
+        await load.create().create({ ...opts, id, ctx: await ctx(opts) });
       },
     );
 
@@ -145,7 +165,7 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
       .argument("<id>", "tunnel id"),
     false,
   ).action(async (id: string, opts: CommonFlags) => {
-    await connect({ id, ctx: await ctx(opts) });
+    await load.connect().connect({ id, ctx: await ctx(opts) });
   });
 
   common(
@@ -157,7 +177,7 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
       .usage("[options] <id> -- <cmd> [args...]"),
     false,
   ).action(async (id: string, argv: string[], opts: CommonFlags) => {
-    await command({ id, argv, ctx: await ctx(opts) });
+    await load.command().command({ id, argv, ctx: await ctx(opts) });
   });
 
   common(
@@ -174,7 +194,7 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
         id: string,
         opts: CommonFlags & { reason?: string; lab?: string; identity?: string },
       ) => {
-        await stop({ ...opts, id, ctx: await ctx(opts) });
+        await load.stop().stop({ ...opts, id, ctx: await ctx(opts) });
       },
     );
 
@@ -187,15 +207,21 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
     .option("--host <user@addr[:port]>", "also look for orphan tunnels on this ssh host")
     .option("--identity <path>", "SSH private key used on the servers")
     .action(async (opts: CommonFlags & { lab?: string; host?: string; identity?: string }) => {
-      await gc({ ...opts, ctx: await ctx(opts) });
+      await load.gc().gc({ ...opts, ctx: await ctx(opts) });
     });
 
-  registerAccessCommands(program, (cmd) => common(cmd), ctx);
+  registerAccessCommands(program, (cmd) => common(cmd), ctx, load.access);
 
   try {
     await program.parseAsync(argv);
     return ExitCode.Ok;
   } catch (err) {
-    return exitCodeFor(err, plainPrinter(io));
+    // Help is not an error: commander has printed it, and nothing else needs loading.
+    if (
+      err instanceof CommanderError &&
+      (err.code === "commander.helpDisplayed" || err.code === "commander.help")
+    )
+      return ExitCode.Ok;
+    return load.errors().exitCodeFor(err, load.context().plainPrinter(io));
   }
 }

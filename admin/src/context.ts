@@ -14,17 +14,25 @@ export interface CommonFlags {
 
 /** The process's streams and environment; tests pass their own. */
 export interface MainIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
+}
+
+/** How long to insist on an api that does not answer (the client's defaults: 3 retries, 10 s). */
+export interface ApiPatience {
+  retries?: number;
+  timeoutMs?: number;
 }
 
 export interface Context {
   printer: Printer;
   env: Environment;
   config: ResolvedConfig;
+  /** The terminal's width when stdout is one: tables are cut to it. */
+  terminalColumns?: number;
   /** The api client for the logged-in engineer; throws "not logged in" without a url and token. */
-  api(): SupportApiClient;
+  api(patience?: ApiPatience): SupportApiClient;
   /** Where each tunnel's server is recorded on this machine. */
   records(): ServerRecordStore;
 }
@@ -49,12 +57,18 @@ export async function createContext(flags: CommonFlags, io: MainIo): Promise<Con
     printer,
     env,
     config,
-    api: () => apiClientFor(config),
+    terminalColumns: io.stdout.isTTY ? io.stdout.columns : undefined,
+    api: (patience) => apiClientFor(config, patience),
     records: () => new FileServerRecordStore(config.dir),
   };
 }
 
-export function apiClientFor(config: ResolvedConfig): SupportApiClient {
+export function apiClientFor(config: ResolvedConfig, patience: ApiPatience = {}): SupportApiClient {
   const { apiUrl, token } = requireApi(config);
-  return new SupportApiClient({ baseUrl: apiUrl, token, userAgent: "support-cli/0.1" });
+  return new SupportApiClient({
+    baseUrl: apiUrl,
+    token,
+    userAgent: "support-cli/0.1",
+    ...patience,
+  });
 }

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import {
+  ApiError,
+  ApiUnreachableError,
   generateKeyPair,
   StoppedBy,
   TunnelState,
@@ -44,6 +46,8 @@ function running(extra: Partial<TunnelView> = {}): TunnelView {
     notBefore: null,
     allowedEngineers: null,
     customer: null,
+    sessions: [],
+    refusal: null,
     deviceWgPublicKey: generateKeyPair().publicKey,
     createdAt: "2026-01-01T00:00:00.000Z",
     updatedAt: "2026-01-01T00:00:00.000Z",
@@ -150,6 +154,60 @@ describe("resolveDeviceAccess", () => {
     const err = await refusal(resolveDeviceAccess(api(running()), store(old), ID));
     assert.equal(err.exitCode, ExitCode.Conflict);
     assert.match(err.message, /run `support stop .*` and create the tunnel again/);
+  });
+
+  describe("with the api unreachable", () => {
+    const down = {
+      getTunnel: async (): Promise<TunnelView> => {
+        throw new ApiUnreachableError("api at http://api unreachable: connection refused");
+      },
+    };
+
+    it("uses the access create recorded, with a warning that the device still decides", async () => {
+      const warnings: string[] = [];
+      const { hop } = await resolveDeviceAccess(down, store(RECORD), ID, {
+        warn: (m) => warnings.push(m),
+      });
+      assert.equal(hop.supportUser, "support1a2b");
+      assert.equal(hop.deviceAddress, "10.20.30.1");
+      assert.deepEqual(warnings, [
+        `the api is unreachable; using the recorded access to ${ID}; the device still enforces expiry and revocation`,
+      ]);
+    });
+
+    it("still fails without a finished record, saying the api is unreachable", async () => {
+      await assert.rejects(resolveDeviceAccess(down, store(null), ID), ApiUnreachableError);
+      const { device: _device, ...old } = RECORD;
+      await assert.rejects(resolveDeviceAccess(down, store(old), ID), ApiUnreachableError);
+    });
+
+    it("does not stand in for an api that answers with an error", async () => {
+      const refusing = {
+        getTunnel: async (): Promise<TunnelView> => {
+          throw new ApiError(401, "invalid token");
+        },
+      };
+      await assert.rejects(resolveDeviceAccess(refusing, store(RECORD), ID), ApiError);
+    });
+  });
+
+  it("opens the first hop with the record while the api is asked, not after", async () => {
+    const order: string[] = [];
+    let answer!: (view: TunnelView) => void;
+    const slow = {
+      getTunnel: () =>
+        new Promise<TunnelView>((resolve) => {
+          answer = resolve;
+        }),
+    };
+    const resolved = resolveDeviceAccess(slow, store(RECORD), ID, {
+      whileChecking: async (record) => {
+        order.push(`first hop to ${record.server.instanceId}`);
+        answer(running());
+      },
+    });
+    await resolved;
+    assert.deepEqual(order, [`first hop to ${INSTANCE}`]);
   });
 
   it("says where connect works from when there is no record", async () => {

@@ -4,6 +4,7 @@
 // still on, and an answer that disagrees with the record is refused: a lying api
 // must not steer the engineer's commands to another host or account.
 import {
+  ApiUnreachableError,
   isTerminal,
   TunnelState,
   type SupportApiClient,
@@ -33,12 +34,42 @@ export function recordDisagreements(
   return found;
 }
 
+export interface DeviceAccessOptions {
+  /**
+   * Run with the record while the api is asked (the first hop to the server:
+   * nothing reaches the device before the api's answer is in).
+   */
+  whileChecking?: (record: ServerRecord) => Promise<void>;
+  /** Said when the api is unreachable and the recorded access is used. */
+  warn?: (message: string) => void;
+}
+
 export async function resolveDeviceAccess(
   api: Pick<SupportApiClient, "getTunnel">,
   records: ServerRecordStore,
   tunnelId: TunnelId,
+  options: DeviceAccessOptions = {},
 ): Promise<{ record: ServerRecord; hop: DeviceHop }> {
-  const tunnel = await api.getTunnel(tunnelId);
+  const answer = api.getTunnel(tunnelId).then(
+    (tunnel) => ({ tunnel }),
+    (error: unknown) => ({ error }),
+  );
+  const recorded = await records.load(tunnelId);
+  const usable = recorded && usableRecord(recorded);
+  const alongside = usable && options.whileChecking ? options.whileChecking(recorded) : null;
+  const outcome = await answer;
+  await alongside?.catch(() => undefined);
+  if ("error" in outcome) {
+    // The api keeps the books, it is not what lets us in: with it down, the access
+    // recorded at create still works, and the device still enforces its own expiry
+    // and the customer's revocation (it removes the account).
+    if (!(outcome.error instanceof ApiUnreachableError) || !usable) throw outcome.error;
+    options.warn?.(
+      `the api is unreachable; using the recorded access to ${tunnelId}; the device still enforces expiry and revocation`,
+    );
+    return { record: recorded, hop: hopOf(recorded, tunnelId) };
+  }
+  const tunnel = outcome.tunnel;
   // The api may always narrow: an ended or not yet connected tunnel is not reached.
   if (isTerminal(tunnel.state)) {
     throw new CliError(
@@ -52,15 +83,14 @@ export async function resolveDeviceAccess(
       ExitCode.Conflict,
     );
   }
-  const record = await records.load(tunnelId);
+  const record = recorded;
   if (!record) {
     throw new CliError(
       `no server record for tunnel ${tunnelId} on this machine: connect and command work from the machine that ran \`support create\``,
       ExitCode.NotFound,
     );
   }
-  const device = record.device;
-  if (!device?.supportUser || !device.hostKeyAlias) {
+  if (!usable) {
     throw new CliError(
       `the server record of tunnel ${tunnelId} does not hold the device's support user and pinned host key (made by an older \`support\`, or create did not finish): run \`support stop ${tunnelId}\` and create the tunnel again`,
       ExitCode.Conflict,
@@ -73,15 +103,22 @@ export async function resolveDeviceAccess(
       ExitCode.Refused,
     );
   }
+  return { record, hop: hopOf(record, tunnelId) };
+}
+
+/** A record `create` finished: it holds the device's support user and pinned host key. */
+function usableRecord(record: ServerRecord): boolean {
+  return Boolean(record.device?.supportUser && record.device.hostKeyAlias);
+}
+
+function hopOf(record: ServerRecord, tunnelId: TunnelId): DeviceHop {
+  const device = record.device!;
   return {
-    record,
-    hop: {
-      tunnelId,
-      interfaceName: record.server.interfaceName,
-      supportUser: device.supportUser,
-      network: device.network,
-      deviceAddress: device.address,
-      hostKeyAlias: device.hostKeyAlias,
-    },
+    tunnelId,
+    interfaceName: record.server.interfaceName,
+    supportUser: device.supportUser!,
+    network: device.network,
+    deviceAddress: device.address,
+    hostKeyAlias: device.hostKeyAlias!,
   };
 }

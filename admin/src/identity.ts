@@ -2,7 +2,6 @@
 // `identity`, `~/.ssh/id_ed25519`, or else a key generated into the config dir.
 import { access, link, mkdir, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { execa } from "execa";
 import type { ResolvedConfig } from "./config";
 import { CliError } from "./errors";
 
@@ -29,6 +28,7 @@ async function generateIdentity(path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   try {
+    const { execa } = await import("execa"); // ESM, loaded when first needed
     await execa(
       "ssh-keygen",
       ["-q", "-t", "ed25519", "-N", "", "-C", "support-engineer", "-f", tmp],
@@ -64,6 +64,7 @@ export async function resolveIdentity(
   let publicKey: string;
   try {
     // Derived from the private key rather than read from `.pub`: always the matching half.
+    const { execa } = await import("execa");
     const derived = await execa("ssh-keygen", ["-y", "-f", path], {
       timeout: 20_000,
       stdin: "ignore",

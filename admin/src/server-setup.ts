@@ -18,7 +18,7 @@ import {
   renderTunnelFirewall,
   serverNetworkEntries,
 } from "./server-network";
-import type { RemoteShell } from "./ssh/remote-shell";
+import type { RemoteResult, RemoteShell } from "./ssh/remote-shell";
 
 /** Everything a tunnel adds to a server lives under this directory (and its interface). */
 export const SERVER_STATE_ROOT = "/var/lib/support-tunnel-server";
@@ -49,20 +49,67 @@ export interface ServerSetupInput {
   onProgress?: (message: string) => void;
 }
 
-async function run(
-  shell: RemoteShell,
-  what: string,
-  argv: readonly string[],
-  options?: { stdin?: string },
-): Promise<string> {
-  const result = await shell.exec(argv, options);
-  if (result.code !== 0) {
-    const detail = result.stderr.trim().split("\n").slice(-3).join(" / ");
-    throw new Error(
-      `${what} failed on the tunnel server (exit ${result.code})${detail ? `: ${detail}` : ""}`,
-    );
+/**
+ * The whole setup as one remote script (one exec: each round trip to a far server
+ * costs tens of milliseconds). It first prints the server's addresses and routes
+ * and waits: the caller checks the device's network against them and answers `go`
+ * followed by the WireGuard config on stdin, or closes stdin, and nothing is made.
+ * Every value is a positional parameter, quoted by shellQuote; the config, which
+ * holds the server's private key and the PSK, comes only on stdin.
+ * `$what` names the step that failed (set -e), for the error message.
+ */
+const SETUP_SCRIPT = `set -eu
+root=$1 dir=$2 conf=$3 key=$4 known=$5 rules=$6
+what=
+trap 'rc=$?; [ "$rc" -eq 0 ] || [ -z "$what" ] || printf "\\n@@failed %s\\n" "$what"' EXIT
+probe() {
+  what="reading the server's addresses"; printf '@@addrs\\n'; ip -4 -j addr; printf '\\n'
+  what="reading the server's routes"; printf '@@routes\\n'; ip -4 -j route show table all; printf '\\n'
+}
+command -v nft >/dev/null 2>&1 || { printf '@@no-nft\\n'; exit 3; }
+probe
+printf '@@probed\\n'
+IFS= read -r answer || answer=
+[ "$answer" = go ] || exit 0
+what="creating the tunnel directory"; install -d -m 0700 "$root" "$dir"
+what="writing the WireGuard config"; (umask 077 && cat > "$conf")
+# Before the interface exists: it never carries anything but the two addresses.
+what="loading the tunnel's nftables rules"; printf '%s' "$rules" | nft -f -
+printf '@@up\\n'
+what="wg-quick up"; wg-quick up "$conf" >&2
+probe
+what="generating the egress key"; ssh-keygen -q -t ed25519 -N '' -C support-tunnel-egress -f "$key"
+what="creating known_hosts"; (umask 077 && : > "$known")
+what="reading the egress public key"; printf '@@egress\\n'; cat "$key.pub"
+what=
+printf '@@done\\n'`;
+
+/** The `@@name` sections of the script's output: name → the lines after it. */
+function sections(output: string): Map<string, string> {
+  const found = new Map<string, string>();
+  let name: string | null = null;
+  for (const line of output.split("\n")) {
+    const marker = /^@@(\S+)(?: (.*))?$/.exec(line);
+    if (marker) {
+      name = marker[1]!;
+      found.set(name, marker[2] ?? "");
+    } else if (name !== null) {
+      found.set(name, `${found.get(name)}${line}\n`);
+    }
   }
-  return result.stdout;
+  return found;
+}
+
+/** The step the script names in its `@@failed STEP` line. */
+function failedStep(out: Map<string, string>): string | undefined {
+  return out.get("failed")?.split("\n")[0] || undefined;
+}
+
+function failure(what: string, result: RemoteResult): Error {
+  const detail = result.stderr.trim().split("\n").slice(-3).join(" / ");
+  return new Error(
+    `${what} failed on the tunnel server (exit ${result.code})${detail ? `: ${detail}` : ""}`,
+  );
 }
 
 /** Configures WireGuard and the egress key; returns the egress public key line. */
@@ -72,25 +119,43 @@ export async function configureServer(
 ): Promise<{ egressPublicKey: string }> {
   const paths = serverPaths(input.tunnelId, input.interfaceName);
   const progress = input.onProgress ?? (() => {});
-  const nft = await shell.exec(["sh", "-c", "command -v nft"]);
-  if (nft.code !== 0) {
-    throw new Error(
-      "nftables (`nft`) is not installed on the tunnel server: it confines each tunnel to its two addresses (apt-get install nftables)",
-    );
+  const setup = shell.start(
+    [
+      "sh",
+      "-c",
+      SETUP_SCRIPT,
+      "sh",
+      SERVER_STATE_ROOT,
+      paths.dir,
+      paths.wgConfig,
+      paths.egressKey,
+      paths.knownHosts,
+      renderTunnelFirewall({ interfaceName: input.interfaceName, network: input.network }),
+    ],
+    { timeoutMs: 120_000 },
+  );
+  let probed: string;
+  try {
+    probed = await setup.readUntil("@@probed");
+  } catch (err) {
+    setup.end();
+    const result = await setup.wait().catch(() => null);
+    if (result && sections(result.stdout).has("no-nft")) throw noNft();
+    const step = result && failedStep(sections(result.stdout));
+    if (result && step) throw failure(step, result);
+    throw err;
   }
   // A device picks its own network: on a shared server, one inside the server's
   // LAN (or another tunnel's) would take that traffic over. Checked before
   // anything is made, and again once the interface is up, in case another
   // tunnel came up meanwhile (both then refuse: fail closed).
-  await refuseOverlaps(shell, input.network);
-  await run(shell, "creating the tunnel directory", [
-    "install",
-    "-d",
-    "-m",
-    "0700",
-    SERVER_STATE_ROOT,
-    paths.dir,
-  ]);
+  try {
+    refuseOverlaps(sections(probed), input.network);
+  } catch (err) {
+    setup.end(); // no `go`: the script ends having made nothing
+    await setup.wait().catch(() => undefined);
+    throw err;
+  }
   const config = renderWgQuickConfig(
     serverWgConfig({
       serverPrivateKey: input.serverPrivateKey,
@@ -100,66 +165,35 @@ export async function configureServer(
       listenPort: input.wgPort,
     }),
   );
-  // The config holds the private key and the PSK: it goes on stdin into a 0600 file, never argv.
-  await run(
-    shell,
-    "writing the WireGuard config",
-    ["sh", "-c", 'umask 077 && cat > "$1"', "sh", paths.wgConfig],
-    { stdin: config },
-  );
-  // Before the interface exists: it never carries anything but the two addresses.
-  await run(shell, "loading the tunnel's nftables rules", ["nft", "-f", "-"], {
-    stdin: renderTunnelFirewall({ interfaceName: input.interfaceName, network: input.network }),
-  });
-  progress("bringing WireGuard up");
-  await run(shell, "wg-quick up", ["wg-quick", "up", paths.wgConfig]);
-  await refuseOverlaps(shell, input.network, input.interfaceName);
-  progress("generating the egress key on the server");
-  await run(shell, "generating the egress key", [
-    "ssh-keygen",
-    "-q",
-    "-t",
-    "ed25519",
-    "-N",
-    "",
-    "-C",
-    "support-tunnel-egress",
-    "-f",
-    paths.egressKey,
-  ]);
-  await run(shell, "creating known_hosts", [
-    "sh",
-    "-c",
-    'umask 077 && : > "$1"',
-    "sh",
-    paths.knownHosts,
-  ]);
-  const line = (
-    await run(shell, "reading the egress public key", ["cat", paths.egressPublicKey])
-  ).trim();
+  setup.end(`go\n${config}`);
+  await setup.readUntil("@@up").catch(() => undefined);
+  progress("bringing WireGuard up and generating the egress key on the server");
+  const result = await setup.wait();
+  const out = sections(result.stdout);
+  if (result.code !== 0 || !out.has("done")) {
+    throw failure(failedStep(out) ?? "the server setup", result);
+  }
+  refuseOverlaps(out, input.network, input.interfaceName);
+  const line = (out.get("egress") ?? "").trim();
   const parsed = sshPublicKeySchema.safeParse(line);
   if (!parsed.success)
     throw new Error("the egress public key read from the server is not an OpenSSH key line");
   return { egressPublicKey: parsed.data };
 }
 
+function noNft(): Error {
+  return new Error(
+    "nftables (`nft`) is not installed on the tunnel server: it confines each tunnel to its two addresses (apt-get install nftables)",
+  );
+}
+
 /** Throws (exit Refused) when `network` overlaps an address or route of the server. */
-async function refuseOverlaps(
-  shell: RemoteShell,
-  network: string,
-  ownInterface?: string,
-): Promise<void> {
-  const addrs = await run(shell, "reading the server's addresses", ["ip", "-4", "-j", "addr"]);
-  const routes = await run(shell, "reading the server's routes", [
-    "ip",
-    "-4",
-    "-j",
-    "route",
-    "show",
-    "table",
-    "all",
-  ]);
-  const conflicts = networkConflicts(network, serverNetworkEntries(addrs, routes), ownInterface);
+function refuseOverlaps(probe: Map<string, string>, network: string, ownInterface?: string): void {
+  const conflicts = networkConflicts(
+    network,
+    serverNetworkEntries(probe.get("addrs") ?? "", probe.get("routes") ?? ""),
+    ownInterface,
+  );
   if (conflicts.length > 0) {
     throw new CliError(describeConflicts(network, conflicts), ExitCode.Refused);
   }

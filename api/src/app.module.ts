@@ -17,7 +17,9 @@ import { EngineerController } from "./controllers/engineer.controller";
 import { OpsController } from "./controllers/ops.controller";
 import { TunnelController } from "./controllers/tunnel.controller";
 import { DatabaseModule } from "./database/database.module";
+import { TUNNEL_CHANGE_FEED, type TunnelChangeFeed } from "./database/tunnel-change-feed";
 import { DeviceGuard, EngineerGuard } from "./http/auth.guard";
+import { HttpDrain } from "./http/drain";
 import { ErrorFilter } from "./http/error.filter";
 import { JsonBodyMiddleware } from "./http/json-body.middleware";
 import { RequestLogInterceptor, loggerParams } from "./http/logging";
@@ -43,7 +45,10 @@ export interface AppDeps {
 @Module({})
 export class AppModule implements NestModule {
   static forRoot(deps: AppDeps): DynamicModule {
-    const database = DatabaseModule.forRoot(deps.config, { migrate: true });
+    const database = DatabaseModule.forRoot(deps.config, {
+      migrate: true,
+      log: (level, msg, fields) => deps.logger[level](fields ?? {}, msg),
+    });
     return {
       module: AppModule,
       imports: [
@@ -65,6 +70,7 @@ export class AppModule implements NestModule {
         { provide: APP_FILTER, useClass: ErrorFilter },
         { provide: APP_INTERCEPTOR, useClass: RequestLogInterceptor },
         AccessService,
+        { provide: HttpDrain, useValue: new HttpDrain() },
         AuthService,
         DeviceService,
         EngineerService,
@@ -73,8 +79,12 @@ export class AppModule implements NestModule {
         // A factory: the watcher's options are not Nest's to inject.
         {
           provide: TunnelWatcher,
-          useFactory: (tunnels: TunnelRepository) => new TunnelWatcher(tunnels),
-          inject: [TunnelRepository],
+          useFactory: (tunnels: TunnelRepository, feed: TunnelChangeFeed) =>
+            new TunnelWatcher(tunnels, feed, {
+              rereadMs: deps.config.longPollRereadMs,
+              onError: (err) => deps.logger.error({ err }, "long-poll re-read failed"),
+            }),
+          inject: [TunnelRepository, TUNNEL_CHANGE_FEED],
         },
         TunnelService,
         DeviceGuard,

@@ -7,7 +7,9 @@ import { DocumentBuilder, SwaggerModule } from "@nestjs/swagger";
 import type { NextFunction, Request, Response } from "express";
 import { AppModule, type AppDeps } from "./app.module";
 import { nestLogger } from "./http/logging";
+import { HttpDrain } from "./http/drain";
 import { captureRequestContext } from "./http/request-context";
+import { firstAdminHint } from "./first-admin";
 import { EngineerService } from "./services/engineer.service";
 import { MetricsService } from "./services/metrics.service";
 
@@ -22,6 +24,8 @@ export async function createApp(deps: AppDeps): Promise<NestExpressApplication> 
   app.disable("x-powered-by");
   // First in line, while the connection is surely open: the client's address.
   app.use(captureRequestContext);
+  // Then: at shutdown, every answer says the connection closes after it.
+  app.use(app.get(HttpDrain).middleware);
 
   const metrics = app.get(MetricsService);
   app.use((req: Request, res: Response, next: NextFunction) => {
@@ -30,7 +34,9 @@ export async function createApp(deps: AppDeps): Promise<NestExpressApplication> 
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const routePath = (req.route as { path?: string } | undefined)?.path;
       const route = routePath ? `${req.baseUrl}${routePath}` : "unmatched";
-      metrics.observe(req.method, route, res.statusCode, seconds);
+      // A long-poll (?wait=S, S > 0) waits on purpose: kept out of the latency histogram.
+      const longPoll = /[?&]wait=(?!0*(&|$))/.test(req.originalUrl);
+      metrics.observe(req.method, route, res.statusCode, seconds, longPoll);
     });
     next();
   });
@@ -57,6 +63,12 @@ export async function createApp(deps: AppDeps): Promise<NestExpressApplication> 
       await app.close().catch(() => undefined);
       throw err;
     }
+  }
+  try {
+    if (await app.get(EngineerService).noneYet()) deps.logger.warn(firstAdminHint(deps.config));
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw err;
   }
   return app;
 }

@@ -29,7 +29,7 @@ describe("support-api migrate and engineer commands (PostgreSQL)", function () {
     assert.deepEqual(await sut(["migrate"]), {
       code: 0,
       stdout:
-        "applied: Initial1764000000000, RateLimitCounters1796148565613, TunnelChoices1796500000000, AccessGroups1797000000000\n",
+        "applied: Initial1764000000000, RateLimitCounters1796148565613, TunnelChoices1796500000000, TunnelSessions1796600000000, ApprovalRefusal1796600000000, AccessGroups1797000000000\n",
       stderr: "",
     });
     assert.equal((await sut(["migrate"])).stdout, "database is up to date\n");
@@ -71,6 +71,14 @@ describe("support-api migrate and engineer commands (PostgreSQL)", function () {
     assert.match(last.stderr, /refusing to remove the last admin \(ada\)/);
     assert.equal((await sut(["engineer", "add", "bea", "--role", "admin"])).code, 0);
     assert.equal((await sut(["engineer", "revoke", "ada"])).stdout, "revoked ada\n");
+  });
+
+  it("prints its version with --version, and exits 2 on an unknown command or flag", async () => {
+    const version = await sut(["--version"]);
+    assert.equal(version.code, 0);
+    assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+    assert.equal((await sut(["bogus"])).code, 2);
+    assert.equal((await sut(["serve", "--bogus"])).code, 2);
   });
 
   it("refuses a bad role and a bad configuration with a message naming them", async () => {

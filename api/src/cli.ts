@@ -1,4 +1,6 @@
 // The `support-api` command line: declares commands and flags, nothing else.
+import { join } from "node:path";
+import { packageVersion } from "@support-tunnel/common";
 import { Command } from "commander";
 import { engineerAdd, engineerRevoke } from "./commands/engineer";
 import { migrate } from "./commands/migrate";
@@ -14,6 +16,7 @@ export function buildCli(
 ): Command {
   const program = new Command("support-api")
     .description("The support-tunnel bookkeeping api")
+    .version(packageVersion(join(__dirname, "..")), "-V, --version", "print the version")
     .showHelpAfterError()
     .exitOverride();
 

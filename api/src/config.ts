@@ -16,6 +16,8 @@ export interface ApiConfig {
   defaultTtlSeconds: number;
   maxTtlSeconds: number;
   sweepIntervalMs: number;
+  /** How often each replica re-reads the tunnels its long-polls wait on, in case a notification was lost. */
+  longPollRereadMs: number;
   rateLimitPerMinute: number;
   /** Honour X-Forwarded-For from one proxy hop (a load balancer in front of the api). */
   trustProxy: boolean;
@@ -123,6 +125,13 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     100,
     3_600_000,
   );
+  const longPollRereadMs = int(
+    "SUPPORT_LONG_POLL_REREAD_MS",
+    env.SUPPORT_LONG_POLL_REREAD_MS,
+    5000,
+    100,
+    3_600_000,
+  );
   const rateLimitPerMinute = int(
     "SUPPORT_RATE_LIMIT_PER_MINUTE",
     env.SUPPORT_RATE_LIMIT_PER_MINUTE,
@@ -153,6 +162,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     defaultTtlSeconds: Math.min(defaultTtlSeconds, maxTtlSeconds),
     maxTtlSeconds,
     sweepIntervalMs,
+    longPollRereadMs,
     rateLimitPerMinute,
     trustProxy,
     logLevel: logLevelRaw as LogLevel,

@@ -242,6 +242,60 @@ describe("api: malformed input (PostgreSQL)", function () {
       body: { supportUser: "support00ff", uid: 0 },
       field: "uid",
     },
+    // POST /v1/device/tunnel/sessions
+    {
+      what: "no body",
+      method: "POST",
+      path: "/v1/device/tunnel/sessions",
+      token: "device",
+      field: "body",
+    },
+    {
+      what: "a bad session id",
+      method: "POST",
+      path: "/v1/device/tunnel/sessions",
+      token: "device",
+      body: { session: "../../x", engineer: "alice", startedAt: "2030-01-01T10:00:00Z" },
+      field: "session",
+    },
+    {
+      what: "an engineer name with a bidi override",
+      method: "POST",
+      path: "/v1/device/tunnel/sessions",
+      token: "device",
+      body: {
+        session: "0123456789ab",
+        engineer: "ali\u202ece",
+        startedAt: "2030-01-01T10:00:00Z",
+      },
+      field: "engineer",
+    },
+    {
+      what: "an end before the start",
+      method: "POST",
+      path: "/v1/device/tunnel/sessions",
+      token: "device",
+      body: {
+        session: "0123456789ab",
+        engineer: "alice",
+        startedAt: "2030-01-01T10:00:00Z",
+        endedAt: "2030-01-01T09:00:00Z",
+      },
+      field: "endedAt",
+    },
+    {
+      what: "the session's content",
+      method: "POST",
+      path: "/v1/device/tunnel/sessions",
+      token: "device",
+      body: {
+        session: "0123456789ab",
+        engineer: "alice",
+        startedAt: "2030-01-01T10:00:00Z",
+        output: "uid=0(root)",
+      },
+      field: "output",
+    },
     // DELETE /v1/device/tunnel
     {
       what: "a long reason",

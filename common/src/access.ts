@@ -2,6 +2,7 @@
 // groups of engineers with delegated roles serving customers, and the devices
 // engineers may see. Names are short lowercase slugs, like engineer names.
 import { z } from "zod";
+import { GROUP_ROLES, type GroupRole } from "./group-roles";
 import type { Brand } from "./ids";
 import {
   customerNameSchema,
@@ -50,8 +51,7 @@ export const deviceIdSchema = z
  * customers; owners, members and guests use the access (see and approve the
  * tunnels of the group's customers). Every role sees those tunnels.
  */
-export const GROUP_ROLES = ["owner", "gatekeeper", "aclkeeper", "member", "guest"] as const;
-export type GroupRole = (typeof GROUP_ROLES)[number];
+export { GROUP_ROLES, type GroupRole };
 export const groupRoleSchema = z.enum(GROUP_ROLES, {
   error: (issue) =>
     issue.input === undefined ? "is required" : `must be one of ${GROUP_ROLES.join(", ")}`,

@@ -51,7 +51,11 @@ function openInput(sealed: string, overrides: Partial<OpenApprovalInput> = {}): 
 }
 
 /** Asserts that opening fails closed: an ApprovalError, and no payload at all. */
-function assertRefused(input: OpenApprovalInput, message?: RegExp): void {
+function assertRefused(
+  input: OpenApprovalInput,
+  message?: RegExp,
+  kind?: ApprovalError["kind"],
+): void {
   let result: unknown = undefined;
   assert.throws(
     () => {
@@ -60,6 +64,7 @@ function assertRefused(input: OpenApprovalInput, message?: RegExp): void {
     (err: unknown) => {
       assert.ok(err instanceof ApprovalError, `expected ApprovalError, got ${String(err)}`);
       if (message) assert.match(err.message, message);
+      if (kind) assert.equal(err.kind, kind, "the kind the device reports to the api");
       assert.ok(!err.message.includes(psk), "the error must not show the preshared key");
       return true;
     },
@@ -120,11 +125,11 @@ describe("sealed approval", () => {
   });
 
   it("refuses an approval sealed with another PSK", () => {
-    assertRefused(openInput(seal({ psk: generatePresharedKey() })), /preshared key/);
+    assertRefused(openInput(seal({ psk: generatePresharedKey() })), /preshared key/, "psk");
   });
 
   it("refuses an approval checked against another PSK", () => {
-    assertRefused(openInput(seal(), { psk: generatePresharedKey() }), /preshared key/);
+    assertRefused(openInput(seal(), { psk: generatePresharedKey() }), /preshared key/, "psk");
   });
 
   it("refuses an approval sealed by another server, even one that knows the PSK", () => {
@@ -133,11 +138,15 @@ describe("sealed approval", () => {
       serverPrivateKey: impostor.privateKey,
       payload: { ...payload, serverWgPublicKey: server.publicKey },
     });
-    assertRefused(openInput(sealed), /not sealed by this server/);
+    assertRefused(openInput(sealed), /not sealed by this server/, "server-key");
   });
 
   it("refuses an approval when the api reports another server key", () => {
-    assertRefused(openInput(seal(), { serverPublicKey: generateKeyPair().publicKey }));
+    assertRefused(
+      openInput(seal(), { serverPublicKey: generateKeyPair().publicKey }),
+      undefined,
+      "server-key",
+    );
   });
 
   it("refuses an approval sealed for another device", () => {
@@ -152,7 +161,7 @@ describe("sealed approval", () => {
   it("refuses a payload that names another server key than the one that sealed it", () => {
     const other = generateKeyPair().publicKey;
     const sealed = seal({ payload: { ...payload, serverWgPublicKey: other } });
-    assertRefused(openInput(sealed), /names another server key/);
+    assertRefused(openInput(sealed), /names another server key/, "server-key");
   });
 
   it("refuses the approval when any single bit of any byte is flipped", () => {
@@ -188,7 +197,7 @@ describe("sealed approval", () => {
       "A".repeat(MAX_SEALED_APPROVAL_CHARS + 4),
       good + "A".repeat(MAX_SEALED_APPROVAL_CHARS),
     ];
-    for (const sealed of bad) assertRefused(openInput(sealed), /malformed/);
+    for (const sealed of bad) assertRefused(openInput(sealed), /malformed/, "malformed");
     assertRefused(openInput(undefined as unknown as string), /malformed/);
     assertRefused(openInput(42 as unknown as string), /malformed/);
   });
@@ -215,7 +224,7 @@ describe("sealed approval", () => {
   it("refuses an authentic approval of an unknown version", () => {
     const message = Buffer.from(JSON.stringify(payload));
     assert.deepEqual(openApproval(openInput(handSealed(message))), payload);
-    assertRefused(openInput(handSealed(message, 3)), /version 3 is not supported/);
+    assertRefused(openInput(handSealed(message, 3)), /version 3 is not supported/, "version");
   });
 
   it("refuses an authentic approval of version 1, which does not say who approved", () => {

@@ -16,6 +16,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import nacl from "tweetnacl";
 import { decodeKey } from "./crypto";
 import type { PresharedKey, TunnelId, WgPrivateKey, WgPublicKey } from "./ids";
+import type { ApprovalRefusalKind } from "./refusal";
 import { approvalPayloadSchema, parseWire } from "./schemas";
 
 const VERSION = 2;
@@ -44,6 +45,13 @@ export interface ApprovalPayload {
 
 export class ApprovalError extends Error {
   override name = "ApprovalError";
+  constructor(
+    message: string,
+    /** What the device tells the api (and so the engineer) about it. */
+    readonly kind: ApprovalRefusalKind = "malformed",
+  ) {
+    super(message);
+  }
 }
 
 /** Decodes a key handed to openApproval; a bad one is an ApprovalError like any other failure. */
@@ -119,12 +127,12 @@ export function openApproval(input: OpenApprovalInput): ApprovalPayload {
   const tag = raw.subarray(raw.length - MAC_BYTES);
   // MAC first, in constant time: a wrong PSK or any flipped byte stops here.
   if (!timingSafeEqual(tag, mac(pskBytes, body))) {
-    throw new ApprovalError("approval is not authenticated by this tunnel's preshared key");
+    throw new ApprovalError("approval is not authenticated by this tunnel's preshared key", "psk");
   }
   if (body[0] !== VERSION) {
     // Version 1 did not say who approved: the customer's choice of engineers could not be checked.
     const why = body[0] === 1 ? " (it does not name the approving engineer)" : "";
-    throw new ApprovalError(`approval version ${body[0]} is not supported${why}`);
+    throw new ApprovalError(`approval version ${body[0]} is not supported${why}`, "version");
   }
   const nonce = body.subarray(1, HEADER_BYTES);
   const boxed = body.subarray(HEADER_BYTES);
@@ -134,7 +142,9 @@ export function openApproval(input: OpenApprovalInput): ApprovalPayload {
     serverPublicKey,
     devicePrivateKey,
   );
-  if (!opened) throw new ApprovalError("approval was not sealed by this server for this device");
+  if (!opened) {
+    throw new ApprovalError("approval was not sealed by this server for this device", "server-key");
+  }
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(opened).toString("utf8"));
@@ -148,7 +158,7 @@ export function openApproval(input: OpenApprovalInput): ApprovalPayload {
     throw new ApprovalError((err as Error).message);
   }
   if (payload.serverWgPublicKey !== input.serverPublicKey) {
-    throw new ApprovalError("approval names another server key");
+    throw new ApprovalError("approval names another server key", "server-key");
   }
   if (payload.tunnelId !== input.tunnelId) {
     throw new ApprovalError("approval is for another tunnel");

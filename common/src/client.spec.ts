@@ -2,9 +2,16 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
-import { ApiError, ApiUnreachableError, SupportApiClient, type ApiClientOptions } from "./client";
+import {
+  ApiError,
+  ApiUnreachableError,
+  SupportApiClient,
+  type ApiClientOptions,
+  type ApiFetch,
+} from "./client";
 import { generateKeyPair } from "./crypto";
 import type { TunnelId } from "./ids";
+import { nodeHttpFetch } from "./node-http-fetch";
 import { TunnelState } from "./state";
 
 interface Seen {
@@ -77,16 +84,15 @@ class FakeApi {
 }
 
 /**
- * A TCP proxy in front of the fake api that, for the next `n` connections, lets
- * the request through and destroys the connection when the answer comes back:
- * the request reached the api and was done there, and its answer is lost.
+ * A TCP proxy in front of the fake api that, for the next `n` answers, lets the
+ * request through and destroys the connection when the answer comes back: the
+ * request reached the api and was done there, and its answer is lost. Counted
+ * per answer, not per connection: a transport may reuse a kept-alive one.
  */
 class LossyProxy {
   private toDrop = 0;
   private readonly sockets = new Set<net.Socket>();
   private readonly server = net.createServer((client) => {
-    const drop = this.toDrop > 0;
-    if (drop) this.toDrop--;
     const upstream = net.connect(this.upstreamPort, "127.0.0.1");
     for (const socket of [client, upstream]) {
       this.sockets.add(socket);
@@ -97,8 +103,10 @@ class LossyProxy {
     upstream.on("close", () => client.destroy());
     client.pipe(upstream);
     upstream.on("data", (chunk: Buffer) => {
-      if (drop) client.destroy();
-      else client.write(chunk);
+      if (this.toDrop > 0) {
+        this.toDrop--;
+        client.destroy();
+      } else if (!client.destroyed) client.write(chunk);
     });
   });
 
@@ -137,7 +145,16 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
   assert.fail("expected the call to fail");
 }
 
-describe("SupportApiClient", () => {
+// Every behaviour holds over both transports: the global fetch (the engineer's
+// CLI) and node:http (the device agent's).
+for (const [name, transport] of [
+  ["fetch", undefined],
+  ["node:http", nodeHttpFetch],
+] as const) {
+  describe(`SupportApiClient over ${name}`, () => clientSpecs(transport));
+}
+
+function clientSpecs(transport: ApiFetch | undefined): void {
   const api = new FakeApi();
   let baseUrl = "";
   let delays: number[] = [];
@@ -151,6 +168,7 @@ describe("SupportApiClient", () => {
       sleep: async (ms) => {
         delays.push(ms);
       },
+      ...(transport ? { fetch: transport } : {}),
       ...options,
     });
   }
@@ -556,4 +574,4 @@ describe("SupportApiClient", () => {
     assert.throws(() => new SupportApiClient({ baseUrl: "not a url" }), /api url is not a URL/);
     assert.throws(() => new SupportApiClient({ baseUrl: "ftp://x" }), /must be http or https/);
   });
-});
+}

@@ -35,10 +35,12 @@ import {
   type CreateTunnelRequest,
   type CreateTunnelResponse,
   type DeviceTunnelView,
+  type ReportSessionRequest,
   type TunnelList,
   type TunnelView,
   type Whoami,
 } from "./schemas";
+import type { ApprovalRefusalKind } from "./refusal";
 import type { TunnelState } from "./state";
 import { sanitizeText } from "./untrusted";
 
@@ -59,6 +61,27 @@ export class ApiUnreachableError extends Error {
   override name = "ApiUnreachableError";
 }
 
+/**
+ * What the client asks of fetch, and nothing more, so a lighter transport can
+ * stand in for the global one (the device agent's, over node:http).
+ */
+export type ApiFetch = (
+  url: URL,
+  init: {
+    method: string;
+    headers: Record<string, string>;
+    body: string | undefined;
+    signal: AbortSignal;
+    redirect: "manual";
+  },
+) => Promise<ApiFetchResponse>;
+
+export interface ApiFetchResponse {
+  status: number;
+  headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}
+
 export interface ApiClientOptions {
   baseUrl: string;
   token?: string;
@@ -71,7 +94,7 @@ export interface ApiClientOptions {
   retries?: number;
   /** First backoff delay; doubles each retry. Default 250 ms. */
   backoffMs?: number;
-  fetch?: typeof fetch;
+  fetch?: ApiFetch;
   sleep?: (ms: number) => Promise<void>;
   userAgent?: string;
   /** Headers sent with every request, e.g. the device's identity (`x-device-id`). */
@@ -96,7 +119,7 @@ export class SupportApiClient {
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly backoffMs: number;
-  private readonly fetchImpl: typeof fetch;
+  private readonly fetchImpl: ApiFetch;
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly options: ApiClientOptions) {
@@ -148,6 +171,29 @@ export class SupportApiClient {
     });
   }
 
+  /** A session of support opened or closed on the device. Safe to repeat: the api keeps the first end. */
+  async reportSession(
+    body: ReportSessionRequest,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    await this.request("POST", "/v1/device/tunnel/sessions", null, {
+      body,
+      idempotent: true,
+      signal: opts.signal,
+    });
+  }
+
+  /**
+   * The device refused the approval: the api takes the tunnel back to pending and
+   * tells the engineer why. Safe to repeat: a repeat finds it pending and changes nothing.
+   */
+  reportRefusal(kind: ApprovalRefusalKind): Promise<DeviceTunnelView> {
+    return this.request("POST", "/v1/device/tunnel/refusal", deviceTunnelViewSchema, {
+      body: { kind },
+      idempotent: true,
+    });
+  }
+
   /** Safe to repeat: stopping an ended tunnel answers with its unchanged view. */
   stopDeviceTunnel(reason?: string): Promise<DeviceTunnelView> {
     return this.request("DELETE", "/v1/device/tunnel", deviceTunnelViewSchema, {
@@ -158,8 +204,42 @@ export class SupportApiClient {
 
   // ---- engineer -----------------------------------------------------------
 
-  listTunnels(state?: TunnelState): Promise<TunnelList> {
-    return this.request("GET", "/v1/tunnels", tunnelListSchema, { query: { state } });
+  /** One page of tunnels, newest first; `nextCursor` in the answer asks for the next. */
+  listTunnels(
+    state?: TunnelState,
+    page: { cursor?: string; limit?: number; live?: boolean } = {},
+  ): Promise<TunnelList> {
+    return this.request("GET", "/v1/tunnels", tunnelListSchema, {
+      query: {
+        state,
+        cursor: page.cursor,
+        limit: page.limit,
+        live: page.live === undefined ? undefined : page.live ? 1 : 0,
+      },
+    });
+  }
+
+  /** Every tunnel (or every live one), following the api's pages. */
+  async listAllTunnels(
+    filter: { state?: TunnelState; live?: boolean; pageSize?: number } = {},
+  ): Promise<TunnelList["tunnels"]> {
+    const tunnels: TunnelList["tunnels"] = [];
+    const seen = new Set<string>();
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await this.listTunnels(filter.state, {
+        cursor,
+        limit: filter.pageSize,
+        live: filter.live,
+      });
+      // An api that repeats its cursor would loop for ever: a cursor is used once.
+      if (page.nextCursor && seen.has(page.nextCursor))
+        throw new ApiError(502, "the api repeated a page cursor");
+      tunnels.push(...page.tunnels);
+      if (!page.nextCursor || page.tunnels.length === 0) return tunnels;
+      seen.add(page.nextCursor);
+      cursor = page.nextCursor;
+    }
   }
 
   getTunnel(
@@ -189,6 +269,20 @@ export class SupportApiClient {
       body: reason ? { reason } : {},
       idempotent: true,
     });
+  }
+
+  /**
+   * Takes back an approval the device has not acted on (the tunnel goes back to
+   * pending), only while it is this server's. Safe to repeat: a repeat finds it
+   * pending and changes nothing.
+   */
+  withdrawApproval(id: TunnelId, instanceId: string): Promise<TunnelView> {
+    return this.request(
+      "DELETE",
+      `/v1/tunnels/${encodeURIComponent(id)}/server`,
+      tunnelViewSchema,
+      { body: { instanceId }, idempotent: true },
+    );
   }
 
   getAudit(id: TunnelId): Promise<AuditList> {
@@ -322,7 +416,7 @@ export class SupportApiClient {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-      let response: Response;
+      let response: ApiFetchResponse;
       let text: string;
       try {
         response = await this.fetchImpl(url, {

@@ -1,6 +1,7 @@
 // Text for a terminal, shared by the two CLIs. Strings in api answers are made
 // safe as they are parsed (untrusted.ts, visible escapes); table cells and other
 // local text go through the same check once more, each unsafe character a `?`.
+import { readFileSync } from "node:fs";
 import { sanitizeText } from "./untrusted";
 
 /** Replaces control, bidi and invisible characters (see sanitizeText) with `?`. */
@@ -21,4 +22,33 @@ export function renderTable(
       .join("  ")
       .trimEnd();
   return [line(header), ...clean.map(line)].join("\n");
+}
+
+/**
+ * Cuts each line to `columns` characters (a terminal's width), ending a cut line
+ * in `…`, so a wide table does not wrap into an unreadable one. No width: as is.
+ */
+export function fitToWidth(text: string, columns: number | undefined): string {
+  if (!columns || columns < 10) return text;
+  return text
+    .split("\n")
+    .map((line) =>
+      [...line].length > columns ? [...line].slice(0, columns - 1).join("") + "…" : line,
+    )
+    .join("\n");
+}
+
+/**
+ * The version of the package in `packageDir` (each binary passes its own, one
+ * level above its dist/), as `--version` prints it.
+ */
+export function packageVersion(packageDir: string): string {
+  try {
+    const parsed = JSON.parse(readFileSync(`${packageDir}/package.json`, "utf8")) as {
+      version?: unknown;
+    };
+    return typeof parsed.version === "string" ? parsed.version : "unknown";
+  } catch {
+    return "unknown";
+  }
 }

@@ -28,13 +28,13 @@ export const EXIT_CODES: readonly ExitCodeEntry[] = [
     code: 2,
     name: "Usage",
     meaning:
-      "usage error: a bad flag or argument, a missing api url, an invalid or unreadable config",
+      "usage error: a bad flag or argument (a tunnel code or PSK whose check symbol is wrong, a tunnel prefix that matches several tunnels), a missing api url, an invalid or unreadable config, `support-device` run as another user than root",
   },
   {
     code: 3,
     name: "Refused",
     meaning:
-      "approval refused (tampered, wrong preshared key or wrong server key, or an engineer or ticket the customer did not choose), or the engineer is not logged in, not allowed by the customer, or the api refused the token, or an api answer disagrees with what `support create` recorded, or a device network overlaps the tunnel server's own; nothing was set up or run",
+      "approval refused (tampered, wrong preshared key or wrong server key, or an engineer or ticket the customer did not choose; `support create` says so the moment the device reports it), or the engineer is not logged in, lacks the role the command needs, is not allowed by the customer, or the api refused the token, or an api answer disagrees with what `support create` recorded, or a device network overlaps the tunnel server's own; nothing was set up or run",
   },
   {
     code: 4,

@@ -6,6 +6,7 @@ import { isWgKeyString } from "./crypto";
 import type { PresharedKey, TunnelId, WgPublicKey } from "./ids";
 import { DEVICE_TOKEN_PREFIX, ENGINEER_TOKEN_PREFIX } from "./ids";
 import { isIpv4, isPrivateCidr, parseCidr } from "./net";
+import { APPROVAL_REFUSAL_KINDS } from "./refusal";
 import { StoppedBy, TunnelState } from "./state";
 import { codePointName, findUnsafeCharacter, sanitizeText } from "./untrusted";
 
@@ -336,6 +337,56 @@ export type DeviceTunnelView = z.infer<typeof deviceTunnelViewSchema>;
 export const reportConnectedRequestSchema = z.object({ supportUser: supportUserSchema }).strict();
 export type ReportConnectedRequest = z.infer<typeof reportConnectedRequestSchema>;
 
+/** A device's id of one SSH session of support: 12 hex digits. */
+export const sessionIdSchema = z
+  .string(requiredOr("must be a string"))
+  .regex(/^[0-9a-f]{12}$/, "must be 12 lowercase hex digits");
+
+/**
+ * POST /v1/device/tunnel/sessions: a session of support opened, or closed, on the
+ * device. Who and when, never what was typed or shown; sent again whole when it
+ * closes, so a lost report is made good by the next.
+ */
+export const reportSessionRequestSchema = z
+  .object({
+    session: sessionIdSchema,
+    /** The engineer whose approval the device accepted; null when it named none. */
+    engineer: engineerNameSchema.nullable(),
+    startedAt: isoTimeSchema,
+    /** Absent or null while the session is open. */
+    endedAt: isoTimeSchema.nullable().optional(),
+    /** The session's exit code, once it closed; null when it died of a signal. */
+    exitCode: z
+      .number({ error: "must be a number" })
+      .int("must be an integer")
+      .nullable()
+      .optional(),
+  })
+  .strict()
+  .refine((r) => !r.endedAt || Date.parse(r.endedAt) >= Date.parse(r.startedAt), {
+    message: "must not be before startedAt",
+    path: ["endedAt"],
+  });
+export type ReportSessionRequest = z.infer<typeof reportSessionRequestSchema>;
+
+/** One session of support on the device, as engineers see it (in the tunnel views). */
+export const tunnelSessionViewSchema = z.object({
+  session: sessionIdSchema,
+  engineer: untrustedTextSchema.nullable(),
+  startedAt: isoTimeSchema,
+  endedAt: isoTimeSchema.nullable(),
+  exitCode: z.number().int().nullable(),
+});
+export type TunnelSessionView = z.infer<typeof tunnelSessionViewSchema>;
+export const approvalRefusalKindSchema = z.enum(
+  APPROVAL_REFUSAL_KINDS,
+  oneOf(APPROVAL_REFUSAL_KINDS),
+);
+
+/** POST /v1/device/tunnel/refusal: the device refused the approval, and why (a kind, no text). */
+export const reportRefusalRequestSchema = z.object({ kind: approvalRefusalKindSchema }).strict();
+export type ReportRefusalRequest = z.infer<typeof reportRefusalRequestSchema>;
+
 /** Optional body of both DELETE routes. */
 export const stopTunnelRequestSchema = z
   .object({
@@ -385,11 +436,73 @@ export const tunnelViewSchema = z.object({
   ...tunnelChoicesViewFields,
   /** Whose device it is; null for a tunnel of no customer (the global enrollment secret). */
   customer: customerNameSchema.nullable().default(null),
+  /**
+   * Support's sessions on the device as it reported them, oldest first; those
+   * without `endedAt` are open: who is in right now. An api from before sends none.
+   */
+  sessions: z.array(tunnelSessionViewSchema).default([]),
+  /**
+   * The device's refusal of the last approval, which took the tunnel back to
+   * pending; null once approved again. An api from before it sends none.
+   */
+  refusal: z
+    .object({ kind: approvalRefusalKindSchema, at: isoTimeSchema })
+    .nullable()
+    .default(null),
 });
 export type TunnelView = z.infer<typeof tunnelViewSchema>;
 
-export const tunnelListSchema = z.object({ tunnels: z.array(tunnelViewSchema) });
+/**
+ * GET /v1/tunnels: one page, newest first. `nextCursor` is set when older tunnels
+ * follow: ask again with `?cursor=` it (an api of the release before sends none).
+ */
+export const tunnelListSchema = z.object({
+  tunnels: z.array(tunnelViewSchema),
+  nextCursor: z.string().max(200).nullable().optional(),
+});
 export type TunnelList = z.infer<typeof tunnelListSchema>;
+
+/** Tunnels in one page of GET /v1/tunnels at most (and by default). */
+export const MAX_TUNNEL_PAGE = 500;
+
+export const tunnelPageLimitSchema = z.coerce
+  .number({ error: "must be a number" })
+  .int("must be a whole number")
+  .min(1, `must be between 1 and ${MAX_TUNNEL_PAGE}`)
+  .max(MAX_TUNNEL_PAGE, `must be between 1 and ${MAX_TUNNEL_PAGE}`);
+
+/** Where a page of tunnels ends: the last one's creation time and id (opaque to clients). */
+export interface TunnelCursor {
+  createdAt: Date;
+  id: TunnelId;
+}
+
+export function encodeTunnelCursor(cursor: TunnelCursor): string {
+  return Buffer.from(JSON.stringify([cursor.createdAt.toISOString(), cursor.id])).toString(
+    "base64url",
+  );
+}
+
+export const tunnelCursorSchema = z
+  .string()
+  .max(200, "is not a cursor this api gave")
+  .transform((s, ctx): TunnelCursor => {
+    let decoded: unknown;
+    try {
+      decoded = JSON.parse(Buffer.from(s, "base64url").toString("utf8"));
+    } catch {
+      decoded = null;
+    }
+    const parsed = z.tuple([z.iso.datetime(), tunnelIdSchema]).safeParse(decoded);
+    if (!parsed.success) {
+      ctx.addIssue({ code: "custom", message: "is not a cursor this api gave" });
+      return z.NEVER;
+    }
+    return { createdAt: new Date(parsed.data[0]), id: parsed.data[1] };
+  });
+
+/** `?live=1`: only tunnels not over yet (pending, started, running, connected). */
+export const liveFlagSchema = z.enum(["0", "1"], "must be 0 or 1").transform((v) => v === "1");
 
 /** POST /v1/tunnels/:id/server */
 export const approveTunnelRequestSchema = z
@@ -403,6 +516,10 @@ export const approveTunnelRequestSchema = z
   })
   .strict();
 export type ApproveTunnelRequest = z.infer<typeof approveTunnelRequestSchema>;
+
+/** DELETE /v1/tunnels/:id/server: take back an approval the device has not acted on. */
+export const withdrawApprovalRequestSchema = z.object({ instanceId: instanceIdSchema }).strict();
+export type WithdrawApprovalRequest = z.infer<typeof withdrawApprovalRequestSchema>;
 
 export const auditEntrySchema = z.object({
   id: untrustedTextSchema,

@@ -38,9 +38,9 @@ describe("tunnel states", () => {
     assert.deepEqual(TUNNEL_STATES.filter(isTerminal), [Completed, TimedOut]);
   });
 
-  it("offers every state a tunnel can be in, in rank order, but not connected (never entered yet)", () => {
-    assert.deepEqual(ENTERED_STATES, [Pending, Started, Running, Completed, TimedOut]);
-    assert.equal(stateRank(Connected), 40, "connected keeps its rank for when it gets a meaning");
+  it("offers every state a tunnel can be in, in rank order, connected included", () => {
+    assert.deepEqual(ENTERED_STATES, [Pending, Started, Running, Connected, Completed, TimedOut]);
+    assert.equal(stateRank(Connected), 40);
   });
 
   it("recognises state names and nothing else", () => {

@@ -20,13 +20,10 @@ export const TUNNEL_STATES: readonly TunnelState[] = [
 ];
 
 /**
- * The states a tunnel can be in today, for help texts and filters. `connected`
- * keeps its name and rank but nothing enters it yet (it is to mean a session open
- * on the device), so offering it would only ever find nothing.
+ * The states a tunnel can be in, for help texts and filters. Every state is
+ * entered now: `connected` once the device reports support's first session.
  */
-export const ENTERED_STATES: readonly TunnelState[] = TUNNEL_STATES.filter(
-  (s) => s !== TunnelState.Connected,
-);
+export const ENTERED_STATES: readonly TunnelState[] = TUNNEL_STATES;
 
 const RANKS: Record<TunnelState, number> = {
   [TunnelState.Pending]: 10,

@@ -28,7 +28,7 @@ describe("Agent", () => {
     });
     sut = new Agent(
       { lifecycle, upkeep, store, clock, api, wg, log },
-      { waitSeconds: 25, rescanMs: 1000, backoffMs: 1000 },
+      { waitSeconds: 25, backoffMs: 1000 },
     );
     shutdown = new AbortController();
   });
@@ -132,6 +132,52 @@ describe("Agent", () => {
     assert.equal(outcome, "up");
   });
 
+  it("tells support of a refused approval, which leaves the tunnel approvable, and says so", async () => {
+    const record = await lifecycle.request();
+    h.api.approve(record.tunnelId, record.presharedKey, { tamper: true });
+    const watching = sut.watch(record.tunnelId, shutdown.signal, { untilUp: true });
+    await eventually(() => h.api.refusals.length === 1, "the refusal reported");
+    assert.deepEqual(h.api.refusals, [{ tunnelId: record.tunnelId, kind: "psk" }]);
+    assert.equal(h.api.state(record.tunnelId), TunnelState.Pending);
+    await eventually(
+      () => h.logs.some((l) => /support was told and can approve again/.test(l)),
+      "the refusal logged",
+    );
+
+    h.api.approve(record.tunnelId, record.presharedKey);
+    let outcome: string | undefined;
+    void watching.then((o) => (outcome = o));
+    await h.clock.runUntil(() => outcome !== undefined, "the watch to connect");
+    assert.equal(outcome, "up");
+    assert.equal(h.api.refusals.length, 1, "the good approval is not refused");
+  });
+
+  it("undoes a tunnel whose approval support withdrew, then connects the next approval", async () => {
+    const record = await lifecycle.request();
+    h.api.approve(record.tunnelId, record.presharedKey);
+    void sut.watch(record.tunnelId, shutdown.signal);
+    await eventually(() => h.users.users.size === 1, "connected");
+    const first = (await h.store.read(record.tunnelId))!.server!.publicKey;
+
+    // The engineer's create failed after the device connected but before the api heard.
+    h.api.withdraw(record.tunnelId);
+    await eventually(
+      async () => (await h.store.read(record.tunnelId))!.phase === "requested",
+      "undone",
+    );
+    assert.equal(h.users.users.size, 0);
+    assert.equal(h.wg.up_.size, 0);
+
+    h.api.approve(record.tunnelId, record.presharedKey);
+    await eventually(
+      () => h.api.state(record.tunnelId) === TunnelState.Running,
+      "connected again, and the api told",
+    );
+    assert.equal(h.users.users.size, 1);
+    const second = (await h.store.read(record.tunnelId))!.server!.publicKey;
+    assert.notEqual(second, first, "to the new server");
+  });
+
   it("on start, cleans up a half-done connect and then connects the still-approved tunnel", async () => {
     const record = await lifecycle.request();
     h.api.approve(record.tunnelId, record.presharedKey);
@@ -148,13 +194,160 @@ describe("Agent", () => {
     assert.equal(h.wg.up_.size, 1, "leaves the tunnel up when the agent stops");
   });
 
-  it("picks up a tunnel requested after it started", async () => {
+  it("starts watching a tunnel requested after it started at once, woken by the state dir, not a timer", async () => {
     const running = sut.run(shutdown.signal);
+    const before = h.clock.now();
     const record = await lifecycle.request();
+
+    await eventually(
+      () => h.api.polls.some((p) => p.tunnelId === record.tunnelId),
+      "the agent to ask the api about the new tunnel",
+    );
     h.api.approve(record.tunnelId, record.presharedKey);
-    await h.clock.runUntil(async () => (await h.store.read(record.tunnelId))?.phase === "up", "up");
+    await eventually(async () => (await h.store.read(record.tunnelId))?.phase === "up", "up");
+
+    assert.equal(h.clock.now(), before, "no timer of the agent had to fire");
     shutdown.abort();
     await running;
+  });
+
+  it("notices a tunnel stopped on this device while the api is unreachable, without waiting out a poll", async () => {
+    const record = await lifecycle.request();
+    h.api.approve(record.tunnelId, record.presharedKey);
+    const running = sut.run(shutdown.signal);
+    await eventually(async () => (await h.store.read(record.tunnelId))?.phase === "up", "up");
+    await eventually(
+      () => h.logs.some((l) => l === `tunnel ${record.tunnelId}: running`),
+      "the agent to hold a long-poll on the running tunnel",
+    );
+    h.api.unreachable = true;
+
+    // `support-device stop`, another process: the api cannot be told, so only the state dir says so.
+    await new TunnelLifecycle({ ...h.deps, log: () => undefined }).stop(record.tunnelId);
+
+    await eventually(
+      () => h.logs.includes(`tunnel ${record.tunnelId} was stopped on this device`),
+      "the agent to notice the stop",
+    );
+    shutdown.abort();
+    await running;
+  });
+
+  describe("an api that does not hold long-polls or fails", () => {
+    const minutes10 = 10 * 60_000;
+
+    /** Fires the agent's timers for `ms` of fake time; stops early at `maxPolls` (a busy loop). */
+    async function runFor(ms: number, maxPolls = 2000): Promise<void> {
+      const until = h.clock.now() + ms;
+      const deadline = Date.now() + 30_000;
+      while (h.clock.now() < until && h.api.polls.length < maxPolls && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        h.clock.fireNext();
+      }
+    }
+
+    /** Seconds between one poll and the next, over the last `ms` of fake time. */
+    function gapsSince(from: number): number[] {
+      const at = h.api.polls.map((p) => p.at).filter((t) => t >= from);
+      return at.slice(1).map((t, i) => (t - at[i]!) / 1000);
+    }
+
+    it("keeps its poll rate bounded and backs off when the api answers at once with nothing new", async () => {
+      const record = await lifecycle.request();
+      h.api.holdsLongPolls = false;
+      const start = h.clock.now();
+      void sut.watch(record.tunnelId, shutdown.signal);
+
+      await runFor(minutes10);
+
+      const polls = h.api.polls.length;
+      assert.ok(polls < 60, `${polls} polls in 10 minutes`);
+      const late = gapsSince(start + minutes10 / 2);
+      assert.ok(late.length > 0 && late.every((s) => s >= 15), `late gaps: ${late.join(", ")} s`);
+      assert.equal(
+        h.logs.filter((l) => /the api answers at once with nothing new; asking less often/.test(l))
+          .length,
+        1,
+      );
+
+      // The api holds long-polls again and the engineer approves: the tunnel connects.
+      h.api.holdsLongPolls = true;
+      h.api.approve(record.tunnelId, record.presharedKey);
+      await h.clock.runUntil(
+        async () => (await h.store.read(record.tunnelId))?.phase === "up",
+        "up",
+      );
+    });
+
+    it("backs off with jitter while the api is unreachable, and connects once it is back", async () => {
+      const record = await lifecycle.request();
+      h.api.unreachable = true;
+      const start = h.clock.now();
+      void sut.watch(record.tunnelId, shutdown.signal);
+
+      await runFor(minutes10);
+
+      const polls = h.api.polls.length;
+      assert.ok(polls < 60, `${polls} polls in 10 minutes`);
+      const early = gapsSince(start).slice(0, 4);
+      assert.ok(
+        early.every((s, i) => i === 0 || s >= early[i - 1]! / 2),
+        `early gaps grow: ${early.join(", ")} s`,
+      );
+      const late = gapsSince(start + minutes10 / 2);
+      assert.ok(late.length > 0 && late.every((s) => s >= 15), `late gaps: ${late.join(", ")} s`);
+      assert.ok(new Set(late).size > 1, `jittered: ${late.join(", ")} s`);
+
+      h.api.unreachable = false;
+      h.api.approve(record.tunnelId, record.presharedKey);
+      await h.clock.runUntil(
+        async () => (await h.store.read(record.tunnelId))?.phase === "up",
+        "up",
+      );
+    });
+  });
+
+  it("brings back a tunnel whose interface died, keeping its support user", async () => {
+    const record = await lifecycle.request();
+    h.api.approve(record.tunnelId, record.presharedKey);
+    void sut.watch(record.tunnelId, shutdown.signal);
+    await eventually(async () => (await h.store.read(record.tunnelId))?.phase === "up", "up");
+    const user = h.users.users.get(record.supportUser);
+
+    // wireguard-go killed: the interface is gone, nothing else changed.
+    h.wg.up_.delete(record.interface);
+
+    await h.clock.runUntil(
+      () => h.logs.includes(`tunnel ${record.tunnelId}: ${record.interface} is back up`),
+      "the interface back",
+    );
+    assert.ok(h.wg.up_.has(record.interface));
+    assert.deepEqual(h.wg.ups, [record.interface, record.interface]);
+    assert.equal(h.users.users.get(record.supportUser), user, "the same support user");
+    assert.equal((await h.store.read(record.tunnelId))?.phase, "up");
+    assert.equal(h.api.state(record.tunnelId), TunnelState.Running);
+  });
+
+  it("sets a tunnel up again from its approval when its interface cannot be brought back", async () => {
+    const record = await lifecycle.request();
+    h.api.approve(record.tunnelId, record.presharedKey);
+    void sut.watch(record.tunnelId, shutdown.signal);
+    await eventually(async () => (await h.store.read(record.tunnelId))?.phase === "up", "up");
+    h.wg.up_.delete(record.interface);
+    const up = h.wg.up.bind(h.wg);
+    let failOnce = true;
+    h.wg.up = async (configPath) => {
+      if (failOnce) {
+        failOnce = false;
+        throw new Error("wg-quick up: boom");
+      }
+      return up(configPath);
+    };
+
+    await h.clock.runUntil(() => h.wg.up_.has(record.interface), "the interface back");
+    await eventually(async () => (await h.store.read(record.tunnelId))?.phase === "up", "up");
+    assert.ok(h.logs.some((l) => /could not bring back .*boom.*connect it again/.test(l)));
+    assert.equal(h.users.users.size, 1, "one support user, made afresh");
   });
 
   describe("before the customer's start", () => {

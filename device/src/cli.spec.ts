@@ -29,10 +29,30 @@ describe("support-device (cli)", () => {
     return { code, stdout, stderr };
   }
 
-  it("prints the tunnel id and the preshared key for the customer", async () => {
+  it("prints the tunnel id and the preshared key as codes to read over the phone", async () => {
     const { code, stdout } = await sut("request");
     assert.equal(code, 0);
-    assert.match(stdout, /^tunnel id: [0-9a-f-]{36}\npreshared key: [A-Za-z0-9+/]{43}=\n/);
+    const symbol = "[0-9A-HJKMNP-TV-Z]";
+    assert.match(
+      stdout,
+      new RegExp(
+        `^tunnel id: (${symbol}{4}-){6}${symbol}{3}\npreshared key: (${symbol}{4}-){13}${symbol}\n`,
+      ),
+    );
+    assert.match(stdout, /^expires at: \S+Z \(in 1 h\)$/m);
+    const [, id] = /^tunnel id: (\S+)$/m.exec(stdout)!;
+    const status = await sut("status", id!.toLowerCase());
+    assert.equal(status.code, 0);
+    assert.match(status.stdout, new RegExp(`^tunnel: ${id} \\([0-9a-f-]{36}\\)$`, "m"));
+  });
+
+  it("refuses a tunnel code with a misheard symbol, saying so, with exit 2", async () => {
+    const { stdout } = await sut("request", "--json");
+    const { tunnelCode: code } = JSON.parse(stdout) as { tunnelCode: string };
+    const misheard = (code.startsWith("Z") ? "Y" : "Z") + code.slice(1);
+    const status = await sut("status", misheard);
+    assert.equal(status.code, 2);
+    assert.match(status.stderr, /check symbol does not match/);
   });
 
   it("prints {tunnelId, presharedKey, expiresAt} and the choices with --json and nothing else on stdout", async () => {
@@ -44,7 +64,9 @@ describe("support-device (cli)", () => {
       "expiresAt",
       "notBefore",
       "presharedKey",
+      "presharedKeyCode",
       "ticket",
+      "tunnelCode",
       "tunnelId",
     ]);
     assert.deepEqual(
@@ -122,7 +144,7 @@ describe("support-device (cli)", () => {
     const status = await sut("status", printed.tunnelId);
     assert.match(status.stdout, /^ticket: ABC-123$/m);
     assert.match(status.stdout, /^allowed engineers: alice, bob$/m);
-    assert.match(status.stdout, new RegExp(`^opens at: ${printed.notBefore}$`, "m"));
+    assert.match(status.stdout, new RegExp(`^opens at: ${printed.notBefore} \\(in 2 h\\)$`, "m"));
     assert.match(status.stdout, /^approved by: -$/m);
   });
 
@@ -198,6 +220,26 @@ describe("support-device (cli)", () => {
     const { code, stderr } = await sut("request", "--duration", "30s");
     assert.equal(code, 2);
     assert.match(stderr, /at least 60 seconds/);
+  });
+
+  it("prints its version with --version, exit 0", async () => {
+    const { code, stdout } = await sut("--version");
+    assert.equal(code, 0);
+    assert.match(stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+
+  it("tells a user who is not root to run it as root, exit 2, and does nothing", async () => {
+    let stderr = "";
+    const code = await main(["--state-dir", h.stateDir, "--api", "http://api.test", "request"], {
+      env: {},
+      streams: { stdout: { write: () => true }, stderr: { write: (s: string) => (stderr += s) } },
+      deps: (settings, log) => ({ ...h.deps, settings: { ...settings, hooks: {} }, log }),
+      signal: new AbortController().signal,
+      isRoot: () => false,
+    });
+    assert.equal(code, 2);
+    assert.match(stderr, /must run as root.*run it with sudo/);
+    assert.equal(h.api.tunnels.size, 0);
   });
 
   it("exits 2 on a malformed tunnel id", async () => {

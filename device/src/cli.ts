@@ -1,28 +1,31 @@
 // Commands and flags of `support-device`, and nothing else: main.ts runs them.
-import {
-  engineerNameSchema,
-  exitCodesHelp,
-  ticketSchema,
-  ttlSecondsSchema,
-  tunnelIdSchema,
-} from "@support-tunnel/common";
+import { join } from "node:path";
+// Only commander and common's exit codes load up front: a command's module (and
+// the schemas, adapters and execa behind it) loads when that command runs, so
+// `--help` costs little more than starting node.
+/* eslint-disable @typescript-eslint/no-require-imports */
+import { ExitCode, exitCodesHelp } from "@support-tunnel/common/dist/exit-codes";
+import { packageVersion } from "@support-tunnel/common/dist/display";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { agent } from "./commands/agent";
-import { connect } from "./commands/connect";
-import { gc } from "./commands/gc";
-import { list } from "./commands/list";
-import { log } from "./commands/log";
-import { replay } from "./commands/replay";
-import { request } from "./commands/request";
-import { sessions } from "./commands/sessions";
-import { status } from "./commands/status";
-import { stop } from "./commands/stop";
-import { ui } from "./commands/ui";
-import { parseDuration } from "./config";
 import type { CommandContext } from "./context";
-import { ExitCode } from "./errors";
 import type { OutputStreams } from "./printer";
-import { parseListenAddress } from "./ui/listen-address";
+
+const load = {
+  common: () => require("@support-tunnel/common") as typeof import("@support-tunnel/common"),
+  config: () => require("./config") as typeof import("./config"),
+  listenAddress: () => require("./ui/listen-address") as typeof import("./ui/listen-address"),
+  agent: () => require("./commands/agent") as typeof import("./commands/agent"),
+  connect: () => require("./commands/connect") as typeof import("./commands/connect"),
+  gc: () => require("./commands/gc") as typeof import("./commands/gc"),
+  list: () => require("./commands/list") as typeof import("./commands/list"),
+  log: () => require("./commands/log") as typeof import("./commands/log"),
+  replay: () => require("./commands/replay") as typeof import("./commands/replay"),
+  request: () => require("./commands/request") as typeof import("./commands/request"),
+  sessions: () => require("./commands/sessions") as typeof import("./commands/sessions"),
+  status: () => require("./commands/status") as typeof import("./commands/status"),
+  stop: () => require("./commands/stop") as typeof import("./commands/stop"),
+  ui: () => require("./commands/ui") as typeof import("./commands/ui"),
+};
 
 const EXIT_CODES_HELP = `
 ${exitCodesHelp([
@@ -38,10 +41,22 @@ ${exitCodesHelp([
 Environment: SUPPORT_API_URL, SUPPORT_STATE_DIR, SUPPORT_LOG_DIR, SUPPORT_DEVICE_CONFIG.
 Config file (root-owned, not writable by group/others): /etc/support-tunnel/device.json`;
 
+/** The tunnel id as a UUID (any case) or as the code `request` prints. */
 function tunnelIdArg(value: string): string {
-  const parsed = tunnelIdSchema.safeParse(value);
-  if (!parsed.success) throw new InvalidArgumentError("must be a tunnel id (a lowercase UUID)");
-  return parsed.data;
+  const wanted = "must be a tunnel id: its UUID or the code `request` printed";
+  let parsed;
+  try {
+    parsed = load.common().parseTunnelIdInput(value);
+  } catch (err) {
+    // A code with a misheard symbol says so; anything else is not an id at all.
+    throw new InvalidArgumentError(
+      err instanceof load.common().CodeError && /check symbol/.test(err.message)
+        ? err.message
+        : wanted,
+    );
+  }
+  if (parsed.kind !== "id") throw new InvalidArgumentError(wanted);
+  return parsed.id;
 }
 
 function sessionArg(value: string): string {
@@ -59,18 +74,18 @@ function positiveNumberArg(value: string): number {
 function durationArg(value: string): number {
   let seconds: number;
   try {
-    seconds = parseDuration(value);
+    seconds = load.config().parseDuration(value);
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
-  const checked = ttlSecondsSchema.safeParse(seconds);
+  const checked = load.common().ttlSecondsSchema.safeParse(seconds);
   if (!checked.success) throw new InvalidArgumentError(checked.error.issues[0]!.message);
   return seconds;
 }
 
 function listenArg(value: string): string {
   try {
-    parseListenAddress(value);
+    load.listenAddress().parseListenAddress(value);
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
@@ -80,14 +95,14 @@ function listenArg(value: string): string {
 const LISTEN_HELP =
   "address:port for the consent page (default: ui.listen in the config, else 127.0.0.1:7480); beyond loopback it needs ui.passwordHash in the config";
 function ticketArg(value: string): string {
-  const parsed = ticketSchema.safeParse(value);
+  const parsed = load.common().ticketSchema.safeParse(value);
   if (!parsed.success) throw new InvalidArgumentError(parsed.error.issues[0]!.message);
   return parsed.data;
 }
 
 /** `--engineer` may be given again and again: each adds one name. */
 function engineerArg(value: string, previous: string[] = []): string[] {
-  const parsed = engineerNameSchema.safeParse(value);
+  const parsed = load.common().engineerNameSchema.safeParse(value);
   if (!parsed.success) throw new InvalidArgumentError(parsed.error.issues[0]!.message);
   if (previous.includes(parsed.data)) throw new InvalidArgumentError(`${value} is named twice`);
   return [...previous, parsed.data];
@@ -102,6 +117,7 @@ export type WithContext = <A extends unknown[]>(
 export function buildCli(withContext: WithContext, streams: OutputStreams): Command {
   const program = new Command("support-device")
     .description("Ask for remote support from this device, and let support in once approved.")
+    .version(packageVersion(join(__dirname, "..")), "-V, --version", "print the version")
     .option("--api <url>", "api URL (env SUPPORT_API_URL)")
     .option(
       "--state-dir <dir>",
@@ -172,7 +188,7 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
             wait?: boolean;
           },
         ) =>
-          request(ctx, {
+          load.request().request(ctx, {
             description: opts.description,
             ttlSeconds: opts.duration ?? opts.ttl,
             start: opts.start,
@@ -189,7 +205,7 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
     .argument("<id>", "tunnel id", tunnelIdArg)
     .option("--json", "print the result as JSON")
     .addHelpText("after", EXIT_CODES_HELP)
-    .action(withContext(async (ctx, id: string) => connect(ctx, { id })));
+    .action(withContext(async (ctx, id: string) => load.connect().connect(ctx, { id })));
 
   program
     .command("agent")
@@ -202,7 +218,7 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
     )
     .action(
       withContext(async (ctx, opts: { ui?: boolean; listen?: string }) =>
-        agent(ctx, { ui: opts.ui, listen: opts.listen }),
+        load.agent().agent(ctx, { ui: opts.ui, listen: opts.listen }),
       ),
     );
 
@@ -222,7 +238,7 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
     )
     .action(
       withContext(async (ctx, opts: { listen?: string; hashPassword?: boolean }) =>
-        ui(ctx, { listen: opts.listen, hashPassword: opts.hashPassword }),
+        load.ui().ui(ctx, { listen: opts.listen, hashPassword: opts.hashPassword }),
       ),
     );
 
@@ -236,7 +252,7 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
     .addHelpText("after", EXIT_CODES_HELP)
     .action(
       withContext(async (ctx, id: string | undefined, opts: { all?: boolean; reason?: string }) =>
-        stop(ctx, { id, all: opts.all, reason: opts.reason }),
+        load.stop().stop(ctx, { id, all: opts.all, reason: opts.reason }),
       ),
     );
 
@@ -244,14 +260,14 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
     .command("list")
     .description("tunnels on this device (local state)")
     .option("--json", "print as JSON")
-    .action(withContext(async (ctx) => list(ctx)));
+    .action(withContext(async (ctx) => load.list().list(ctx)));
 
   program
     .command("status")
     .description("one tunnel: local phase, api state, interface and user")
     .argument("<id>", "tunnel id", tunnelIdArg)
     .option("--json", "print as JSON")
-    .action(withContext(async (ctx, id: string) => status(ctx, { id })));
+    .action(withContext(async (ctx, id: string) => load.status().status(ctx, { id })));
 
   program
     .command("log")
@@ -261,7 +277,7 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
     .argument("[id]", "tunnel id (default: every tunnel recorded)", tunnelIdArg)
     .option("--json", "print the events as JSON")
     .addHelpText("after", EXIT_CODES_HELP)
-    .action(withContext(async (ctx, id: string | undefined) => log(ctx, { id })));
+    .action(withContext(async (ctx, id: string | undefined) => load.log().log(ctx, { id })));
 
   program
     .command("sessions")
@@ -269,7 +285,9 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
     .argument("[id]", "tunnel id (default: every tunnel recorded)", tunnelIdArg)
     .option("--json", "print as JSON")
     .addHelpText("after", EXIT_CODES_HELP)
-    .action(withContext(async (ctx, id: string | undefined) => sessions(ctx, { id })));
+    .action(
+      withContext(async (ctx, id: string | undefined) => load.sessions().sessions(ctx, { id })),
+    );
 
   program
     .command("replay")
@@ -293,7 +311,9 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
     .action(
       withContext(
         async (ctx, session: string, opts: { speed: number; maxWait?: number; cast?: boolean }) =>
-          replay(ctx, { session, speed: opts.speed, maxWaitS: opts.maxWait, cast: opts.cast }),
+          load
+            .replay()
+            .replay(ctx, { session, speed: opts.speed, maxWaitS: opts.maxWait, cast: opts.cast }),
       ),
     );
 
@@ -303,7 +323,7 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
       "stop expired or ended tunnels; remove interfaces, users and sudoers files no tunnel owns, and session records past their retention",
     )
     .option("--json", "print as JSON")
-    .action(withContext(async (ctx) => gc(ctx)));
+    .action(withContext(async (ctx) => load.gc().gc(ctx)));
 
   return program;
 }

@@ -1,6 +1,11 @@
 // Wires the real adapters to the device logic: the only place that does.
 import { randomBytes } from "node:crypto";
-import { DEVICE_ID_HEADER, SupportApiClient, type OutputStream } from "@support-tunnel/common";
+import {
+  DEVICE_ID_HEADER,
+  nodeHttpFetch,
+  SupportApiClient,
+  type OutputStream,
+} from "@support-tunnel/common";
 import { systemClock } from "./adapters/clock";
 import { createHookRunner } from "./adapters/hooks";
 import { FileJournal } from "./adapters/journal-store";
@@ -54,6 +59,7 @@ export function realDeps(settings: DeviceSettings, log: (message: string) => voi
         retries: 2,
         userAgent: "support-device/0.1",
         headers: identityHeader,
+        fetch: nodeHttpFetch,
       }),
     wg: wgQuick,
     users: new SystemUsers(),

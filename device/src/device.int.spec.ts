@@ -303,26 +303,37 @@ describe("support-device in the lab", function () {
     }
   });
 
-  for (const [title, options] of [
-    ["refuses a tampered approval with exit 3 and creates nothing", { tamper: true }],
+  for (const [title, options, kind] of [
+    ["refuses a tampered approval with exit 3 and creates nothing", { tamper: true }, "psk"],
     [
       "refuses an approval sealed with a wrong PSK with exit 3 and creates nothing",
       { psk: generatePresharedKey() },
+      "psk",
     ],
     [
       "refuses an approval whose server key is not the one the api reports with exit 3 and creates nothing",
       { reportOtherKey: true },
+      "server-key",
     ],
   ] as const) {
-    it(title, async () => {
+    it(`${title}; tells support why and the customer what to run next`, async () => {
       const tunnel = await request();
       try {
         await approve(tunnel, options);
         const result = await supportDevice(["connect", tunnel.tunnelId]);
         assert.equal(result.exitCode, 3, result.stderr);
         assert.match(result.stderr, /refusing the approval/);
+        assert.match(
+          result.stderr,
+          new RegExp(
+            `Support has been told and can approve again; your request stays open\\..*Once they have approved again, run: support-device connect ${tunnel.tunnelId}`,
+          ),
+        );
         const left = await leftovers(tunnel.tunnelId);
         assert.deepEqual(left, ["state file"], "only the request itself remains");
+        const shown = await engineer.getTunnel(tunnel.tunnelId);
+        assert.equal(shown.state, "pending", "approvable again");
+        assert.equal(shown.refusal?.kind, kind);
       } finally {
         await supportDevice(["stop", tunnel.tunnelId]);
         await removeServerEnd(tunnel.tunnelId);
@@ -500,12 +511,14 @@ describe("support-device in the lab", function () {
     const proxy = await startRewritingProxy({ upstream: api!.url, host: lab!.rootAddress });
     const tunnel = await request(proxy.url);
     try {
-      await approve(tunnel);
       for (const [what, approval] of [
         ["not base64", "not base64!"],
         ["too short", "AAAA"],
         ["too long", "A".repeat(8000)],
       ] as const) {
+        // Each refusal takes the tunnel back to pending: approved afresh each time.
+        await removeServerEnd(tunnel.tunnelId);
+        await approve(tunnel);
         proxy.setRewrite((exchange) => {
           if (!isDeviceAnswer(exchange) || exchange.method !== "GET") return undefined;
           const body = exchange.body as { server: object };
@@ -518,6 +531,7 @@ describe("support-device in the lab", function () {
           /refusing the approval .*: approval is malformed.*nothing was set up/,
         );
         assert.deepEqual(await leftovers(tunnel.tunnelId), ["state file"], what);
+        assert.equal((await engineer.getTunnel(tunnel.tunnelId)).refusal?.kind, "malformed");
       }
     } finally {
       await supportDevice(["stop", tunnel.tunnelId]);
@@ -589,6 +603,129 @@ describe("support-device in the lab", function () {
     }
     assert.deepEqual(await leftovers(tunnel.tunnelId), []);
   });
+  describe("a tunnel whose interface dies", () => {
+    /** Kills the tunnel's wireguard-go with SIGKILL, as a lost terminal or an OOM kill would, and waits for its interface to go. */
+    async function killWireguardGo(iface: string) {
+      const killed = await device.exec("pkill", ["-KILL", "-x", "-f", `wireguard-go ${iface}`]);
+      assert.equal(killed.exitCode, 0, `no wireguard-go for ${iface}: ${killed.stderr}`);
+      await waitFor(
+        async () => (await device.exec("ip", ["link", "show", iface])).exitCode !== 0,
+        "the interface to go with its wireguard-go",
+        10_000,
+      );
+    }
+
+    async function status(tunnelId: string) {
+      const result = await supportDevice(["status", tunnelId, "--json"]);
+      assert.equal(result.exitCode, 0, result.stderr);
+      return JSON.parse(result.stdout) as {
+        phase: string;
+        linkDown: string | null;
+        supportUser: string;
+        latestHandshakeAt: string | null;
+      };
+    }
+
+    it("is reported down by status and brought back by the agent, at its start and while it runs", async function () {
+      this.timeout(240_000);
+      const tunnel = await request();
+      const iface = interfaceName(tunnel.tunnelId, "device");
+      let agent: ReturnType<typeof startAgent> | undefined;
+      try {
+        const { network } = await approve(tunnel);
+        assert.equal((await supportDevice(["connect", tunnel.tunnelId])).exitCode, 0);
+        const { supportUser } = await status(tunnel.tunnelId);
+        const root = await sshAsSupport(supportUser, network, ["sudo", "-n", "id", "-u"]);
+        assert.equal(root.stdout.trim(), "0", root.stderr);
+        await waitFor(
+          async () => (await status(tunnel.tunnelId)).linkDown === null,
+          "status to see the handshake",
+          20_000,
+        );
+
+        await killWireguardGo(iface);
+
+        const down = await status(tunnel.tunnelId);
+        assert.equal(down.phase, "up");
+        assert.match(down.linkDown ?? "", new RegExp(`its interface ${iface} is gone`));
+        const text = await supportDevice(["status", tunnel.tunnelId]);
+        assert.match(text.stdout, /phase: up, but the tunnel is DOWN/);
+
+        // An agent that starts finds it dead and sets it up again from its approval.
+        agent = startAgent();
+        await waitForAgent(
+          agent,
+          async () => (await status(tunnel.tunnelId)).linkDown === null,
+          "the agent to bring the tunnel back at its start",
+          60_000,
+        );
+        const again = await status(tunnel.tunnelId);
+        const back = await sshAsSupport(again.supportUser, network, ["sudo", "-n", "id", "-u"]);
+        assert.equal(back.stdout.trim(), "0", back.stderr);
+
+        // While it runs, the agent brings the interface back, keeping the support user.
+        await killWireguardGo(iface);
+        await waitForAgent(
+          agent,
+          async () => /is back up/.test(agent!.output()),
+          "the agent to bring the interface back",
+          90_000,
+        );
+        const restored = await status(tunnel.tunnelId);
+        assert.equal(restored.supportUser, again.supportUser);
+        const still = await sshAsSupport(again.supportUser, network, ["sudo", "-n", "id", "-u"]);
+        assert.equal(still.stdout.trim(), "0", still.stderr);
+      } finally {
+        await agent?.kill("SIGTERM");
+        await supportDevice(["stop", tunnel.tunnelId]);
+        await removeServerEnd(tunnel.tunnelId);
+      }
+      assert.deepEqual(await leftovers(tunnel.tunnelId), []);
+    });
+
+    it("stays up after `request --wait` under a terminal that closes (script)", async function () {
+      this.timeout(180_000);
+      // `script` runs the command on a terminal of its own and closes it when the
+      // command ends: the session's processes get SIGHUP, as under `ssh -t host ...`.
+      const command = [process.execPath, DEVICE_BIN, "request", "--wait", "--json"]
+        .concat(["--api", api!.url])
+        .join(" ");
+      const child = device.spawn("script", ["-qfec", command, "/dev/null"], {
+        stdin: "ignore",
+        all: true,
+        buffer: false,
+      });
+      let output = "";
+      child.all?.on("data", (d: Buffer) => (output += d.toString()));
+      let tunnel: Requested | undefined;
+      try {
+        await waitFor(
+          async () => /\{[^]*"presharedKey"[^]*\}/.test(output),
+          "request to print the tunnel",
+          60_000,
+        );
+        tunnel = JSON.parse(/\{[^]*?\}/.exec(output)![0]) as Requested;
+        const { network } = await approve(tunnel);
+        const done = await child;
+        assert.equal(done.exitCode, 0, output);
+        assert.match(output, /connected: support user/);
+
+        const { supportUser, linkDown } = JSON.parse(
+          (await supportDevice(["status", tunnel.tunnelId, "--json"])).stdout,
+        ) as { supportUser: string; linkDown: string | null };
+        assert.doesNotMatch(linkDown ?? "", /is gone/);
+        const root = await sshAsSupport(supportUser, network, ["sudo", "-n", "id", "-u"]);
+        assert.equal(root.stdout.trim(), "0", `${root.stderr}\n${output}`);
+      } finally {
+        child.kill("SIGKILL");
+        if (tunnel) {
+          await supportDevice(["stop", tunnel.tunnelId]);
+          await removeServerEnd(tunnel.tunnelId);
+        }
+      }
+    });
+  });
+
   describe("the session record", () => {
     /** What `support` does to each argument of a remote command (admin's shellQuote). */
     const quote = (argv: readonly string[]) =>

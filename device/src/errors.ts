@@ -1,6 +1,6 @@
 // Errors the commands throw; the one top-level handler maps them to exit codes,
 // which are common's one table, shared with the engineer's `support`.
-import { ExitCode } from "@support-tunnel/common";
+import { ExitCode, type ApprovalRefusalKind } from "@support-tunnel/common";
 
 export { ExitCode };
 
@@ -23,7 +23,13 @@ export class UsageError extends DeviceError {
 
 export class ApprovalRefusedError extends DeviceError {
   override name = "ApprovalRefusedError";
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** What the api (and so the engineer) is told. */
+    readonly kind: ApprovalRefusalKind,
+    /** Whether the api took the report: the engineer knows, and the tunnel is approvable again. */
+    readonly supportTold = false,
+  ) {
     super(message, ExitCode.Refused);
   }
 }

@@ -1,12 +1,21 @@
 // The one top-level handler of `support-device`: builds each command's context,
 // stops long-running commands on SIGTERM/SIGINT, and turns errors into exit codes.
-import { ApiError, ApiUnreachableError } from "@support-tunnel/common";
+// What a command needs (settings, adapters, the api client) loads when it runs.
+/* eslint-disable @typescript-eslint/no-require-imports */
+import { ExitCode } from "@support-tunnel/common/dist/exit-codes";
 import { CommanderError, type Command } from "commander";
 import { buildCli, type WithContext } from "./cli";
-import { loadSettings, type DeviceSettings, type GlobalFlags } from "./config";
-import { contextFrom, realDeps, type DeviceDeps } from "./context";
-import { DeviceError, ExitCode } from "./errors";
-import { createPrinter, type OutputStreams } from "./printer";
+import type { DeviceSettings, GlobalFlags } from "./config";
+import type { DeviceDeps } from "./context";
+import type { OutputStreams } from "./printer";
+
+const load = {
+  common: () => require("@support-tunnel/common") as typeof import("@support-tunnel/common"),
+  config: () => require("./config") as typeof import("./config"),
+  context: () => require("./context") as typeof import("./context"),
+  errors: () => require("./errors") as typeof import("./errors"),
+  printer: () => require("./printer") as typeof import("./printer"),
+};
 
 export interface MainOptions {
   streams?: OutputStreams;
@@ -14,7 +23,16 @@ export interface MainOptions {
   /** For tests: replaces the real adapters. */
   deps?: (settings: DeviceSettings, log: (message: string) => void) => DeviceDeps;
   signal?: AbortSignal;
+  /** Whether this process is root; default: its uid is 0 (tests with fake adapters: yes). */
+  isRoot?: () => boolean;
 }
+
+/**
+ * Every command but `ui --hash-password` makes or reads root's users, interfaces and
+ * 0700 state: without root it would fail later with EACCES, or half done.
+ */
+const NOT_ROOT =
+  "this must run as root: it creates the support user and the WireGuard interface and keeps its state in root's directories; run it with sudo";
 
 /** Runs the CLI and returns the exit code; never exits the process itself. */
 export async function main(argv: readonly string[], options: MainOptions = {}): Promise<number> {
@@ -27,6 +45,9 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   if (!options.signal) {
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
+    // A terminal that closes (ssh, script) under `request --wait` or `ui`: stop
+    // cleanly as for Ctrl-C; the tunnel, detached from the terminal, stays.
+    process.on("SIGHUP", onSignal);
   }
 
   const withContext: WithContext =
@@ -34,9 +55,14 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     async (...args) => {
       // commander passes the command itself last
       const cmd = args[args.length - 1] as Command;
-      const flags = cmd.optsWithGlobals<GlobalFlags & { json?: boolean }>();
-      const settings = await loadSettings(flags, options.env ?? process.env);
-      const printer = createPrinter({ json: flags.json === true, streams });
+      const flags = cmd.optsWithGlobals<GlobalFlags & { json?: boolean; hashPassword?: boolean }>();
+      const isRoot = options.isRoot ?? (options.deps ? () => true : () => process.getuid?.() === 0);
+      if (!isRoot() && !(cmd.name() === "ui" && flags.hashPassword)) {
+        throw new (load.errors().UsageError)(NOT_ROOT);
+      }
+      const settings = await load.config().loadSettings(flags, options.env ?? process.env);
+      const printer = load.printer().createPrinter({ json: flags.json === true, streams });
+      const { contextFrom, realDeps } = load.context();
       const deps = (options.deps ?? realDeps)(settings, (m) => printer.info(m));
       await work(contextFrom(deps, printer, signal, streams.stdout), ...args);
     };
@@ -49,6 +75,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
   } finally {
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
+    process.off("SIGHUP", onSignal);
   }
 }
 
@@ -66,6 +93,8 @@ function exitCodeFor(err: unknown, streams: OutputStreams): number {
   }
   const message = err instanceof Error ? err.message : String(err);
   streams.stderr.write(`support-device: ${message}\n`);
+  const { DeviceError } = load.errors();
+  const { ApiError, ApiUnreachableError } = load.common();
   if (err instanceof DeviceError) return err.exitCode;
   // The api no longer knows the tunnel, or its token expired with it: it is over.
   if (err instanceof ApiError && (err.status === 404 || err.status === 401))

@@ -6,13 +6,39 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { constants } from "node:os";
+import { SupportApiClient } from "@support-tunnel/common";
 import { FileJournal } from "./adapters/journal-store";
+import { FileStateStore } from "./adapters/state-store";
 import {
   runSession,
   sessionInputFrom,
   SessionRefusedError,
   type ChildOutcome,
+  type SessionInput,
+  type SessionReport,
 } from "./session-record/session-runner";
+
+/** At most this long per report: a slow api delays the end of a session by no more. */
+const REPORT_TIMEOUT_MS = 3000;
+
+/** Reports to the api the tunnel's state names, with its device token; nothing without a state dir. */
+function apiReporter(input: SessionInput): ((session: SessionReport) => Promise<void>) | undefined {
+  if (input.stateDir === null) return undefined;
+  const store = new FileStateStore(input.stateDir);
+  let record: ReturnType<FileStateStore["read"]> | undefined;
+  return async (session) => {
+    const found = await (record ??= store.read(input.tunnelId));
+    if (!found) return;
+    const api = new SupportApiClient({
+      baseUrl: found.apiUrl,
+      token: found.deviceToken,
+      timeoutMs: REPORT_TIMEOUT_MS,
+      retries: 0,
+      userAgent: "support-device-session/0.1",
+    });
+    await api.reportSession(session, { signal: AbortSignal.timeout(REPORT_TIMEOUT_MS) });
+  };
+}
 
 /** The session's own terminal signals reach the command (it shares the terminal); this program waits for it. */
 const PASSED_ON: NodeJS.Signals[] = ["SIGINT", "SIGQUIT", "SIGTERM", "SIGHUP"];
@@ -36,6 +62,7 @@ async function main(): Promise<ChildOutcome> {
       journal: new FileJournal(input.logDir),
       run: runOnOurTerminal,
       warn: (message) => process.stderr.write(`support-tunnel: ${message}\n`),
+      report: apiReporter(input),
     },
     input,
   );

@@ -139,6 +139,67 @@ describe("TunnelLifecycle", () => {
       assert.equal(h.users.users.size, 0);
     });
 
+    for (const [kind, options] of [
+      ["psk", { tamper: true }],
+      ["malformed", { approval: "AAAA" }],
+      ["server-key", { otherServerKey: true }],
+    ] as const) {
+      it(`tells the api it refused the approval (${kind}), so support can approve again`, async () => {
+        const record = await requested();
+        h.api.approve(record.tunnelId, record.presharedKey, options);
+        await assert.rejects(sut.connect(record.tunnelId), (err: unknown) => {
+          assert.ok(err instanceof ApprovalRefusedError);
+          assert.equal(err.kind, kind);
+          assert.equal(err.supportTold, true);
+          return true;
+        });
+        assert.deepEqual(h.api.refusals, [{ tunnelId: record.tunnelId, kind }]);
+        assert.equal(h.api.state(record.tunnelId), TunnelState.Pending);
+
+        h.api.approve(record.tunnelId, record.presharedKey);
+        assert.equal((await sut.connect(record.tunnelId)).alreadyUp, false);
+      });
+    }
+
+    it("refuses a wrong PSK, creating nothing, when the api cannot be told either", async () => {
+      const record = await requested();
+      const other = await requested();
+      h.api.approve(record.tunnelId, other.presharedKey);
+      h.api.refusalsFail = true;
+      await assert.rejects(sut.connect(record.tunnelId), (err: unknown) => {
+        assert.ok(err instanceof ApprovalRefusedError);
+        assert.equal(err.kind, "psk");
+        assert.equal(err.supportTold, false);
+        return true;
+      });
+      assert.equal(h.wg.up_.size, 0);
+      assert.equal(h.users.users.size, 0);
+    });
+
+    it("connects afresh to a new approval's server when the one it was up with was withdrawn", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey);
+      await sut.connect(record.tunnelId);
+      h.api.withdraw(record.tunnelId);
+      const server = h.api.approve(record.tunnelId, record.presharedKey);
+      const again = await sut.connect(record.tunnelId);
+      assert.equal(again.alreadyUp, false);
+      assert.equal((await h.store.read(record.tunnelId))!.server!.publicKey, server.publicKey);
+    });
+
+    it("undoes a tunnel whose approval was withdrawn, and only then", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey);
+      await sut.connect(record.tunnelId);
+      assert.equal(await sut.undoWithdrawn(record.tunnelId), false, "still approved: kept");
+      assert.equal(h.users.users.size, 1);
+      h.api.withdraw(record.tunnelId);
+      assert.equal(await sut.undoWithdrawn(record.tunnelId), true);
+      assert.equal(h.users.users.size, 0);
+      assert.equal(h.wg.up_.size, 0);
+      assert.equal((await h.store.read(record.tunnelId))!.phase, "requested");
+    });
+
     it("undoes everything when a step fails half way, and can connect again afterwards", async () => {
       const record = await requested();
       h.api.approve(record.tunnelId, record.presharedKey);
@@ -315,7 +376,7 @@ describe("TunnelLifecycle", () => {
       assert.match(
         user.keys[0]!,
         new RegExp(
-          `,no-port-forwarding,no-user-rc,command="/usr/bin/sudo -n --preserve-env=SSH_ORIGINAL_COMMAND,SSH_CONNECTION -- /usr/bin/node /opt/support-tunnel/session-program.js --tunnel ${record.tunnelId} --log-dir ${h.logDir}" ssh-ed25519 `,
+          `,no-port-forwarding,no-user-rc,command="/usr/bin/sudo -n --preserve-env=SSH_ORIGINAL_COMMAND,SSH_CONNECTION -- /usr/bin/node /opt/support-tunnel/session-program.js --tunnel ${record.tunnelId} --log-dir ${h.logDir} --state-dir ${h.deps.settings.stateDir}" ssh-ed25519 `,
         ),
       );
       assert.match(
@@ -436,6 +497,7 @@ describe("TunnelLifecycle", () => {
       await assert.rejects(sut.connect(record.tunnelId), (err: unknown) => {
         assert.ok(err instanceof ApprovalRefusedError);
         assert.equal(err.exitCode, ExitCode.Refused);
+        assert.equal(err.kind, "engineer");
         assert.equal(
           err.message,
           `refusing the approval of tunnel ${record.tunnelId}: it was approved by bob, and the customer allowed only alice, carol; nothing was set up`,

@@ -18,6 +18,7 @@ import {
   tunnelAddresses,
   TunnelState,
   type ApprovalPayload,
+  type ApprovalRefusalKind,
   type DeviceTunnelView,
   type RandomBytes,
   StoppedBy,
@@ -242,6 +243,10 @@ export class TunnelLifecycle {
       description: description ?? null,
       hostname: hostname ?? null,
       grantedUntil,
+      // The customer's choices, so the timeline says what was granted to whom.
+      ticket: record.ticket,
+      startsAt: record.notBefore,
+      engineers: record.allowedEngineers,
     });
     return record;
   }
@@ -269,7 +274,12 @@ export class TunnelLifecycle {
           : "";
         throw new NotReadyError(`tunnel ${id} is not approved yet (state ${view.state})${opens}`);
       }
-      if (record.phase === "up" && (await this.deps.wg.interfaces()).includes(record.interface)) {
+      // Up with this very approval; one from another server (the last was withdrawn) starts afresh below.
+      if (
+        record.phase === "up" &&
+        record.server?.publicKey === view.server.wgPublicKey &&
+        (await this.deps.wg.interfaces()).includes(record.interface)
+      ) {
         if (view.state === TunnelState.Started) await this.reportConnected(record);
         return this.result(record, true);
       }
@@ -281,7 +291,15 @@ export class TunnelLifecycle {
         record.phase !== "requested" || leftovers ? await this.resetLocked(record) : record;
       // The approval is judged before the start is: a refusal is news the customer
       // should have at once, not when the start comes.
-      const payload = await this.verifyAndJournal(clean, view.server);
+      let payload: ApprovalPayload;
+      try {
+        payload = await this.verifyAndJournal(clean, view.server);
+      } catch (err) {
+        if (!(err instanceof ApprovalRefusedError)) throw err;
+        // The engineer's `create` is waiting: it learns why at once, and may approve again.
+        const told = await this.reportRefusal(clean, err.kind);
+        throw new ApprovalRefusedError(err.message, err.kind, told);
+      }
       if (isBeforeStart(clean, this.deps.clock.now())) {
         throw new NotYetOpenError(
           `tunnel ${id} opens at ${clean.notBefore}, as the customer chose (--start): approved by ${payload.engineer}, nothing is set up before then`,
@@ -316,9 +334,10 @@ export class TunnelLifecycle {
     record: TunnelRecord,
     server: NonNullable<DeviceTunnelView["server"]>,
   ): ApprovalPayload {
-    const refuse = (why: string) =>
+    const refuse = (why: string, kind: ApprovalRefusalKind) =>
       new ApprovalRefusedError(
         `refusing the approval of tunnel ${record.tunnelId}: ${why}; nothing was set up`,
+        kind,
       );
     let payload: ApprovalPayload;
     try {
@@ -331,17 +350,19 @@ export class TunnelLifecycle {
         tunnelId: record.tunnelId,
       });
     } catch (err) {
-      if (err instanceof ApprovalError) throw refuse(err.message);
+      if (err instanceof ApprovalError) throw refuse(err.message, err.kind);
       throw err;
     }
     if (record.allowedEngineers && !record.allowedEngineers.includes(payload.engineer)) {
       throw refuse(
         `it was approved by ${payload.engineer}, and the customer allowed only ${record.allowedEngineers.join(", ")}`,
+        "engineer",
       );
     }
     if ((payload.ticket ?? null) !== record.ticket) {
       throw refuse(
         `it is for ${payload.ticket ? `ticket ${payload.ticket}` : "no ticket"}, and the customer's is ${record.ticket ? `ticket ${record.ticket}` : "none"}`,
+        "ticket",
       );
     }
     return payload;
@@ -360,6 +381,7 @@ export class TunnelLifecycle {
     if (Date.parse(expiresAt) <= clock.now()) {
       // Remembered, so the agent's expiry check ends the tunnel instead of retrying it.
       await store.write({ ...record, expiresAt });
+      await this.reportRefusal(record, "expired");
       throw new NotReadyError(`tunnel ${record.tunnelId}'s approval has expired (${expiresAt})`);
     }
     const approval = { engineer: payload.engineer, ticket: payload.ticket ?? null };
@@ -368,7 +390,12 @@ export class TunnelLifecycle {
     const { sessionProgram, logDir } = this.deps.settings;
     await this.deps.assertTrusted(sessionProgram.node, "node binary of the session program");
     await this.deps.assertTrusted(sessionProgram.script, "session program");
-    const command = forcedCommand({ ...sessionProgram, tunnelId: record.tunnelId, logDir });
+    const command = forcedCommand({
+      ...sessionProgram,
+      tunnelId: record.tunnelId,
+      logDir,
+      stateDir: this.deps.settings.stateDir,
+    });
     await this.journal(
       {
         type: "approved",
@@ -442,6 +469,44 @@ export class TunnelLifecycle {
     });
     await this.reportConnected(up);
     return this.result(up, false);
+  }
+
+  /**
+   * Tells the api this device refused the approval, so the engineer's `create`
+   * stops waiting and the tunnel is approvable again. False when it could not
+   * be told (the engineer's `create` then times out and takes the approval back).
+   */
+  private async reportRefusal(record: TunnelRecord, kind: ApprovalRefusalKind): Promise<boolean> {
+    try {
+      await this.apiFor(record).reportRefusal(kind);
+      return true;
+    } catch (err) {
+      this.deps.log(
+        `could not tell the api that tunnel ${record.tunnelId}'s approval was refused: ${(err as Error).message}`,
+      );
+      return false;
+    }
+  }
+
+  /**
+   * The approval this device acted on was taken back (its engineer's `create`
+   * failed, or timed out, and withdrew it): undoes what was set up for it, so
+   * nothing points at a server that is going, and the tunnel waits for a new
+   * approval. Checked against the api under the lock: a new approval connected
+   * meanwhile is left alone. True when something was undone.
+   */
+  async undoWithdrawn(id: string): Promise<boolean> {
+    return this.withLock(id, async () => {
+      const record = await this.deps.store.read(id);
+      if (!record || record.phase === "requested" || record.phase === "stopping") return false;
+      const view = await this.apiFor(record).getDeviceTunnel();
+      if (view.state !== TunnelState.Pending) return false;
+      this.deps.log(
+        `tunnel ${id}: support withdrew the approval; undoing it and waiting for a new one`,
+      );
+      await this.resetLocked(record);
+      return true;
+    });
   }
 
   /** Tells the api the tunnel is up; the tunnel stays up even if the api can't be told now. */

@@ -75,6 +75,44 @@ describe("TunnelUpkeep", () => {
     });
   });
 
+  describe("status of a tunnel that is up", () => {
+    it("says it is down when its interface is gone, or the server has not shaken hands lately, and fine otherwise", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey);
+      await lifecycle.connect(record.tunnelId);
+
+      assert.match(
+        (await sut.status(record.tunnelId)).linkDown ?? "",
+        /^no WireGuard handshake with the tunnel server yet$/,
+      );
+      h.wg.handshakes.set(record.interface, h.clock.now() - 10_000);
+      const fine = await sut.status(record.tunnelId);
+      assert.equal(fine.linkDown, null);
+      assert.equal(fine.latestHandshakeAt, new Date(h.clock.now() - 10_000).toISOString());
+
+      h.clock.time += 5 * 60_000;
+      assert.match(
+        (await sut.status(record.tunnelId)).linkDown ?? "",
+        /^no WireGuard handshake with the tunnel server for 310 s: it does not answer$/,
+      );
+
+      h.wg.up_.delete(record.interface);
+      const gone = await sut.status(record.tunnelId);
+      assert.equal(gone.interfaceUp, false);
+      assert.match(
+        gone.linkDown ?? "",
+        new RegExp(
+          `^its interface ${record.interface} is gone .*the agent brings it back, or run \`support-device connect ${record.tunnelId}\`$`,
+        ),
+      );
+    });
+
+    it("says nothing of the link of a tunnel not meant to be up", async () => {
+      const record = await requested();
+      assert.equal((await sut.status(record.tunnelId)).linkDown, null);
+    });
+  });
+
   describe("expiry the api claims", () => {
     const days30 = 30 * 24 * 3600_000;
 

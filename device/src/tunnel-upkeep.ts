@@ -37,6 +37,14 @@ export interface TunnelStatus {
   phase: TunnelRecord["phase"];
   apiState: TunnelState | null;
   apiError: string | null;
+  /**
+   * Why a tunnel that is up on this device carries nothing: its interface is gone,
+   * or the tunnel server has not completed a WireGuard handshake lately. Null when
+   * the link is fine, or the tunnel is not meant to be up.
+   */
+  linkDown: string | null;
+  /** When the tunnel server last completed a WireGuard handshake; null for never. */
+  latestHandshakeAt: string | null;
   interface: string;
   interfaceUp: boolean;
   supportUser: string;
@@ -65,6 +73,27 @@ export interface GcResult {
   removedUsers: string[];
   /** Tunnels whose record (journal and I/O logs) was past the retention and removed. */
   prunedRecords: string[];
+}
+
+/**
+ * With a persistent keepalive, WireGuard renews its session at least every two
+ * minutes while the peer answers, and drops one older than three (REJECT_AFTER_TIME):
+ * a latest handshake older than that means the tunnel server is not answering.
+ */
+const HANDSHAKE_STALE_MS = 180_000;
+
+function linkDown(
+  record: TunnelRecord,
+  interfaceUp: boolean,
+  handshakeAt: number | null,
+  now: number,
+): string | null {
+  if (!interfaceUp)
+    return `its interface ${record.interface} is gone (wireguard-go ended); the agent brings it back, or run \`support-device connect ${record.tunnelId}\``;
+  if (handshakeAt === null) return "no WireGuard handshake with the tunnel server yet";
+  if (now - handshakeAt > HANDSHAKE_STALE_MS)
+    return `no WireGuard handshake with the tunnel server for ${Math.round((now - handshakeAt) / 1000)} s: it does not answer`;
+  return null;
 }
 
 export class TunnelUpkeep {
@@ -103,7 +132,37 @@ export class TunnelUpkeep {
     });
   }
 
+  /**
+   * Brings back a tunnel that is up on paper but whose interface died (its
+   * wireguard-go killed, `ip link del`): `wg-quick up` again from its config, so
+   * the support user, its address and any connection that can still resume are
+   * kept, and no hook runs (the tunnel never ended). When that fails, the tunnel
+   * is taken back to `requested`, clean, and connected afresh from its approval
+   * if it is still approved.
+   */
+  async restoreLink(id: string): Promise<"restored" | "reset" | "intact"> {
+    const { lifecycle, store, wg, clock, log } = this.deps;
+    return lifecycle.withLock(id, async () => {
+      const record = await store.read(id);
+      if (!record || record.phase !== "up" || isExpired(record, clock.now())) return "intact";
+      if ((await wg.interfaces()).includes(record.interface)) return "intact";
+      try {
+        if (!(await store.hasWgConfig(record.interface)))
+          throw new Error(`its WireGuard config is gone`);
+        await wg.up(store.wgConfigPath(record.interface));
+        return "restored";
+      } catch (err) {
+        log(
+          `tunnel ${id}: could not bring back ${record.interface} (${(err as Error).message}); removing what is left, to connect it again from its approval`,
+        );
+        await lifecycle.resetLocked(record);
+        return "reset";
+      }
+    });
+  }
+
   async status(id: string): Promise<TunnelStatus> {
+    const { wg, clock } = this.deps;
     const record = await requireRecord(this.deps.store, id);
     let apiState: TunnelState | null = null;
     let apiError: string | null = null;
@@ -113,13 +172,20 @@ export class TunnelUpkeep {
       apiError = (err as Error).message;
     }
     const addrs = tunnelAddresses(record.network);
+    const interfaceUp = (await wg.interfaces()).includes(record.interface);
+    const handshakeAt = interfaceUp
+      ? await wg.latestHandshake(record.interface).catch(() => null)
+      : null;
     return {
       tunnelId: record.tunnelId,
       phase: record.phase,
       apiState,
       apiError,
+      linkDown:
+        record.phase === "up" ? linkDown(record, interfaceUp, handshakeAt, clock.now()) : null,
+      latestHandshakeAt: handshakeAt === null ? null : new Date(handshakeAt).toISOString(),
       interface: record.interface,
-      interfaceUp: (await this.deps.wg.interfaces()).includes(record.interface),
+      interfaceUp,
       supportUser: record.supportUser,
       userPresent: await this.deps.users.exists(record.supportUser),
       network: record.network,

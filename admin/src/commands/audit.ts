@@ -1,7 +1,7 @@
 // `support audit <id>`: the append-only log of who did what to a tunnel.
 import { renderTable, type AuditEntry } from "@support-tunnel/common";
 import type { Context } from "../context";
-import { parseTunnelId } from "../tunnel-id";
+import { resolveTunnelId } from "../tunnel-id";
 
 export interface AuditOptions {
   id: string;
@@ -9,7 +9,7 @@ export interface AuditOptions {
 }
 
 export async function audit({ id, ctx }: AuditOptions): Promise<AuditEntry[]> {
-  const { entries } = await ctx.api().getAudit(parseTunnelId(id));
+  const { entries } = await ctx.api().getAudit(await resolveTunnelId(id, () => ctx.api()));
   ctx.printer.data(entries, () =>
     renderTable(
       ["AT", "ACTOR", "ACTION", "FROM", "DETAIL"],

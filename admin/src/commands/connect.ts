@@ -5,8 +5,10 @@ import { runSystemSsh } from "../adapters";
 import type { Context } from "../context";
 import { resolveDeviceAccess } from "../device-access";
 import { CliError, ExitCode, ExitWith } from "../errors";
+import { controlSocketPath, openFirstHop, prepareControlDir } from "../first-hop";
+import { sessionBanner, warnBeforeExpiry, whyTunnelEnded } from "../session-ending";
 import { throughServerArgs } from "../ssh/system-ssh";
-import { parseTunnelId } from "../tunnel-id";
+import { resolveTunnelId } from "../tunnel-id";
 
 export interface ConnectOptions {
   id: string;
@@ -14,16 +16,48 @@ export interface ConnectOptions {
 }
 
 export async function connect({ id, ctx }: ConnectOptions): Promise<never> {
-  const tunnelId = parseTunnelId(id);
-  const { record, hop } = await resolveDeviceAccess(ctx.api(), ctx.records(), tunnelId);
+  const tunnelId = await resolveTunnelId(id, () => ctx.api());
+  const controlPath = controlSocketPath(ctx.config.dir, tunnelId);
+  // The first hop to the server is made (or found open) while the api is asked.
+  // One retry, 5 s each: with the api down, the recorded access is used without a long wait.
+  const api = ctx.api({ retries: 1, timeoutMs: 5_000 });
+  const { record, hop } = await resolveDeviceAccess(api, ctx.records(), tunnelId, {
+    whileChecking: async (record) => {
+      if (!controlPath) return;
+      await prepareControlDir(ctx.config.dir);
+      await openFirstHop(record, controlPath);
+    },
+    warn: (message) => ctx.printer.warn(message),
+  });
   const args = throughServerArgs(
     record.server.ssh,
     record.knownHostsPath,
     hop,
     ["sudo", "-i"],
     true,
+    { controlPath: controlPath ?? undefined },
   );
-  const code = await runSystemSsh(args);
+  // The banner and the warnings are a courtesy: a tunnel the api cannot show still connects.
+  const tunnel = await api.getTunnel(tunnelId).catch(() => null);
+  let cancelWarnings = () => {};
+  if (tunnel) {
+    ctx.printer.info(sessionBanner(tunnel, Date.now()));
+    cancelWarnings = warnBeforeExpiry(tunnel.expiresAt, (text) => process.stderr.write(text));
+  }
+  let code: number;
+  try {
+    code = await runSystemSsh(args);
+  } finally {
+    cancelWarnings();
+  }
+  if (code !== 0) {
+    const ended = await whyTunnelEnded(api, tunnelId);
+    if (ended)
+      throw new CliError(
+        `the session was cut: ${ended}`,
+        code === 255 ? ExitCode.SshFailure : code,
+      );
+  }
   if (code === 255) {
     throw new CliError(
       `ssh to the device through ${record.server.instanceId} ended with exit 255: the connection failed or was cut, or the device's SSH host key is not the one pinned at create (see ssh's message above)`,

@@ -7,6 +7,7 @@ import {
   generateKeyPair,
   generatePresharedKey,
   openApproval,
+  presharedKeyCode,
   SupportApiClient,
   TunnelState,
   type ApproveTunnelRequest,
@@ -51,6 +52,8 @@ function view(state: TunnelState, extra: Partial<TunnelView> = {}): TunnelView {
     notBefore: null,
     allowedEngineers: null,
     customer: null,
+    sessions: [],
+    refusal: null,
     ...extra,
   };
 }
@@ -102,7 +105,8 @@ function harness(options: {
   const execs: { argv: readonly string[]; stdin?: string }[] = [];
   const records = new Map<string, ServerRecord>();
   const polls = [...(options.polls ?? [view(TunnelState.Running)])];
-  let first = true;
+  // What the api holds now, as a read without waiting answers it.
+  let current = options.initial ?? view(TunnelState.Pending);
   let clock = 0;
   const provider: TunnelServerProvider = {
     name: "netns",
@@ -114,13 +118,33 @@ function harness(options: {
     destroy: async (s) => void calls.push(`destroy ${s.instanceId}`),
     list: async () => [],
   };
+  // The setup script as the server would answer it: its probes (an empty
+  // server), then, once told `go`, each step's marker, or `@@failed` at failOn.
   const shell: RemoteShell = {
-    exec: async (argv, opts) => {
-      execs.push({ argv, stdin: opts?.stdin });
-      if (options.failOn && argv[0] === options.failOn)
-        return { code: 1, stdout: "", stderr: "boom" };
-      if (argv[0] === "cat") return { code: 0, stdout: EGRESS + "\n", stderr: "" };
-      return { code: 0, stdout: "", stderr: "" };
+    exec: async () => ({ code: 0, stdout: "", stderr: "" }),
+    start: (argv) => {
+      const exec: { argv: readonly string[]; stdin?: string } = { argv };
+      execs.push(exec);
+      const probe = "@@addrs\n[]\n@@routes\n[]\n";
+      let stdout = `${probe}@@probed\n`;
+      return {
+        readUntil: async (marker) => {
+          const at = stdout.indexOf(`${marker}\n`);
+          if (at < 0) throw new Error(`ended before ${marker}`);
+          const before = stdout.slice(0, at);
+          stdout = stdout.slice(at + marker.length + 1);
+          return before;
+        },
+        end: (text = "") => {
+          exec.stdin = text;
+          if (!text.startsWith("go\n")) return;
+          stdout += options.failOn
+            ? `@@up\n\n@@failed ${options.failOn} up\n`
+            : `@@up\n${probe}@@egress\n${EGRESS}\n@@done\n`;
+        },
+        wait: async () =>
+          options.failOn ? { code: 1, stdout, stderr: "boom" } : { code: 0, stdout, stderr: "" },
+      };
     },
     dispose: () => void calls.push("dispose"),
   };
@@ -134,20 +158,26 @@ function harness(options: {
   const deps: CreateDeps = {
     api: {
       getTunnel: async (_id, opts) => {
-        if (first || !opts?.waitSeconds) {
-          first = false;
-          return options.initial ?? view(TunnelState.Pending);
-        }
+        if (!opts?.waitSeconds) return current;
         clock += 30_000;
         if (opts.signal && options.controller) options.controller.abort();
-        const next = polls.shift() ?? view(TunnelState.Started);
+        const next = polls.shift() ?? current;
         if (next instanceof Error) throw next;
-        return next;
+        return (current = next);
       },
       approveTunnel: async (_id, body) => {
         calls.push("approve");
         approvals.push(body);
-        return options.approve ? options.approve() : view(TunnelState.Started);
+        if (options.approve) return options.approve();
+        return (current = view(TunnelState.Started, { server: OUR_SERVER }));
+      },
+      // Like the api: only while it names this server and the device has not connected.
+      withdrawApproval: async (_id, instanceId) => {
+        calls.push("withdraw");
+        if (current.state === TunnelState.Pending) return current;
+        if (current.state !== TunnelState.Started || current.server?.instanceId !== instanceId)
+          throw new ApiError(409, `tunnel is ${current.state}`);
+        return (current = view(TunnelState.Pending));
       },
       stopTunnel: async () => {
         calls.push("stop");
@@ -431,7 +461,7 @@ describe("create", () => {
     assert.equal(h.records.size, 0);
   });
 
-  it("ends the tunnel when the api points at this server but not with its key", async () => {
+  it("takes the approval back when the api points at this server but not with its key", async () => {
     const h = harness({
       approve: async () => {
         throw new ApiUnreachableError("api unreachable: timed out");
@@ -445,16 +475,64 @@ describe("create", () => {
           })
         : getTunnel(id, opts);
     await assert.rejects(approveWithNewServer(ID, {}, h.deps), /unreachable/);
-    assert.deepEqual(h.calls.slice(-2), ["stop", `destroy ${SERVER.instanceId}`]);
+    assert.deepEqual(h.calls.slice(-2), ["withdraw", `destroy ${SERVER.instanceId}`]);
   });
 
-  it("ends the tunnel and destroys the server when the device does not connect in time", async () => {
-    const h = harness({ polls: [view(TunnelState.Started), view(TunnelState.Started)] });
+  it("destroys the server and leaves the tunnel approvable, not ended, when the device does not connect in time", async () => {
+    const started = view(TunnelState.Started, { server: OUR_SERVER });
+    const h = harness({ polls: [started, started] });
     await assert.rejects(
       approveWithNewServer(ID, { timeoutSeconds: 45 }, h.deps),
       /did not connect within 45 s/,
     );
-    assert.deepEqual(h.calls.slice(-2), ["stop", `destroy ${SERVER.instanceId}`]);
+    assert.deepEqual(h.calls.slice(-2), ["withdraw", `destroy ${SERVER.instanceId}`]);
+    assert.ok(!h.calls.includes("stop"), "the customer's request is not ended");
+    assert.equal((await h.deps.api.getTunnel(ID)).state, TunnelState.Pending);
+    assert.equal(h.records.size, 0);
+  });
+
+  for (const [kind, says] of [
+    ["psk", "the preshared key does not match; ask the customer to read it again"],
+    ["engineer", "the customer allowed other engineers to take this tunnel, not you"],
+  ] as const) {
+    it(`stops waiting the moment the device refuses the approval (${kind}), destroys the server and exits 3 saying why`, async () => {
+      const refused = view(TunnelState.Pending, {
+        refusal: { kind, at: "2026-01-01T00:00:01.000Z" },
+      });
+      const h = harness({ polls: [refused] });
+      await assert.rejects(approveWithNewServer(ID, {}, h.deps), (err: unknown) => {
+        assert.ok(err instanceof CliError);
+        assert.equal(err.exitCode, ExitCode.Refused);
+        assert.equal(err.message, `the device refused the approval: ${says}`);
+        return true;
+      });
+      assert.equal(h.calls.at(-1), `destroy ${SERVER.instanceId}`);
+      assert.ok(!h.calls.includes("stop"), "the tunnel stays approvable");
+      assert.ok(!h.calls.includes("pin device"));
+      assert.equal(h.records.size, 0);
+    });
+  }
+
+  it("refuses a viewer with exit 3 before asking for the PSK or touching the provider", async () => {
+    const h = harness({});
+    h.deps.api.whoami = async () => ({ name: "victor", role: "viewer" });
+    let askedForPsk = false;
+    h.deps.readPsk = async () => {
+      askedForPsk = true;
+      return psk;
+    };
+    await assert.rejects(approveWithNewServer(ID, {}, h.deps), (err: unknown) => {
+      assert.ok(err instanceof CliError);
+      assert.equal(err.exitCode, ExitCode.Refused);
+      assert.equal(
+        err.message,
+        "support create needs the operator role, and victor is a viewer: ask an admin for it; nothing was made",
+      );
+      return true;
+    });
+    assert.deepEqual(h.calls, [], "no preflight, no server, no approval");
+    assert.equal(askedForPsk, false);
+    assert.equal(h.records.size, 0);
   });
 
   it("destroys the server when the engineer presses Ctrl-C while waiting", async () => {
@@ -465,7 +543,7 @@ describe("create", () => {
       assert.equal(err.exitCode, ExitCode.Interrupted);
       return true;
     });
-    assert.ok(h.calls.includes(`destroy ${SERVER.instanceId}`));
+    assert.deepEqual(h.calls.slice(-2), ["withdraw", `destroy ${SERVER.instanceId}`]);
   });
 
   it("says so when the customer stops the tunnel before the device connects", async () => {
@@ -508,7 +586,37 @@ describe("create", () => {
     h.deps.readPsk = async () => "not-a-psk";
     await assert.rejects(
       approveWithNewServer(ID, {}, h.deps),
-      /PSK must be a base64 preshared key/,
+      (err: CliError) => /a preshared key is 53 symbols/.test(err.message) && err.exitCode === 2,
+    );
+    assert.deepEqual(h.calls, []);
+  });
+
+  it("approves with the PSK read as its phone code, in lower case and spaced as heard", async () => {
+    const h = harness({ polls: [view(TunnelState.Running)] });
+    h.deps.readPsk = async () => presharedKeyCode(psk).toLowerCase().replace(/-/g, " ") + "\n";
+    await approveWithNewServer(ID, {}, h.deps);
+    const body = h.approvals[0]!;
+    const payload = openApproval({
+      sealed: body.approval,
+      serverPublicKey: body.wgPublicKey,
+      devicePrivateKey: device.privateKey,
+      psk,
+      tunnelId: ID,
+    });
+    assert.equal(payload.tunnelId, ID);
+  });
+
+  it("refuses a PSK code with one misheard symbol before any server is made", async () => {
+    const h = harness({});
+    const code = presharedKeyCode(psk);
+    const misheard = code.slice(0, 5) + (code[5] === "7" ? "8" : "7") + code.slice(6);
+    h.deps.readPsk = async () => misheard;
+    await assert.rejects(
+      approveWithNewServer(ID, {}, h.deps),
+      (err: CliError) =>
+        /check symbol does not match.*read it again; nothing was made/.test(err.message) &&
+        err.exitCode === 2 &&
+        !err.message.includes(misheard),
     );
     assert.deepEqual(h.calls, []);
   });

@@ -7,29 +7,35 @@
 import {
   ApiError,
   ApiUnreachableError,
+  describeRefusal,
   generateKeyPair,
+  CodeError,
   isTerminal,
-  presharedKeySchema,
+  parsePresharedKey,
   sealApproval,
   tunnelAddresses,
   TunnelState,
   type PresharedKey,
   type SupportApiClient,
+  type TunnelId,
   type TunnelView,
   type WgKeyPair,
   type Printer,
+  type Whoami,
 } from "@support-tunnel/common";
 import { pinDeviceHostKey, pinHostKey, promptHidden, readAllStdin } from "../adapters";
 import type { Context } from "../context";
 import { recordDisagreements } from "../device-access";
 import { CliError, ExitCode } from "../errors";
+import { closeFirstHop, controlSocketPath, prepareControlDir } from "../first-hop";
 import type { TunnelServer, TunnelServerProvider } from "../providers/provider";
 import { providersFor, type ProviderFlags } from "../providers/registry";
 import { configureServer } from "../server-setup";
 import type { ServerRecord, ServerRecordStore } from "../server-records";
 import { connectNodeSsh, type ConnectRemoteShell } from "../ssh/remote-shell";
 import { deviceHostKeyAlias, type DeviceHop } from "../ssh/system-ssh";
-import { parseTunnelId } from "../tunnel-id";
+import { parseTunnelId, resolveTunnelId } from "../tunnel-id";
+import { requireRole } from "./roles";
 
 export interface CreateOptions extends ProviderFlags {
   id: string;
@@ -47,14 +53,16 @@ export const PSK_IN_ARGV =
 
 export async function create(options: CreateOptions): Promise<CreateResult> {
   const { ctx } = options;
-  parseTunnelId(options.id);
   if (options.psk !== undefined && options.psk !== "-")
     throw new CliError(PSK_IN_ARGV, ExitCode.Usage);
   const timeoutSeconds = Number(options.timeout);
   if (!Number.isInteger(timeoutSeconds) || timeoutSeconds <= 0) {
     throw new CliError("--timeout must be a whole number of seconds", ExitCode.Usage);
   }
+  const tunnelId = await resolveTunnelId(options.id, () => ctx.api());
   const api = ctx.api();
+  // Before any provider is touched (resolving the identity may even make a key).
+  const me = requireRole(await api.whoami(), "operator", "support create");
   const provider = (await providersFor(ctx.config, ctx.env.raw, options))(options.provider);
   // Ctrl-C during create aborts it (the prompt too), and the failure path destroys the server.
   const controller = new AbortController();
@@ -65,15 +73,24 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
   process.on("SIGINT", onSigint);
   try {
     return await approveWithNewServer(
-      options.id,
+      tunnelId,
       { timeoutSeconds },
       {
         api,
+        me,
         provider,
         connectShell: connectNodeSsh,
         records: ctx.records(),
         pinHostKey,
-        pinDeviceHostKey,
+        // The first hop to the server stays open for the commands that follow.
+        pinDeviceHostKey: async (record, hop) => {
+          const controlPath = controlSocketPath(ctx.config.dir, record.tunnelId);
+          if (controlPath) await prepareControlDir(ctx.config.dir);
+          await pinDeviceHostKey(record, hop, controlPath ?? undefined).catch(async (err) => {
+            await closeFirstHop(ctx.config.dir, record).catch(() => undefined);
+            throw err;
+          });
+        },
         readPsk: () => readPsk(options.psk, ctx, controller.signal),
         printer: ctx.printer,
         signal: controller.signal,
@@ -100,14 +117,37 @@ async function readPsk(
   return promptHidden("PSK from the customer", {
     signal,
     validate: (value) => {
-      const parsed = presharedKeySchema.safeParse(value.trim());
-      return parsed.success || `PSK ${parsed.error.issues[0]?.message}`;
+      try {
+        parsePresharedKey(value);
+        return true;
+      } catch (err) {
+        return err instanceof CodeError ? err.message : String(err);
+      }
     },
   });
 }
 
+/**
+ * The PSK as the customer read it out (the code, any case or spacing, or base64):
+ * a wrong check symbol or length is refused here, before any server is made.
+ */
+function readPresharedKey(typed: string): PresharedKey {
+  try {
+    return parsePresharedKey(typed);
+  } catch (err) {
+    if (err instanceof CodeError)
+      throw new CliError(`${err.message}; nothing was made`, ExitCode.Usage);
+    throw err;
+  }
+}
+
 export interface CreateDeps {
-  api: Pick<SupportApiClient, "getTunnel" | "approveTunnel" | "stopTunnel" | "whoami">;
+  api: Pick<
+    SupportApiClient,
+    "getTunnel" | "approveTunnel" | "withdrawApproval" | "stopTunnel" | "whoami"
+  >;
+  /** Who we are, when already asked; otherwise the api is asked first thing. */
+  me?: Whoami;
   provider: TunnelServerProvider;
   connectShell: ConnectRemoteShell;
   records: ServerRecordStore;
@@ -148,6 +188,8 @@ export async function approveWithNewServer(
   const now = deps.now ?? Date.now;
   const timeoutMs = (options.timeoutSeconds ?? 120) * 1000;
 
+  // A viewer is refused before anything is read, asked for or made.
+  const me = requireRole(deps.me ?? (await api.whoami()), "operator", "support create");
   const tunnel = await api.getTunnel(tunnelId);
   if (tunnel.state !== TunnelState.Pending) {
     throw new CliError(
@@ -157,7 +199,6 @@ export async function approveWithNewServer(
   }
   // The approval names who approves, as the api knows us; the device checks it
   // against the customer's choice. Checked here too, before any server is made.
-  const me = await api.whoami();
   if (tunnel.allowedEngineers && !tunnel.allowedEngineers.includes(me.name)) {
     throw new CliError(
       `the customer allows only ${tunnel.allowedEngineers.join(", ")} to take tunnel ${tunnelId}, not ${me.name}; nothing was made`,
@@ -170,10 +211,7 @@ export async function approveWithNewServer(
       ExitCode.Conflict,
     );
   }
-  const pskParse = presharedKeySchema.safeParse((await deps.readPsk()).trim());
-  if (!pskParse.success)
-    throw new CliError(`PSK ${pskParse.error.issues[0]?.message}`, ExitCode.Usage);
-  const psk: PresharedKey = pskParse.data;
+  const psk = readPresharedKey(await deps.readPsk());
 
   const existing = await deps.records.load(tunnelId);
   if (existing) {
@@ -318,6 +356,16 @@ export async function approveWithNewServer(
         throw err;
       }
     }
+    if (view.state === TunnelState.Pending) {
+      // The device refused it (and said why), or someone took it back: either
+      // way nothing points at this server any more, and it is destroyed below.
+      waitStep.fail();
+      if (view.refusal) throw new CliError(describeRefusal(view.refusal.kind), ExitCode.Refused);
+      throw new CliError(
+        "the approval was withdrawn before the device connected",
+        ExitCode.Conflict,
+      );
+    }
     if (isTerminal(view.state)) {
       waitStep.fail();
       throw new CliError(
@@ -368,16 +416,16 @@ export async function approveWithNewServer(
     );
     return { tunnel: view, server };
   } catch (err) {
-    const cleanup = printer.step(`destroying tunnel server ${server.instanceId}`);
     // If the api points at the server about to vanish (our approval landed, even
-    // when its answer was lost), end the tunnel too; never touch another engineer's.
+    // when its answer was lost), take the approval back; never touch another engineer's.
     const pointsAtOurs =
       approved ||
       (await api
         .getTunnel(tunnelId)
         .then((t) => t.server?.instanceId === server.instanceId && !isTerminal(t.state))
         .catch(() => false));
-    if (pointsAtOurs) await api.stopTunnel(tunnelId, "create failed").catch(() => undefined);
+    if (pointsAtOurs) await takeBackApproval(api, tunnelId, server.instanceId, printer);
+    const cleanup = printer.step(`destroying tunnel server ${server.instanceId}`);
     try {
       await provider.destroy({ instanceId: server.instanceId, tunnelId });
       // Only our own record: a create racing on this machine may have written its own.
@@ -391,5 +439,37 @@ export async function approveWithNewServer(
       );
     }
     throw err;
+  }
+}
+
+/**
+ * Our server is going: the customer's request must not go with it. An approval
+ * the device has not acted on is withdrawn (the tunnel is pending again, for
+ * another `create`); one it has connected to (running) cannot be, and the tunnel
+ * is ended rather than left pointing at a server that no longer exists.
+ */
+async function takeBackApproval(
+  api: CreateDeps["api"],
+  tunnelId: TunnelId,
+  instanceId: string,
+  printer: Printer,
+): Promise<void> {
+  try {
+    await api.withdrawApproval(tunnelId, instanceId);
+    printer.info(
+      `tunnel ${tunnelId} is pending again: \`support create ${tunnelId}\` can approve it anew`,
+    );
+    return;
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 409)) {
+      printer.warn(
+        `could not withdraw the approval of tunnel ${tunnelId}: ${(err as Error).message}`,
+      );
+      return;
+    }
+  }
+  const current = await api.getTunnel(tunnelId).catch(() => null);
+  if (current?.server?.instanceId === instanceId && !isTerminal(current.state)) {
+    await api.stopTunnel(tunnelId, "create failed").catch(() => undefined);
   }
 }

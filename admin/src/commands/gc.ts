@@ -8,6 +8,7 @@ import {
   type TunnelView,
 } from "@support-tunnel/common";
 import type { Context } from "../context";
+import { closeFirstHop } from "../first-hop";
 import { ExitCode, ExitWith } from "../errors";
 import type { TunnelServerProvider } from "../providers/provider";
 import { providersFor, type ProviderFlags } from "../providers/registry";
@@ -31,6 +32,7 @@ export async function gc(options: GcOptions): Promise<GcResult> {
     providerFor,
     printer: ctx.printer,
     listable,
+    closeFirstHop: (record) => closeFirstHop(ctx.config.dir, record),
   });
   if (result.errors.length > 0) throw new ExitWith(ExitCode.Failure);
   return result;

@@ -22,18 +22,51 @@ const tunnel: TunnelView = {
   notBefore: "2026-01-01T02:00:00.000Z",
   allowedEngineers: ["alice", "carol"],
   customer: "acme",
+  sessions: [],
+  refusal: null,
 };
 
 describe("support show", () => {
   it("shows the customer's ticket, start and engineers", () => {
-    const text = renderTunnel(tunnel);
+    const text = renderTunnel(tunnel, Date.parse("2026-01-01T01:31:00.000Z"));
     assert.match(text, /^ticket: +ABC-123$/m);
-    assert.match(text, /^opens: +2026-01-01T02:00:00\.000Z$/m);
+    assert.match(text, /^opens: +2026-01-01T02:00:00\.000Z \(in 29 min\)$/m);
+    assert.match(text, /^created: +2026-01-01T00:00:00\.000Z \(1 h 31 min ago\)$/m);
+    assert.match(text, /^code: +([0-9A-HJKMNP-TV-Z]{4}-){6}[0-9A-HJKMNP-TV-Z]{3}$/m);
     assert.match(text, /^engineers: +only alice, carol$/m);
   });
 
   it("leaves out the choices the customer did not make", () => {
     const text = renderTunnel({ ...tunnel, ticket: null, notBefore: null, allowedEngineers: null });
     assert.doesNotMatch(text, /^(ticket|opens|engineers):/m);
+  });
+
+  it("shows who is in now and every session the device reported, with no content", () => {
+    const text = renderTunnel({
+      ...tunnel,
+      state: TunnelState.Connected,
+      sessions: [
+        {
+          session: "0123456789ab",
+          engineer: "alice",
+          startedAt: "2026-01-01T02:05:00.000Z",
+          endedAt: "2026-01-01T02:05:01.000Z",
+          exitCode: 0,
+        },
+        {
+          session: "ba9876543210",
+          engineer: "carol",
+          startedAt: "2026-01-01T02:06:00.000Z",
+          endedAt: null,
+          exitCode: null,
+        },
+      ],
+    });
+    assert.match(text, /^in now: +carol$/m);
+    assert.match(
+      text,
+      /^ {2}alice from 2026-01-01T02:05:00\.000Z to 2026-01-01T02:05:01\.000Z, exit 0 \[0123456789ab\]$/m,
+    );
+    assert.match(text, /^ {2}carol from 2026-01-01T02:06:00\.000Z still open \[ba9876543210\]$/m);
   });
 });

@@ -40,6 +40,8 @@ function view(
     notBefore: null,
     allowedEngineers: null,
     customer: null,
+    sessions: [],
+    refusal: null,
   };
 }
 

@@ -10,10 +10,11 @@ import {
   type Printer,
 } from "@support-tunnel/common";
 import type { Context } from "../context";
+import { closeFirstHop } from "../first-hop";
 import type { TunnelServerProvider } from "../providers/provider";
 import { providersFor, type ProviderFlags } from "../providers/registry";
-import type { ServerRecordStore } from "../server-records";
-import { parseTunnelId } from "../tunnel-id";
+import type { ServerRecord, ServerRecordStore } from "../server-records";
+import { parseTunnelId, resolveTunnelId } from "../tunnel-id";
 
 export interface StopOptions extends Pick<ProviderFlags, "lab" | "identity"> {
   id: string;
@@ -24,12 +25,19 @@ export interface StopOptions extends Pick<ProviderFlags, "lab" | "identity"> {
 
 export async function stop(options: StopOptions): Promise<StopResult> {
   const { ctx } = options;
+  const tunnelId = await resolveTunnelId(options.id, () => ctx.api());
   const api = ctx.api();
   const providerFor = await providersFor(ctx.config, ctx.env.raw, options);
   return endTunnel(
-    options.id,
+    tunnelId,
     { reason: options.reason },
-    { api, records: ctx.records(), providerFor, printer: ctx.printer },
+    {
+      api,
+      records: ctx.records(),
+      providerFor,
+      printer: ctx.printer,
+      closeFirstHop: (record) => closeFirstHop(ctx.config.dir, record),
+    },
   );
 }
 
@@ -38,6 +46,8 @@ export interface StopDeps {
   records: ServerRecordStore;
   providerFor: (name: ProviderName) => TunnelServerProvider;
   printer: Printer;
+  /** Ends the connection to the server that commands share (first-hop.ts), if one is open. */
+  closeFirstHop?: (record: ServerRecord) => Promise<void>;
 }
 
 export interface StopResult {
@@ -50,9 +60,10 @@ export interface StopResult {
 export async function destroyServerOf(
   tunnelId: TunnelId,
   view: TunnelView | null,
-  deps: Pick<StopDeps, "records" | "providerFor" | "printer">,
+  deps: Pick<StopDeps, "records" | "providerFor" | "printer" | "closeFirstHop">,
 ): Promise<string | null> {
   const record = await deps.records.load(tunnelId);
+  if (record) await deps.closeFirstHop?.(record).catch(() => undefined);
   const target = record
     ? { provider: record.server.provider, instanceId: record.server.instanceId }
     : view?.server

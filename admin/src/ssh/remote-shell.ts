@@ -1,6 +1,8 @@
 // The adapter for running fixed commands on a tunnel server over SSH (node-ssh).
 // Every command is an argument vector quoted by shellQuote; secrets travel on stdin.
+import { connect as tcpConnect } from "node:net";
 import type { NodeSSH } from "node-ssh";
+import type { ClientChannel } from "ssh2";
 import { shellQuote } from "../shell-quote";
 import type { ServerSshAccess } from "../providers/provider";
 
@@ -10,11 +12,26 @@ export interface RemoteResult {
   stderr: string;
 }
 
+/**
+ * One remote command held open: its stdout is read up to a marker line, then the
+ * caller decides what goes on its stdin (a setup that must look before it makes
+ * anything, in one exec instead of one per step).
+ */
+export interface RemoteProcess {
+  /** stdout up to (not including) the line `marker`; rejects if the command ends first. */
+  readUntil(marker: string): Promise<string>;
+  /** Writes `text` and closes stdin. */
+  end(text?: string): void;
+  /** The exit, with the stdout after the last marker read and all of stderr. */
+  wait(): Promise<RemoteResult>;
+}
+
 export interface RemoteShell {
   exec(
     argv: readonly string[],
     options?: { stdin?: string; timeoutMs?: number },
   ): Promise<RemoteResult>;
+  start(argv: readonly string[], options?: { timeoutMs?: number }): RemoteProcess;
   dispose(): void;
 }
 
@@ -45,7 +62,12 @@ export const connectNodeSsh: ConnectRemoteShell = async (access, signal) => {
     try {
       const pinned = access.hostKey ? hostKeyBlob(access.hostKey) : null;
       const keyType = access.hostKey?.trim().split(/\s+/)[0];
+      // TCP_NODELAY from the first byte: ssh2 leaves Nagle on, so every small
+      // packet of the handshake and of each exec waited for a delayed ACK (~40 ms).
+      const sock = tcpConnect({ host: access.host, port: access.port, noDelay: true });
+      sock.on("error", () => undefined); // reported by ssh2, which listens too
       await ssh.connect({
+        sock,
         host: access.host,
         port: access.port,
         username: access.username,
@@ -79,6 +101,16 @@ export const connectNodeSsh: ConnectRemoteShell = async (access, signal) => {
 
 function wrap(ssh: NodeSSH): RemoteShell {
   return {
+    start(argv, options = {}) {
+      const timeoutMs = options.timeoutMs ?? 60_000;
+      const connection = ssh.connection;
+      if (!connection) throw new Error("not connected to the tunnel server");
+      return startProcess(
+        (cb) => connection.exec(shellQuote(argv), cb),
+        `${argv[0]} on the tunnel server`,
+        timeoutMs,
+      );
+    },
     async exec(argv, options = {}) {
       const timeoutMs = options.timeoutMs ?? 60_000;
       let timer: NodeJS.Timeout | undefined;
@@ -104,6 +136,93 @@ function wrap(ssh: NodeSSH): RemoteShell {
     },
     dispose() {
       ssh.dispose();
+    },
+  };
+}
+
+/** A RemoteProcess over one ssh2 exec channel. */
+function startProcess(
+  open: (cb: (err: Error | undefined, channel: ClientChannel) => void) => void,
+  what: string,
+  timeoutMs: number,
+): RemoteProcess {
+  let stdout = "";
+  let stderr = "";
+  let code: number | null = null;
+  let closed = false;
+  let failure: Error | null = null;
+  let channel: ClientChannel | null = null;
+  let pendingInput: { text: string } | null = null;
+  const waiters = new Set<() => void>();
+  const wake = () => {
+    for (const w of [...waiters]) w();
+  };
+  const timer = setTimeout(() => {
+    failure = new Error(`${what} timed out after ${timeoutMs} ms`);
+    channel?.close();
+    closed = true;
+    wake();
+  }, timeoutMs);
+  open((err, ch) => {
+    if (err) {
+      failure = err;
+      closed = true;
+      clearTimeout(timer);
+      wake();
+      return;
+    }
+    channel = ch;
+    ch.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+      wake();
+    });
+    ch.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+    });
+    ch.on("exit", (exitCode: number | null) => {
+      code = exitCode;
+    });
+    ch.on("close", () => {
+      closed = true;
+      clearTimeout(timer);
+      wake();
+    });
+    if (pendingInput) ch.end(pendingInput.text);
+  });
+  const until = (ready: () => boolean) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (!ready()) return;
+        waiters.delete(check);
+        resolve();
+      };
+      waiters.add(check);
+      check();
+    });
+  return {
+    async readUntil(marker) {
+      const line = `${marker}\n`;
+      const at = () => (stdout.startsWith(line) ? 0 : stdout.indexOf(`\n${line}`));
+      await until(() => closed || at() >= 0);
+      const index = at();
+      if (index < 0) {
+        if (failure) throw failure;
+        throw new Error(
+          `${what} ended (exit ${code ?? "?"}) before it said ${marker}: ${stderr.trim().split("\n").slice(-3).join(" / ")}`,
+        );
+      }
+      const before = stdout.slice(0, index === 0 ? 0 : index + 1);
+      stdout = stdout.slice(index === 0 ? line.length : index + 1 + line.length);
+      return before;
+    },
+    end(text = "") {
+      if (channel) channel.end(text);
+      else pendingInput = { text };
+    },
+    async wait() {
+      await until(() => closed);
+      if (failure) throw failure;
+      return { code, stdout, stderr };
     },
   };
 }

@@ -48,11 +48,31 @@ export function deviceHostKeyAlias(tunnelId: string): string {
 const TUNNEL_INTERFACE = /^st[sd][0-9a-f]{12}$/;
 const HOST_KEY_ALIAS = /^device\.[0-9a-f-]{36}\.support-tunnel$/;
 
+/** How long an idle first-hop master stays up after its last session. */
+export const CONTROL_PERSIST_SECONDS = 600;
+
+/**
+ * Options that share one connection to the server between invocations (an OpenSSH
+ * ControlMaster at `controlPath`): the first one becomes the master and stays
+ * CONTROL_PERSIST_SECONDS after its last session, later ones only open a channel.
+ * A stale socket (its master gone) is replaced by OpenSSH itself.
+ */
+export function multiplexOptions(controlPath: string): string[] {
+  return [
+    "-o",
+    "ControlMaster=auto",
+    "-o",
+    `ControlPath=${controlPath}`,
+    "-o",
+    `ControlPersist=${CONTROL_PERSIST_SECONDS}`,
+  ];
+}
+
 /** The ssh argv (without the leading `ssh`) to reach the server. */
 export function serverSshArgs(
   access: ServerSshAccess,
   knownHostsPath: string,
-  options: { tty: boolean; strict: "yes" | "accept-new" },
+  options: { tty: boolean; strict: "yes" | "accept-new"; controlPath?: string },
 ): string[] {
   return [
     "-i",
@@ -64,6 +84,7 @@ export function serverSshArgs(
     "-o",
     `StrictHostKeyChecking=${options.strict}`,
     ...COMMON_OPTIONS,
+    ...(options.controlPath ? multiplexOptions(options.controlPath) : []),
     ...(access.sshArgs ?? []),
     "-p",
     String(access.port),
@@ -134,10 +155,14 @@ export function throughServerArgs(
   hop: DeviceHop,
   inner: readonly string[],
   tty: boolean,
-  options: { firstContact?: boolean } = {},
+  options: { firstContact?: boolean; controlPath?: string } = {},
 ): string[] {
   return [
-    ...serverSshArgs(access, knownHostsPath, { tty, strict: "yes" }),
+    ...serverSshArgs(access, knownHostsPath, {
+      tty,
+      strict: "yes",
+      controlPath: options.controlPath,
+    }),
     "--",
     shellQuote(deviceHopArgv(hop, inner, tty, options)),
   ];

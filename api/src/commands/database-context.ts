@@ -14,7 +14,13 @@ class CommandModule {
   static forRoot(config: ApiConfig, migrate: boolean): DynamicModule {
     return {
       module: CommandModule,
-      imports: [DatabaseModule.forRoot(config, { migrate })],
+      imports: [
+        DatabaseModule.forRoot(config, {
+          migrate,
+          // On stderr: stdout is the command's answer (e.g. the token of `engineer add`).
+          log: (_level, msg) => process.stderr.write(`support-api: ${msg}\n`),
+        }),
+      ],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: CLOCK, useValue: systemClock },

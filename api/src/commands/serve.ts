@@ -1,18 +1,33 @@
 // `support-api serve`: start the HTTP server (which opens, creates and
-// migrates the database), print one "listening" log line, and shut down cleanly on SIGTERM/SIGINT.
+// migrates the database), print one "listening" log line, and shut down cleanly
+// on SIGTERM/SIGINT: held long-polls answer, connections close, the database
+// (and the embedded one's directory lock) is released, within a bounded time.
 import type { NestExpressApplication } from "@nestjs/platform-express";
 import type { AddressInfo } from "node:net";
 import { createApp } from "../app";
 import { loadConfig, type ApiConfig, type ConfigOverrides, type Env } from "../config";
 import type { Logger } from "pino";
+import { HttpDrain } from "../http/drain";
 import { createLogger } from "../http/logging";
 import { systemClock, type Clock } from "../services/clock";
+import { TunnelWatcher } from "../services/tunnel-watcher.service";
+
+/** How long connections may take to finish their answers at shutdown before they are cut. */
+export const SHUTDOWN_GRACE_MS = 5000;
+
+export interface ShutdownSummary {
+  /** Long-polls that were waiting and were answered early. */
+  wokenLongPolls: number;
+  /** Some connections were still open after the grace period and were cut. */
+  forcedConnections: boolean;
+}
 
 export interface RunningApi {
   app: NestExpressApplication;
   url: string;
   port: number;
-  close(): Promise<void>;
+  /** Stops the api (once; later calls share the first). */
+  close(): Promise<ShutdownSummary>;
 }
 
 /** Starts the api in this process; used by `serve` and by the tests. */
@@ -31,13 +46,20 @@ export async function startApi(
   const { port } = app.getHttpServer().address() as AddressInfo;
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  let closing: Promise<void> | null = null;
-  return {
-    app,
-    url,
-    port,
-    close: () => (closing ??= app.close()),
+  let closing: Promise<ShutdownSummary> | null = null;
+  const shutdown = async (): Promise<ShutdownSummary> => {
+    const watcher = app.get(TunnelWatcher);
+    const wokenLongPolls = watcher.waiting;
+    // drain() marks the server draining before it first yields, so the woken
+    // long-polls' answers already say that their connection closes.
+    const drained = app.get(HttpDrain).drain(app.getHttpServer(), SHUTDOWN_GRACE_MS);
+    watcher.close();
+    const { forced } = await drained;
+    // Then the rest: the sweep, the database and the embedded one's lock.
+    await app.close();
+    return { wokenLongPolls, forcedConnections: forced };
   };
+  return { app, url, port, close: () => (closing ??= shutdown()) };
 }
 
 export async function serve(options: ConfigOverrides, env?: Env): Promise<void> {
@@ -54,18 +76,34 @@ export async function serve(options: ConfigOverrides, env?: Env): Promise<void> 
     },
     "listening",
   );
-  await new Promise<void>((resolve) => {
+  // Shutdown is logged whatever LOG_LEVEL says, like "listening": an operator
+  // needs to see that (and how) it stopped.
+  const always = logger.child({}, { level: "info" });
+  await new Promise<void>((resolve, reject) => {
+    let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, "shutting down");
-      process.off("SIGTERM", stop);
-      process.off("SIGINT", stop);
-      api.close().then(resolve, (err: unknown) => {
-        logger.error({ err }, "shutdown failed");
-        resolve();
-      });
+      if (stopping) {
+        // A second Ctrl-C: the operator will not wait. The lock is released on exit.
+        process.off("SIGTERM", stop);
+        process.off("SIGINT", stop);
+        reject(new Error(`stopped at once by a second ${signal}, before the shutdown finished`));
+        return;
+      }
+      stopping = true;
+      const started = Date.now();
+      always.info({ signal, graceMs: SHUTDOWN_GRACE_MS }, "shutting down");
+      api.close().then(
+        (summary) => {
+          always.info({ ...summary, ms: Date.now() - started }, "stopped");
+          resolve();
+        },
+        (err: unknown) => {
+          logger.error({ err }, "shutdown failed");
+          resolve();
+        },
+      );
     };
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
   });
-  logger.info("stopped");
 }

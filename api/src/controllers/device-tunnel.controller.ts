@@ -3,6 +3,7 @@ import { Controller, Delete, Get, Headers, HttpCode, Post, UseGuards } from "@ne
 import {
   ApiCreatedResponse,
   ApiHeader,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
@@ -16,6 +17,8 @@ import {
   createTunnelResponseSchema,
   deviceTunnelViewSchema,
   reportConnectedRequestSchema,
+  reportSessionRequestSchema,
+  reportRefusalRequestSchema,
   stateSchema,
   stopTunnelRequestSchema,
   waitSecondsSchema,
@@ -23,6 +26,8 @@ import {
   type CreateTunnelResponse,
   type DeviceTunnelView,
   type ReportConnectedRequest,
+  type ReportSessionRequest,
+  type ReportRefusalRequest,
   type StopTunnelRequest,
   type TunnelState,
 } from "@support-tunnel/common";
@@ -84,6 +89,38 @@ export class DeviceTunnelController {
     @Ctx() ctx: RequestContext,
   ): Promise<DeviceTunnelView> {
     return this.tunnels.reportConnected(tunnel, body.supportUser, ctx);
+  }
+
+  @Post("tunnel/sessions")
+  @HttpCode(204)
+  @DeviceRoute()
+  @ApiNoContentResponse({ description: "recorded (a repeated report changes nothing)" })
+  @ApiOperation({
+    summary:
+      "Report a session of support opened or closed on the device (who, when, exit code; no content); the first makes a running tunnel connected",
+  })
+  session(
+    @CurrentDeviceTunnel() tunnel: TunnelEntity,
+    @WireBody(reportSessionRequestSchema) body: ReportSessionRequest,
+    @Ctx() ctx: RequestContext,
+  ): Promise<void> {
+    return this.tunnels.reportSession(tunnel, body, ctx);
+  }
+
+  @Post("tunnel/refusal")
+  @HttpCode(200)
+  @DeviceRoute()
+  @ApiOkResponse({ schema: openApiSchema(deviceTunnelViewSchema) })
+  @ApiOperation({
+    summary:
+      "Report that the device refused the approval, and why: started → pending, the approval cleared",
+  })
+  refusal(
+    @CurrentDeviceTunnel() tunnel: TunnelEntity,
+    @WireBody(reportRefusalRequestSchema) body: ReportRefusalRequest,
+    @Ctx() ctx: RequestContext,
+  ): Promise<DeviceTunnelView> {
+    return this.tunnels.reportRefusal(tunnel, body.kind, ctx);
   }
 
   @Delete("tunnel")

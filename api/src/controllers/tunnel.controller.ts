@@ -4,19 +4,25 @@ import { ApiOkResponse, ApiOperation, ApiTags } from "@nestjs/swagger";
 import {
   approveTunnelRequestSchema,
   auditListSchema,
+  liveFlagSchema,
+  tunnelCursorSchema,
+  tunnelPageLimitSchema,
   tunnelListSchema,
   tunnelViewSchema,
   stateSchema,
   stopTunnelRequestSchema,
   tunnelIdSchema,
   waitSecondsSchema,
+  withdrawApprovalRequestSchema,
   type ApproveTunnelRequest,
   type AuditList,
   type StopTunnelRequest,
+  type TunnelCursor,
   type TunnelId,
   type TunnelList,
   type TunnelState,
   type TunnelView,
+  type WithdrawApprovalRequest,
 } from "@support-tunnel/common";
 import { openApiSchema } from "../dtos/openapi";
 import { CurrentEngineer, EngineerRoute } from "../http/auth.guard";
@@ -33,12 +39,18 @@ export class TunnelController {
   @Get()
   @EngineerRoute("viewer")
   @ApiOkResponse({ schema: openApiSchema(tunnelListSchema) })
-  @ApiOperation({ summary: "List tunnels, newest first, optionally by state" })
+  @ApiOperation({
+    summary:
+      "List tunnels, newest first, optionally by state or only live ones; a page at a time (nextCursor)",
+  })
   list(
     @WireQuery("state", stateSchema.optional()) state: TunnelState | undefined,
+    @WireQuery("live", liveFlagSchema.optional()) live: boolean | undefined,
+    @WireQuery("cursor", tunnelCursorSchema.optional()) cursor: TunnelCursor | undefined,
+    @WireQuery("limit", tunnelPageLimitSchema.optional()) limit: number | undefined,
     @CurrentEngineer() engineer: Engineer,
   ): Promise<TunnelList> {
-    return this.tunnels.list(state, engineer);
+    return this.tunnels.list({ state, live, cursor, limit }, engineer);
   }
 
   @Get(":id")
@@ -70,6 +82,22 @@ export class TunnelController {
     @Ctx() ctx: RequestContext,
   ): Promise<TunnelView> {
     return this.tunnels.approve(id, body, engineer, ctx);
+  }
+
+  @Delete(":id/server")
+  @EngineerRoute("operator")
+  @ApiOkResponse({ schema: openApiSchema(tunnelViewSchema) })
+  @ApiOperation({
+    summary:
+      "Take back an approval the device has not acted on: started → pending, only while it names this server",
+  })
+  withdraw(
+    @WireParam("id", tunnelIdSchema) id: TunnelId,
+    @WireBody(withdrawApprovalRequestSchema) body: WithdrawApprovalRequest,
+    @CurrentEngineer() engineer: Engineer,
+    @Ctx() ctx: RequestContext,
+  ): Promise<TunnelView> {
+    return this.tunnels.withdrawApproval(id, body.instanceId, engineer, ctx);
   }
 
   @Delete(":id")

@@ -12,6 +12,7 @@ import { EngineerRepository } from "../repositories/engineer.repository";
 import { GroupRepository } from "../repositories/group.repository";
 import { HealthRepository } from "../repositories/health.repository";
 import { RateLimitRepository } from "../repositories/rate-limit.repository";
+import { TunnelSessionRepository } from "../repositories/tunnel-session.repository";
 import { TunnelRepository } from "../repositories/tunnel.repository";
 import {
   dataSourceOptions,
@@ -21,6 +22,8 @@ import {
   runMigrations,
   type DatabaseConfig,
 } from "./database";
+import type { DatabaseEventLog } from "./pglite-driver";
+import { openTunnelChangeFeed, TUNNEL_CHANGE_FEED } from "./tunnel-change-feed";
 
 /** Applies pending migrations on demand (`support-api migrate`). */
 @Injectable()
@@ -40,6 +43,8 @@ export interface DatabaseModuleOptions {
    * to the api), try again this many times, this far apart. Default 30 × 1 s.
    */
   connectRetry?: { attempts: number; delayMs: number };
+  /** Hears of slow steps worth telling an operator about (the embedded database's first start). */
+  log?: DatabaseEventLog;
 }
 
 const REPOSITORIES = [
@@ -52,6 +57,7 @@ const REPOSITORIES = [
   HealthRepository,
   RateLimitRepository,
   TunnelRepository,
+  TunnelSessionRepository,
 ];
 
 @Module({})
@@ -63,7 +69,7 @@ export class DatabaseModule {
       imports: [
         TypeOrmModule.forRootAsync({
           useFactory: () => ({
-            ...dataSourceOptions(config),
+            ...dataSourceOptions(config, opts.log),
             // The embedded database is a directory: there is nothing to wait for.
             retryAttempts: config.databaseUrl ? retry.attempts : 0,
             retryDelay: retry.delayMs,
@@ -74,8 +80,18 @@ export class DatabaseModule {
         }),
         TypeOrmModule.forFeature(ENTITIES),
       ],
-      providers: [...REPOSITORIES, MigrationService],
-      exports: [...REPOSITORIES, MigrationService],
+      providers: [
+        ...REPOSITORIES,
+        MigrationService,
+        // Made here, started by whoever waits on changes (the HTTP api's long-polls).
+        {
+          provide: TUNNEL_CHANGE_FEED,
+          useFactory: (dataSource: DataSource) =>
+            openTunnelChangeFeed(config, dataSource, opts.log ?? (() => undefined)),
+          inject: [DataSource],
+        },
+      ],
+      exports: [...REPOSITORIES, MigrationService, TUNNEL_CHANGE_FEED],
     };
   }
 }

@@ -11,18 +11,22 @@ import { GroupCustomerEntity } from "../entities/group-customer.entity";
 import { GroupMemberEntity } from "../entities/group-member.entity";
 import { GroupEntity } from "../entities/group.entity";
 import { RateLimitCounterEntity } from "../entities/rate-limit-counter.entity";
+import { TunnelSessionEntity } from "../entities/tunnel-session.entity";
 import { TunnelEntity } from "../entities/tunnel.entity";
 import { Initial1764000000000 } from "../migrations/1764000000000-Initial";
 import { RateLimitCounters1796148565613 } from "../migrations/1796148565613-RateLimitCounters";
 import { TunnelChoices1796500000000 } from "../migrations/1796500000000-TunnelChoices";
+import { TunnelSessions1796600000000 } from "../migrations/1796600000000-TunnelSessions";
+import { pgliteDriver, type DatabaseEventLog } from "./pglite-driver";
+import { ApprovalRefusal1796600000000 } from "../migrations/1796600000000-ApprovalRefusal";
 import { AccessGroups1797000000000 } from "../migrations/1797000000000-AccessGroups";
-import { pgliteDriver } from "./pglite-driver";
 
 export const ENTITIES = [
   TunnelEntity,
   EngineerEntity,
   AuditEntryEntity,
   RateLimitCounterEntity,
+  TunnelSessionEntity,
   CustomerEntity,
   GroupEntity,
   GroupMemberEntity,
@@ -33,6 +37,8 @@ export const MIGRATIONS = [
   Initial1764000000000,
   RateLimitCounters1796148565613,
   TunnelChoices1796500000000,
+  TunnelSessions1796600000000,
+  ApprovalRefusal1796600000000,
   AccessGroups1797000000000,
 ];
 
@@ -41,7 +47,11 @@ const MIGRATION_LOCK_KEY = 727_140_001;
 
 export type DatabaseConfig = Pick<ApiConfig, "databaseUrl" | "dataDir">;
 
-export function dataSourceOptions(config: DatabaseConfig): DataSourceOptions {
+/** `log` hears of slow steps worth telling an operator about (the embedded database's first start). */
+export function dataSourceOptions(
+  config: DatabaseConfig,
+  log?: DatabaseEventLog,
+): DataSourceOptions {
   const common = {
     type: "postgres" as const,
     entities: ENTITIES,
@@ -54,7 +64,7 @@ export function dataSourceOptions(config: DatabaseConfig): DataSourceOptions {
   if (config.databaseUrl) {
     return { ...common, url: config.databaseUrl, poolSize: 10, connectTimeoutMS: 10_000 };
   }
-  return { ...common, driver: pgliteDriver(config.dataDir), poolSize: 1 };
+  return { ...common, driver: pgliteDriver(config.dataDir, log), poolSize: 1 };
 }
 
 function isEmbedded(dataSource: DataSource): boolean {

@@ -23,8 +23,8 @@ describe("the embedded data directory lock", () => {
     acquireDataDirLock(dir)();
   });
 
-  it("refuses while another live process owns it", async () => {
-    // The other process takes the lock through this same module, says so, and holds it until killed.
+  /** Another process taking the lock through this same module, holding it until killed. */
+  async function otherOwner() {
     const owner = spawn(
       process.execPath,
       [
@@ -34,13 +34,26 @@ describe("the embedded data directory lock", () => {
       ],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
+    await once(owner.stdout, "data");
+    return owner;
+  }
+
+  it("refuses while another live process owns it", async () => {
+    const owner = await otherOwner();
     try {
-      await once(owner.stdout, "data");
       assert.throws(() => acquireDataDirLock(dir), /in use by another support-api process/);
     } finally {
       owner.kill();
       await once(owner, "exit");
     }
+  });
+
+  it("takes over at once a lock whose owner on this machine was killed", async () => {
+    const owner = await otherOwner();
+    owner.kill("SIGKILL"); // no clean-up: its lock stays, freshly refreshed
+    await once(owner, "exit");
+    assert.equal(existsSync(lockPath()), true);
+    acquireDataDirLock(dir)();
   });
 
   it("takes over a lock left by a process that died, once nobody has refreshed it for a while", () => {

@@ -2,13 +2,16 @@
 // gets of its own tunnel. Shapes are the schemas in common.
 import {
   stateFromRank,
+  type ApprovalRefusalKind,
   type DeviceTunnelView,
   type ProviderName,
   type StoppedBy,
   type TunnelId,
+  type TunnelSessionView,
   type TunnelView,
   type WgPublicKey,
 } from "@support-tunnel/common";
+import type { TunnelSessionEntity } from "../entities/tunnel-session.entity";
 import type { TunnelEntity } from "../entities/tunnel.entity";
 
 /** The customer's choices, as both views show them. */
@@ -22,8 +25,22 @@ function choicesView(
   };
 }
 
+function toSessionView(s: TunnelSessionEntity): TunnelSessionView {
+  return {
+    session: s.sessionId,
+    engineer: s.engineer,
+    startedAt: s.startedAt.toISOString(),
+    endedAt: s.endedAt ? s.endedAt.toISOString() : null,
+    exitCode: s.exitCode,
+  };
+}
+
 /** `customer`: the name of the tunnel's customer (null: none). */
-export function toTunnelView(t: TunnelEntity, customer: string | null): TunnelView {
+export function toTunnelView(
+  t: TunnelEntity,
+  customer: string | null,
+  sessions: readonly TunnelSessionEntity[] = [],
+): TunnelView {
   return {
     tunnelId: t.id as TunnelId,
     state: stateFromRank(t.state),
@@ -55,6 +72,11 @@ export function toTunnelView(t: TunnelEntity, customer: string | null): TunnelVi
     endedAt: t.endedAt ? t.endedAt.toISOString() : null,
     ...choicesView(t),
     customer,
+    sessions: sessions.map(toSessionView),
+    refusal:
+      t.refusalKind && t.refusedAt
+        ? { kind: t.refusalKind as ApprovalRefusalKind, at: t.refusedAt.toISOString() }
+        : null,
   };
 }
 

@@ -79,6 +79,13 @@ export class TunnelEntity {
   @Column({ type: "text", nullable: true })
   approval!: string | null;
 
+  /** Why the device refused the last approval (an ApprovalRefusalKind); null once approved again. */
+  @Column({ name: "refusal_kind", type: "text", nullable: true })
+  refusalKind!: string | null;
+
+  @Column({ name: "refused_at", type: "timestamptz", nullable: true })
+  refusedAt!: Date | null;
+
   @Column({ name: "approved_by", type: "text", nullable: true })
   approvedBy!: string | null;
 

@@ -11,6 +11,7 @@ import { InjectDataSource } from "@nestjs/typeorm";
 import { StoppedBy, TunnelState, USING_ROLES, stateRank } from "@support-tunnel/common";
 import { DataSource, type EntityManager } from "typeorm";
 import { AuditRepository, type NewAuditEntry } from "./audit.repository";
+import { TUNNEL_CHANGED_CHANNEL, tunnelChangePayload } from "../database/tunnel-change-feed";
 
 const STARTED = stateRank(TunnelState.Started);
 const COMPLETED = stateRank(TunnelState.Completed);
@@ -133,6 +134,13 @@ export class AccessRepository {
       params,
     );
     const cut = rows.map((r) => ({ id: r.id, approvedBy: r.approved_by }));
+    // Wakes the ended tunnels' long-polls on every replica once this transaction
+    // commits, and never if it rolls back.
+    if (cut.length)
+      await manager.query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload", [
+        TUNNEL_CHANGED_CHANNEL,
+        cut.map((t) => tunnelChangePayload(t.id, COMPLETED)),
+      ]);
     for (const tunnel of cut) await this.audit.append(manager, audit(tunnel));
     return cut;
   }

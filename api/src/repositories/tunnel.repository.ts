@@ -1,13 +1,13 @@
 // Tunnels. Every state change is a conditional UPDATE whose WHERE clause holds
 // the precondition, so concurrent requests (two engineers approving, a stop
 // racing a connect, two replicas sweeping) leave exactly one winner; the audit
-// row is written in the same transaction.
+// row is written in the same transaction, and so is the notification that wakes
+// long-polls on every replica (see database/tunnel-change-feed.ts).
 import { Injectable } from "@nestjs/common";
 import { InjectRepository } from "@nestjs/typeorm";
 import { StoppedBy, TunnelState, stateRank } from "@support-tunnel/common";
 import {
   In,
-  IsNull,
   LessThan,
   LessThanOrEqual,
   MoreThan,
@@ -16,6 +16,7 @@ import {
   type Repository,
 } from "typeorm";
 import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
+import { TUNNEL_CHANGED_CHANNEL, tunnelChangePayload } from "../database/tunnel-change-feed";
 import { TunnelEntity } from "../entities/tunnel.entity";
 import { AuditRepository, type NewAuditEntry } from "./audit.repository";
 
@@ -49,29 +50,52 @@ export class TunnelRepository {
     return this.tunnels.findOneBy({ deviceTokenHash });
   }
 
-  /** The stored state rank only: the cheap re-read behind long-polls. */
-  async stateOf(id: string): Promise<number | null> {
-    const found = await this.tunnels.findOne({ select: { id: true, state: true }, where: { id } });
-    return found?.state ?? null;
+  /**
+   * The state ranks of many tunnels in one query: the long-polls' safety
+   * re-read. Tunnels that don't exist are left out.
+   */
+  async statesOf(ids: readonly string[]): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.tunnels
+      .createQueryBuilder("t")
+      .select("t.id", "id")
+      .addSelect("t.state", "state")
+      // One array parameter, however many ids (IN (...) would take one each).
+      .where("t.id = ANY(:ids::uuid[])", { ids })
+      .getRawMany<{ id: string; state: number }>();
+    return new Map(rows.map((r) => [r.id, Number(r.state)]));
   }
 
   /**
-   * Newest first; with `customerIds`, only tunnels of those customers and of no
-   * customer (what an engineer who is not an admin may see).
+   * Newest first, ordered by (created_at, id) so a page ends at a definite row and
+   * the next one starts right after it (keyset paging: no row is skipped or shown
+   * twice when tunnels are added between pages). With `customerIds`, only
+   * tunnels of those customers and of no customer (what an engineer who is not
+   * an admin may see).
    */
-  list(stateRank: number | null, limit = 500, customerIds?: string[]): Promise<TunnelEntity[]> {
-    const state = stateRank === null ? {} : { state: stateRank };
-    return this.tunnels.find({
-      where:
-        customerIds === undefined
-          ? state
-          : [
-              { ...state, customerId: IsNull() },
-              ...(customerIds.length ? [{ ...state, customerId: In(customerIds) }] : []),
-            ],
-      order: { createdAt: "DESC" },
-      take: limit,
-    });
+  list(query: {
+    stateRank: number | null;
+    liveOnly: boolean;
+    after: { createdAt: Date; id: string } | null;
+    limit: number;
+    customerIds?: string[];
+  }): Promise<TunnelEntity[]> {
+    const q = this.tunnels.createQueryBuilder("t");
+    if (query.customerIds !== undefined)
+      q.andWhere(
+        query.customerIds.length
+          ? "(t.customer_id IS NULL OR t.customer_id IN (:...customerIds))"
+          : "t.customer_id IS NULL",
+        { customerIds: query.customerIds },
+      );
+    if (query.stateRank !== null) q.andWhere("t.state = :state", { state: query.stateRank });
+    if (query.liveOnly) q.andWhere("t.state < :over", { over: COMPLETED });
+    if (query.after)
+      q.andWhere("(t.created_at, t.id) < (:afterAt, CAST(:afterId AS uuid))", {
+        afterAt: query.after.createdAt,
+        afterId: query.after.id,
+      });
+    return q.orderBy("t.created_at", "DESC").addOrderBy("t.id", "DESC").take(query.limit).getMany();
   }
 
   countByState(): Promise<{ state: number; count: number }[]> {
@@ -118,9 +142,52 @@ export class TunnelRepository {
           serverWgPublicKey: server.wgPublicKey,
           approval: server.approval,
           approvedBy,
+          refusalKind: null,
+          refusedAt: null,
         },
       );
       if (changed) await this.audit.append(manager, audit);
+      return changed;
+    });
+  }
+
+  /**
+   * started → pending: the device refused the approval (`refusal` set), or the
+   * engineer whose server it names took it back (`instanceId` given). The one
+   * way back in the state order, and it narrows: the approval and the server are
+   * cleared, so nothing points the device anywhere until someone approves again.
+   */
+  unapprove(
+    id: string,
+    now: Date,
+    change: { refusalKind: string } | { instanceId: string },
+    audit: NewAuditEntry,
+  ): Promise<TunnelEntity | null> {
+    return this.tunnels.manager.transaction(async (manager) => {
+      const refused = "refusalKind" in change;
+      const changed = await this.update(
+        manager,
+        {
+          id,
+          state: STARTED,
+          expiresAt: MoreThan(now),
+          ...(refused ? {} : { serverInstanceId: change.instanceId }),
+        },
+        {
+          state: PENDING,
+          updatedAt: now,
+          serverInstanceId: null,
+          serverProvider: null,
+          serverPublicIp: null,
+          serverWgPort: null,
+          serverWgPublicKey: null,
+          approval: null,
+          approvedBy: null,
+          refusalKind: refused ? change.refusalKind : null,
+          refusedAt: refused ? now : null,
+        },
+      );
+      if (changed) await this.changed(manager, [changed], audit);
       return changed;
     });
   }
@@ -138,7 +205,7 @@ export class TunnelRepository {
         { id, state: STARTED, expiresAt: MoreThan(now) },
         { state: RUNNING, updatedAt: now, supportUser },
       );
-      if (changed) await this.audit.append(manager, audit);
+      if (changed) await this.changed(manager, [changed], audit);
       return changed;
     });
   }
@@ -169,7 +236,7 @@ export class TunnelRepository {
           updatedAt: now,
           endedAt: now,
         }));
-      if (ended) await this.audit.append(manager, audit(ended));
+      if (ended) await this.changed(manager, [ended], audit(ended));
       return ended;
     });
   }
@@ -204,9 +271,36 @@ export class TunnelRepository {
         where: { id: ids },
         order: { expiresAt: "ASC" },
       });
+      await this.notify(manager, ended);
       for (const tunnel of ended) await this.audit.append(manager, audit(tunnel));
       return ended;
     });
+  }
+
+  /**
+   * Announces a change and audits it, in its transaction: the audit row last,
+   * since appending it is where a change whose client has gone is rolled back.
+   */
+  private async changed(
+    manager: EntityManager,
+    tunnels: TunnelEntity[],
+    audit: NewAuditEntry,
+  ): Promise<void> {
+    await this.notify(manager, tunnels);
+    await this.audit.append(manager, audit);
+  }
+
+  /**
+   * Announces the tunnels' new states to every replica's long-polls. Sent in
+   * the change's transaction, so it goes out when the change commits, and
+   * never for a change rolled back. One statement, however many tunnels.
+   */
+  private async notify(manager: EntityManager, tunnels: TunnelEntity[]): Promise<void> {
+    if (tunnels.length === 0) return;
+    await manager.query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload", [
+      TUNNEL_CHANGED_CHANNEL,
+      tunnels.map((t) => tunnelChangePayload(t.id, t.state)),
+    ]);
   }
 
   private timedOut(now: Date): QueryDeepPartialEntity<TunnelEntity> {

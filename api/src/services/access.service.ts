@@ -3,7 +3,7 @@
 // transaction that makes it; a change that takes access away ends, in that same
 // transaction, every live tunnel whose approver lost access (`access-removed`),
 // so the device tears it down within seconds and the session is cut.
-import { Inject, Injectable, Optional } from "@nestjs/common";
+import { Inject, Injectable } from "@nestjs/common";
 import {
   EXPIRING_ROLES,
   StoppedBy,
@@ -28,7 +28,6 @@ import { customerChangeRefusal, memberChangeRefusal, type GroupActor } from "./a
 import type { Engineer } from "./auth.service";
 import { CLOCK, type Clock } from "./clock";
 import { ApiException, badRequest, forbidden, notFound } from "./errors";
-import { TunnelWatcher } from "./tunnel-watcher.service";
 import { hashToken, newCustomerSecret } from "./tokens";
 import type { Caller } from "./tunnel.service";
 
@@ -62,8 +61,6 @@ export class AccessService {
     private readonly groups: GroupRepository,
     private readonly access: AccessRepository,
     @Inject(CLOCK) private readonly clock: Clock,
-    /** Absent in the `support-api` commands: other replicas' long-polls re-read within a second. */
-    @Optional() private readonly watcher?: TunnelWatcher,
   ) {}
 
   // ---- who sees what -------------------------------------------------------
@@ -178,7 +175,7 @@ export class AccessService {
       );
     }
     if (expiresAt && expiresAt <= now) throw badRequest("must be in the future", "expiresAt");
-    const cut = await this.inGroup(groupName, async (change) => {
+    await this.inGroup(groupName, async (change) => {
       const actor = await this.actorIn(change, engineer, now);
       this.refuseIf(memberChangeRefusal(actor, groupName, body.role));
       const target = await change.findEngineer(body.engineer);
@@ -203,7 +200,6 @@ export class AccessService {
       // A member made a gatekeeper keeps seeing but no longer uses: what they approved ends.
       return this.cut(change, now, engineer, caller, { approvedBy: body.engineer });
     });
-    this.wake(cut);
     return this.groupView(groupName);
   }
 
@@ -214,7 +210,7 @@ export class AccessService {
     caller: Caller,
   ): Promise<GroupView> {
     const now = this.clock.now();
-    const cut = await this.inGroup(groupName, async (change) => {
+    await this.inGroup(groupName, async (change) => {
       const actor = await this.actorIn(change, engineer, now);
       const before = await change.membershipOf(engineerName);
       if (!before) throw notFound(`${engineerName} is not in ${groupName}`, "engineer");
@@ -231,7 +227,6 @@ export class AccessService {
       );
       return this.cut(change, now, engineer, caller, { approvedBy: engineerName });
     });
-    this.wake(cut);
     return this.groupView(groupName);
   }
 
@@ -267,7 +262,7 @@ export class AccessService {
     caller: Caller,
   ): Promise<GroupView> {
     const now = this.clock.now();
-    const cut = await this.inGroup(groupName, async (change) => {
+    await this.inGroup(groupName, async (change) => {
       this.refuseIf(customerChangeRefusal(await this.actorIn(change, engineer, now), groupName));
       const customer = await change.findCustomer(customerName);
       if (!customer || !(await change.removeCustomer(customer.id))) {
@@ -284,7 +279,6 @@ export class AccessService {
       );
       return this.cut(change, now, engineer, caller, { customerId: customer.id });
     });
-    this.wake(cut ?? []);
     return this.groupView(groupName);
   }
 
@@ -326,7 +320,6 @@ export class AccessService {
       }
       return ended;
     });
-    this.wake(cut ?? []);
     return (cut ?? []).map((t) => t.id);
   }
 
@@ -382,10 +375,6 @@ export class AccessService {
     entry: Parameters<GroupChange["appendAudit"]>[0],
   ): Promise<void> {
     return this.access.appendAudit(manager, entry);
-  }
-
-  private wake(cut: CutTunnel[]): void {
-    for (const t of cut) this.watcher?.changed(t.id);
   }
 
   private auditEntry(

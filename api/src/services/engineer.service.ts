@@ -1,6 +1,6 @@
 // Engineers: who they are, creating them (the token is shown once and only its
 // hash kept), revoking them, and the bootstrap admin of an empty installation.
-import { Inject, Injectable, Optional } from "@nestjs/common";
+import { Inject, Injectable } from "@nestjs/common";
 import { StoppedBy } from "@support-tunnel/common";
 import type {
   CreateEngineerRequest,
@@ -9,13 +9,12 @@ import type {
   EngineerToken,
   Whoami,
 } from "@support-tunnel/common";
-import { AccessRepository, type CutTunnel } from "../repositories/access.repository";
+import { AccessRepository } from "../repositories/access.repository";
 import { EngineerRepository } from "../repositories/engineer.repository";
 import type { Engineer } from "./auth.service";
 import { CLOCK, type Clock } from "./clock";
 import { ApiException, notFound } from "./errors";
 import { hashToken, newEngineerToken } from "./tokens";
-import { TunnelWatcher } from "./tunnel-watcher.service";
 
 export interface Actor {
   /** As recorded in the audit log, e.g. `engineer:alice` or `cli`. */
@@ -48,8 +47,6 @@ export class EngineerService {
     private readonly engineers: EngineerRepository,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly access: AccessRepository,
-    /** Absent in the `support-api` commands: long-polls re-read within a second. */
-    @Optional() private readonly watcher?: TunnelWatcher,
   ) {}
 
   whoami(engineer: Engineer): Whoami {
@@ -82,7 +79,6 @@ export class EngineerService {
    */
   async revoke(name: string, by: Actor): Promise<void> {
     const now = this.clock.now();
-    let cut: CutTunnel[] = [];
     const removed = await this.engineers.deleteByName(
       name,
       {
@@ -95,7 +91,8 @@ export class EngineerService {
         at: now,
       },
       async (manager) => {
-        cut = await this.access.cutLostAccess(
+        // Its notification wakes the ended tunnels' long-polls once this commits.
+        await this.access.cutLostAccess(
           manager,
           now,
           { approvedBy: name },
@@ -112,9 +109,13 @@ export class EngineerService {
         );
       },
     );
-    for (const t of cut) this.watcher?.changed(t.id);
     if (removed === "not-found") throw notFound(`engineer ${name} not found`, "name");
     if (removed === "last-admin") throw new LastAdminError(name);
+  }
+
+  /** True on a fresh installation: no one can log in until a first admin is made. */
+  async noneYet(): Promise<boolean> {
+    return (await this.engineers.count()) === 0;
   }
 
   /** Creates `admin` with the given token when no engineer exists yet; true if it did. */

@@ -1,6 +1,7 @@
 // The expiry sweep: tunnels whose time ran out become `timedout`, and group
-// memberships whose time ran out end, stopping the tunnels they granted. Runs on every
-// replica; the repository's single conditional UPDATE makes that safe.
+// memberships whose time ran out end, stopping the tunnels they granted. Runs on
+// every replica; the repository's single conditional UPDATE makes that safe, and
+// its notification wakes the tunnels' long-polls on every replica.
 import {
   Inject,
   Injectable,
@@ -12,7 +13,6 @@ import { PinoLogger } from "nestjs-pino";
 import { TunnelRepository } from "../repositories/tunnel.repository";
 import { AccessService } from "./access.service";
 import { API_CONFIG, CLOCK, type Clock } from "./clock";
-import { TunnelWatcher } from "./tunnel-watcher.service";
 
 @Injectable()
 export class SweepService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -21,7 +21,6 @@ export class SweepService implements OnApplicationBootstrap, OnApplicationShutdo
 
   constructor(
     private readonly tunnels: TunnelRepository,
-    private readonly watcher: TunnelWatcher,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     private readonly logger: PinoLogger,
@@ -57,7 +56,6 @@ export class SweepService implements OnApplicationBootstrap, OnApplicationShutdo
       clientAddress: null,
       at: now,
     }));
-    for (const t of ended) this.watcher.changed(t.id);
     if (ended.length) this.logger.info({ count: ended.length }, "tunnels timed out");
     // Memberships whose time ran out end here, with what they granted, without anyone asking.
     const cut = await this.access.expireMemberships();

@@ -1,80 +1,166 @@
 // Long-poll support: wait until a tunnel's state differs from a given one.
-// Changes made by this replica wake waiters at once through an in-process
-// emitter; a cheap re-read every second catches changes by other replicas and
-// by the sweep, so the api stays stateless behind a load balancer.
-import { EventEmitter } from "node:events";
-import type { BeforeApplicationShutdown } from "@nestjs/common";
+// Every committed state change, by any replica or the sweep, is announced by
+// the database (LISTEN/NOTIFY, see database/tunnel-change-feed.ts), so waiters
+// wake at once and waiting costs the database nothing. In case a notification
+// is ever lost, one batched re-read per replica every few seconds checks all
+// the tunnels being waited on, however many waiters there are.
+import type {
+  BeforeApplicationShutdown,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from "@nestjs/common";
+import type { TunnelChange, TunnelChangeFeed } from "../database/tunnel-change-feed";
 import type { TunnelRepository } from "../repositories/tunnel.repository";
 
 export interface TunnelWatcherOptions {
-  /** How often a waiter re-reads the state; default 1 s. */
+  /** How often the safety re-read runs; default 5 s. */
   rereadMs?: number;
+  /** Where a failed re-read is reported. */
+  onError?: (err: unknown) => void;
 }
 
-export class TunnelWatcher implements BeforeApplicationShutdown {
-  private readonly emitter = new EventEmitter();
-  /** Wakes every waiter at shutdown so open long-polls answer instead of holding the server open. */
-  private readonly closing = new AbortController();
+interface Waiter {
+  sinceRank: number;
+  /** Order of arrival: a re-read judges only the waiters that were there before it read. */
+  seq: number;
+  wake(): void;
+}
+
+/**
+ * How long an announced rank is remembered: it covers the moment between a
+ * long-poll's read of the tunnel and the start of its wait, when an
+ * announcement would otherwise find no one to wake.
+ */
+const ANNOUNCED_TTL_MS = 60_000;
+
+export class TunnelWatcher
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  /** Ranks announced lately, oldest first. */
+  private readonly announced = new Map<string, { rank: number; at: number }>();
+  private waitingCount = 0;
+  private nextSeq = 0;
+  private closed = false;
   private readonly rereadMs: number;
+  private rereadTimer: NodeJS.Timeout | null = null;
+  private rereading: Promise<void> | null = null;
 
   constructor(
-    private readonly tunnels: Pick<TunnelRepository, "stateOf">,
-    options: TunnelWatcherOptions = {},
+    private readonly tunnels: Pick<TunnelRepository, "statesOf">,
+    private readonly feed: TunnelChangeFeed | null,
+    private readonly options: TunnelWatcherOptions = {},
   ) {
-    this.rereadMs = options.rereadMs ?? 1000;
-    // One listener per waiting long-poll; hundreds are normal, not a leak.
-    this.emitter.setMaxListeners(0);
+    this.rereadMs = options.rereadMs ?? 5000;
   }
 
   /** Long-polls waiting right now (a metric; also shows that disconnects clean up). */
-  private waitingCount = 0;
-
   get waiting(): number {
     return this.waitingCount;
   }
 
-  beforeApplicationShutdown(): void {
-    this.closing.abort();
+  async onApplicationBootstrap(): Promise<void> {
+    await this.feed?.start({
+      changed: (change) => this.changed(change),
+      resync: () => void this.rereadNow(),
+    });
+    this.rereadTimer = setInterval(() => void this.rereadNow(), this.rereadMs);
+    this.rereadTimer.unref();
   }
 
-  /** Tells this replica's waiters that `tunnelId` changed. */
-  changed(tunnelId: string): void {
-    this.emitter.emit(tunnelId);
+  /**
+   * Wakes every waiter, and answers later waits at once: at shutdown, held
+   * long-polls answer with the current state instead of holding the server open.
+   */
+  close(): void {
+    this.closed = true;
+    if (this.rereadTimer) clearInterval(this.rereadTimer);
+    this.rereadTimer = null;
+    for (const set of [...this.waiters.values()]) for (const waiter of [...set]) waiter.wake();
+  }
+
+  beforeApplicationShutdown(): void {
+    this.close();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.rereading;
+    await this.feed?.close();
+  }
+
+  /** A committed change (from the feed): wakes the tunnel's waiters whose state it leaves. */
+  changed({ tunnelId, rank }: TunnelChange): void {
+    const now = Date.now();
+    this.announced.delete(tunnelId);
+    this.announced.set(tunnelId, { rank, at: now });
+    for (const [id, seen] of this.announced) {
+      if (now - seen.at < ANNOUNCED_TTL_MS) break;
+      this.announced.delete(id);
+    }
+    const set = this.waiters.get(tunnelId);
+    if (!set) return;
+    for (const waiter of [...set]) if (waiter.sinceRank !== rank) waiter.wake();
   }
 
   /** Resolves when the tunnel's state rank is no longer `sinceRank`, at `deadline`, or on abort. */
-  async waitForChange(
+  waitForChange(
     tunnelId: string,
     sinceRank: number,
     deadline: number,
     signal: AbortSignal,
   ): Promise<void> {
-    this.waitingCount++;
-    try {
-      while (!signal.aborted && !this.closing.signal.aborted && Date.now() < deadline) {
-        await this.nextTick(tunnelId, Math.min(this.rereadMs, deadline - Date.now()), signal);
-        if (signal.aborted || this.closing.signal.aborted) return;
-        const rank = await this.tunnels.stateOf(tunnelId);
-        if (rank !== sinceRank) return;
-      }
-    } finally {
-      this.waitingCount--;
-    }
-  }
-
-  private nextTick(tunnelId: string, ms: number, signal: AbortSignal): Promise<void> {
+    if (this.closed || signal.aborted) return Promise.resolve();
+    // Announced between the caller's read and now: a higher rank has moved on. (The one
+    // step back, a refused approval, wakes through the announcement or the re-read.)
+    const seen = this.announced.get(tunnelId);
+    if (seen && seen.rank > sinceRank) return Promise.resolve();
     return new Promise((resolve) => {
-      const done = () => {
+      let set = this.waiters.get(tunnelId);
+      if (!set) this.waiters.set(tunnelId, (set = new Set()));
+      const waiters = set;
+      let done = false;
+      const wake = () => {
+        if (done) return;
+        done = true;
         clearTimeout(timer);
-        this.emitter.off(tunnelId, done);
-        signal.removeEventListener("abort", done);
-        this.closing.signal.removeEventListener("abort", done);
+        signal.removeEventListener("abort", wake);
+        waiters.delete(waiter);
+        if (waiters.size === 0 && this.waiters.get(tunnelId) === waiters) {
+          this.waiters.delete(tunnelId);
+        }
+        this.waitingCount--;
         resolve();
       };
-      const timer = setTimeout(done, Math.max(0, ms));
-      this.emitter.on(tunnelId, done);
-      signal.addEventListener("abort", done, { once: true });
-      this.closing.signal.addEventListener("abort", done, { once: true });
+      const waiter: Waiter = { sinceRank, seq: this.nextSeq++, wake };
+      const timer = setTimeout(wake, Math.max(0, deadline - Date.now()));
+      signal.addEventListener("abort", wake, { once: true });
+      waiters.add(waiter);
+      this.waitingCount++;
     });
+  }
+
+  /**
+   * The safety re-read: one query for every tunnel waited on, waking the
+   * waiters whose tunnel is no longer in the state they wait to leave.
+   */
+  rereadNow(): Promise<void> {
+    this.rereading ??= this.reread()
+      .catch((err: unknown) => this.options.onError?.(err))
+      .finally(() => (this.rereading = null));
+    return this.rereading;
+  }
+
+  private async reread(): Promise<void> {
+    if (this.waiters.size === 0) return;
+    const ids = [...this.waiters.keys()];
+    // A waiter that came after the read may already have seen a newer state than it.
+    const before = this.nextSeq;
+    const ranks = await this.tunnels.statesOf(ids);
+    for (const id of ids) {
+      const rank = ranks.get(id);
+      for (const waiter of [...(this.waiters.get(id) ?? [])]) {
+        if (waiter.seq < before && rank !== waiter.sinceRank) waiter.wake();
+      }
+    }
   }
 }

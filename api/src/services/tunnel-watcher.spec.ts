@@ -1,81 +1,145 @@
 import assert from "node:assert/strict";
+import type { TunnelChangeHandlers } from "../database/tunnel-change-feed";
 import { TunnelWatcher } from "./tunnel-watcher.service";
 
-/** A tunnel table of one row, in memory, counting how often the watcher reads it. */
-function fakeTunnels(initial: number) {
-  const row = { state: initial, reads: 0 };
+/** A tunnel table in memory, counting the watcher's queries. */
+function fakeTunnels(initial: Record<string, number>) {
+  const rows = new Map(Object.entries(initial));
+  const queries: string[][] = [];
   const repo = {
-    stateOf: async () => {
-      row.reads++;
-      return row.state;
+    statesOf: async (ids: readonly string[]) => {
+      queries.push([...ids]);
+      return new Map(ids.flatMap((id) => (rows.has(id) ? [[id, rows.get(id)!] as const] : [])));
     },
   };
-  return { row, repo };
+  return { rows, queries, repo };
 }
 
 /** Lets every pending callback and promise of the moment run. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-/** Long enough that a periodic re-read can never be what ends a wait in these tests. */
+/** Long enough that no periodic re-read runs within these tests. */
 const NEVER = { rereadMs: 3_600_000 };
+const HOUR = 3_600_000;
+
+/** Whether `promise` has settled by now. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  void promise.then(() => (done = true));
+  await settle();
+  return done;
+}
 
 describe("TunnelWatcher", () => {
   const id = "7f1c2c3e-1111-4222-8333-444455556666";
+  const other = "7f1c2c3e-1111-4222-8333-444455556667";
+  const forever = () => new AbortController().signal;
 
-  it("wakes a waiter as soon as this replica reports a change", async () => {
-    const { row, repo } = fakeTunnels(10);
-    const sut = new TunnelWatcher(repo, NEVER);
-    const waiting = sut.waitForChange(id, 10, Date.now() + 3_600_000, new AbortController().signal);
-    row.state = 20;
-    sut.changed(id);
+  it("wakes a waiter when its tunnel's change is announced, without reading anything", async () => {
+    const { queries, repo } = fakeTunnels({ [id]: 10 });
+    const sut = new TunnelWatcher(repo, null, NEVER);
+    const waiting = sut.waitForChange(id, 10, Date.now() + HOUR, forever());
+    sut.changed({ tunnelId: id, rank: 20 });
     await waiting;
-    assert.equal(row.reads, 1);
+    assert.deepEqual(queries, []);
     assert.equal(sut.waiting, 0);
   });
 
-  it("notices a change made elsewhere on its periodic re-read", async () => {
-    const { row, repo } = fakeTunnels(10);
-    const sut = new TunnelWatcher(repo, { rereadMs: 10 });
-    const waiting = sut.waitForChange(id, 10, Date.now() + 3_600_000, new AbortController().signal);
-    row.state = 60; // e.g. another replica's sweep: no event here
-    await waiting;
-    assert.equal(sut.waiting, 0);
-  });
-
-  it("keeps waiting through changes to other tunnels", async () => {
-    const { repo, row } = fakeTunnels(10);
-    const sut = new TunnelWatcher(repo, NEVER);
+  it("keeps waiting through other tunnels' changes and announcements of the state it already has", async () => {
+    const { repo } = fakeTunnels({ [id]: 20 });
+    const sut = new TunnelWatcher(repo, null, NEVER);
     const abort = new AbortController();
-    const waiting = sut.waitForChange(id, 10, Date.now() + 3_600_000, abort.signal);
-    sut.changed("another");
-    await settle();
-    assert.deepEqual([row.reads, sut.waiting], [0, 1]);
+    const waiting = sut.waitForChange(id, 20, Date.now() + HOUR, abort.signal);
+    sut.changed({ tunnelId: other, rank: 30 });
+    sut.changed({ tunnelId: id, rank: 20 });
+    assert.equal(await settled(waiting), false);
+    assert.equal(sut.waiting, 1);
     abort.abort();
     await waiting;
-  });
-
-  it("gives up at the deadline and not before, however often it re-reads", async () => {
-    const { repo, row } = fakeTunnels(10);
-    const sut = new TunnelWatcher(repo, { rereadMs: 20 });
-    const deadline = Date.now() + 300;
-    await sut.waitForChange(id, 10, deadline, new AbortController().signal);
-    assert.ok(Date.now() >= deadline, `returned ${deadline - Date.now()} ms before its deadline`);
-    assert.ok(row.reads >= 1);
     assert.equal(sut.waiting, 0);
   });
 
-  it("stops waiting when the client goes away or the server shuts down", async () => {
-    const { repo } = fakeTunnels(10);
-    const sut = new TunnelWatcher(repo, NEVER);
+  it("does not wait at all for a change announced between the caller's read and its wait", async () => {
+    const { repo } = fakeTunnels({ [id]: 10 });
+    const sut = new TunnelWatcher(repo, null, NEVER);
+    sut.changed({ tunnelId: id, rank: 20 }); // no one waits yet
+    await sut.waitForChange(id, 10, Date.now() + HOUR, forever());
+    assert.equal(sut.waiting, 0);
+  });
+
+  it("re-reads every waited tunnel in one query, however many wait, and wakes only those that changed", async () => {
+    const { rows, queries, repo } = fakeTunnels({ [id]: 10, [other]: 10 });
+    const sut = new TunnelWatcher(repo, null, NEVER);
+    const clients = Array.from({ length: 100 }, () => new AbortController());
+    const onId = clients
+      .slice(0, 50)
+      .map((c) => sut.waitForChange(id, 10, Date.now() + HOUR, c.signal));
+    const onOther = clients
+      .slice(50)
+      .map((c) => sut.waitForChange(other, 10, Date.now() + HOUR, c.signal));
+    rows.set(id, 60); // e.g. a change whose notification was lost
+    await sut.rereadNow();
+    assert.deepEqual(queries, [[id, other]]);
+    await Promise.all(onId);
+    assert.equal(await settled(Promise.race(onOther)), false);
+    assert.equal(sut.waiting, 50);
+    for (const c of clients) c.abort();
+    await Promise.all(onOther);
+  });
+
+  it("reads nothing when no one waits", async () => {
+    const { queries, repo } = fakeTunnels({ [id]: 10 });
+    const sut = new TunnelWatcher(repo, null, NEVER);
+    await sut.rereadNow();
+    assert.deepEqual(queries, []);
+  });
+
+  it("gives up at the deadline and not before", async () => {
+    const { repo } = fakeTunnels({ [id]: 10 });
+    const sut = new TunnelWatcher(repo, null, NEVER);
+    const deadline = Date.now() + 200;
+    await sut.waitForChange(id, 10, deadline, forever());
+    assert.ok(Date.now() >= deadline, `returned ${deadline - Date.now()} ms before its deadline`);
+    assert.equal(sut.waiting, 0);
+  });
+
+  it("stops waiting when the client goes away or the server shuts down, and then waits no more", async () => {
+    const { repo } = fakeTunnels({ [id]: 10 });
+    const sut = new TunnelWatcher(repo, null, NEVER);
     const client = new AbortController();
-    const first = sut.waitForChange(id, 10, Date.now() + 3_600_000, client.signal);
-    const second = sut.waitForChange(id, 10, Date.now() + 3_600_000, new AbortController().signal);
+    const first = sut.waitForChange(id, 10, Date.now() + HOUR, client.signal);
+    const second = sut.waitForChange(id, 10, Date.now() + HOUR, forever());
     assert.equal(sut.waiting, 2);
     client.abort();
     await first;
     assert.equal(sut.waiting, 1);
-    sut.beforeApplicationShutdown();
+    sut.close();
     await second;
     assert.equal(sut.waiting, 0);
+    await sut.waitForChange(id, 10, Date.now() + HOUR, forever());
+  });
+
+  it("starts and stops its feed, resyncing when the feed asks", async () => {
+    const { rows, queries, repo } = fakeTunnels({ [id]: 10 });
+    let handlers: TunnelChangeHandlers | null = null;
+    let closed = false;
+    const feed = {
+      start: async (h: TunnelChangeHandlers) => {
+        handlers = h;
+      },
+      close: async () => {
+        closed = true;
+      },
+    };
+    const sut = new TunnelWatcher(repo, feed, NEVER);
+    await sut.onApplicationBootstrap();
+    const waiting = sut.waitForChange(id, 10, Date.now() + HOUR, forever());
+    rows.set(id, 20);
+    handlers!.resync(); // e.g. the listening connection came back after a cut
+    await waiting;
+    assert.equal(queries.length, 1);
+    sut.beforeApplicationShutdown();
+    await sut.onApplicationShutdown();
+    assert.equal(closed, true);
   });
 });

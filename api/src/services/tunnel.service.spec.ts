@@ -6,6 +6,7 @@ import type { AccessRepository } from "../repositories/access.repository";
 import type { AuditRepository, NewAuditEntry } from "../repositories/audit.repository";
 import type { CustomerRepository } from "../repositories/customer.repository";
 import type { DeviceRepository } from "../repositories/device.repository";
+import type { TunnelSessionRepository } from "../repositories/tunnel-session.repository";
 import type { TunnelRepository } from "../repositories/tunnel.repository";
 import type { AccessService } from "./access.service";
 import { ManualClock } from "./clock";
@@ -26,8 +27,10 @@ class FakeTunnels {
     const t = this.rows.get(id);
     return t ? { ...t } : null;
   }
-  async stateOf(id: string) {
-    return this.rows.get(id)?.state ?? null;
+  async statesOf(ids: readonly string[]) {
+    return new Map(
+      ids.flatMap((id) => (this.rows.has(id) ? [[id, this.rows.get(id)!.state]] : [])),
+    );
   }
   async approve(
     id: string,
@@ -61,7 +64,7 @@ function setup(env: Record<string, string> = {}) {
   const sut = new TunnelService(
     repo,
     {} as AuditRepository,
-    new TunnelWatcher(repo),
+    new TunnelWatcher(repo, null),
     clock,
     config,
     // Access has its own tests on PostgreSQL (access.int.spec.ts): here everyone may see and use.
@@ -72,6 +75,7 @@ function setup(env: Record<string, string> = {}) {
       namesById: async () => new Map(),
     } as unknown as CustomerRepository,
     { seen: async () => true } as unknown as DeviceRepository,
+    { forTunnels: async () => new Map() } as unknown as TunnelSessionRepository,
   );
   return { sut, tunnels, clock };
 }

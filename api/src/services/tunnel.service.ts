@@ -5,15 +5,20 @@ import { randomUUID } from "node:crypto";
 import { Inject, Injectable } from "@nestjs/common";
 import {
   CUSTOMER_SECRET_PREFIX,
+  MAX_TUNNEL_PAGE,
   StoppedBy,
   TunnelState,
+  encodeTunnelCursor,
   stateFromRank,
   stateRank,
+  type ApprovalRefusalKind,
   type ApproveTunnelRequest,
   type AuditList,
   type CreateTunnelRequest,
   type CreateTunnelResponse,
   type DeviceTunnelView,
+  type TunnelCursor,
+  type ReportSessionRequest,
   type TunnelId,
   type TunnelList,
   type TunnelView,
@@ -26,6 +31,7 @@ import { AccessRepository } from "../repositories/access.repository";
 import { AuditRepository } from "../repositories/audit.repository";
 import { CustomerRepository } from "../repositories/customer.repository";
 import { DeviceRepository } from "../repositories/device.repository";
+import { TunnelSessionRepository } from "../repositories/tunnel-session.repository";
 import { TunnelRepository } from "../repositories/tunnel.repository";
 import { missingUseMessage } from "./access-rules";
 import { AccessService } from "./access.service";
@@ -40,6 +46,9 @@ export interface Caller {
   clientAddress: string | null;
   signal?: AbortSignal;
 }
+
+/** Sessions one tunnel may report: far more than support opens, few enough to bound a device's writes. */
+export const MAX_SESSIONS_PER_TUNNEL = 1000;
 
 /** How far ahead a customer may set the start: as far as the longest grant. */
 const MAX_START_AHEAD_MS = 7 * 24 * 3600 * 1000;
@@ -62,6 +71,7 @@ export class TunnelService {
     private readonly accessRecords: AccessRepository,
     private readonly customers: CustomerRepository,
     private readonly devices: DeviceRepository,
+    private readonly sessions: TunnelSessionRepository,
   ) {}
 
   // ---- device --------------------------------------------------------------
@@ -113,6 +123,8 @@ export class TunnelService {
       serverWgPort: null,
       serverWgPublicKey: null,
       approval: null,
+      refusalKind: null,
+      refusedAt: null,
       approvedBy: null,
       supportUser: null,
       stoppedBy: null,
@@ -156,18 +168,92 @@ export class TunnelService {
       clientGone: caller.signal,
       at: now,
     });
-    if (changed) {
-      this.watcher.changed(tunnel.id);
-      return toDeviceTunnelView(changed);
-    }
+    if (changed) return toDeviceTunnelView(changed);
     const current = await this.findOrFail(tunnel.id);
-    // A retried report (the first answer was lost) is not a conflict.
+    // A retried report (the first answer was lost) is not a conflict, nor one after a session opened.
+    const state = stateFromRank(current.state);
     if (
-      stateFromRank(current.state) === TunnelState.Running &&
+      (state === TunnelState.Running || state === TunnelState.Connected) &&
       current.supportUser === supportUser
     ) {
       return toDeviceTunnelView(current);
     }
+    throw conflict(`tunnel is not started (state: ${stateFromRank(current.state)})`);
+  }
+
+  /**
+   * A session of support opened or closed on the device: who and when, no content.
+   * The first one makes a running tunnel connected. Reports of an approved tunnel
+   * are taken after it ended too: a session's close follows the stop that ended it.
+   */
+  async reportSession(
+    tunnel: TunnelEntity,
+    body: ReportSessionRequest,
+    caller: Caller,
+  ): Promise<void> {
+    if (tunnel.state < stateRank(TunnelState.Started)) {
+      throw conflict(`tunnel is not approved (state: ${stateFromRank(tunnel.state)})`);
+    }
+    const now = this.clock.now();
+    const endedAt = body.endedAt ? new Date(body.endedAt) : null;
+    const by = body.engineer ?? "an engineer the device does not know";
+    const outcome = await this.sessions.report(
+      tunnel.id,
+      {
+        sessionId: body.session,
+        engineer: body.engineer,
+        startedAt: new Date(body.startedAt),
+        endedAt,
+        exitCode: endedAt ? (body.exitCode ?? null) : null,
+      },
+      MAX_SESSIONS_PER_TUNNEL,
+      (what) => ({
+        tunnelId: tunnel.id,
+        actor: "device",
+        action: what === "opened" ? "session.open" : "session.close",
+        detail:
+          what === "opened"
+            ? `session ${body.session} by ${by} at ${body.startedAt}`
+            : `session ${body.session} by ${by} ended at ${body.endedAt}, exit ${body.exitCode ?? "none"}`,
+        clientAddress: caller.clientAddress,
+        clientGone: caller.signal,
+        at: now,
+      }),
+    );
+    if (!outcome.found) throw notFound("tunnel not found", "id");
+    if (outcome.tooMany) {
+      throw conflict(`this tunnel has reported ${MAX_SESSIONS_PER_TUNNEL} sessions already`);
+    }
+  }
+
+  /**
+   * The device refused the approval: back to pending, the approval and server
+   * cleared, so the engineer's `create` (long-polling) learns why at once and can
+   * approve again. A repeat (the first answer was lost) finds it pending: no change.
+   */
+  async reportRefusal(
+    tunnel: TunnelEntity,
+    kind: ApprovalRefusalKind,
+    caller: Caller,
+  ): Promise<DeviceTunnelView> {
+    const now = this.clock.now();
+    const changed = await this.tunnels.unapprove(
+      tunnel.id,
+      now,
+      { refusalKind: kind },
+      {
+        tunnelId: tunnel.id,
+        actor: "device",
+        action: "tunnel.refuse",
+        detail: `refused the approval${tunnel.approvedBy ? ` by ${tunnel.approvedBy}` : ""}${tunnel.serverInstanceId ? ` (server ${tunnel.serverInstanceId})` : ""}: ${kind}`,
+        clientAddress: caller.clientAddress,
+        clientGone: caller.signal,
+        at: now,
+      },
+    );
+    if (changed) return toDeviceTunnelView(changed);
+    const current = await this.findOrFail(tunnel.id);
+    if (stateFromRank(current.state) === TunnelState.Pending) return toDeviceTunnelView(current);
     throw conflict(`tunnel is not started (state: ${stateFromRank(current.state)})`);
   }
 
@@ -183,14 +269,34 @@ export class TunnelService {
 
   // ---- engineer ------------------------------------------------------------
 
-  async list(state: TunnelState | undefined, engineer: Engineer): Promise<TunnelList> {
+  async list(
+    query: {
+      state?: TunnelState;
+      live?: boolean;
+      cursor?: TunnelCursor;
+      limit?: number;
+    },
+    engineer: Engineer,
+  ): Promise<TunnelList> {
+    const limit = query.limit ?? MAX_TUNNEL_PAGE;
     const visible = await this.access.visibility(engineer);
-    const found = await this.tunnels.list(
-      state === undefined ? null : stateRank(state),
-      500,
-      visible.all ? undefined : visible.customerIds,
-    );
-    return { tunnels: await this.views(found) };
+    // One more than the page tells whether another page follows, without a count.
+    const found = await this.tunnels.list({
+      stateRank: query.state === undefined ? null : stateRank(query.state),
+      liveOnly: query.live === true,
+      after: query.cursor ?? null,
+      limit: limit + 1,
+      customerIds: visible.all ? undefined : visible.customerIds,
+    });
+    const page = found.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      tunnels: await this.views(page),
+      nextCursor:
+        found.length > limit && last
+          ? encodeTunnelCursor({ createdAt: last.createdAt, id: last.id as TunnelId })
+          : null,
+    };
   }
 
   async view(id: string, wait: WaitOptions, engineer: Engineer): Promise<TunnelView> {
@@ -245,13 +351,55 @@ export class TunnelService {
         throw forbidden(await this.missingAccess(engineer, tunnel));
       },
     );
-    if (changed) {
-      this.watcher.changed(id);
-      return this.toView(changed);
-    }
+    if (changed) return this.toView(changed);
     const current = await this.findOrFail(id);
     if (stateFromRank(current.state) === TunnelState.Pending) throw conflict("tunnel expired");
     throw conflict(`tunnel is not pending (state: ${stateFromRank(current.state)})`);
+  }
+
+  /**
+   * The engineer takes back an approval the device has not acted on (their
+   * `create` timed out or failed, and its server is going): back to pending, so
+   * the customer's request stays usable. Only while it names `instanceId`: never
+   * another engineer's approval, never a tunnel the device has connected.
+   */
+  async withdrawApproval(
+    id: string,
+    instanceId: string,
+    engineer: Engineer,
+    caller: Caller,
+  ): Promise<TunnelView> {
+    const now = this.clock.now();
+    const changed = await this.tunnels.unapprove(
+      id,
+      now,
+      { instanceId },
+      {
+        tunnelId: id,
+        actor: `engineer:${engineer.name}`,
+        action: "tunnel.withdraw",
+        detail: `approval with server ${instanceId} withdrawn`,
+        clientAddress: caller.clientAddress,
+        clientGone: caller.signal,
+        at: now,
+      },
+    );
+    if (changed) return this.toView(changed);
+    const current = await this.findOrFail(id);
+    const state = stateFromRank(current.state);
+    // Nothing to take back: a repeat, or the device refused it first.
+    if (state === TunnelState.Pending) return this.toView(current);
+    if (state === TunnelState.Started && current.serverInstanceId === instanceId) {
+      throw conflict("tunnel expired");
+    }
+    if (state === TunnelState.Started) {
+      throw conflict(
+        `the approval is not server ${instanceId}'s (approved by ${current.approvedBy ?? "someone else"})`,
+      );
+    }
+    throw conflict(
+      `tunnel is ${state}: only an approval the device has not acted on can be withdrawn; stop the tunnel instead`,
+    );
   }
 
   async stopByEngineer(
@@ -309,10 +457,7 @@ export class TunnelService {
       clientGone: caller.signal,
       at: now,
     }));
-    if (changed) {
-      this.watcher.changed(id);
-      return changed;
-    }
+    if (changed) return changed;
     // Already over: stopping again changes nothing and is not an error.
     return this.findOrFail(id);
   }
@@ -386,10 +531,16 @@ export class TunnelService {
     );
   }
 
+  /** The engineer's views of the tunnels, with their customers' names and their sessions. */
   private async views(tunnels: TunnelEntity[]): Promise<TunnelView[]> {
     const names = await this.customerNames(tunnels);
+    const sessions = await this.sessions.forTunnels(tunnels.map((t) => t.id));
     return tunnels.map((t) =>
-      toTunnelView(t, t.customerId === null ? null : (names.get(t.customerId) ?? null)),
+      toTunnelView(
+        t,
+        t.customerId === null ? null : (names.get(t.customerId) ?? null),
+        sessions.get(t.id),
+      ),
     );
   }
 

@@ -80,7 +80,9 @@ export async function startTestApi(
     config,
     adminToken,
     sweepOnce: () => api.app.get(SweepService).sweepOnce(),
-    close: () => api.close(),
+    close: async () => {
+      await api.close();
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 // One way to run a program: argv arrays, a timeout on every call, stdin empty.
-import { execa } from "execa";
+// execa is ESM with a large module graph: loaded on the first program run, so
+// `--help` and the commands that run none do not pay for it.
 
 /** PATH with the sbin directories, where useradd, visudo and ip live. */
 const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -8,6 +9,14 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Exit codes that are not failures (e.g. "no such user"). */
   okExitCodes?: readonly number[];
+  /**
+   * In a session of its own (setsid), with no controlling terminal: for what must
+   * outlive the command, such as the wireguard-go that wg-quick starts, which a
+   * closing terminal's SIGHUP would otherwise kill.
+   */
+  detached?: boolean;
+  /** Added to the environment. */
+  env?: Record<string, string>;
 }
 
 export interface RunResult {
@@ -31,11 +40,13 @@ export async function run(
   args: readonly string[],
   options: RunOptions = {},
 ): Promise<RunResult> {
+  const { execa } = await import("execa");
   const result = await execa(file, args, {
     timeout: options.timeoutMs ?? 30_000,
     input: "",
     reject: false,
-    env: { PATH: SYSTEM_PATH, LANG: "C" },
+    detached: options.detached ?? false,
+    env: { ...options.env, PATH: SYSTEM_PATH, LANG: "C" },
     extendEnv: true,
     stripFinalNewline: true,
   });

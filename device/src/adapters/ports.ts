@@ -1,6 +1,7 @@
 // The narrow interfaces around every side effect the device logic has. The
 // logic takes them in; specs pass fakes; the real ones live beside this file.
 import type {
+  ApprovalRefusalKind,
   CreateTunnelRequest,
   CreateTunnelResponse,
   DeviceTunnelView,
@@ -24,6 +25,7 @@ export interface DeviceApi {
     signal?: AbortSignal;
   }): Promise<DeviceTunnelView>;
   reportConnected(supportUser: string): Promise<DeviceTunnelView>;
+  reportRefusal(kind: ApprovalRefusalKind): Promise<DeviceTunnelView>;
   stopDeviceTunnel(reason?: string): Promise<DeviceTunnelView>;
 }
 
@@ -39,6 +41,8 @@ export interface WireGuard {
   deleteInterface(name: string): Promise<void>;
   /** Names of the network interfaces present. */
   interfaces(): Promise<string[]>;
+  /** When the interface's peer last completed a handshake (ms since the epoch); null for never. */
+  latestHandshake(name: string): Promise<number | null>;
 }
 
 /** The session record: each tunnel's journal and its sessions' I/O logs, kept after it ends. */
@@ -99,4 +103,14 @@ export interface StateStore {
   listWgConfigs(): Promise<string[]>;
   /** This device's stable identity: made once, kept in the state, sent with each api request. */
   deviceId(): Promise<string>;
+  /**
+   * Calls `onChange` with a tunnel's id whenever its record is written or
+   * removed, by this process or another (`request`, `stop`, the consent page);
+   * with null when it cannot tell which. `onError` when watching fails. Returns
+   * the way to stop watching.
+   */
+  watch(
+    onChange: (tunnelId: string | null) => void,
+    onError: (err: Error) => void,
+  ): Promise<() => void>;
 }

@@ -4,6 +4,7 @@
 // Locks go through proper-lockfile, so the agent and a manual command never work on one tunnel at once;
 // one left by a process that provably died is taken over at once.
 import { randomBytes, randomUUID } from "node:crypto";
+import { watch as watchDir } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -17,6 +18,8 @@ import type { StateStore } from "./ports";
 import { isProvablyGone, ownIdentity, type ProcessIdentity } from "./process-identity";
 
 const INTERFACE = /^std[0-9a-f]{12}$/;
+/** A record's file name; write-file-atomic's temp files (`<id>.json.<n>`) do not match. */
+const RECORD_FILE = /^([0-9a-f-]{36})\.json$/;
 
 export interface FileStateStoreOptions {
   /** How long `lock` waits for another live process before giving up. Default 120 s. */
@@ -122,7 +125,7 @@ export class FileStateStore implements StateStore {
     }
     const records: TunnelRecord[] = [];
     for (const name of names.sort()) {
-      const m = /^([0-9a-f-]{36})\.json$/.exec(name);
+      const m = RECORD_FILE.exec(name);
       if (!m) continue;
       // A damaged record (edited by hand) must not stop the agent from watching the others.
       const record = await this.read(m[1]!).catch(() => null);
@@ -219,6 +222,25 @@ export class FileStateStore implements StateStore {
       await fs.rm(holderFile, { force: true });
       await release();
     };
+  }
+
+  /**
+   * inotify on the tunnels directory (through fs.watch): costs nothing while
+   * nothing changes. Every write is a rename into place and every removal an
+   * unlink, so each one names its record.
+   */
+  async watch(
+    onChange: (tunnelId: string | null) => void,
+    onError: (err: Error) => void,
+  ): Promise<() => void> {
+    await this.ensureDirs();
+    const watcher = watchDir(this.sub("tunnels"), (_event, name) => {
+      if (name === null) return onChange(null);
+      const m = RECORD_FILE.exec(name.toString());
+      if (m) onChange(m[1]!);
+    });
+    watcher.on("error", onError);
+    return () => watcher.close();
   }
 
   wgConfigPath(iface: string): string {

@@ -1,11 +1,46 @@
 // WireGuard through wg-quick, which uses the kernel module when there is one and
 // falls back to wireguard-go by itself when there is not.
+import { readFile } from "node:fs/promises";
 import { run } from "./exec";
 import type { WireGuard } from "./ports";
 
+/**
+ * The network devices of this process's network namespace, one per line after
+ * two header lines (`  eth0: 1234 ...`). Read instead of running `ip link`: the
+ * agent looks on every long-poll's return, and a file read costs no process.
+ */
+const NET_DEV = "/proc/self/net/dev";
+
+/** Interface names in /proc/net/dev's text (a name never holds a colon or a space). */
+export function parseNetDev(text: string): string[] {
+  return text
+    .split("\n")
+    .slice(2)
+    .map((line) => /^\s*([^\s:]+):/.exec(line)?.[1])
+    .filter((name): name is string => name !== undefined);
+}
+
+/** `wg show <iface> latest-handshakes`: one `<peer key>\t<unix seconds>` line per peer, 0 for never. */
+export function parseLatestHandshakes(text: string): number | null {
+  const seconds = text
+    .split("\n")
+    .map((line) => Number(line.split("\t")[1]))
+    .filter((n) => Number.isInteger(n) && n > 0);
+  return seconds.length ? Math.max(...seconds) * 1000 : null;
+}
+
 export const wgQuick: WireGuard = {
   async up(configPath) {
-    await run("wg-quick", ["up", configPath], { timeoutMs: 30_000 });
+    // Detached (a session of its own, no terminal) because the wireguard-go it may
+    // start must outlive this command: under `script` or `ssh -t`, a terminal that
+    // closes sends SIGHUP to its session, which wireguard-go does not survive.
+    // LOG_LEVEL=silent keeps wireguard-go's stdio on /dev/null whatever the
+    // caller's environment says, so it holds none of our pipes.
+    await run("wg-quick", ["up", configPath], {
+      timeoutMs: 30_000,
+      detached: true,
+      env: { LOG_LEVEL: "silent" },
+    });
   },
   async down(configPath) {
     await run("wg-quick", ["down", configPath], { timeoutMs: 30_000 });
@@ -15,9 +50,10 @@ export const wgQuick: WireGuard = {
     await run("ip", ["link", "del", "dev", name], { timeoutMs: 10_000 });
   },
   async interfaces() {
-    const { stdout } = await run("ip", ["-j", "link", "show"], { timeoutMs: 10_000 });
-    return (JSON.parse(stdout || "[]") as { ifname?: unknown }[])
-      .map((link) => link.ifname)
-      .filter((name): name is string => typeof name === "string");
+    return parseNetDev(await readFile(NET_DEV, "utf8"));
+  },
+  async latestHandshake(name) {
+    const { stdout } = await run("wg", ["show", name, "latest-handshakes"], { timeoutMs: 10_000 });
+    return parseLatestHandshakes(stdout);
   },
 };

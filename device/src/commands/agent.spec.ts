@@ -26,7 +26,7 @@ describe("support-device agent --ui", () => {
       json: false,
       streams: { stdout: out, stderr: { write: () => true } },
     });
-    const running = agent(contextFrom(h.deps, printer, abort.signal, out, { rescanMs: 10 }), {
+    const running = agent(contextFrom(h.deps, printer, abort.signal, out), {
       ui: true,
       listen: "127.0.0.1:0",
     });

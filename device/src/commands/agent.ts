@@ -2,7 +2,6 @@
 // --ui it also serves the consent page.
 import type { CommandContext } from "../context";
 import { UsageError } from "../errors";
-import { serveConsentPage } from "../ui/serve-consent-page";
 
 export interface AgentCommandOptions {
   /** Serve the consent page too. */
@@ -17,7 +16,14 @@ export interface AgentCommandOptions {
 export async function agent(ctx: CommandContext, options: AgentCommandOptions = {}): Promise<void> {
   if (options.listen !== undefined && !options.ui) throw new UsageError("--listen needs --ui");
   // The agent watches every tunnel it finds in the state dir, so one asked for on the page needs nothing more.
-  const page = options.ui ? await serveConsentPage(ctx, { listen: options.listen }) : null;
+  // Loaded only with --ui: an agent without the page does not carry it in memory.
+  const page = options.ui
+    ? await (
+        await import("../ui/serve-consent-page.js")
+      ).serveConsentPage(ctx, {
+        listen: options.listen,
+      })
+    : null;
   ctx.printer.info(`support-device agent watching ${ctx.settings.stateDir}`);
   try {
     await ctx.agent.run(ctx.signal);

@@ -1,4 +1,5 @@
 // `support-device request`: ask for support; with --wait, stay until it is connected.
+import { isoWithRelative, presharedKeyCode, tunnelCode } from "@support-tunnel/common";
 import type { CommandContext } from "../context";
 import { NotReadyError } from "../errors";
 import { effectiveExpiry } from "../record";
@@ -26,10 +27,14 @@ export async function request(ctx: CommandContext, options: RequestOptions): Pro
     allowedEngineers: options.allowedEngineers,
   });
   const expiresAt = effectiveExpiry(record);
+  const now = ctx.deps.clock.now();
   ctx.printer.data(
     {
       tunnelId: record.tunnelId,
       presharedKey: record.presharedKey,
+      // The forms to read out on the phone (support accepts both forms).
+      tunnelCode: tunnelCode(record.tunnelId),
+      presharedKeyCode: presharedKeyCode(record.presharedKey),
       expiresAt,
       notBefore: record.notBefore,
       ticket: record.ticket,
@@ -37,18 +42,18 @@ export async function request(ctx: CommandContext, options: RequestOptions): Pro
     },
     () =>
       [
-        `tunnel id: ${record.tunnelId}`,
-        `preshared key: ${record.presharedKey}`,
+        `tunnel id: ${tunnelCode(record.tunnelId)}`,
+        `preshared key: ${presharedKeyCode(record.presharedKey)}`,
         ...(record.ticket ? [`ticket: ${record.ticket}`] : []),
-        ...(record.notBefore ? [`opens at: ${record.notBefore}`] : []),
-        `expires at: ${expiresAt}`,
+        ...(record.notBefore ? [`opens at: ${isoWithRelative(record.notBefore, now)}`] : []),
+        `expires at: ${isoWithRelative(expiresAt, now)}`,
         ...(record.allowedEngineers
           ? [`only these engineers may take it: ${record.allowedEngineers.join(", ")}`]
           : []),
       ].join("\n"),
   );
   ctx.printer.info(
-    "Send the tunnel id and the preshared key to support. Nothing is open until support approves and this device connects.",
+    "Send the tunnel id and the preshared key to support, or read them out (letters and digits, in any case; the last symbol of each is a check). Nothing is open until support approves and this device connects.",
   );
   if (record.notBefore) {
     ctx.printer.info(`This device connects nothing before ${record.notBefore}, even if approved.`);

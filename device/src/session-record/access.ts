@@ -64,6 +64,8 @@ export interface SessionProgramCommand {
   script: string;
   tunnelId: string;
   logDir: string;
+  /** Where the tunnel's state is: the session program reads the api and token there to report the session. */
+  stateDir?: string;
 }
 
 /**
@@ -71,7 +73,13 @@ export interface SessionProgramCommand {
  * in SSH_ORIGINAL_COMMAND, passed on by sudo), the session program runs instead,
  * as root, and runs the request itself through sudo's I/O log.
  */
-export function forcedCommand({ node, script, tunnelId, logDir }: SessionProgramCommand): string {
+export function forcedCommand({
+  node,
+  script,
+  tunnelId,
+  logDir,
+  stateDir,
+}: SessionProgramCommand): string {
   if (!/^[0-9a-f-]{36}$/.test(tunnelId)) throw new Error(`not a tunnel id: ${tunnelId}`);
   return [
     SUDO,
@@ -84,6 +92,7 @@ export function forcedCommand({ node, script, tunnelId, logDir }: SessionProgram
     tunnelId,
     "--log-dir",
     requireSafePath(logDir, "log dir"),
+    ...(stateDir !== undefined ? ["--state-dir", requireSafePath(stateDir, "state dir")] : []),
   ].join(" ");
 }
 

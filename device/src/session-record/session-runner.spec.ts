@@ -134,6 +134,58 @@ describe("the session program", () => {
     assert.equal(opened?.type === "session-opened" && opened.engineer, "alice");
   });
 
+  it("tells the api who is in while the session runs, then the whole session with its exit, no content", async () => {
+    const reports: unknown[] = [];
+    let ranWhenOpened = -1;
+    await journal.append(
+      stampEvent(
+        {
+          type: "approved",
+          tunnelId,
+          expiresAt: "2030-01-01T12:00:00Z",
+          endpoint: "203.0.113.7:51820",
+          engineer: "alice",
+        },
+        time,
+      ),
+    );
+    outcome = { exitCode: 2, signal: null };
+    await runSession(
+      deps({
+        report: async (r) => {
+          if (reports.length === 0) ranWhenOpened = ran.length;
+          reports.push(r);
+        },
+      }),
+      input(),
+    );
+    const session = {
+      session: "abababababab",
+      engineer: "alice",
+      startedAt: "2030-01-01T10:02:00.000Z",
+    };
+    assert.deepEqual(reports, [
+      { ...session, endedAt: null, exitCode: null },
+      { ...session, endedAt: "2030-01-01T10:02:00.400Z", exitCode: 2 },
+    ]);
+    assert.equal(ranWhenOpened, 0, "the open is reported as the session starts");
+  });
+
+  it("runs and journals the session even when the api cannot be told", async () => {
+    const result = await runSession(
+      deps({
+        report: async () => {
+          throw new Error("connect ECONNREFUSED");
+        },
+      }),
+      input(),
+    );
+    assert.equal(result.exitCode, 0);
+    assert.equal(ran.length, 1);
+    const types = (await journal.read(tunnelId))!.events.map((e) => e.type);
+    assert.deepEqual(types, ["session-opened", "session-closed"]);
+  });
+
   it("refuses to run a session it cannot journal: nothing reaches the device unrecorded", async () => {
     const broken = deps({
       journal: {
@@ -170,6 +222,8 @@ describe("the session program", () => {
       () => sessionInputFrom(["--tunnel", tunnelId, "--log-dir", "rel"], env, false),
       /absolute/,
     );
+    assert.throws(() => sessionInputFrom([...args, "--state-dir", "rel"], env, false), /absolute/);
+    assert.equal(sessionInputFrom([...args, "--state-dir", "/s"], env, false).stateDir, "/s");
   });
 
   it("takes a plain ssh login (no SSH_ORIGINAL_COMMAND) as a shell, with the terminal it has", () => {

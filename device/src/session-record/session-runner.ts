@@ -15,6 +15,8 @@ import { iologDirOf, sessionMarker } from "./layout";
 export interface SessionInput {
   tunnelId: string;
   logDir: string;
+  /** The device's state dir, to report the session to the api; null: not reported. */
+  stateDir: string | null;
   /** The account the session belongs to: the one that ran sudo (SUDO_USER). */
   supportUser: string;
   /** SSH_ORIGINAL_COMMAND: what the session asked for; null when it asked for a shell. */
@@ -30,8 +32,8 @@ export class SessionRefusedError extends Error {
 }
 
 /**
- * The session from the program's argv (`--tunnel ID --log-dir DIR`, fixed in the
- * root-owned authorized_keys) and what sshd and sudo put in its environment.
+ * The session from the program's argv (`--tunnel ID --log-dir DIR [--state-dir DIR]`,
+ * fixed in the root-owned authorized_keys) and what sshd and sudo put in its environment.
  */
 export function sessionInputFrom(
   argv: readonly string[],
@@ -41,8 +43,14 @@ export function sessionInputFrom(
   const flags = new Map<string, string>();
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i]!, argv[i + 1]];
-    if ((flag !== "--tunnel" && flag !== "--log-dir") || value === undefined || flags.has(flag))
-      throw new SessionRefusedError(`usage: session-program --tunnel ID --log-dir DIR`);
+    if (
+      !["--tunnel", "--log-dir", "--state-dir"].includes(flag) ||
+      value === undefined ||
+      flags.has(flag)
+    )
+      throw new SessionRefusedError(
+        `usage: session-program --tunnel ID --log-dir DIR [--state-dir DIR]`,
+      );
     flags.set(flag, value);
   }
   const tunnelId = tunnelIdSchema.safeParse(flags.get("--tunnel"));
@@ -50,6 +58,9 @@ export function sessionInputFrom(
   const logDir = flags.get("--log-dir");
   if (logDir === undefined || !isSafePath(logDir))
     throw new SessionRefusedError("--log-dir must be an absolute path");
+  const stateDir = flags.get("--state-dir") ?? null;
+  if (stateDir !== null && !isSafePath(stateDir))
+    throw new SessionRefusedError("--state-dir must be an absolute path");
   // sudo sets SUDO_USER to whoever ran it: the account the session logged in as.
   const user = supportUserSchema.safeParse(env.SUDO_USER);
   if (!user.success)
@@ -58,6 +69,7 @@ export function sessionInputFrom(
   return {
     tunnelId: tunnelId.data,
     logDir,
+    stateDir,
     supportUser: user.data,
     command: env.SSH_ORIGINAL_COMMAND ?? null,
     pty,
@@ -96,6 +108,20 @@ export interface SessionRunnerDeps {
   run(argv: readonly string[]): Promise<ChildOutcome>;
   /** A line on the session's stderr. */
   warn(message: string): void;
+  /**
+   * Tells the api the session opened, or closed (who, when, exit code; no content).
+   * Best effort and bounded in time: the journal is the record, the api is told.
+   */
+  report?(session: SessionReport): Promise<void>;
+}
+
+/** What the api is told of a session: never its command or what it showed. */
+export interface SessionReport {
+  session: string;
+  engineer: string | null;
+  startedAt: string;
+  endedAt: string | null;
+  exitCode: number | null;
 }
 
 /**
@@ -115,13 +141,25 @@ export async function runSession(
     .filter((e) => e.type === "approved")
     .pop();
   const started = deps.now();
+  const engineer = approved?.type === "approved" ? (approved.engineer ?? null) : null;
+  const report = (end: { endedAt: string; exitCode: number | null } | null) =>
+    deps
+      .report?.({
+        session,
+        engineer,
+        startedAt: new Date(started).toISOString(),
+        endedAt: end?.endedAt ?? null,
+        exitCode: end?.exitCode ?? null,
+      })
+      // Never in the session's way: a report that fails is made good by the close's.
+      .catch(() => undefined);
   try {
     await journal({
       type: "session-opened",
       tunnelId: input.tunnelId,
       session,
       supportUser: input.supportUser,
-      engineer: approved?.type === "approved" ? (approved.engineer ?? null) : null,
+      engineer,
       command: input.command,
       pty: input.pty,
       from: input.from,
@@ -131,7 +169,10 @@ export async function runSession(
       `this session cannot be recorded (${(err as Error).message}); it was not started`,
     );
   }
+  // Sent while the session runs: who is in shows at once, and the session waits for nothing.
+  const opened = report(null);
   const outcome = await deps.run(sudoArgv(input, session));
+  const ended = deps.now();
   let iolog: string | null = null;
   try {
     const dir = await deps.journal.iologDir(input.tunnelId, session, null);
@@ -146,11 +187,14 @@ export async function runSession(
       session,
       exitCode: outcome.exitCode,
       signal: outcome.signal,
-      durationMs: Math.max(0, deps.now() - started),
+      durationMs: Math.max(0, ended - started),
       iolog,
     });
   } catch (err) {
     deps.warn(`could not record the end of session ${session}: ${(err as Error).message}`);
   }
+  // The whole session again, after its open: one lost report leaves no session open on the api.
+  await opened;
+  await report({ endedAt: new Date(ended).toISOString(), exitCode: outcome.exitCode });
   return outcome;
 }

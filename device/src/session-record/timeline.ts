@@ -116,15 +116,20 @@ function eventLine(e: JournalEvent, options: TimeOptions): string | null {
   }
 }
 
-/** A tunnel's timeline: one line per event, each session on the line of its start. */
-export function renderTimeline(
-  tunnelId: string,
+/** One line of a timeline: when, and what happened, for a person (printable). */
+export interface TimelineEntry {
+  at: string;
+  text: string;
+}
+
+/** A tunnel's timeline as entries: one per event, each session at its start. */
+export function timelineEntries(
   events: readonly JournalEvent[],
   options: TimeOptions = {},
-): string {
+): TimelineEntry[] {
   const sessions = new Map(sessionsOf(events).map((s) => [s.session, s]));
   const stoppedAt = events.find((e) => e.type === "stopped")?.at;
-  const lines = [`tunnel ${tunnelId}`];
+  const entries: TimelineEntry[] = [];
   for (const e of events) {
     let text: string | null;
     if (e.type === "session-opened") {
@@ -134,9 +139,21 @@ export function renderTimeline(
     } else {
       text = eventLine(e, options);
     }
-    if (text !== null) lines.push(`  ${formatTime(e.at, options)}  ${text}`);
+    if (text !== null) entries.push({ at: e.at, text });
   }
-  return lines.join("\n");
+  return entries;
+}
+
+/** A tunnel's timeline: one line per event, each session on the line of its start. */
+export function renderTimeline(
+  tunnelId: string,
+  events: readonly JournalEvent[],
+  options: TimeOptions = {},
+): string {
+  const lines = timelineEntries(events, options).map(
+    (e) => `  ${formatTime(e.at, options)}  ${e.text}`,
+  );
+  return [`tunnel ${tunnelId}`, ...lines].join("\n");
 }
 
 /** The sessions as a table: id, tunnel, who, start, end, exit, command. */

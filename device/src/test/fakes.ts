@@ -12,6 +12,7 @@ import {
   sealApproval,
   tunnelAddresses,
   TunnelState,
+  type ApprovalRefusalKind,
   type CreateTunnelRequest,
   type DeviceTunnelView,
   type PresharedKey,
@@ -103,8 +104,16 @@ export class FakeApi {
   readonly tunnels = new Map<string, FakeTunnel>();
   unreachable = false;
   enrollmentSecrets: (string | undefined)[] = [];
+  /** Every refusal a device reported, in order. */
+  readonly refusals: { tunnelId: string; kind: ApprovalRefusalKind }[] = [];
+  /** The report of a refusal does not get through (the api went away in between). */
+  refusalsFail = false;
   /** A lying api: added to every expiry it answers with (the request's and the view's). */
   expiryLieMs = 0;
+  /** False: long-polls are answered at once, as by an api shutting down or a proxy that does not hold them. */
+  holdsLongPolls = true;
+  /** Every device poll asked, answered or not, with the fake time it was asked at. */
+  readonly polls: { tunnelId: string | undefined; at: number }[] = [];
 
   constructor(
     private readonly clock: FakeClock,
@@ -169,10 +178,18 @@ export class FakeApi {
         return { tunnelId, token: tok, expiresAt: this.lie(expiresAt) };
       },
       getDeviceTunnel: async (opts = {}) => {
+        this.polls.push({
+          tunnelId: [...this.tunnels.values()].find((x) => x.token === token)?.view.tunnelId,
+          at: this.clock.now(),
+        });
         this.check();
         const t = this.byToken(token);
         // Like the api: without `since`, a wait waits for a change from the current state.
-        if (opts.waitSeconds && (opts.since ?? t.view.state) === t.view.state) {
+        if (
+          this.holdsLongPolls &&
+          opts.waitSeconds &&
+          (opts.since ?? t.view.state) === t.view.state
+        ) {
           await new Promise<void>((resolve, reject) => {
             if (opts.signal?.aborted) return reject(new Error("aborted"));
             const wake = () => resolve();
@@ -193,6 +210,16 @@ export class FakeApi {
         if (t.view.state !== TunnelState.Started) throw new ApiError(409, "tunnel is not started");
         t.supportUser = user;
         this.change(t, { state: TunnelState.Running });
+        return t.view;
+      },
+      reportRefusal: async (kind) => {
+        this.check();
+        if (this.refusalsFail) throw new ApiUnreachableError("api at fake unreachable: ECONNRESET");
+        const t = this.byToken(token);
+        if (t.view.state === TunnelState.Pending) return t.view;
+        if (t.view.state !== TunnelState.Started) throw new ApiError(409, "tunnel is not started");
+        this.refusals.push({ tunnelId: t.view.tunnelId, kind });
+        this.change(t, { state: TunnelState.Pending, server: null });
         return t.view;
       },
       stopDeviceTunnel: async (reason) => {
@@ -262,6 +289,11 @@ export class FakeApi {
     return server;
   }
 
+  /** The engineer takes the approval back (their create failed): pending, the server gone. */
+  withdraw(id: string): void {
+    this.change(this.tunnels.get(id)!, { state: TunnelState.Pending, server: null });
+  }
+
   end(id: string): void {
     this.change(this.tunnels.get(id)!, {
       state: TunnelState.Completed,
@@ -277,7 +309,10 @@ export class FakeApi {
 
 export class FakeWireGuard implements WireGuard {
   readonly up_ = new Map<string, string>();
+  /** Every `wg-quick up`, by interface name. */
+  readonly ups: string[] = [];
   async up(configPath: string): Promise<void> {
+    this.ups.push(path.basename(configPath, ".conf"));
     this.up_.set(path.basename(configPath, ".conf"), fs.readFileSync(configPath, "utf8"));
   }
   async down(configPath: string): Promise<void> {
@@ -288,6 +323,11 @@ export class FakeWireGuard implements WireGuard {
   }
   async interfaces(): Promise<string[]> {
     return ["lo", "eth0", ...this.up_.keys()];
+  }
+  /** Latest handshake per interface, as a test sets it. */
+  readonly handshakes = new Map<string, number>();
+  async latestHandshake(name: string): Promise<number | null> {
+    return this.handshakes.get(name) ?? null;
   }
 }
 

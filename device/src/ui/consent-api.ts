@@ -29,14 +29,18 @@ export interface ActiveSession {
 
 /**
  * One tunnel as the page shows it. Optional fields are shown when present: the
- * customer's choices and the approver come with the request choices, the
- * sessions with the session record.
+ * customer's choices, the approver (from the approval the device verified), the
+ * sessions (from the session record).
  */
 export interface ConsentTunnel {
   tunnelId: string;
+  /** The tunnel id to read out on the phone (`support` takes either). */
+  tunnelCode?: string;
   status: ConsentTunnelStatus;
   /** Only while waiting: the key the customer sends to support with the id. */
   presharedKey?: string;
+  /** Only while waiting: the key to read out on the phone, with its check symbol. */
+  presharedKeyCode?: string;
   description?: string;
   requestedAt: string;
   /** When access ends, by this device's clock. */
@@ -60,17 +64,25 @@ export interface ConsentTunnel {
   activeSessions?: ActiveSession[];
 }
 
-/** `POST /api/tunnels`: what the customer chooses (more fields come with the request choices). */
+/** `POST /api/tunnels`: what the customer chooses, as `support-device request` takes it. */
 export interface ConsentRequestBody {
   description?: string;
+  /** The support case, shown to engineers; the approval must name it. */
+  ticket?: string;
   /** How long support may stay, 60 s to 7 days; the device's config decides when absent. */
   ttlSeconds?: number;
+  /** Access opens no earlier (an ISO time, at most 7 days ahead); the duration runs from it. */
+  start?: string;
+  /** Only these engineers (their names on the support side) may take it. */
+  engineers?: string[];
 }
 
 /** The answer to `POST /api/tunnels`: what `support-device request --json` prints. */
 export interface RequestedTunnel {
   tunnelId: string;
   presharedKey: string;
+  tunnelCode?: string;
+  presharedKeyCode?: string;
   expiresAt: string;
 }
 

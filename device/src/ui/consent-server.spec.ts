@@ -167,7 +167,7 @@ describe("the consent page's server", () => {
       assert.ok(!cookie.includes(info.csrfToken), "the token is not the cookie");
       assert.equal(info.loginRequired, false);
       assert.equal(info.deviceName, "kiosk-7");
-      assert.deepEqual(info.choices, ["description", "ttlSeconds"]);
+      assert.deepEqual(info.choices, ["description", "ticket", "ttlSeconds", "start", "engineers"]);
       assert.deepEqual(info.features, { timeline: false, sessions: false, replay: false });
     });
 

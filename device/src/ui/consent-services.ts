@@ -2,7 +2,12 @@
 // schema of what a customer may ask for. The routes only parse, call and answer;
 // the device's implementation is device-consent-services.ts, specs pass fakes.
 import { z } from "zod";
-import { descriptionSchema, ttlSecondsSchema } from "@support-tunnel/common";
+import {
+  allowedEngineersSchema,
+  descriptionSchema,
+  ticketSchema,
+  ttlSecondsSchema,
+} from "@support-tunnel/common";
 import type {
   ConsentTunnel,
   RequestedTunnel,
@@ -12,14 +17,23 @@ import type {
 } from "./consent-api";
 
 /**
- * The body of `POST /api/tunnels`. A choice added here (ticket, start, engineers)
- * is accepted by the route and its field shown by the page (`choices` in
- * `GET /api/session` lists these keys).
+ * The body of `POST /api/tunnels`: the choices of `support-device request`. A
+ * choice added here is accepted by the route and its field shown by the page
+ * (`choices` in `GET /api/session` lists these keys, in the form's order).
  */
 export const consentRequestSchema = z
   .object({
     description: descriptionSchema.optional(),
+    /** The support case (`--ticket`). */
+    ticket: ticketSchema.optional(),
     ttlSeconds: ttlSecondsSchema.optional(),
+    /** Access opens no earlier (`--start`): an ISO time, read by the device's clock. */
+    start: z
+      .string({ error: "must be a string" })
+      .max(64, "must be at most 64 characters")
+      .optional(),
+    /** Only these engineers may take it (`--engineer`, repeatable). */
+    engineers: allowedEngineersSchema.optional(),
   })
   .strict();
 export type ConsentRequest = z.infer<typeof consentRequestSchema>;

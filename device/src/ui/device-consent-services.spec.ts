@@ -1,9 +1,15 @@
 import * as assert from "node:assert/strict";
-import type { PresharedKey } from "@support-tunnel/common";
+import {
+  parsePresharedKey,
+  parseTunnelIdInput,
+  type PresharedKey,
+  type TunnelId,
+} from "@support-tunnel/common";
 import { createHarness, type Harness } from "../test/fakes";
 import { TunnelLifecycle } from "../tunnel-lifecycle";
 import type { ConsentTunnel } from "./consent-api";
 import { DeviceConsentServices, type DeviceConsentOptions } from "./device-consent-services";
+import { journalRecordProviders } from "./journal-record-providers";
 
 describe("the consent page's services on a device", () => {
   let h: Harness;
@@ -40,6 +46,10 @@ describe("the consent page's services on a device", () => {
     const shown = await one(services, created.tunnelId);
     assert.equal(shown.status, "waiting");
     assert.equal(shown.presharedKey, record.presharedKey);
+    // The codes to read out on the phone say the same as the raw forms.
+    assert.equal(parsePresharedKey(shown.presharedKeyCode!), record.presharedKey);
+    assert.deepEqual(parseTunnelIdInput(shown.tunnelCode!), { kind: "id", id: created.tunnelId });
+    assert.equal(created.tunnelCode, shown.tunnelCode);
     assert.equal(shown.description, "printer is offline");
     assert.equal(shown.supportUser, record.supportUser);
     assert.equal(shown.expiresAt, new Date(h.clock.now() + 3600_000).toISOString());
@@ -152,5 +162,108 @@ describe("the consent page's services on a device", () => {
     assert.deepEqual(list[0]!.activeSessions, [
       { engineer: "alice", since: "2030-01-01T00:00:00Z" },
     ]);
+  });
+
+  it("takes the customer's choices like `request` and shows them with who approved", async () => {
+    const services = sut();
+    const start = new Date(h.clock.now() + 3600_000).toISOString();
+    const { tunnelId, presharedKey } = await services.request({
+      ticket: "ABC-123",
+      start,
+      engineers: ["alice", "bob"],
+    });
+    const record = (await h.store.read(tunnelId))!;
+    assert.equal(record.ticket, "ABC-123");
+    assert.equal(record.notBefore, start);
+    assert.deepEqual(record.allowedEngineers, ["alice", "bob"]);
+    assert.equal(h.api.tunnels.get(tunnelId)!.request.ticket, "ABC-123");
+    const waiting = await one(services, tunnelId);
+    assert.equal(waiting.ticket, "ABC-123");
+    assert.equal(waiting.startsAt, start);
+    assert.deepEqual(waiting.allowedEngineers, ["alice", "bob"]);
+    h.clock.time += 3600_000;
+    h.api.approve(tunnelId, presharedKey as PresharedKey, { engineer: "bob" });
+    await lifecycle.connect(tunnelId);
+    assert.equal((await one(services, tunnelId)).approvedBy, "bob");
+  });
+
+  it("refuses a start in the past as the start field, creating nothing", async () => {
+    const services = sut();
+    await assert.rejects(
+      services.request({ start: new Date(h.clock.now() - 60_000).toISOString() }),
+      (err: Error & { field?: string }) => err.field === "start" && /in the past/.test(err.message),
+    );
+    assert.deepEqual(await h.store.list(), []);
+    assert.deepEqual(requested, []);
+  });
+
+  it("shows the journal: who is in, since when, the timeline, the sessions, the ended tunnel", async () => {
+    const services = sut({ record: journalRecordProviders(h.deps.journal) });
+    const requestedTunnel = await services.request({ description: "printer", ticket: "ABC-123" });
+    const { presharedKey } = requestedTunnel;
+    const tunnelId = requestedTunnel.tunnelId as TunnelId;
+    h.api.approve(tunnelId, presharedKey as PresharedKey);
+    await lifecycle.connect(tunnelId);
+    const connectedAt = new Date(h.clock.now()).toISOString();
+    const record = (await h.store.read(tunnelId))!;
+    const at = (ms: number) => new Date(h.clock.now() + ms).toISOString();
+    const opened = { v: 1, tunnelId, supportUser: record.supportUser, engineer: "alice" } as const;
+    await h.deps.journal.append({
+      ...opened,
+      at: at(1000),
+      type: "session-opened",
+      session: "0123456789ab",
+      command: "systemctl restart cups",
+      pty: false,
+      from: null,
+    });
+    await h.deps.journal.append({
+      v: 1,
+      tunnelId,
+      at: at(1400),
+      type: "session-closed",
+      session: "0123456789ab",
+      exitCode: 0,
+      signal: null,
+      durationMs: 400,
+      iolog: null,
+    });
+    await h.deps.journal.append({
+      ...opened,
+      at: at(2000),
+      type: "session-opened",
+      session: "ba9876543210",
+      command: null,
+      pty: true,
+      from: null,
+    });
+    const live = await one(services, tunnelId);
+    assert.equal(live.connectedSince, connectedAt);
+    assert.equal(live.approvedBy, "alice");
+    assert.deepEqual(live.activeSessions, [
+      { engineer: "alice", since: at(2000), kind: "shell", sessionId: "ba9876543210" },
+    ]);
+    const timeline = (await services.timeline!(tunnelId))!.map((e) => e.text);
+    assert.ok(timeline.some((t) => /^alice ran: systemctl restart cups \(exit 0/.test(t)));
+    assert.ok(timeline.some((t) => /^alice has a shell open since/.test(t)));
+    const sessions = (await services.sessions!(tunnelId))!;
+    assert.deepEqual(
+      sessions.map((s) => [s.sessionId, s.kind, s.command, s.exitCode]),
+      [
+        ["0123456789ab", "command", "systemctl restart cups", 0],
+        ["ba9876543210", "shell", undefined, undefined],
+      ],
+    );
+    assert.equal(await services.cast!("0123456789ab"), null, "no I/O log, nothing to play");
+    assert.equal(await services.cast!("../../etc"), null);
+
+    await services.stop(tunnelId);
+    const ended = await one(services, tunnelId);
+    assert.equal(ended.status, "ended");
+    assert.equal(ended.endedBy, "customer");
+    assert.equal(ended.ticket, "ABC-123");
+    assert.equal(ended.description, "printer");
+    assert.equal(ended.approvedBy, "alice");
+    assert.equal(ended.activeSessions, undefined);
   });
 });

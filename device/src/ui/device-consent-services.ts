@@ -2,9 +2,16 @@
 // tunnel lifecycle, tunnels read from the local state. The page polls every
 // couple of seconds, so listing never waits for the api; only a tunnel that just
 // vanished is asked about once, to say how it ended.
-import { StoppedBy, type DeviceTunnelView } from "@support-tunnel/common";
+import {
+  presharedKeyCode,
+  StoppedBy,
+  tunnelCode,
+  ValidationError,
+  type DeviceTunnelView,
+} from "@support-tunnel/common";
 import type { Clock, DeviceApiFactory, StateStore } from "../adapters/ports";
 import { effectiveExpiry, isExpired, type TunnelRecord } from "../record";
+import { parseStartTime } from "../start-time";
 import type { TunnelLifecycle } from "../tunnel-lifecycle";
 import type {
   ActiveSession,
@@ -26,6 +33,13 @@ export interface DeviceConsentDeps {
   log: (message: string) => void;
 }
 
+/** What the session record knows of a live tunnel that its state file does not keep. */
+export interface RecordedFacts {
+  description?: string;
+  /** When it came up on this device. */
+  connectedSince?: string;
+}
+
 /** The session record's readers (journal, sessions, recordings), when the device has them. */
 export interface SessionRecordProviders {
   timeline?(tunnelId: string): Promise<TimelineEntry[] | null>;
@@ -33,6 +47,7 @@ export interface SessionRecordProviders {
   cast?(sessionId: string): Promise<string | null>;
   /** Who of support is in a session on this tunnel right now. */
   activeSessions?(tunnelId: string): Promise<ActiveSession[]>;
+  facts?(tunnelId: string): Promise<RecordedFacts>;
   /** Tunnels that ended, newest first, from the record that outlives them. */
   ended?(): Promise<ConsentTunnel[]>;
 }
@@ -94,14 +109,29 @@ export class DeviceConsentServices implements ConsentPageServices {
     const record = await this.deps.lifecycle.request({
       description: choices.description || undefined,
       ttlSeconds: choices.ttlSeconds,
+      ticket: choices.ticket,
+      notBefore: choices.start === undefined ? undefined : this.startOf(choices.start),
+      allowedEngineers: choices.engineers,
     });
     if (choices.description) this.descriptions.set(record.tunnelId, choices.description);
     this.options.onRequested?.(record.tunnelId);
     return {
       tunnelId: record.tunnelId,
       presharedKey: record.presharedKey,
+      tunnelCode: tunnelCode(record.tunnelId),
+      presharedKeyCode: presharedKeyCode(record.presharedKey),
       expiresAt: effectiveExpiry(record),
     };
+  }
+
+  /** The start as `request --start` reads it, refused as the page's `start` field. */
+  private startOf(text: string): Date {
+    try {
+      return parseStartTime(text, this.deps.clock.now());
+    } catch (err) {
+      const message = (err as Error).message.replace(/^--start \S+:? /, "");
+      throw new ValidationError(`start: ${message}`, "start");
+    }
   }
 
   async list(): Promise<ConsentTunnel[]> {
@@ -151,19 +181,32 @@ export class DeviceConsentServices implements ConsentPageServices {
         this.connectedSince.set(id, new Date(this.deps.clock.now()).toISOString());
     }
     if (status !== "connected") this.connectedSince.delete(id);
-    const description = this.descriptions.get(id);
-    const since = this.connectedSince.get(id);
+    const recorded = (await this.options.record?.facts?.(id)) ?? {};
+    const description = this.descriptions.get(id) ?? recorded.description;
+    const since =
+      status === "connected" ? (recorded.connectedSince ?? this.connectedSince.get(id)) : undefined;
     const active =
       status === "connected" ? await this.options.record?.activeSessions?.(id) : undefined;
     return {
       tunnelId: id,
+      tunnelCode: tunnelCode(id),
       status,
-      ...(status === "waiting" ? { presharedKey: record.presharedKey } : {}),
+      ...(status === "waiting"
+        ? {
+            presharedKey: record.presharedKey,
+            presharedKeyCode: presharedKeyCode(record.presharedKey),
+          }
+        : {}),
       ...(description ? { description } : {}),
       requestedAt: record.createdAt,
       expiresAt: effectiveExpiry(record),
       supportUser: record.supportUser,
       ...(since ? { connectedSince: since } : {}),
+      ...(record.ticket ? { ticket: record.ticket } : {}),
+      ...(record.notBefore ? { startsAt: record.notBefore } : {}),
+      ...(record.allowedEngineers ? { allowedEngineers: record.allowedEngineers } : {}),
+      // From the approval this device verified, never from the api.
+      ...(record.approval ? { approvedBy: record.approval.engineer } : {}),
       ...(active ? { activeSessions: active } : {}),
     };
   }

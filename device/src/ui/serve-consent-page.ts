@@ -3,6 +3,7 @@
 import type { CommandContext } from "../context";
 import { startConsentServer, type RunningConsentServer } from "./consent-server";
 import { DeviceConsentServices, type DeviceConsentOptions } from "./device-consent-services";
+import { journalRecordProviders } from "./journal-record-providers";
 import { DEFAULT_LISTEN, parseListenAddress } from "./listen-address";
 
 export interface ServeConsentPageOptions extends DeviceConsentOptions {
@@ -24,7 +25,8 @@ export async function serveConsentPage(
       clock: deps.clock,
       log: deps.log,
     },
-    serviceOptions,
+    // The page shows the session record this device keeps: timelines, replays, who is in.
+    { record: journalRecordProviders(deps.journal), ...serviceOptions },
   );
   const server = await startConsentServer({
     services,

@@ -217,11 +217,11 @@ describe("support end to end (lab)", function () {
     ]);
     assert.equal(ra.stdout.trim(), "deva", ra.stderr);
     assert.equal(rb.stdout.trim(), "devb", rb.stderr);
-    const list = JSON.parse(
-      (await world.support(["list", "--state", "running", "--json"])).stdout,
-    ) as {
-      tunnelId: string;
-    }[];
+    const list = (
+      JSON.parse((await world.support(["list", "--state", "running", "--json"])).stdout) as {
+        tunnels: { tunnelId: string }[];
+      }
+    ).tunnels;
     assert.deepEqual(
       list
         .map((t) => t.tunnelId)

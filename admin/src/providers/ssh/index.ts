@@ -4,7 +4,6 @@
 // directory) and nothing else.
 import { lookup } from "node:dns/promises";
 import { isIpv4, interfaceName, type TunnelId } from "@support-tunnel/common";
-import { execa } from "execa";
 import { sshHostSchema } from "../../config";
 import { CliError, ExitCode } from "../../errors";
 import { shellQuote } from "../../shell-quote";
@@ -50,10 +49,12 @@ export function parseSshInstanceId(instanceId: string): { target: SshTarget; ifa
 
 /**
  * Picks the first UDP port from 51820 up that nothing listens on and no other
- * tunnel reserved, under a lock on the host so two creates can't pick the same one.
+ * tunnel reserved, under a lock on the host so two creates can't pick the same one;
+ * then prints the host's key (one ssh for both: each costs a connection).
  */
 const RESERVE_PORT_SCRIPT = `set -e
 root=$1; dir=$2; port=$3
+hostkey=$(cat /etc/ssh/ssh_host_ed25519_key.pub)
 install -d -m 0700 "$root"
 exec 9>"$root/.lock"
 flock -w 20 9
@@ -62,7 +63,8 @@ mkdir -m 0700 "$dir" || { echo "this host already has a server for tunnel $(base
 used=$( { wg show all listen-port 2>/dev/null | awk '{print $2}'; ss -Hlun 2>/dev/null | awk '{n=split($4,a,":"); print a[n]}'; cat "$root"/*/port 2>/dev/null || true; } | sort -u)
 while printf '%s\\n' "$used" | grep -qx "$port"; do port=$((port+1)); done
 echo "$port" > "$dir/port"
-echo "$port"`;
+echo "$port"
+printf '%s\\n' "$hostkey"`;
 
 export interface SshProviderOptions {
   /** Where to make servers; only needed by obtain. */
@@ -81,6 +83,7 @@ export class SshProvider implements TunnelServerProvider {
     argv: readonly string[],
     timeoutMs = 30_000,
   ): Promise<string> {
+    const { execa } = await import("execa"); // ESM, loaded when first needed
     const result = await execa(
       "ssh",
       [
@@ -134,7 +137,6 @@ export class SshProvider implements TunnelServerProvider {
     const iface = interfaceName(request.tunnelId, "server");
     // The host key comes over a connection verified against the engineer's known_hosts
     // (accept-new), then is pinned for node-ssh and for connect/command.
-    const hostKey = (await this.run(target, ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"])).trim();
     const reserved = await this.run(target, [
       "sh",
       "-c",
@@ -152,7 +154,8 @@ export class SshProvider implements TunnelServerProvider {
       }
       throw err;
     });
-    const port = Number(reserved.trim());
+    const [portLine = "", hostKey = ""] = reserved.trim().split("\n");
+    const port = Number(portLine.trim());
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
       throw new Error(`could not reserve a UDP port on ${target.host}`);
     }

@@ -1,0 +1,146 @@
+import assert from "node:assert/strict";
+import { SupportApiClient, TunnelState, generateKeyPair } from "@support-tunnel/common";
+import { startApiProcess, type ApiProcess } from "@support-tunnel/lab";
+import { Client } from "pg";
+import { TunnelWatcher } from "./services/tunnel-watcher.service";
+import { newEngineerToken } from "./services/tokens";
+import { startTestApi, useTestDatabase, type TestApi } from "./testing/test-api";
+
+/** No safety re-read within a test: whatever wakes a long-poll here is a notification. */
+const NO_REREAD = { SUPPORT_LONG_POLL_REREAD_MS: "3600000" };
+
+/** `promise`, or a failure saying what did not happen within `ms` (a hang guard, not a timing claim). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms / 1000} s`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+let subnet = 0;
+async function requestTunnel(url: string, ttlSeconds?: number) {
+  const created = await new SupportApiClient({ baseUrl: url, retries: 0 }).createTunnel({
+    deviceWgPublicKey: generateKeyPair().publicKey,
+    network: `10.79.${Math.floor(subnet / 64)}.${(subnet++ % 64) * 4}/30`,
+    ...(ttlSeconds ? { ttlSeconds } : {}),
+  });
+  return {
+    created,
+    device: new SupportApiClient({ baseUrl: url, token: created.token, retries: 0 }),
+  };
+}
+
+describe("long-polls woken by the database's notifications (PostgreSQL)", function () {
+  this.timeout(120_000);
+  const pg = useTestDatabase();
+
+  describe("two api processes on one database", () => {
+    const adminToken = newEngineerToken();
+    let one: ApiProcess | undefined;
+    let two: ApiProcess | undefined;
+
+    before(async () => {
+      const env = { ...NO_REREAD, SUPPORT_BOOTSTRAP_TOKEN: adminToken, LOG_LEVEL: "warn" };
+      one = await startApiProcess({ databaseUrl: pg.db.url, env });
+      two = await startApiProcess({ databaseUrl: pg.db.url, env });
+    });
+
+    after(async () => {
+      await one?.stop();
+      await two?.stop();
+    });
+
+    it("wakes a long-poll held by one when the tunnel changes through the other", async () => {
+      const { created, device } = await requestTunnel(one!.url);
+      const engineerOnTwo = new SupportApiClient({
+        baseUrl: two!.url,
+        token: adminToken,
+        retries: 0,
+      });
+      const held = engineerOnTwo.getTunnel(created.tunnelId, {
+        waitSeconds: 30,
+        since: TunnelState.Pending,
+      });
+      // The customer ends it through the first process.
+      await device.stopDeviceTunnel("fixed it myself");
+      const answer = await within(held, 20_000, "the long-poll on the other process");
+      assert.equal(answer.state, TunnelState.Completed);
+      assert.equal(answer.stopReason, "fixed it myself");
+    });
+  });
+
+  describe("one api, many waiters", () => {
+    let sut: TestApi | undefined;
+    let sweeper: TestApi | undefined;
+    const queries: string[] = [];
+    const originalQuery = Client.prototype.query;
+
+    before(async () => {
+      sut = await startTestApi(pg.db.url, NO_REREAD);
+      sweeper = await startTestApi(pg.db.url, {
+        ...NO_REREAD,
+        SUPPORT_BOOTSTRAP_TOKEN: sut.adminToken,
+      });
+      // Every statement any pg connection of this process sends, counted.
+      Client.prototype.query = function (this: Client, ...args: unknown[]) {
+        const sql = args[0];
+        queries.push(typeof sql === "string" ? sql : String((sql as { text?: string })?.text));
+        return (originalQuery as (...a: unknown[]) => ReturnType<Client["query"]>).apply(
+          this,
+          args,
+        );
+      } as Client["query"];
+    });
+
+    after(async () => {
+      Client.prototype.query = originalQuery;
+      await sut?.close();
+      await sweeper?.close();
+    });
+
+    it("holds them without a query, re-reads them all in one, and wakes each on its own change, even a sweep elsewhere", async () => {
+      const watcher = sut!.api.app.get(TunnelWatcher);
+      const count = 40;
+      // The first expires in a minute, the others in hours.
+      const tunnels = await Promise.all(
+        Array.from({ length: count }, (_, i) => requestTunnel(sut!.url, i === 0 ? 60 : undefined)),
+      );
+      const clients = tunnels.map(() => new AbortController());
+      const held = tunnels.map(({ device }, i) =>
+        device.getDeviceTunnel({ waitSeconds: 30, signal: clients[i]!.signal }).catch(() => null),
+      );
+      try {
+        await within(
+          (async () => {
+            while (watcher.waiting < count) await new Promise((r) => setTimeout(r, 20));
+          })(),
+          20_000,
+          "the long-polls being held",
+        );
+
+        // Waiting costs the database nothing...
+        queries.length = 0;
+        await new Promise((r) => setTimeout(r, 1500));
+        assert.deepEqual(queries, []);
+        // ...and the safety re-read is one query for all of them.
+        await watcher.rereadNow();
+        assert.equal(queries.length, 1, queries.join("\n"));
+        assert.equal(watcher.waiting, count);
+
+        // The sweep of another replica times one out: just that one answers.
+        sweeper!.clock.advance(61);
+        const swept = await sweeper!.sweepOnce();
+        assert.deepEqual(swept, [tunnels[0]!.created.tunnelId]);
+        const answer = await within(held[0]!, 20_000, "the swept tunnel's long-poll");
+        assert.equal(answer?.state, TunnelState.TimedOut);
+        assert.equal(watcher.waiting, count - 1);
+      } finally {
+        for (const client of clients) client.abort();
+        await Promise.all(held);
+      }
+    });
+  });
+});
