@@ -14,13 +14,18 @@ import {
   type TunnelId,
 } from "@support-tunnel/common";
 import { eventually, mapLimit, queryDatabase } from "@support-tunnel/testkit";
+import { TunnelWatcher } from "./services/tunnel-watcher.service";
 import { dumpDatabase, http, useTestApi } from "./testing/test-api";
 
 const GLOBAL_SECRET = "the-fleet-wide-enrollment-secret";
 
 describe("api: customers, groups and access (PostgreSQL)", function () {
   this.timeout(120_000);
-  const pg = useTestApi({ SUPPORT_ENROLLMENT_SECRET: GLOBAL_SECRET });
+  // No safety re-read: whatever wakes a held long-poll here is the change's notification.
+  const pg = useTestApi({
+    SUPPORT_ENROLLMENT_SECRET: GLOBAL_SECRET,
+    SUPPORT_LONG_POLL_REREAD_MS: "3600000",
+  });
   let admin: SupportApiClient;
   const tokens = new Map<string, string>();
   const secrets = new Map<string, string>();
@@ -500,6 +505,20 @@ describe("api: customers, groups and access (PostgreSQL)", function () {
         [removal?.actor, removal?.detail],
         ["engineer:gail", "mo (member) from initech-team"],
       );
+    });
+
+    it("wakes the device's held long-poll with the end when the approver is removed", async () => {
+      await admin.addGroupMember("initech-team", { engineer: "mo", role: "member" });
+      const t = await runningTunnel("initech", "mo");
+      const held = t.device.getDeviceTunnel({ waitSeconds: 30, since: TunnelState.Running });
+      // Held, so only a wake-up can answer it before its time.
+      const watcher = pg.sut.api.app.get(TunnelWatcher);
+      await eventually(() => assert.equal(watcher.waiting, 1));
+      await as("gail").removeGroupMember("initech-team", "mo");
+      // Unwoken, it would answer after its 30 s with the tunnel still running.
+      const answer = await held;
+      assert.equal(answer.state, TunnelState.Completed);
+      assert.equal(answer.stopReason, "access-removed");
     });
 
     it("leaves alone tunnels the removed engineer still has access to through another group", async () => {
