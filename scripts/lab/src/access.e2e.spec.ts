@@ -66,7 +66,7 @@ describe("support end to end: access through groups (lab)", function () {
     const tunnel = JSON.parse(requested.stdout) as { tunnelId: string; presharedKey: string };
 
     const listed = await asBob(["list"]);
-    assert.match(listed.stdout, new RegExp(`^${tunnel.tunnelId} +pending +acme +deva `, "m"));
+    assert.match(listed.stdout, new RegExp(`^${tunnel.tunnelId} +pending +acme +- +deva `, "m"));
     const fleet = JSON.parse((await asBob(["devices", "--customer", "acme", "--json"])).stdout) as {
       devices: { customer: string; hostname: string; liveTunnel: string }[];
     };
