@@ -515,8 +515,15 @@ describe("api: customers, groups and access (PostgreSQL)", function () {
       const watcher = pg.sut.api.app.get(TunnelWatcher);
       await eventually(() => assert.equal(watcher.waiting, 1));
       await as("gail").removeGroupMember("initech-team", "mo");
-      // Unwoken, it would answer after its 30 s with the tunnel still running.
-      const answer = await held;
+      // Unwoken, it would answer only after its 30 s; the 20 s is a hang guard, as in
+      // long-poll.int.spec.ts, not a timing claim.
+      let guard: NodeJS.Timeout | undefined;
+      const answer = await Promise.race([
+        held,
+        new Promise<never>((_, reject) => {
+          guard = setTimeout(() => reject(new Error("the held long-poll was not woken")), 20_000);
+        }),
+      ]).finally(() => clearTimeout(guard));
       assert.equal(answer.state, TunnelState.Completed);
       assert.equal(answer.stopReason, "access-removed");
     });
