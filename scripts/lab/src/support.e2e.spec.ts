@@ -219,7 +219,7 @@ describe("support end to end (lab)", function () {
     assert.equal(ra.stdout.trim(), "deva", ra.stderr);
     assert.equal(rb.stdout.trim(), "devb", rb.stderr);
     const list = (
-      JSON.parse((await world.support(["list", "--state", "running", "--json"])).stdout) as {
+      JSON.parse((await world.support(["list", "--json"])).stdout) as {
         tunnels: { tunnelId: string }[];
       }
     ).tunnels;
