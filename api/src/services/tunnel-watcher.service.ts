@@ -132,7 +132,13 @@ export class TunnelWatcher
         resolve();
       };
       const waiter: Waiter = { sinceRank, seq: this.nextSeq++, wake };
-      const timer = setTimeout(wake, Math.max(0, deadline - Date.now()));
+      // A timer can fire a millisecond before Date.now() reaches its deadline: never answer early.
+      const atDeadline = () => {
+        const left = deadline - Date.now();
+        if (left > 0) timer = setTimeout(atDeadline, left);
+        else wake();
+      };
+      let timer = setTimeout(atDeadline, Math.max(0, deadline - Date.now()));
       signal.addEventListener("abort", wake, { once: true });
       waiters.add(waiter);
       this.waitingCount++;
