@@ -99,7 +99,7 @@ describe("support end to end: the customer's choices (lab)", function () {
     const listed = await world.support(["list", "--state", "pending"]);
     assert.match(
       listed.stdout,
-      new RegExp(`^${tunnel.tunnelId} +pending +- +devc +ABC-123 +alice `, "m"),
+      new RegExp(`^${tunnel.tunnelId} +pending +- +- +devc +ABC-123 +alice `, "m"),
     );
 
     const before = hosts();
