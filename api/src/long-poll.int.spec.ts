@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { SupportApiClient, TunnelState, generateKeyPair } from "@support-tunnel/common";
+import {
+  SupportApiClient,
+  TunnelState,
+  generateKeyPair,
+  generatePresharedKey,
+  sealApproval,
+} from "@support-tunnel/common";
 import { startApiProcess, type ApiProcess } from "@support-tunnel/lab";
 import { Client } from "pg";
 import { TunnelWatcher } from "./services/tunnel-watcher.service";
@@ -69,6 +75,39 @@ describe("long-polls woken by the database's notifications (PostgreSQL)", functi
       const answer = await within(held, 20_000, "the long-poll on the other process");
       assert.equal(answer.state, TunnelState.Completed);
       assert.equal(answer.stopReason, "fixed it myself");
+    });
+    it("wakes a device waiting for approval the moment another process approves", async () => {
+      const { created, device } = await requestTunnel(one!.url);
+      const held = device.getDeviceTunnel({ waitSeconds: 30, since: TunnelState.Pending });
+      const server = generateKeyPair();
+      await new SupportApiClient({
+        baseUrl: two!.url,
+        token: adminToken,
+        retries: 0,
+      }).approveTunnel(created.tunnelId, {
+        instanceId: "lab:lp1",
+        provider: "netns",
+        publicIp: "198.51.100.7",
+        wgPort: 51820,
+        wgPublicKey: server.publicKey,
+        approval: sealApproval({
+          payload: {
+            tunnelId: created.tunnelId,
+            serverWgPublicKey: server.publicKey,
+            endpoint: "198.51.100.7",
+            wgPort: 51820,
+            sshPublicKey:
+              "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl egress",
+            expiresAt: created.expiresAt,
+            engineer: "admin",
+          },
+          serverPrivateKey: server.privateKey,
+          devicePublicKey: generateKeyPair().publicKey,
+          psk: generatePresharedKey(),
+        }),
+      });
+      const answer = await within(held, 20_000, "the device's long-poll on the other process");
+      assert.equal(answer.state, TunnelState.Started);
     });
   });
 

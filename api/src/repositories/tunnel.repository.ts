@@ -146,7 +146,7 @@ export class TunnelRepository {
           refusedAt: null,
         },
       );
-      if (changed) await this.audit.append(manager, audit);
+      if (changed) await this.changed(manager, [changed], audit);
       return changed;
     });
   }
