@@ -352,7 +352,7 @@ describe("support end to end (lab)", function () {
     fs.rmSync(otherDir, { recursive: true, force: true });
   });
 
-  it("Ctrl-C while create waits for the device destroys the server and ends the tunnel", async () => {
+  it("Ctrl-C while create waits for the device destroys the server and leaves the tunnel approvable", async () => {
     // A device with no agent running: the approval is never picked up.
     const quiet = await world.lab.addHost("devq", { behindNat: true });
     try {
@@ -368,12 +368,15 @@ describe("support end to end (lab)", function () {
         });
         create.then(() => reject(new Error(`create ended early: ${stderr}`)), reject);
       });
+      const approved = await show(tunnelId);
       create.kill("SIGINT");
       const result = await create;
       assert.equal(result.exitCode, 130, String(result.stderr));
+      // The approval is withdrawn, not the customer's request: another create can use it.
       const shown = await show(tunnelId);
-      assert.equal(shown.state, "completed");
-      await serverGone(shown.server!.instanceId, tunnelId);
+      assert.equal(shown.state, "pending");
+      assert.equal(shown.server, null);
+      await serverGone(approved.server!.instanceId, tunnelId);
     } finally {
       await world.lab.removeHost("devq");
     }
