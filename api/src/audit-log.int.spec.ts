@@ -2,6 +2,7 @@
 // (revoked ones too, never a token) and the whole audit log, tunnel and
 // organization events together, newest first, paged without loss or repeat.
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import {
   ApiError,
   SupportApiClient,
@@ -9,8 +10,10 @@ import {
   type AuditEntry,
   type TunnelId,
 } from "@support-tunnel/common";
+import { DataSource } from "typeorm";
+import { MIGRATIONS, dataSourceOptions, runMigrations } from "./database/database";
 import { hashToken } from "./services/tokens";
-import { http, useTestApi } from "./testing/test-api";
+import { http, useTestApi, useTestDatabase } from "./testing/test-api";
 
 describe("api: engineers and the whole audit log (PostgreSQL)", function () {
   this.timeout(120_000);
@@ -234,5 +237,59 @@ describe("api: engineers and the whole audit log (PostgreSQL)", function () {
       assert.ok(!raw.includes(hashToken(token)), "no token hash");
     }
     assert.doesNotMatch(raw, /ste_|token|hash/i);
+  });
+});
+
+describe("api: migration 1797100000000 on a database from before it (PostgreSQL)", function () {
+  this.timeout(60_000);
+  const pg = useTestDatabase();
+
+  it("names the creator of engineers made before, as the audit log recorded it", async () => {
+    const options = dataSourceOptions({ databaseUrl: pg.db.url, dataDir: "" });
+    const before = new DataSource({ ...options, migrations: MIGRATIONS.slice(0, -1) });
+    await before.initialize();
+    try {
+      await before.runMigrations();
+      const at = new Date("2030-01-01T09:00:00Z");
+      for (const [name, role] of [
+        ["admin", "admin"],
+        ["alice", "operator"],
+        ["nobody", "viewer"],
+      ]) {
+        await before.query(
+          `INSERT INTO engineers (id, name, role, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)`,
+          [randomUUID(), name, role, `hash-${name}`, at],
+        );
+      }
+      for (const [actor, action, detail] of [
+        ["system", "engineer.bootstrap", "admin from SUPPORT_BOOTSTRAP_TOKEN"],
+        ["engineer:admin", "engineer.create", "alice as viewer"],
+        ["cli", "engineer.create", "alice as operator"],
+      ]) {
+        await before.query(
+          `INSERT INTO audit_entries (id, tunnel_id, actor, action, detail, client_address, at)
+           VALUES ($1, NULL, $2, $3, $4, NULL, $5)`,
+          [randomUUID(), actor, action, detail, at],
+        );
+      }
+    } finally {
+      await before.destroy();
+    }
+    const after = new DataSource(options);
+    await after.initialize();
+    try {
+      assert.deepEqual(await runMigrations(after), ["EngineersAndAudit1797100000000"]);
+      const rows = await after.query<{ name: string; created_by: string | null }[]>(
+        `SELECT name, created_by FROM engineers ORDER BY name`,
+      );
+      // alice was created twice (revoked between): the later creation counts.
+      assert.deepEqual(rows, [
+        { name: "admin", created_by: "system" },
+        { name: "alice", created_by: "cli" },
+        { name: "nobody", created_by: null },
+      ]);
+    } finally {
+      await after.destroy();
+    }
   });
 });
