@@ -90,6 +90,7 @@ describe("support (cli)", () => {
       "command",
       "stop",
       "gc",
+      "engineers",
     ]) {
       const r = await run(cmd, "--help");
       assert.equal(r.code, 0, cmd);

@@ -10,6 +10,7 @@ import { packageVersion } from "@support-tunnel/common/dist/display";
 import { ENTERED_STATES } from "@support-tunnel/common/dist/state";
 import { Command, CommanderError, Option } from "commander";
 import { registerAccessCommands } from "./access-cli";
+import { registerEngineerCommands } from "./engineers-cli";
 import type { CommonFlags, MainIo } from "./context";
 
 export type { MainIo };
@@ -20,6 +21,7 @@ const load = {
   command: () => require("./commands/command") as typeof import("./commands/command"),
   connect: () => require("./commands/connect") as typeof import("./commands/connect"),
   create: () => require("./commands/create") as typeof import("./commands/create"),
+  engineers: () => require("./commands/engineers") as typeof import("./commands/engineers"),
   gc: () => require("./commands/gc") as typeof import("./commands/gc"),
   list: () => require("./commands/list") as typeof import("./commands/list"),
   login: () => require("./commands/login") as typeof import("./commands/login"),
@@ -115,11 +117,23 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
   common(
     program
       .command("audit")
-      .description("the audit log of one tunnel")
-      .argument("<id>", "tunnel id"),
-  ).action(async (id: string, opts: CommonFlags) => {
-    await load.audit().audit({ id, ctx: await ctx(opts) });
-  });
+      .description(
+        "the audit log of one tunnel; without an id (admins) the whole log, engineer and group events too, newest first",
+      )
+      .argument("[id]", "tunnel id"),
+  )
+    .option("--engineer <name>", "whole log: only what this engineer did")
+    .option("--action <action>", "whole log: only this action, or family (engineer, tunnel.stop)")
+    .option("--limit <n>", "whole log: the newest N entries (default 50)")
+    .option("--all", "whole log: every entry")
+    .action(
+      async (
+        id: string | undefined,
+        opts: CommonFlags & { engineer?: string; action?: string; limit?: string; all?: boolean },
+      ) => {
+        await load.audit().audit({ ...opts, id, ctx: await ctx(opts) });
+      },
+    );
 
   common(
     program
@@ -211,6 +225,7 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
     });
 
   registerAccessCommands(program, (cmd) => common(cmd), ctx, load.access);
+  registerEngineerCommands(program, (cmd) => common(cmd), ctx, load.engineers);
 
   try {
     await program.parseAsync(argv);

@@ -15,7 +15,13 @@ import {
 } from "@support-tunnel/common";
 import { eventually, mapLimit, queryDatabase } from "@support-tunnel/testkit";
 import { TunnelWatcher } from "./services/tunnel-watcher.service";
-import { dumpDatabase, http, useTestApi } from "./testing/test-api";
+import {
+  dumpDatabase,
+  http,
+  requestTestTunnel,
+  testApprovalRequest,
+  useTestApi,
+} from "./testing/test-api";
 
 const GLOBAL_SECRET = "the-fleet-wide-enrollment-secret";
 
@@ -54,33 +60,22 @@ describe("api: customers, groups and access (PostgreSQL)", function () {
     }
   }
 
-  let subnet = 0;
   /** A tunnel of `customerName` (or of no customer, with the global secret). */
   async function requestTunnel(customerName: string | null) {
-    const network = `10.79.${Math.floor(subnet / 64)}.${(subnet++ % 64) * 4}/30`;
     const secret = customerName === null ? GLOBAL_SECRET : secrets.get(customerName);
-    const created = await client().createTunnel(
-      { deviceWgPublicKey: generateKeyPair().publicKey, network },
-      secret,
-    );
-    return { id: created.tunnelId, device: client(created.token) };
+    const t = await requestTestTunnel(pg.sut.url, {}, secret);
+    return { id: t.created.tunnelId, device: t.deviceClient };
   }
 
-  function approvalBody(): ApproveTunnelRequest {
-    return {
-      instanceId: "netns-st9999",
-      provider: "netns",
-      publicIp: "198.51.100.9",
-      wgPort: 51820,
-      wgPublicKey: generateKeyPair().publicKey,
-      approval: Buffer.alloc(200, 5).toString("base64"),
-    };
+  /** The api cannot open an approval: any sealed one does for its rules. */
+  function approval(tunnelId: TunnelId): ApproveTunnelRequest {
+    return testApprovalRequest({ tunnelId }).body;
   }
 
   /** A running tunnel of `customerName`, approved by `approver`. */
   async function runningTunnel(customerName: string, approver: string) {
     const t = await requestTunnel(customerName);
-    await as(approver).approveTunnel(t.id, approvalBody());
+    await as(approver).approveTunnel(t.id, approval(t.id));
     await t.device.reportConnected("support00c0ffee");
     return t;
   }
@@ -218,7 +213,7 @@ describe("api: customers, groups and access (PostgreSQL)", function () {
           assert.equal(answer.body.message, "tunnel not found");
         }
         assert.equal(
-          (await refusal(as("sam").approveTunnel(id as TunnelId, approvalBody()))).status,
+          (await refusal(as("sam").approveTunnel(id as TunnelId, approval(id as TunnelId)))).status,
           404,
         );
         assert.equal((await refusal(as("sam").stopTunnel(id as TunnelId))).status, 404);
@@ -228,7 +223,7 @@ describe("api: customers, groups and access (PostgreSQL)", function () {
 
     it("keeps the global role the ceiling: a viewer in the group sees but cannot approve", async () => {
       assert.equal((await as("vic").getTunnel(globexTunnel)).customer, "globex");
-      const err = await refusal(as("vic").approveTunnel(globexTunnel, approvalBody()));
+      const err = await refusal(as("vic").approveTunnel(globexTunnel, approval(globexTunnel)));
       assert.equal(err.status, 403);
       assert.equal(err.message, "requires the operator role (vic is viewer)");
       const groupChange = await refusal(
@@ -259,8 +254,10 @@ describe("api: customers, groups and access (PostgreSQL)", function () {
     const ACTIONS: Record<string, (who: Who) => Promise<unknown>> = {
       "see a tunnel": async (who) =>
         as(actor(who)).getTunnel((await requestTunnel("matrix-co")).id),
-      approve: async (who) =>
-        as(actor(who)).approveTunnel((await requestTunnel("matrix-co")).id, approvalBody()),
+      approve: async (who) => {
+        const { id } = await requestTunnel("matrix-co");
+        return as(actor(who)).approveTunnel(id, approval(id));
+      },
       stop: async (who) =>
         as(actor(who)).stopTunnel((await runningTunnel("matrix-co", actor("owner"))).id),
       "add a member": async (who) => {
@@ -425,7 +422,7 @@ describe("api: customers, groups and access (PostgreSQL)", function () {
 
     it("names the missing role in a refusal", async () => {
       const t = await requestTunnel("matrix-co");
-      const approve = await refusal(as(actor("gatekeeper")).approveTunnel(t.id, approvalBody()));
+      const approve = await refusal(as(actor("gatekeeper")).approveTunnel(t.id, approval(t.id)));
       assert.equal(
         approve.message,
         "m-gatekeeper has no owner, member or guest role in a group serving matrix-co",
@@ -550,7 +547,7 @@ describe("api: customers, groups and access (PostgreSQL)", function () {
       await admin.addGroupMember("initech-team", { engineer: "gus", role: "member" });
       const mine = await runningTunnel("initech", "gus");
       const global = await requestTunnel(null);
-      await as("gus").approveTunnel(global.id, approvalBody());
+      await as("gus").approveTunnel(global.id, approval(global.id));
       await admin.revokeEngineer("gus");
       for (const id of [mine.id, global.id]) {
         const view = await admin.getTunnel(id);
@@ -565,7 +562,7 @@ describe("api: customers, groups and access (PostgreSQL)", function () {
         await admin.addGroupMember("initech-team", { engineer: "mo", role: "member" });
         const t = await requestTunnel("initech");
         const [approved] = await Promise.allSettled([
-          as("mo").approveTunnel(t.id, approvalBody()),
+          as("mo").approveTunnel(t.id, approval(t.id)),
           as("gail").removeGroupMember("initech-team", "mo"),
         ]);
         const view = await admin.getTunnel(t.id);
@@ -602,7 +599,7 @@ describe("api: customers, groups and access (PostgreSQL)", function () {
       );
       const outcomes = await mapLimit(attempts, attempts.length, async ({ who, id }) => {
         try {
-          await as(who).approveTunnel(id, approvalBody());
+          await as(who).approveTunnel(id, approval(id));
           return `${who} ok`;
         } catch (err) {
           if (err instanceof ApiError) return `${who} ${err.status}`;
@@ -642,23 +639,9 @@ describe("api: a guest's access ends by itself (PostgreSQL)", function () {
       role: "guest",
       expiresAt: until.toISOString(),
     });
-    const created = await new SupportApiClient({ baseUrl: pg.sut.url, retries: 0 }).createTunnel(
-      {
-        deviceWgPublicKey: generateKeyPair().publicKey,
-        network: "10.80.0.0/30",
-        ttlSeconds: 86400,
-      },
-      secret,
-    );
+    const { created } = await requestTestTunnel(pg.sut.url, { ttlSeconds: 86400 }, secret);
     const guest = new SupportApiClient({ baseUrl: pg.sut.url, token: guestToken, retries: 0 });
-    await guest.approveTunnel(created.tunnelId, {
-      instanceId: "netns-st1",
-      provider: "netns",
-      publicIp: "198.51.100.10",
-      wgPort: 51820,
-      wgPublicKey: generateKeyPair().publicKey,
-      approval: Buffer.alloc(200, 6).toString("base64"),
-    });
+    await guest.approveTunnel(created.tunnelId, testApprovalRequest(created).body);
 
     // An hour and a second later (the tunnel has a day left), with no one asking the api anything:
     pg.sut.clock.advance(3601);

@@ -11,6 +11,7 @@ import { LoggerModule } from "nestjs-pino";
 import type { Logger } from "pino";
 import type { ApiConfig } from "./config";
 import { AccessController } from "./controllers/access.controller";
+import { AuditController } from "./controllers/audit.controller";
 import { FleetController } from "./controllers/fleet.controller";
 import { DeviceTunnelController } from "./controllers/device-tunnel.controller";
 import { EngineerController } from "./controllers/engineer.controller";
@@ -26,6 +27,7 @@ import { RequestLogInterceptor, loggerParams } from "./http/logging";
 import { rateLimitModule } from "./http/rate-limit";
 import { TunnelRepository } from "./repositories/tunnel.repository";
 import { AccessService } from "./services/access.service";
+import { AuditService } from "./services/audit.service";
 import { AuthService } from "./services/auth.service";
 import { DeviceService } from "./services/device.service";
 import { API_CONFIG, CLOCK, type Clock } from "./services/clock";
@@ -61,6 +63,7 @@ export class AppModule implements NestModule {
         TunnelController,
         EngineerController,
         AccessController,
+        AuditController,
         FleetController,
         OpsController,
       ],
@@ -70,6 +73,7 @@ export class AppModule implements NestModule {
         { provide: APP_FILTER, useClass: ErrorFilter },
         { provide: APP_INTERCEPTOR, useClass: RequestLogInterceptor },
         AccessService,
+        AuditService,
         { provide: HttpDrain, useValue: new HttpDrain() },
         AuthService,
         DeviceService,

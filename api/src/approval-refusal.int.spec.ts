@@ -7,14 +7,10 @@ import {
   ApiError,
   SupportApiClient,
   TunnelState,
-  generateKeyPair,
-  generatePresharedKey,
-  sealApproval,
-  type ApproveTunnelRequest,
   type TunnelId,
   type WgKeyPair,
 } from "@support-tunnel/common";
-import { http, useTestApi } from "./testing/test-api";
+import { http, requestTestTunnel, testApprovalRequest, useTestApi } from "./testing/test-api";
 
 describe("api: refused and withdrawn approvals (PostgreSQL)", function () {
   this.timeout(60_000);
@@ -33,47 +29,13 @@ describe("api: refused and withdrawn approvals (PostgreSQL)", function () {
     return new SupportApiClient({ baseUrl: pg.sut.url, token, retries: 0 });
   }
 
-  let subnet = 0;
-  async function requestTunnel() {
-    const device = generateKeyPair();
-    const network = `10.78.${Math.floor(subnet / 64)}.${(subnet++ % 64) * 4}/30`;
-    const created = await client().createTunnel({ deviceWgPublicKey: device.publicKey, network });
-    return { device, created, deviceClient: client(created.token) };
-  }
-
-  function approval(
-    tunnelId: TunnelId,
-    device: WgKeyPair,
-    expiresAt: string,
-    instanceId = "lab:ts1",
-  ): ApproveTunnelRequest {
-    const server = generateKeyPair();
-    return {
-      instanceId,
-      provider: "netns",
-      publicIp: "198.51.100.7",
-      wgPort: 51820,
-      wgPublicKey: server.publicKey,
-      approval: sealApproval({
-        payload: {
-          tunnelId,
-          serverWgPublicKey: server.publicKey,
-          endpoint: "198.51.100.7",
-          wgPort: 51820,
-          sshPublicKey:
-            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl egress",
-          expiresAt,
-          engineer: "olivia",
-        },
-        serverPrivateKey: server.privateKey,
-        devicePublicKey: device.publicKey,
-        psk: generatePresharedKey(),
-      }),
-    };
+  /** The approval `create` sends for server lab:ts1. */
+  function approval(tunnelId: TunnelId, device: WgKeyPair, expiresAt: string) {
+    return testApprovalRequest({ tunnelId, expiresAt }, device, { instanceId: "lab:ts1" }).body;
   }
 
   async function approvedTunnel() {
-    const t = await requestTunnel();
+    const t = await requestTestTunnel(pg.sut.url);
     await client(operatorToken).approveTunnel(
       t.created.tunnelId,
       approval(t.created.tunnelId, t.device, t.created.expiresAt),

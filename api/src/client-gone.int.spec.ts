@@ -9,7 +9,7 @@ import {
 } from "@support-tunnel/common";
 import { eventually, waitFor } from "@support-tunnel/testkit";
 import { createLogger } from "./http/logging";
-import { startTestApi, useTestDatabase, type TestApi } from "./testing/test-api";
+import { requestTestTunnel, startTestApi, useTestDatabase, type TestApi } from "./testing/test-api";
 
 /** Writes `bytes` on one TCP connection and returns all the api answered until it closed. */
 function rawExchange(url: string, bytes: string): Promise<string> {
@@ -66,14 +66,6 @@ describe("api: a client that goes away before its answer (PostgreSQL)", function
     await api?.close();
   });
 
-  let subnet = 0;
-  function requestTunnel(): Promise<CreateTunnelResponse> {
-    return new SupportApiClient({ baseUrl: api!.url, retries: 0 }).createTunnel({
-      deviceWgPublicKey: generateKeyPair().publicKey,
-      network: `10.81.0.${subnet++ * 4}/30`,
-    });
-  }
-
   /** The request line logged for `method path`, once there is one. */
   function requestLine(method: string, path: string): Promise<Record<string, unknown>> {
     return eventually(() => {
@@ -117,7 +109,7 @@ describe("api: a client that goes away before its answer (PostgreSQL)", function
   }
 
   it("does not stop a tunnel whose DELETE came with garbage behind it, and logs the request with the client's address", async () => {
-    const { tunnelId } = await requestTunnel();
+    const { tunnelId } = (await requestTestTunnel(api!.url)).created;
     const path = `/v1/tunnels/${tunnelId}`;
     const answer = await rawExchange(
       api!.url,
@@ -133,7 +125,7 @@ describe("api: a client that goes away before its answer (PostgreSQL)", function
   });
 
   it("does not record an approval that came with garbage behind it, and logs the request with the client's address", async () => {
-    const { tunnelId } = await requestTunnel();
+    const { tunnelId } = (await requestTestTunnel(api!.url)).created;
     const path = `/v1/tunnels/${tunnelId}/server`;
     const answer = await rawExchange(
       api!.url,
@@ -156,7 +148,7 @@ describe("api: a client that goes away before its answer (PostgreSQL)", function
   });
 
   it("answers a valid request alone on a raw connection, and logs it as answered", async () => {
-    const { tunnelId } = await requestTunnel();
+    const { tunnelId } = (await requestTestTunnel(api!.url)).created;
     const path = `/v1/tunnels/${tunnelId}`;
     const answer = await rawExchange(
       api!.url,

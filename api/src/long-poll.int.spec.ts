@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
-import {
-  SupportApiClient,
-  TunnelState,
-  generateKeyPair,
-  generatePresharedKey,
-  sealApproval,
-} from "@support-tunnel/common";
+import { SupportApiClient, TunnelState } from "@support-tunnel/common";
 import { startApiProcess, type ApiProcess } from "@support-tunnel/lab";
 import { Client } from "pg";
 import { TunnelWatcher } from "./services/tunnel-watcher.service";
 import { newEngineerToken } from "./services/tokens";
-import { startTestApi, useTestDatabase, type TestApi } from "./testing/test-api";
+import {
+  requestTestTunnel,
+  startTestApi,
+  testApprovalRequest,
+  useTestDatabase,
+  type TestApi,
+} from "./testing/test-api";
 
 /** No safety re-read within a test: whatever wakes a long-poll here is a notification. */
 const NO_REREAD = { SUPPORT_LONG_POLL_REREAD_MS: "3600000" };
@@ -24,19 +24,6 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
       timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms / 1000} s`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
-}
-
-let subnet = 0;
-async function requestTunnel(url: string, ttlSeconds?: number) {
-  const created = await new SupportApiClient({ baseUrl: url, retries: 0 }).createTunnel({
-    deviceWgPublicKey: generateKeyPair().publicKey,
-    network: `10.79.${Math.floor(subnet / 64)}.${(subnet++ % 64) * 4}/30`,
-    ...(ttlSeconds ? { ttlSeconds } : {}),
-  });
-  return {
-    created,
-    device: new SupportApiClient({ baseUrl: url, token: created.token, retries: 0 }),
-  };
 }
 
 describe("long-polls woken by the database's notifications (PostgreSQL)", function () {
@@ -60,7 +47,7 @@ describe("long-polls woken by the database's notifications (PostgreSQL)", functi
     });
 
     it("wakes a long-poll held by one when the tunnel changes through the other", async () => {
-      const { created, device } = await requestTunnel(one!.url);
+      const { created, deviceClient: device } = await requestTestTunnel(one!.url);
       const engineerOnTwo = new SupportApiClient({
         baseUrl: two!.url,
         token: adminToken,
@@ -77,35 +64,16 @@ describe("long-polls woken by the database's notifications (PostgreSQL)", functi
       assert.equal(answer.stopReason, "fixed it myself");
     });
     it("wakes a device waiting for approval the moment another process approves", async () => {
-      const { created, device } = await requestTunnel(one!.url);
+      const { created, deviceClient: device } = await requestTestTunnel(one!.url);
       const held = device.getDeviceTunnel({ waitSeconds: 30, since: TunnelState.Pending });
-      const server = generateKeyPair();
       await new SupportApiClient({
         baseUrl: two!.url,
         token: adminToken,
         retries: 0,
-      }).approveTunnel(created.tunnelId, {
-        instanceId: "lab:lp1",
-        provider: "netns",
-        publicIp: "198.51.100.7",
-        wgPort: 51820,
-        wgPublicKey: server.publicKey,
-        approval: sealApproval({
-          payload: {
-            tunnelId: created.tunnelId,
-            serverWgPublicKey: server.publicKey,
-            endpoint: "198.51.100.7",
-            wgPort: 51820,
-            sshPublicKey:
-              "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl egress",
-            expiresAt: created.expiresAt,
-            engineer: "admin",
-          },
-          serverPrivateKey: server.privateKey,
-          devicePublicKey: generateKeyPair().publicKey,
-          psk: generatePresharedKey(),
-        }),
-      });
+      }).approveTunnel(
+        created.tunnelId,
+        testApprovalRequest(created, undefined, { instanceId: "lab:lp1", engineer: "admin" }).body,
+      );
       const answer = await within(held, 20_000, "the device's long-poll on the other process");
       assert.equal(answer.state, TunnelState.Started);
     });
@@ -145,10 +113,12 @@ describe("long-polls woken by the database's notifications (PostgreSQL)", functi
       const count = 40;
       // The first expires in a minute, the others in hours.
       const tunnels = await Promise.all(
-        Array.from({ length: count }, (_, i) => requestTunnel(sut!.url, i === 0 ? 60 : undefined)),
+        Array.from({ length: count }, (_, i) =>
+          requestTestTunnel(sut!.url, i === 0 ? { ttlSeconds: 60 } : {}),
+        ),
       );
       const clients = tunnels.map(() => new AbortController());
-      const held = tunnels.map(({ device }, i) =>
+      const held = tunnels.map(({ deviceClient: device }, i) =>
         device.getDeviceTunnel({ waitSeconds: 30, signal: clients[i]!.signal }).catch(() => null),
       );
       try {

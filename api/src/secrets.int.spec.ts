@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
+import { SupportApiClient } from "@support-tunnel/common";
 import {
-  SupportApiClient,
-  generateKeyPair,
-  generatePresharedKey,
-  sealApproval,
-} from "@support-tunnel/common";
-import { dumpDatabase, useTestApi } from "./testing/test-api";
+  dumpDatabase,
+  requestTestTunnel,
+  testApprovalRequest,
+  useTestApi,
+} from "./testing/test-api";
 
 describe("api: what it stores (PostgreSQL)", function () {
   this.timeout(60_000);
@@ -14,38 +14,15 @@ describe("api: what it stores (PostgreSQL)", function () {
   it("keeps no private key, PSK or raw token anywhere in its database after a full flow", async () => {
     const api = (token?: string) =>
       new SupportApiClient({ baseUrl: pg.sut.url, token, retries: 0 });
-    const device = generateKeyPair();
-    const server = generateKeyPair();
-    const psk = generatePresharedKey();
     const admin = api(pg.sut.adminToken);
     const operator = await admin.createEngineer({ name: "olivia", role: "operator" });
 
-    const created = await api().createTunnel({
-      deviceWgPublicKey: device.publicKey,
-      network: "10.88.0.0/29",
-    });
-    await api(operator.token).approveTunnel(created.tunnelId, {
+    const { created, device } = await requestTestTunnel(pg.sut.url, { network: "10.88.0.0/29" });
+    const { body, server, psk } = testApprovalRequest(created, device, {
       instanceId: "netns-1",
-      provider: "netns",
       publicIp: "203.0.113.9",
-      wgPort: 51820,
-      wgPublicKey: server.publicKey,
-      approval: sealApproval({
-        payload: {
-          tunnelId: created.tunnelId,
-          serverWgPublicKey: server.publicKey,
-          endpoint: "203.0.113.9",
-          wgPort: 51820,
-          sshPublicKey:
-            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
-          expiresAt: created.expiresAt,
-          engineer: "olivia",
-        },
-        serverPrivateKey: server.privateKey,
-        devicePublicKey: device.publicKey,
-        psk,
-      }),
     });
+    await api(operator.token).approveTunnel(created.tunnelId, body);
     await api(created.token).reportConnected("support00ff");
     await api(created.token).getDeviceTunnel();
     await api(operator.token).stopTunnel(created.tunnelId, "done");

@@ -2,16 +2,9 @@
 // both views, and enforced at approval (403 for an engineer not allowed, 409
 // before the start), with nothing changed by a refused approval.
 import assert from "node:assert/strict";
-import {
-  ApiError,
-  SupportApiClient,
-  TunnelState,
-  generateKeyPair,
-  type ApproveTunnelRequest,
-  type CreateTunnelRequest,
-} from "@support-tunnel/common";
+import { ApiError, SupportApiClient, TunnelState, generateKeyPair } from "@support-tunnel/common";
 import { queryDatabase } from "@support-tunnel/testkit";
-import { http, useTestApi } from "./testing/test-api";
+import { http, requestTestTunnel, testApprovalRequest, useTestApi } from "./testing/test-api";
 
 describe("api: the customer's choices (PostgreSQL)", function () {
   this.timeout(60_000);
@@ -30,29 +23,6 @@ describe("api: the customer's choices (PostgreSQL)", function () {
     return new SupportApiClient({ baseUrl: pg.sut.url, token, retries: 0 });
   }
 
-  let subnet = 0;
-  async function requestTunnel(choices: Partial<CreateTunnelRequest>) {
-    const network = `10.78.${Math.floor(subnet / 64)}.${(subnet++ % 64) * 4}/30`;
-    const created = await client().createTunnel({
-      deviceWgPublicKey: generateKeyPair().publicKey,
-      network,
-      ...choices,
-    });
-    return { created, device: client(created.token) };
-  }
-
-  /** The api cannot open an approval: any sealed-looking text does for its rules. */
-  function approvalBody(): ApproveTunnelRequest {
-    return {
-      instanceId: "netns-st5678",
-      provider: "netns",
-      publicIp: "198.51.100.8",
-      wgPort: 51820,
-      wgPublicKey: generateKeyPair().publicKey,
-      approval: Buffer.alloc(200, 3).toString("base64"),
-    };
-  }
-
   async function refusal(work: Promise<unknown>): Promise<ApiError> {
     try {
       await work;
@@ -65,7 +35,7 @@ describe("api: the customer's choices (PostgreSQL)", function () {
 
   it("stores the ticket, start and engineers and shows them to engineers and to the device", async () => {
     const start = new Date(pg.sut.clock.now().getTime() + 3600_000).toISOString();
-    const { created, device } = await requestTunnel({
+    const { created, deviceClient: device } = await requestTestTunnel(pg.sut.url, {
       ticket: "ABC-123",
       notBefore: start,
       allowedEngineers: ["alice", "carol"],
@@ -102,14 +72,18 @@ describe("api: the customer's choices (PostgreSQL)", function () {
   });
 
   it("shows none chosen for a tunnel requested without choices", async () => {
-    const { created } = await requestTunnel({});
+    const { created } = await requestTestTunnel(pg.sut.url, {});
     const shown = await client(bobToken).getTunnel(created.tunnelId);
     assert.deepEqual([shown.ticket, shown.notBefore, shown.allowedEngineers], [null, null, null]);
   });
 
   it("refuses with 403 an approval by an engineer the customer did not allow, and changes nothing", async () => {
-    const { created, device } = await requestTunnel({ allowedEngineers: ["alice"] });
-    const err = await refusal(client(bobToken).approveTunnel(created.tunnelId, approvalBody()));
+    const { created, deviceClient: device } = await requestTestTunnel(pg.sut.url, {
+      allowedEngineers: ["alice"],
+    });
+    const err = await refusal(
+      client(bobToken).approveTunnel(created.tunnelId, testApprovalRequest(created).body),
+    );
     assert.equal(err.status, 403);
     assert.equal(err.message, "the customer allows only alice to approve this tunnel, not bob");
 
@@ -125,17 +99,24 @@ describe("api: the customer's choices (PostgreSQL)", function () {
     );
 
     // An admin is no exception: the customer named who may come in.
-    const adminErr = await refusal(admin.approveTunnel(created.tunnelId, approvalBody()));
+    const adminErr = await refusal(
+      admin.approveTunnel(created.tunnelId, testApprovalRequest(created).body),
+    );
     assert.equal(adminErr.status, 403);
-    const approved = await client(aliceToken).approveTunnel(created.tunnelId, approvalBody());
+    const approved = await client(aliceToken).approveTunnel(
+      created.tunnelId,
+      testApprovalRequest(created).body,
+    );
     assert.equal(approved.state, TunnelState.Started);
     assert.equal(approved.approvedBy, "alice");
   });
 
   it("refuses with 409 an approval before the customer's start, changes nothing, and takes it from then on", async () => {
     const start = new Date(pg.sut.clock.now().getTime() + 120_000);
-    const { created } = await requestTunnel({ notBefore: start.toISOString() });
-    const err = await refusal(client(aliceToken).approveTunnel(created.tunnelId, approvalBody()));
+    const { created } = await requestTestTunnel(pg.sut.url, { notBefore: start.toISOString() });
+    const err = await refusal(
+      client(aliceToken).approveTunnel(created.tunnelId, testApprovalRequest(created).body),
+    );
     assert.equal(err.status, 409);
     assert.equal(
       err.message,
@@ -146,7 +127,10 @@ describe("api: the customer's choices (PostgreSQL)", function () {
     assert.equal(after.server, null);
 
     pg.sut.clock.advance(121);
-    const approved = await client(aliceToken).approveTunnel(created.tunnelId, approvalBody());
+    const approved = await client(aliceToken).approveTunnel(
+      created.tunnelId,
+      testApprovalRequest(created).body,
+    );
     assert.equal(approved.state, TunnelState.Started);
   });
 

@@ -6,15 +6,18 @@ import {
   SupportApiClient,
   TunnelState,
   generateKeyPair,
-  generatePresharedKey,
   openApproval,
-  sealApproval,
-  type ApproveTunnelRequest,
   type TunnelId,
-  type WgKeyPair,
 } from "@support-tunnel/common";
 import { createLogger } from "./http/logging";
-import { http, startTestApi, useTestApi, type TestApi } from "./testing/test-api";
+import {
+  http,
+  requestTestTunnel,
+  startTestApi,
+  testApprovalRequest,
+  useTestApi,
+  type TestApi,
+} from "./testing/test-api";
 
 describe("api: the device and engineer flow (PostgreSQL)", function () {
   this.timeout(60_000);
@@ -33,56 +36,17 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
     return new SupportApiClient({ baseUrl: pg.sut.url, token, retries: 0 });
   }
 
-  let subnet = 0;
-  async function requestTunnel(ttlSeconds?: number) {
-    const device = generateKeyPair();
-    const network = `10.77.${Math.floor(subnet / 64)}.${(subnet++ % 64) * 4}/30`;
-    const created = await client().createTunnel({
-      deviceWgPublicKey: device.publicKey,
-      network,
-      hostname: "kiosk-1",
-      description: "printer queue stuck",
-      ...(ttlSeconds ? { ttlSeconds } : {}),
-    });
-    return { device, created, deviceClient: client(created.token) };
-  }
-
-  function approval(tunnelId: TunnelId, device: WgKeyPair, expiresAt: string) {
-    const server = generateKeyPair();
-    const psk = generatePresharedKey();
-    const body: ApproveTunnelRequest = {
-      instanceId: "netns-st1234",
-      provider: "netns",
-      publicIp: "198.51.100.7",
-      wgPort: 51820,
-      wgPublicKey: server.publicKey,
-      approval: sealApproval({
-        payload: {
-          tunnelId,
-          serverWgPublicKey: server.publicKey,
-          endpoint: "198.51.100.7",
-          wgPort: 51820,
-          sshPublicKey:
-            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl egress",
-          expiresAt,
-          engineer: "olivia",
-        },
-        serverPrivateKey: server.privateKey,
-        devicePublicKey: device.publicKey,
-        psk,
-      }),
-    };
-    return { body, server, psk };
-  }
+  /** What the device says about itself in these tests' requests. */
+  const KIOSK = { hostname: "kiosk-1", description: "printer queue stuck" };
 
   it("carries a tunnel from request to approval, connection and an engineer's stop", async () => {
-    const { device, created, deviceClient } = await requestTunnel();
+    const { device, created, deviceClient } = await requestTestTunnel(pg.sut.url, KIOSK);
     const operator = client(operatorToken);
     assert.equal((await deviceClient.getDeviceTunnel()).state, TunnelState.Pending);
 
     // The device long-polls while the engineer approves: it wakes with the server and the approval.
     const waiting = deviceClient.getDeviceTunnel({ waitSeconds: 20, since: TunnelState.Pending });
-    const { body, server, psk } = approval(created.tunnelId, device, created.expiresAt);
+    const { body, server, psk } = testApprovalRequest(created, device);
     const approved = await operator.approveTunnel(created.tunnelId, body);
     assert.equal(approved.state, TunnelState.Started);
     assert.equal(approved.approvedBy, "olivia");
@@ -129,7 +93,7 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
   });
 
   it("lets the customer stop the tunnel, and stopping again changes nothing", async () => {
-    const { created, deviceClient } = await requestTunnel();
+    const { created, deviceClient } = await requestTestTunnel(pg.sut.url, KIOSK);
     const stopped = await deviceClient.stopDeviceTunnel("customer changed their mind");
     assert.equal(stopped.state, TunnelState.Completed);
     assert.equal(stopped.stoppedBy, StoppedBy.Device);
@@ -142,14 +106,14 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
   });
 
   it("lets exactly one of many concurrent approvals win; the others get 409", async () => {
-    const { device, created } = await requestTunnel();
+    const { device, created } = await requestTestTunnel(pg.sut.url, KIOSK);
     const second = await admin.createEngineer({ name: "oscar", role: "operator" });
     const engineers = [client(operatorToken), client(second.token), admin];
     const results = await Promise.allSettled(
       Array.from({ length: 12 }, (_, i) =>
         engineers[i % engineers.length]!.approveTunnel(
           created.tunnelId,
-          approval(created.tunnelId, device, created.expiresAt).body,
+          testApprovalRequest(created, device).body,
         ),
       ),
     );
@@ -167,7 +131,7 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
   });
 
   it("refuses to mark a tunnel running before it is started", async () => {
-    const { deviceClient } = await requestTunnel();
+    const { deviceClient } = await requestTestTunnel(pg.sut.url, KIOSK);
     await assert.rejects(deviceClient.reportConnected("support1a2b"), (err: ApiError) => {
       assert.equal(err.status, 409);
       assert.equal(err.message, "tunnel is not started (state: pending)");
@@ -176,7 +140,10 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
   });
 
   it("expires device tokens with their tunnel and times tunnels out in the sweep", async () => {
-    const { device, created, deviceClient } = await requestTunnel(60);
+    const { device, created, deviceClient } = await requestTestTunnel(pg.sut.url, {
+      ...KIOSK,
+      ttlSeconds: 60,
+    });
     const waiting = client(viewerToken).getTunnel(created.tunnelId, {
       waitSeconds: 20,
       since: TunnelState.Pending,
@@ -190,7 +157,7 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
     await assert.rejects(
       client(operatorToken).approveTunnel(
         created.tunnelId,
-        approval(created.tunnelId, device, created.expiresAt).body,
+        testApprovalRequest(created, device).body,
       ),
       (err: ApiError) => err.status === 409 && err.message === "tunnel expired",
     );
@@ -206,7 +173,7 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
   });
 
   it("records an engineer's stop of an expired tunnel as expiry", async () => {
-    const { created } = await requestTunnel(60);
+    const { created } = await requestTestTunnel(pg.sut.url, { ...KIOSK, ttlSeconds: 60 });
     pg.sut.clock.advance(61);
     const stopped = await client(operatorToken).stopTunnel(created.tunnelId);
     assert.equal(stopped.state, TunnelState.TimedOut);
@@ -216,7 +183,7 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
   it("answers a long-poll at once when the state already differs from `since`", async function () {
     // Held for the full 30 s wait, this would run into the test's timeout.
     this.timeout(20_000);
-    const { created } = await requestTunnel();
+    const { created } = await requestTestTunnel(pg.sut.url, KIOSK);
     const view = await client(viewerToken).getTunnel(created.tunnelId, {
       waitSeconds: 30,
       since: TunnelState.Started,
@@ -225,7 +192,7 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
   });
 
   it("stops holding a long-poll when the client goes away", async () => {
-    const { created } = await requestTunnel();
+    const { created } = await requestTestTunnel(pg.sut.url, KIOSK);
     const waiting = async () => {
       const text = await (await fetch(`${pg.sut.url}/metrics`)).text();
       return Number(/^support_api_long_polls_waiting (\d+)/m.exec(text)?.[1]);
@@ -249,7 +216,7 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
 
   it("grants the default lifetime, or what the device asks for up to the maximum", async () => {
     const lifetime = async (ttlSeconds?: number) => {
-      const { created } = await requestTunnel(ttlSeconds);
+      const { created } = await requestTestTunnel(pg.sut.url, ttlSeconds ? { ttlSeconds } : {});
       const view = await client(viewerToken).getTunnel(created.tunnelId);
       return (Date.parse(view.expiresAt) - Date.parse(view.createdAt)) / 1000;
     };
@@ -259,7 +226,7 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
   });
 
   it("lists tunnels by state", async () => {
-    const { created } = await requestTunnel();
+    const { created } = await requestTestTunnel(pg.sut.url, KIOSK);
     const pending = await client(viewerToken).listTunnels(TunnelState.Pending);
     assert.ok(pending.tunnels.some((t) => t.tunnelId === created.tunnelId));
     assert.ok(pending.tunnels.every((t) => t.state === TunnelState.Pending));
@@ -279,7 +246,9 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
     });
 
     it("times each expired tunnel out exactly once when replicas sweep at once", async () => {
-      const requested = await Promise.all([1, 2, 3, 4, 5].map(() => requestTunnel(60)));
+      const requested = await Promise.all(
+        [1, 2, 3, 4, 5].map(() => requestTestTunnel(pg.sut.url, { ...KIOSK, ttlSeconds: 60 })),
+      );
       const ids = requested.map((r) => r.created.tunnelId as string);
       pg.sut.clock.advance(61);
       replica!.clock.advance(
@@ -301,7 +270,7 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
     });
 
     it("wakes a long-poll on one replica when another replica changes the tunnel", async () => {
-      const { device, created } = await requestTunnel();
+      const { device, created } = await requestTestTunnel(pg.sut.url, KIOSK);
       const other = new SupportApiClient({ baseUrl: replica!.url, token: viewerToken, retries: 0 });
       const waiting = other.getTunnel(created.tunnelId, {
         waitSeconds: 20,
@@ -309,7 +278,7 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
       });
       await client(operatorToken).approveTunnel(
         created.tunnelId,
-        approval(created.tunnelId, device, created.expiresAt).body,
+        testApprovalRequest(created, device).body,
       );
       assert.equal((await waiting).state, TunnelState.Started);
     });
@@ -358,14 +327,11 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
     });
 
     it("keeps viewers to reading and operators away from engineer management", async () => {
-      const { device, created } = await requestTunnel();
+      const { device, created } = await requestTestTunnel(pg.sut.url, KIOSK);
       const viewer = client(viewerToken);
       const forbidden = (err: ApiError) => err.status === 403;
       await assert.rejects(
-        viewer.approveTunnel(
-          created.tunnelId,
-          approval(created.tunnelId, device, created.expiresAt).body,
-        ),
+        viewer.approveTunnel(created.tunnelId, testApprovalRequest(created, device).body),
         forbidden,
       );
       await assert.rejects(viewer.stopTunnel(created.tunnelId), forbidden);
@@ -379,7 +345,7 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
     });
 
     it("refuses missing, unknown and wrong-kind tokens", async () => {
-      const { created } = await requestTunnel();
+      const { created } = await requestTestTunnel(pg.sut.url, KIOSK);
       const unauthorized = (err: ApiError) => err.status === 401;
       await assert.rejects(client().listTunnels(), unauthorized);
       await assert.rejects(client(`ste_${"A".repeat(43)}`).listTunnels(), unauthorized);

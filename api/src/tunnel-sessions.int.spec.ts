@@ -2,9 +2,9 @@
 // in and since when, shown to engineers with no content; the first one makes a
 // running tunnel connected; repeats and racing reports leave one clear record.
 import assert from "node:assert/strict";
-import { ApiError, SupportApiClient, TunnelState, generateKeyPair } from "@support-tunnel/common";
+import { ApiError, SupportApiClient, TunnelState } from "@support-tunnel/common";
 import { queryDatabase } from "@support-tunnel/testkit";
-import { useTestApi } from "./testing/test-api";
+import { requestTestTunnel, testApprovalRequest, useTestApi } from "./testing/test-api";
 
 describe("api: support's sessions reported by the device (PostgreSQL)", function () {
   this.timeout(60_000);
@@ -20,23 +20,17 @@ describe("api: support's sessions reported by the device (PostgreSQL)", function
     return new SupportApiClient({ baseUrl: pg.sut.url, token, retries: 0 });
   }
 
-  let subnet = 0;
   /** A tunnel taken as far as `state`: pending, started or running. */
   async function tunnelIn(state: TunnelState) {
-    const created = await client().createTunnel({
-      deviceWgPublicKey: generateKeyPair().publicKey,
-      network: `10.79.${Math.floor(subnet / 64)}.${(subnet++ % 64) * 4}/30`,
-    });
-    const device = client(created.token);
+    const { created, deviceClient: device } = await requestTestTunnel(pg.sut.url);
     if (state !== TunnelState.Pending) {
-      await alice.approveTunnel(created.tunnelId, {
-        instanceId: "netns-st5678",
-        provider: "netns",
-        publicIp: "198.51.100.8",
-        wgPort: 51820,
-        wgPublicKey: generateKeyPair().publicKey,
-        approval: Buffer.alloc(200, 3).toString("base64"),
-      });
+      await alice.approveTunnel(
+        created.tunnelId,
+        testApprovalRequest(created, undefined, {
+          instanceId: "netns-st5678",
+          publicIp: "198.51.100.8",
+        }).body,
+      );
     }
     if (state === TunnelState.Running) await device.reportConnected("support0a1b2c3d");
     return { id: created.tunnelId, device };

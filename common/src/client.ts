@@ -19,9 +19,12 @@ import {
 } from "./access";
 import type { TunnelId } from "./ids";
 import {
+  MAX_AUDIT_PAGE,
   apiErrorBodySchema,
   auditListSchema,
+  auditPageSchema,
   createEngineerResponseSchema,
+  engineerListSchema,
   createTunnelResponseSchema,
   deviceTunnelViewSchema,
   parseWire,
@@ -30,11 +33,13 @@ import {
   whoamiSchema,
   type ApproveTunnelRequest,
   type AuditList,
+  type AuditPage,
   type CreateEngineerRequest,
   type CreateEngineerResponse,
   type CreateTunnelRequest,
   type CreateTunnelResponse,
   type DeviceTunnelView,
+  type EngineerList,
   type ReportSessionRequest,
   type TunnelList,
   type TunnelView,
@@ -43,6 +48,17 @@ import {
 import type { ApprovalRefusalKind } from "./refusal";
 import type { TunnelState } from "./state";
 import { sanitizeText } from "./untrusted";
+
+/** GET /v1/audit's filters and page (see auditPageSchema). */
+export interface AuditQuery {
+  cursor?: string;
+  limit?: number;
+  /** Only what this engineer did. */
+  engineer?: string;
+  tunnel?: TunnelId;
+  /** An action (`engineer.revoke`) or a family (`engineer`). */
+  action?: string;
+}
 
 /** An error answer from the api (status ≥ 400), with its message kept intact. */
 export class ApiError extends Error {
@@ -287,6 +303,53 @@ export class SupportApiClient {
 
   getAudit(id: TunnelId): Promise<AuditList> {
     return this.request("GET", `/v1/tunnels/${encodeURIComponent(id)}/audit`, auditListSchema);
+  }
+
+  /** Admins: one page of the whole audit log, newest first (tunnel and organization events). */
+  listAudit(query: AuditQuery = {}): Promise<AuditPage> {
+    return this.request("GET", "/v1/audit", auditPageSchema, {
+      query: {
+        cursor: query.cursor,
+        limit: query.limit,
+        engineer: query.engineer,
+        tunnel: query.tunnel,
+        action: query.action,
+      },
+    });
+  }
+
+  /**
+   * Admins: the audit log's entries, newest first, following its pages until
+   * `max` entries (all of them without it).
+   */
+  async listAllAudit(
+    query: Omit<AuditQuery, "cursor"> & { max?: number } = {},
+  ): Promise<AuditPage["entries"]> {
+    const entries: AuditPage["entries"] = [];
+    const seen = new Set<string>();
+    let cursor: string | undefined;
+    for (;;) {
+      const left = query.max === undefined ? undefined : query.max - entries.length;
+      const page = await this.listAudit({
+        ...query,
+        cursor,
+        limit: left === undefined ? query.limit : Math.min(left, query.limit ?? MAX_AUDIT_PAGE),
+      });
+      // An api that repeats its cursor would loop for ever: a cursor is used once.
+      if (page.nextCursor && seen.has(page.nextCursor))
+        throw new ApiError(502, "the api repeated a page cursor");
+      entries.push(...page.entries);
+      if (query.max !== undefined && entries.length >= query.max)
+        return entries.slice(0, query.max);
+      if (!page.nextCursor || page.entries.length === 0) return entries;
+      seen.add(page.nextCursor);
+      cursor = page.nextCursor;
+    }
+  }
+
+  /** Admins: every engineer, revoked ones too; never a token. */
+  listEngineers(): Promise<EngineerList> {
+    return this.request("GET", "/v1/engineers", engineerListSchema);
   }
 
   whoami(): Promise<Whoami> {

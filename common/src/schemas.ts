@@ -483,17 +483,20 @@ export function encodeTunnelCursor(cursor: TunnelCursor): string {
   );
 }
 
+/** A page cursor's JSON (base64url), or null for anything this api did not give. */
+function decodeCursor(s: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(s, "base64url").toString("utf8"));
+  } catch {
+    return null;
+  }
+}
+
 export const tunnelCursorSchema = z
   .string()
   .max(200, "is not a cursor this api gave")
   .transform((s, ctx): TunnelCursor => {
-    let decoded: unknown;
-    try {
-      decoded = JSON.parse(Buffer.from(s, "base64url").toString("utf8"));
-    } catch {
-      decoded = null;
-    }
-    const parsed = z.tuple([z.iso.datetime(), tunnelIdSchema]).safeParse(decoded);
+    const parsed = z.tuple([z.iso.datetime(), tunnelIdSchema]).safeParse(decodeCursor(s));
     if (!parsed.success) {
       ctx.addIssue({ code: "custom", message: "is not a cursor this api gave" });
       return z.NEVER;
@@ -533,6 +536,79 @@ export const auditEntrySchema = z.object({
 export type AuditEntry = z.infer<typeof auditEntrySchema>;
 export const auditListSchema = z.object({ entries: z.array(auditEntrySchema) });
 export type AuditList = z.infer<typeof auditListSchema>;
+
+/**
+ * GET /v1/audit (admins): one page of the whole log, tunnel and organization
+ * events (engineers, customers, groups) alike, newest first. The entries are the
+ * per-tunnel audit's; `nextCursor` is set when older entries follow.
+ */
+export const auditPageSchema = auditListSchema.extend({
+  nextCursor: z.string().max(200).nullable(),
+});
+export type AuditPage = z.infer<typeof auditPageSchema>;
+
+/** Entries in one page of GET /v1/audit at most; the default is DEFAULT_AUDIT_PAGE. */
+export const MAX_AUDIT_PAGE = 500;
+export const DEFAULT_AUDIT_PAGE = 100;
+
+export const auditPageLimitSchema = z.coerce
+  .number({ error: "must be a number" })
+  .int("must be a whole number")
+  .min(1, `must be between 1 and ${MAX_AUDIT_PAGE}`)
+  .max(MAX_AUDIT_PAGE, `must be between 1 and ${MAX_AUDIT_PAGE}`);
+
+/**
+ * Where a page of the audit log ends: the last entry's time and its insertion
+ * number (entries of one transaction share a time), opaque to clients.
+ */
+export interface AuditCursor {
+  at: Date;
+  seq: string;
+}
+
+export function encodeAuditCursor(cursor: AuditCursor): string {
+  return Buffer.from(JSON.stringify([cursor.at.toISOString(), cursor.seq])).toString("base64url");
+}
+
+export const auditCursorSchema = z
+  .string()
+  .max(200, "is not a cursor this api gave")
+  .transform((s, ctx): AuditCursor => {
+    const parsed = z
+      .tuple([z.iso.datetime(), z.string().regex(/^[0-9]{1,19}$/)])
+      .safeParse(decodeCursor(s));
+    if (!parsed.success) {
+      ctx.addIssue({ code: "custom", message: "is not a cursor this api gave" });
+      return z.NEVER;
+    }
+    return { at: new Date(parsed.data[0]), seq: parsed.data[1] };
+  });
+
+/**
+ * `?action=`: an action (`engineer.revoke`) or a family of them (`engineer`,
+ * `group.member`: every action under it).
+ */
+export const auditActionFilterSchema = z
+  .string({ error: "must be a string" })
+  .regex(
+    /^[a-z][a-z-]{0,31}(\.[a-z][a-z-]{0,31}){0,3}$/,
+    "must be an action like tunnel.stop, or a family like engineer",
+  );
+
+/** One engineer as admins see them (GET /v1/engineers): never a token or its hash. */
+export const engineerViewSchema = z.object({
+  name: engineerNameSchema,
+  role: roleSchema,
+  createdAt: isoTimeSchema,
+  /** Who made them, as the audit log names actors (`engineer:alice`, `cli`, `system`); null if unknown. */
+  createdBy: untrustedTextSchema.nullable(),
+  /** Set for an engineer revoked since: their token no longer works. */
+  revokedAt: isoTimeSchema.nullable(),
+  revokedBy: untrustedTextSchema.nullable(),
+});
+export type EngineerView = z.infer<typeof engineerViewSchema>;
+export const engineerListSchema = z.object({ engineers: z.array(engineerViewSchema) });
+export type EngineerList = z.infer<typeof engineerListSchema>;
 
 /** GET /v1/whoami */
 export const whoamiSchema = z.object({ name: engineerNameSchema, role: roleSchema });

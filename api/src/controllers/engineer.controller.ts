@@ -1,13 +1,15 @@
-// Routes about engineers themselves: who am I, and (admin) create and revoke.
+// Routes about engineers themselves: who am I, and (admin) list, create and revoke.
 import { Controller, Delete, Get, HttpCode, Post } from "@nestjs/common";
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from "@nestjs/swagger";
 import {
   createEngineerRequestSchema,
   createEngineerResponseSchema,
+  engineerListSchema,
   whoamiSchema,
   engineerNameSchema,
   type CreateEngineerRequest,
   type CreateEngineerResponse,
+  type EngineerList,
   type Whoami,
 } from "@support-tunnel/common";
 import { openApiSchema } from "../dtos/openapi";
@@ -28,6 +30,16 @@ export class EngineerController {
   @ApiOperation({ summary: "The calling engineer's name and role" })
   whoami(@CurrentEngineer() engineer: Engineer): Whoami {
     return this.engineers.whoami(engineer);
+  }
+
+  @Get("engineers")
+  @EngineerRoute("admin")
+  @ApiOkResponse({ schema: openApiSchema(engineerListSchema) })
+  @ApiOperation({
+    summary: "Every engineer: name, role, who created them and when, revoked or not; no tokens",
+  })
+  list(): Promise<EngineerList> {
+    return this.engineers.list();
   }
 
   @Post("engineers")

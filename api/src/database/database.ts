@@ -6,6 +6,7 @@ import type { ApiConfig } from "../config";
 import { AuditEntryEntity } from "../entities/audit-entry.entity";
 import { CustomerEntity } from "../entities/customer.entity";
 import { DeviceEntity } from "../entities/device.entity";
+import { EngineerRevocationEntity } from "../entities/engineer-revocation.entity";
 import { EngineerEntity } from "../entities/engineer.entity";
 import { GroupCustomerEntity } from "../entities/group-customer.entity";
 import { GroupMemberEntity } from "../entities/group-member.entity";
@@ -20,6 +21,7 @@ import { TunnelSessions1796600000000 } from "../migrations/1796600000000-TunnelS
 import { pgliteDriver, type DatabaseEventLog } from "./pglite-driver";
 import { ApprovalRefusal1796600000000 } from "../migrations/1796600000000-ApprovalRefusal";
 import { AccessGroups1797000000000 } from "../migrations/1797000000000-AccessGroups";
+import { EngineersAndAudit1797100000000 } from "../migrations/1797100000000-EngineersAndAudit";
 
 export const ENTITIES = [
   TunnelEntity,
@@ -32,6 +34,7 @@ export const ENTITIES = [
   GroupMemberEntity,
   GroupCustomerEntity,
   DeviceEntity,
+  EngineerRevocationEntity,
 ];
 export const MIGRATIONS = [
   Initial1764000000000,
@@ -40,6 +43,7 @@ export const MIGRATIONS = [
   TunnelSessions1796600000000,
   ApprovalRefusal1796600000000,
   AccessGroups1797000000000,
+  EngineersAndAudit1797100000000,
 ];
 
 /** Arbitrary constant: the advisory lock that serialises migrations between replicas. */

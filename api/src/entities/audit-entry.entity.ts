@@ -3,6 +3,7 @@ import { Column, Entity, Index, PrimaryColumn } from "typeorm";
 
 @Entity({ name: "audit_entries" })
 @Index("audit_entries_tunnel_id_idx", ["tunnelId", "seq"])
+@Index("audit_entries_at_seq_idx", ["at", "seq"])
 export class AuditEntryEntity {
   @PrimaryColumn({ type: "uuid" })
   id!: string;

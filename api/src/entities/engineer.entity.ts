@@ -21,4 +21,8 @@ export class EngineerEntity {
 
   @Column({ name: "created_at", type: "timestamptz" })
   createdAt!: Date;
+
+  /** Who made them, as the audit log names actors; null for engineers from before it was kept. */
+  @Column({ name: "created_by", type: "text", nullable: true })
+  createdBy!: string | null;
 }

@@ -23,6 +23,16 @@ export interface NewAuditEntry {
   clientGone?: AbortSignal;
 }
 
+export interface AuditListQuery {
+  /** As recorded: `engineer:<name>`, `device`, `system` or `cli`. */
+  actor?: string;
+  tunnelId?: string;
+  /** An action, or a family: `engineer` matches `engineer.create`, `engineer.revoke`… */
+  action?: string;
+  after: { at: Date; seq: string } | null;
+  limit: number;
+}
+
 @Injectable()
 export class AuditRepository {
   constructor(
@@ -47,5 +57,29 @@ export class AuditRepository {
 
   listForTunnel(tunnelId: string): Promise<AuditEntryEntity[]> {
     return this.entries.find({ where: { tunnelId }, order: { seq: "ASC" } });
+  }
+
+  /**
+   * The whole log, newest first, ordered by (at, seq) so a page ends at a
+   * definite entry and the next starts right after it (keyset paging, as the
+   * tunnels' list: nothing is skipped or shown twice while entries are added).
+   * `seq` is read too: it is the cursor's second half.
+   */
+  list(query: AuditListQuery): Promise<AuditEntryEntity[]> {
+    const q = this.entries.createQueryBuilder("a").addSelect("a.seq");
+    if (query.actor !== undefined) q.andWhere("a.actor = :actor", { actor: query.actor });
+    if (query.tunnelId !== undefined)
+      q.andWhere("a.tunnel_id = :tunnelId", { tunnelId: query.tunnelId });
+    if (query.action !== undefined)
+      q.andWhere("(a.action = :action OR starts_with(a.action, :family))", {
+        action: query.action,
+        family: `${query.action}.`,
+      });
+    if (query.after)
+      q.andWhere("(a.at, a.seq) < (:afterAt, CAST(:afterSeq AS bigint))", {
+        afterAt: query.after.at,
+        afterSeq: query.after.seq,
+      });
+    return q.orderBy("a.at", "DESC").addOrderBy("a.seq", "DESC").take(query.limit).getMany();
   }
 }

@@ -4,6 +4,7 @@ import { Injectable } from "@nestjs/common";
 import type { EngineerRole } from "@support-tunnel/common";
 import { InjectRepository } from "@nestjs/typeorm";
 import { QueryFailedError, type EntityManager, type Repository } from "typeorm";
+import { EngineerRevocationEntity } from "../entities/engineer-revocation.entity";
 import { EngineerEntity } from "../entities/engineer.entity";
 import { AuditRepository, type NewAuditEntry } from "./audit.repository";
 
@@ -12,6 +13,8 @@ export interface NewEngineer {
   role: string;
   tokenHash: string;
   createdAt: Date;
+  /** As the audit log names actors: `engineer:<name>`, `cli` or `system`. */
+  createdBy: string;
 }
 
 const ADMIN: EngineerRole = "admin";
@@ -38,6 +41,19 @@ export class EngineerRepository {
 
   count(): Promise<number> {
     return this.engineers.count();
+  }
+
+  /** Every engineer by name, and every revocation, newest first. */
+  async listWithRevoked(): Promise<{
+    engineers: EngineerEntity[];
+    revoked: EngineerRevocationEntity[];
+  }> {
+    return {
+      engineers: await this.engineers.find({ order: { name: "ASC" } }),
+      revoked: await this.engineers.manager.find(EngineerRevocationEntity, {
+        order: { revokedAt: "DESC", name: "ASC" },
+      }),
+    };
   }
 
   /** Inserts the engineer with its audit row; false when the name is taken. */
@@ -93,6 +109,16 @@ export class EngineerRepository {
         return "last-admin";
       }
       await manager.delete(EngineerEntity, { id: target.id });
+      // Who they were stays for admins' lists; what let them in (the token) does not.
+      await manager.insert(EngineerRevocationEntity, {
+        id: randomUUID(),
+        name: target.name,
+        role: target.role,
+        createdAt: target.createdAt,
+        createdBy: target.createdBy,
+        revokedAt: audit.at,
+        revokedBy: audit.actor,
+      });
       await this.audit.append(manager, audit);
       await afterDelete?.(manager);
       return "revoked";

@@ -5,6 +5,7 @@ import { StoppedBy } from "@support-tunnel/common";
 import type {
   CreateEngineerRequest,
   CreateEngineerResponse,
+  EngineerList,
   EngineerRole,
   EngineerToken,
   Whoami,
@@ -53,11 +54,45 @@ export class EngineerService {
     return { name: engineer.name, role: engineer.role };
   }
 
+  /**
+   * Every engineer, those whose token works by name and then the revoked ones,
+   * most recently revoked first; never a token or its hash.
+   */
+  async list(): Promise<EngineerList> {
+    const { engineers, revoked } = await this.engineers.listWithRevoked();
+    return {
+      engineers: [
+        ...engineers.map((e) => ({
+          name: e.name,
+          role: e.role as EngineerRole,
+          createdAt: e.createdAt.toISOString(),
+          createdBy: e.createdBy,
+          revokedAt: null,
+          revokedBy: null,
+        })),
+        ...revoked.map((r) => ({
+          name: r.name,
+          role: r.role as EngineerRole,
+          createdAt: r.createdAt.toISOString(),
+          createdBy: r.createdBy,
+          revokedAt: r.revokedAt.toISOString(),
+          revokedBy: r.revokedBy,
+        })),
+      ],
+    };
+  }
+
   async create(body: CreateEngineerRequest, by: Actor): Promise<CreateEngineerResponse> {
     const token = newEngineerToken();
     const now = this.clock.now();
     const created = await this.engineers.insert(
-      { name: body.name, role: body.role, tokenHash: hashToken(token), createdAt: now },
+      {
+        name: body.name,
+        role: body.role,
+        tokenHash: hashToken(token),
+        createdAt: now,
+        createdBy: by.actor,
+      },
       {
         tunnelId: null,
         actor: by.actor,
@@ -123,7 +158,7 @@ export class EngineerService {
     const now = this.clock.now();
     const role: EngineerRole = "admin";
     return this.engineers.insertIfNone(
-      { name: "admin", role, tokenHash: hashToken(token), createdAt: now },
+      { name: "admin", role, tokenHash: hashToken(token), createdAt: now, createdBy: "system" },
       {
         tunnelId: null,
         actor: "system",

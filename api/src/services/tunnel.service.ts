@@ -24,6 +24,7 @@ import {
   type TunnelView,
 } from "@support-tunnel/common";
 import type { ApiConfig } from "../config";
+import { toAuditEntryView } from "../dtos/audit-entry-view.dto";
 import { toDeviceTunnelView, toTunnelView } from "../dtos/tunnel-view.dto";
 import type { CustomerEntity } from "../entities/customer.entity";
 import { TunnelEntity } from "../entities/tunnel.entity";
@@ -425,17 +426,7 @@ export class TunnelService {
   async auditTrail(id: string, engineer: Engineer): Promise<AuditList> {
     await this.findVisibleOrFail(id, engineer);
     const entries = await this.audit.listForTunnel(id);
-    return {
-      entries: entries.map((e) => ({
-        id: e.id,
-        tunnelId: e.tunnelId as TunnelId | null,
-        actor: e.actor,
-        action: e.action,
-        detail: e.detail,
-        clientAddress: e.clientAddress,
-        at: e.at.toISOString(),
-      })),
-    };
+    return { entries: entries.map(toAuditEntryView) };
   }
 
   // ---- shared --------------------------------------------------------------

@@ -1,7 +1,21 @@
 // Test support: a fresh PostgreSQL database per suite (created on
-// TEST_DATABASE_URL, dropped afterwards even when tests fail) and the real api
-// started in-process on it.
+// TEST_DATABASE_URL, dropped afterwards even when tests fail), the real api
+// started in-process on it, and the requests every flow starts with: a device
+// asking for a tunnel and an engineer's sealed approval.
 import { randomBytes } from "node:crypto";
+import {
+  SupportApiClient,
+  generateKeyPair,
+  generatePresharedKey,
+  sealApproval,
+  type ApproveTunnelRequest,
+  type CreateTunnelRequest,
+  type CreateTunnelResponse,
+  type PresharedKey,
+  type TunnelId,
+  type WgKeyPair,
+  type WgPublicKey,
+} from "@support-tunnel/common";
 import { TEST_DATABASE_URL, missingPostgres, requirePrerequisite } from "@support-tunnel/testkit";
 import { Client } from "pg";
 import type { Logger } from "pino";
@@ -189,4 +203,96 @@ export async function dumpDatabase(url: string, except: string[] = []): Promise<
   } finally {
     await client.end();
   }
+}
+
+/** A tunnel a test device asked for: the api's answer, the device's keys and its client. */
+export interface TestTunnel {
+  created: CreateTunnelResponse;
+  /** The device's WireGuard keys: the approval is sealed to the public one. */
+  device: WgKeyPair;
+  /** The api as the device sees it (its tunnel's token). */
+  deviceClient: SupportApiClient;
+}
+
+let testSubnets = 0;
+
+/**
+ * A device's tunnel request to the api at `baseUrl`: a fresh key pair and a /30
+ * no other test tunnel of this process has, unless `request` says otherwise.
+ */
+export async function requestTestTunnel(
+  baseUrl: string,
+  request: Partial<CreateTunnelRequest> = {},
+  enrollmentSecret?: string,
+): Promise<TestTunnel> {
+  const device = generateKeyPair();
+  const n = testSubnets++;
+  const created = await new SupportApiClient({ baseUrl, retries: 0 }).createTunnel(
+    {
+      deviceWgPublicKey: device.publicKey,
+      network: `10.${90 + Math.floor(n / 16384)}.${Math.floor(n / 64) % 256}.${(n % 64) * 4}/30`,
+      ...request,
+    },
+    enrollmentSecret,
+  );
+  return {
+    created,
+    device,
+    deviceClient: new SupportApiClient({ baseUrl, token: created.token, retries: 0 }),
+  };
+}
+
+/** An approval request and what went into it, for tests that open it as the device would. */
+export interface TestApproval {
+  body: ApproveTunnelRequest;
+  /** The server's WireGuard keys (the approval is sealed with the private one). */
+  server: WgKeyPair;
+  psk: PresharedKey;
+}
+
+export const TEST_EGRESS_KEY =
+  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl egress";
+
+/**
+ * The body of `POST /v1/tunnels/:id/server` as `support create` sends it: a
+ * netns server and an approval really sealed for `device` (a fresh key when the
+ * test never opens it: the api cannot open an approval, any sealed one does).
+ */
+export function testApprovalRequest(
+  tunnel: { tunnelId: TunnelId; expiresAt?: string },
+  device: { publicKey: WgPublicKey } = generateKeyPair(),
+  opts: {
+    /** The approver named in the sealed payload. */
+    engineer?: string;
+    instanceId?: string;
+    publicIp?: string;
+    sshPublicKey?: string;
+    psk?: PresharedKey;
+  } = {},
+): TestApproval {
+  const server = generateKeyPair();
+  const psk = opts.psk ?? generatePresharedKey();
+  const publicIp = opts.publicIp ?? "198.51.100.7";
+  const body: ApproveTunnelRequest = {
+    instanceId: opts.instanceId ?? "netns-st1234",
+    provider: "netns",
+    publicIp,
+    wgPort: 51820,
+    wgPublicKey: server.publicKey,
+    approval: sealApproval({
+      payload: {
+        tunnelId: tunnel.tunnelId,
+        serverWgPublicKey: server.publicKey,
+        endpoint: publicIp,
+        wgPort: 51820,
+        sshPublicKey: opts.sshPublicKey ?? TEST_EGRESS_KEY,
+        expiresAt: tunnel.expiresAt ?? new Date(Date.now() + 3600_000).toISOString(),
+        engineer: opts.engineer ?? "olivia",
+      },
+      serverPrivateKey: server.privateKey,
+      devicePublicKey: device.publicKey,
+      psk,
+    }),
+  };
+  return { body, server, psk };
 }
