@@ -79,7 +79,10 @@ describe("rate-limit counters (PostgreSQL)", function () {
         ...[sut, other, sut, other, sut, other].map((repo) => hit(repo, "h", seconds, 100)),
       ]);
       assert.deepEqual(
-        results.slice(1).map((r) => (r as { hits: number }).hits).sort(),
+        results
+          .slice(1)
+          .map((r) => (r as { hits: number }).hits)
+          .sort(),
         [1, 2, 3, 4, 5, 6],
         `round ${round}`,
       );
