@@ -46,6 +46,15 @@ function bodyError(err: unknown): ApiException {
 @Injectable()
 export class JsonBodyMiddleware implements NestMiddleware {
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
+    // Most requests (every device poll) announce no body at all: nothing to
+    // parse or refuse, as the parser would find (it skips them the same way).
+    if (
+      req.headers["transfer-encoding"] === undefined &&
+      req.headers["content-length"] === undefined
+    ) {
+      if (!("body" in req)) (req as { body?: unknown }).body = undefined;
+      return next();
+    }
     // Thrown, not passed to next(): only a thrown error reaches Nest's exception filters.
     await new Promise<void>((resolve, reject) =>
       parseJson(req, res, (err?: unknown) => (err ? reject(bodyError(err)) : resolve())),

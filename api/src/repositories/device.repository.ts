@@ -3,7 +3,7 @@
 import { Injectable } from "@nestjs/common";
 import { InjectRepository } from "@nestjs/typeorm";
 import { TunnelState, stateRank } from "@support-tunnel/common";
-import { In, IsNull, type Repository } from "typeorm";
+import { In, IsNull, LessThan, type Repository } from "typeorm";
 import { DeviceEntity } from "../entities/device.entity";
 import { TunnelEntity } from "../entities/tunnel.entity";
 
@@ -45,9 +45,9 @@ export class DeviceRepository {
     return rows.length > 0;
   }
 
-  /** A request with a device token: the device is still there. */
+  /** A request with a device token: the device is still there (never moved back in time by a slower request). */
   async touch(id: string, now: Date): Promise<void> {
-    await this.devices.update({ id }, { lastRequestAt: now });
+    await this.devices.update({ id, lastRequestAt: LessThan(now) }, { lastRequestAt: now });
   }
 
   /** Devices of these customers and of none (all when undefined), most recent first, with their live tunnel. */

@@ -26,6 +26,15 @@ const RUNNING = stateRank(TunnelState.Running);
 const COMPLETED = stateRank(TunnelState.Completed);
 const TIMED_OUT = stateRank(TunnelState.TimedOut);
 
+/** The device lookup's extra column: not a tunnel column, so it can't clash with one. */
+const DEVICE_LAST_REQUEST_AT = "__device_last_request_at";
+
+export interface DeviceTokenMatch {
+  tunnel: TunnelEntity;
+  /** When the tunnel's device last asked the api; null when it has none. */
+  deviceLastRequestAt: Date | null;
+}
+
 export interface ServerFields {
   instanceId: string;
   provider: string;
@@ -46,8 +55,40 @@ export class TunnelRepository {
     return this.tunnels.findOneBy({ id });
   }
 
-  findByTokenHash(deviceTokenHash: string): Promise<TunnelEntity | null> {
-    return this.tunnels.findOneBy({ deviceTokenHash });
+  /**
+   * The tunnel a device token opens, with when its device last asked (null:
+   * no device, or none recorded): the device routes' one query, on every poll
+   * of every device. The statement is written once from the entity's columns
+   * (TypeORM would build it anew per call, a cost that showed on this route).
+   */
+  async findForDevice(deviceTokenHash: string): Promise<DeviceTokenMatch | null> {
+    const rows: Record<string, unknown>[] = await this.tunnels.manager.query(
+      (this.findForDeviceSql ??= this.deviceLookupSql()),
+      [deviceTokenHash],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const tunnel = new TunnelEntity();
+    const driver = this.tunnels.manager.connection.driver;
+    for (const column of this.tunnels.metadata.columns) {
+      column.setEntityValue(tunnel, driver.prepareHydratedValue(row[column.databaseName], column));
+    }
+    const last = row[DEVICE_LAST_REQUEST_AT];
+    return {
+      tunnel,
+      deviceLastRequestAt: last === null || last === undefined ? null : new Date(last as string),
+    };
+  }
+
+  private findForDeviceSql: string | undefined;
+
+  private deviceLookupSql(): string {
+    const columns = this.tunnels.metadata.columns.map((c) => `t."${c.databaseName}"`).join(", ");
+    return (
+      `SELECT ${columns}, d."last_request_at" AS "${DEVICE_LAST_REQUEST_AT}" ` +
+      `FROM "tunnels" t LEFT JOIN "devices" d ON d."id" = t."device_id" ` +
+      `WHERE t."device_token_hash" = $1`
+    );
   }
 
   /**

@@ -20,6 +20,9 @@ import { CLOCK, type Clock } from "./clock";
 import { forbidden, unauthorized } from "./errors";
 import { hashToken } from "./tokens";
 
+/** How fresh a device's "last request" is kept in the fleet view. */
+export const LAST_REQUEST_RESOLUTION_MS = 10_000;
+
 export interface Engineer {
   name: string;
   role: EngineerRole;
@@ -62,15 +65,24 @@ export class AuthService {
       throw unauthorized("an engineer token can't be used on a device route");
     }
     if (!deviceTokenSchema.safeParse(token).success) throw unauthorized("invalid device token");
-    const tunnel = await this.tunnels.findByTokenHash(hashToken(token));
-    if (!tunnel) throw unauthorized("invalid device token");
+    const found = await this.tunnels.findForDevice(hashToken(token));
+    if (!found) throw unauthorized("invalid device token");
+    const { tunnel, deviceLastRequestAt } = found;
     // The token lives exactly as long as the tunnel's grant.
     const now = this.clock.now();
     if (tunnel.expiresAt.getTime() <= now.getTime()) {
       throw unauthorized("device token expired");
     }
     // The fleet view's "last request": the token proves which device it is.
-    if (tunnel.deviceId) await this.devices.touch(tunnel.deviceId, now);
+    // Written at most once per LAST_REQUEST_RESOLUTION_MS, not on every poll:
+    // a write per poll made the devices' polls the database's main work.
+    if (
+      tunnel.deviceId &&
+      (deviceLastRequestAt === null ||
+        now.getTime() - deviceLastRequestAt.getTime() >= LAST_REQUEST_RESOLUTION_MS)
+    ) {
+      await this.devices.touch(tunnel.deviceId, now);
+    }
     return tunnel;
   }
 }

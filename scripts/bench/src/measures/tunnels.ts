@@ -1,6 +1,9 @@
-// Tunnels for the measures, requested through the api as devices do.
+// Tunnels for the measures, requested through the api as devices do: each
+// from a device of its own, naming itself (x-device-id), so that its polls
+// keep the fleet view's "last request" as a real agent's do.
+import { randomUUID } from "node:crypto";
 import * as http from "node:http";
-import { generateKeyPair } from "@support-tunnel/common";
+import { DEVICE_ID_HEADER, generateKeyPair } from "@support-tunnel/common";
 import { mapLimit } from "@support-tunnel/testkit";
 import { request } from "../http-load";
 
@@ -19,7 +22,7 @@ export async function requestTunnels(apiUrl: string, count: number): Promise<Ben
       async (i) => {
         const answer = await request(agent, `${apiUrl}/v1/device/tunnels`, {
           method: "POST",
-          headers: { "content-type": "application/json" },
+          headers: { "content-type": "application/json", [DEVICE_ID_HEADER]: randomUUID() },
           body: JSON.stringify({
             deviceWgPublicKey,
             network: `10.${64 + ((i >> 14) & 63)}.${(i >> 6) & 255}.${(i & 63) * 4}/30`,
