@@ -8,8 +8,9 @@ import { join } from "node:path";
 import { EXIT_CODES, ExitCode, exitCodesHelp } from "@support-tunnel/common/dist/exit-codes";
 import { packageVersion } from "@support-tunnel/common/dist/display";
 import { ENTERED_STATES } from "@support-tunnel/common/dist/state";
-import { Command, CommanderError, Option } from "commander";
+import { Argument, Command, CommanderError, Option } from "commander";
 import { registerAccessCommands } from "./access-cli";
+import { registerConfigCommands } from "./config-cli";
 import type { CommonFlags, MainIo } from "./context";
 
 export type { MainIo };
@@ -18,6 +19,8 @@ const load = {
   access: () => require("./commands/access") as typeof import("./commands/access"),
   audit: () => require("./commands/audit") as typeof import("./commands/audit"),
   command: () => require("./commands/command") as typeof import("./commands/command"),
+  completion: () => require("./completion") as typeof import("./completion"),
+  config: () => require("./commands/config") as typeof import("./commands/config"),
   connect: () => require("./commands/connect") as typeof import("./commands/connect"),
   create: () => require("./commands/create") as typeof import("./commands/create"),
   gc: () => require("./commands/gc") as typeof import("./commands/gc"),
@@ -130,9 +133,10 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
       .argument("<id>", "tunnel id"),
   )
     .addOption(
-      new Option("--provider <name>", "where the tunnel server comes from")
-        .choices(["netns", "ssh", "gcp"])
-        .default("netns"),
+      new Option(
+        "--provider <name>",
+        "where the tunnel server comes from (default: env SUPPORT_PROVIDER, else `support config set provider NAME`)",
+      ).choices(["gcp", "ssh", "netns"]),
     )
     .option(
       "--psk <source>",
@@ -146,7 +150,7 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
       async (
         id: string,
         opts: CommonFlags & {
-          provider: string;
+          provider?: string;
           psk?: string;
           host?: string;
           lab?: string;
@@ -211,6 +215,15 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
     });
 
   registerAccessCommands(program, (cmd) => common(cmd), ctx, load.access);
+  registerConfigCommands(program, common, ctx, load.config);
+
+  program
+    .command("completion")
+    .description("print a completion script for bash, zsh or fish (see the README to install it)")
+    .addArgument(new Argument("<shell>", "bash, zsh or fish").choices(["bash", "zsh", "fish"]))
+    .action((shell: "bash" | "zsh" | "fish") => {
+      io.stdout.write(load.completion().renderCompletion(shell, "support", program));
+    });
 
   try {
     await program.parseAsync(argv);
