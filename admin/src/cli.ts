@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { EXIT_CODES, ExitCode, exitCodesHelp } from "@support-tunnel/common/dist/exit-codes";
 import { packageVersion } from "@support-tunnel/common/dist/display";
 import { ENTERED_STATES } from "@support-tunnel/common/dist/state";
+import { oneLineUsageErrors } from "@support-tunnel/common/dist/usage-errors";
 import { Argument, Command, CommanderError, Option } from "commander";
 import { registerAccessCommands } from "./access-cli";
 import { registerConfigCommands } from "./config-cli";
@@ -57,8 +58,7 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
     .version(packageVersion(join(__dirname, "..")), "-V, --version", "print the version")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
-    .addHelpText("after", EXIT_CODES_HELP)
-    .showHelpAfterError();
+    .addHelpText("after", EXIT_CODES_HELP);
 
   common(
     program
@@ -224,6 +224,8 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
     .action((shell: "bash" | "zsh" | "fish") => {
       io.stdout.write(load.completion().renderCompletion(shell, "support", program));
     });
+
+  oneLineUsageErrors(program, "error: ");
 
   try {
     await program.parseAsync(argv);
