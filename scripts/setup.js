@@ -23,6 +23,9 @@ const DEBIAN_PACKAGES = {
   pkill: "procps",
   // the consent page's browser tests drive it through playwright-core
   chromium: "chromium",
+  // `support completion zsh|fish`: the tests have each shell parse its script
+  zsh: "zsh",
+  fish: "fish",
 };
 
 function have(cmd) {

@@ -8,8 +8,10 @@ import { join } from "node:path";
 import { EXIT_CODES, ExitCode, exitCodesHelp } from "@support-tunnel/common/dist/exit-codes";
 import { packageVersion } from "@support-tunnel/common/dist/display";
 import { ENTERED_STATES } from "@support-tunnel/common/dist/state";
-import { Command, CommanderError, Option } from "commander";
+import { oneLineUsageErrors } from "@support-tunnel/common/dist/usage-errors";
+import { Argument, Command, CommanderError, Option } from "commander";
 import { registerAccessCommands } from "./access-cli";
+import { registerConfigCommands } from "./config-cli";
 import { registerEngineerCommands } from "./engineers-cli";
 import type { CommonFlags, MainIo } from "./context";
 
@@ -19,6 +21,8 @@ const load = {
   access: () => require("./commands/access") as typeof import("./commands/access"),
   audit: () => require("./commands/audit") as typeof import("./commands/audit"),
   command: () => require("./commands/command") as typeof import("./commands/command"),
+  completion: () => require("./completion") as typeof import("./completion"),
+  config: () => require("./commands/config") as typeof import("./commands/config"),
   connect: () => require("./commands/connect") as typeof import("./commands/connect"),
   create: () => require("./commands/create") as typeof import("./commands/create"),
   engineers: () => require("./commands/engineers") as typeof import("./commands/engineers"),
@@ -56,8 +60,7 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
     .version(packageVersion(join(__dirname, "..")), "-V, --version", "print the version")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
-    .addHelpText("after", EXIT_CODES_HELP)
-    .showHelpAfterError();
+    .addHelpText("after", EXIT_CODES_HELP);
 
   common(
     program
@@ -144,9 +147,10 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
       .argument("<id>", "tunnel id"),
   )
     .addOption(
-      new Option("--provider <name>", "where the tunnel server comes from")
-        .choices(["netns", "ssh", "gcp"])
-        .default("netns"),
+      new Option(
+        "--provider <name>",
+        "where the tunnel server comes from (default: env SUPPORT_PROVIDER, else `support config set provider NAME`)",
+      ).choices(["gcp", "ssh", "netns"]),
     )
     .option(
       "--psk <source>",
@@ -160,7 +164,7 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
       async (
         id: string,
         opts: CommonFlags & {
-          provider: string;
+          provider?: string;
           psk?: string;
           host?: string;
           lab?: string;
@@ -226,6 +230,17 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
 
   registerAccessCommands(program, (cmd) => common(cmd), ctx, load.access);
   registerEngineerCommands(program, (cmd) => common(cmd), ctx, load.engineers);
+  registerConfigCommands(program, common, ctx, load.config);
+
+  program
+    .command("completion")
+    .description("print a completion script for bash, zsh or fish (see the README to install it)")
+    .addArgument(new Argument("<shell>", "bash, zsh or fish").choices(["bash", "zsh", "fish"]))
+    .action((shell: "bash" | "zsh" | "fish") => {
+      io.stdout.write(load.completion().renderCompletion(shell, "support", program));
+    });
+
+  oneLineUsageErrors(program, "error: ");
 
   try {
     await program.parseAsync(argv);

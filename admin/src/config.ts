@@ -6,7 +6,13 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
-import { engineerTokenSchema, parseWire, ValidationError } from "@support-tunnel/common";
+import {
+  engineerTokenSchema,
+  parseWire,
+  providerSchema,
+  ValidationError,
+  type ProviderName,
+} from "@support-tunnel/common";
 import { CliError, ExitCode } from "./errors";
 
 /** What the environment contributes; read once by `readEnvironment`. */
@@ -15,6 +21,8 @@ export interface Environment {
   apiUrl?: string;
   token?: string;
   lab?: string;
+  /** SUPPORT_PROVIDER as set: checked only by the command that uses it (`create`). */
+  provider?: string;
   home: string;
   /** True when stderr is a terminal (spinners) and stdin is one (prompts). */
   stderrIsTty: boolean;
@@ -37,6 +45,7 @@ export function readEnvironment(
     apiUrl: env.SUPPORT_API_URL || undefined,
     token: env.SUPPORT_TOKEN || undefined,
     lab: env.SUPPORT_LAB || undefined,
+    provider: env.SUPPORT_PROVIDER || undefined,
     home,
     stderrIsTty: tty.stderr,
     stdinIsTty: tty.stdin,
@@ -44,7 +53,7 @@ export function readEnvironment(
   };
 }
 
-const urlSchema = z
+export const urlSchema = z
   .string({
     error: (issue) => (issue.input === undefined ? "is required" : "must be a string"),
   })
@@ -58,9 +67,19 @@ export const sshHostSchema = z
     "must be user@host or user@host:port",
   );
 
+/** What the lab accepts as a lab name (scripts/lab: `createLab`). */
+export const labNameSchema = z
+  .string({ error: "must be a string" })
+  .regex(
+    /^[a-z][a-z0-9]{0,11}$/,
+    "must be a lab name: a lowercase letter, then up to 11 letters or digits",
+  );
+
 export const adminConfigSchema = z
   .object({
-    apiUrl: urlSchema,
+    // Both optional in the file: `support config set provider gcp` may come before
+    // `login`; the commands that need them say "not logged in".
+    apiUrl: urlSchema.optional(),
     token: z
       .string({
         error: (issue) => (issue.input === undefined ? "is required" : "must be a string"),
@@ -68,13 +87,13 @@ export const adminConfigSchema = z
       .refine(
         (s) => engineerTokenSchema.safeParse(s).success,
         "must be an engineer token (ste_...)",
-      ),
+      )
+      .optional(),
+    /** Default provider of `create`, below `--provider` and SUPPORT_PROVIDER. */
+    provider: providerSchema.optional(),
     /** Private key of the engineer's SSH identity used on tunnel servers. */
     identity: z.string().min(1, "must be a path").optional(),
-    netns: z
-      .object({ lab: z.string().min(1, "must be a lab name").optional() })
-      .strict()
-      .optional(),
+    netns: z.object({ lab: labNameSchema.optional() }).strict().optional(),
     ssh: z
       .object({
         host: sshHostSchema.optional(),
@@ -144,6 +163,50 @@ export async function writeConfigFile(path: string, config: AdminConfig): Promis
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await chmod(dirname(path), 0o700);
   await writeFileAtomic(path, JSON.stringify(valid, null, 2) + "\n", { mode: 0o600 });
+}
+
+/**
+ * `--host` and `--lab` as typed, checked before the api or a provider is asked
+ * anything, so a typo is a usage error (exit 2) and nothing is begun.
+ */
+export function checkProviderFlags(flags: { host?: string; lab?: string }): void {
+  if (flags.host !== undefined && !sshHostSchema.safeParse(flags.host).success)
+    throw new CliError(
+      `--host ${JSON.stringify(flags.host)} must be user@host or user@host:port`,
+      ExitCode.Usage,
+    );
+  if (flags.lab !== undefined && !labNameSchema.safeParse(flags.lab).success)
+    throw new CliError(
+      `--lab ${JSON.stringify(flags.lab)} must be a lab name: a lowercase letter, then up to 11 letters or digits`,
+      ExitCode.Usage,
+    );
+}
+
+/**
+ * The provider `create` uses: `--provider`, else SUPPORT_PROVIDER, else the config
+ * file's `provider`. There is no built-in default: `netns` only works inside a lab,
+ * and guessing `gcp` would bill a cloud account the engineer did not name.
+ */
+export function chooseProvider(
+  flag: string | undefined,
+  env: Pick<Environment, "provider">,
+  file: AdminConfig | null,
+): ProviderName {
+  if (flag !== undefined) return flag as ProviderName;
+  if (env.provider !== undefined) {
+    const parsed = providerSchema.safeParse(env.provider);
+    if (!parsed.success)
+      throw new CliError(
+        `SUPPORT_PROVIDER=${JSON.stringify(env.provider)} is not a provider: use gcp, ssh or netns`,
+        ExitCode.Usage,
+      );
+    return parsed.data;
+  }
+  if (file?.provider) return file.provider;
+  throw new CliError(
+    "no provider for the tunnel server: pass --provider gcp|ssh|netns, or set a default with `support config set provider gcp` (or SUPPORT_PROVIDER)",
+    ExitCode.Usage,
+  );
 }
 
 /** The api url and token, or an error telling the engineer to log in. */

@@ -1,5 +1,6 @@
 // The engineer's SSH identity on tunnel servers: `--identity`, the config's
 // `identity`, `~/.ssh/id_ed25519`, or else a key generated into the config dir.
+import { randomBytes } from "node:crypto";
 import { access, link, mkdir, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { ResolvedConfig } from "./config";
@@ -26,7 +27,8 @@ async function exists(path: string): Promise<boolean> {
  */
 async function generateIdentity(path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  // pid and a random part: racers may share a process (and a millisecond) too.
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
   try {
     const { execa } = await import("execa"); // ESM, loaded when first needed
     await execa(

@@ -6,6 +6,7 @@ import { join } from "node:path";
 /* eslint-disable @typescript-eslint/no-require-imports */
 import { ExitCode, exitCodesHelp } from "@support-tunnel/common/dist/exit-codes";
 import { packageVersion } from "@support-tunnel/common/dist/display";
+import { oneLineUsageErrors } from "@support-tunnel/common/dist/usage-errors";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { CommandContext } from "./context";
 import type { OutputStreams } from "./printer";
@@ -136,8 +137,7 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
       writeOut: (s) => streams.stdout.write(s),
       writeErr: (s) => streams.stderr.write(s),
     })
-    .addHelpText("after", EXIT_CODES_HELP)
-    .showHelpAfterError("(run with --help for usage)");
+    .addHelpText("after", EXIT_CODES_HELP);
 
   program
     .command("request")
@@ -325,5 +325,6 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
     .option("--json", "print as JSON")
     .action(withContext(async (ctx) => load.gc().gc(ctx)));
 
+  oneLineUsageErrors(program, "support-device: ");
   return program;
 }

@@ -393,6 +393,77 @@ describe("TunnelLifecycle", () => {
       assert.deepEqual(await events(record.tunnelId), ["requested", "approved", "connected"]);
     });
 
+    it("records a withdrawn approval, naming who had approved it, once, and forgets that approval", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey, { engineer: "alice" });
+      await sut.connect(record.tunnelId);
+      h.api.withdraw(record.tunnelId);
+
+      assert.equal(await sut.undoWithdrawn(record.tunnelId), true);
+      assert.equal(await sut.undoWithdrawn(record.tunnelId), false, "told once");
+
+      const journal = (await h.journal.read(record.tunnelId))!.events;
+      assert.deepEqual(
+        journal.map((e) => e.type),
+        ["requested", "approved", "connected", "withdrawn"],
+      );
+      assert.equal((journal[3] as { engineer?: string }).engineer, "alice");
+      const kept = (await h.store.read(record.tunnelId))!;
+      assert.deepEqual([kept.phase, kept.server, kept.approval], ["requested", null, null]);
+
+      // A new approval then goes on the record after it.
+      h.api.approve(record.tunnelId, record.presharedKey, { engineer: "bob" });
+      await sut.connect(record.tunnelId);
+      assert.deepEqual(await events(record.tunnelId), [
+        "requested",
+        "approved",
+        "connected",
+        "withdrawn",
+        "approved",
+        "connected",
+      ]);
+    });
+
+    it("records the withdrawal when a new approval came before the device saw the tunnel pending", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey, { engineer: "alice" });
+      await sut.connect(record.tunnelId);
+      h.api.withdraw(record.tunnelId);
+      h.api.approve(record.tunnelId, record.presharedKey, { engineer: "bob" });
+
+      await sut.connect(record.tunnelId);
+
+      const journal = (await h.journal.read(record.tunnelId))!.events;
+      assert.deepEqual(
+        journal.map((e) =>
+          e.type === "withdrawn" || e.type === "approved" ? `${e.type} ${e.engineer}` : e.type,
+        ),
+        [
+          "requested",
+          "approved alice",
+          "connected",
+          "withdrawn alice",
+          "approved bob",
+          "connected",
+        ],
+      );
+    });
+
+    it("records no withdrawal when the same approval is connected again (a reboot, a crash)", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey);
+      await sut.connect(record.tunnelId);
+      h.wg.up_.clear(); // the interface is gone, the approval is not
+      await sut.connect(record.tunnelId);
+      assert.deepEqual(await events(record.tunnelId), [
+        "requested",
+        "approved",
+        "connected",
+        "approved",
+        "connected",
+      ]);
+    });
+
     it("refuses to connect, creating nothing, when the session program is not one only root can change", async () => {
       const record = await requested();
       h.api.approve(record.tunnelId, record.presharedKey);

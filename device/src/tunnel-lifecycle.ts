@@ -287,8 +287,12 @@ export class TunnelLifecycle {
         (await this.deps.wg.interfaces()).includes(record.interface) ||
         (await this.deps.users.exists(record.supportUser));
       // Left half done (a crash) or up without its interface (a reboot): start from a clean slate.
-      const clean =
+      let clean =
         record.phase !== "requested" || leftovers ? await this.resetLocked(record) : record;
+      // It had acted on an approval from another server: that one was withdrawn
+      // before this device saw the tunnel pending, and the customer's record says so.
+      if (clean.server && clean.server.publicKey !== view.server.wgPublicKey)
+        clean = await this.journalWithdrawn(clean);
       // The approval is judged before the start is: a refusal is news the customer
       // should have at once, not when the start comes.
       let payload: ApprovalPayload;
@@ -504,9 +508,26 @@ export class TunnelLifecycle {
       this.deps.log(
         `tunnel ${id}: support withdrew the approval; undoing it and waiting for a new one`,
       );
-      await this.resetLocked(record);
+      const clean = await this.resetLocked(record);
+      await this.journalWithdrawn(clean);
       return true;
     });
+  }
+
+  /**
+   * Journals that the approval the record holds was withdrawn, and forgets it:
+   * the record no longer names a server or an engineer that is gone, and the
+   * same withdrawal is never told twice.
+   */
+  private async journalWithdrawn(record: TunnelRecord): Promise<TunnelRecord> {
+    await this.journal({
+      type: "withdrawn",
+      tunnelId: record.tunnelId,
+      engineer: record.approval?.engineer ?? null,
+    });
+    const forgotten: TunnelRecord = { ...record, server: null, approval: null };
+    await this.deps.store.write(forgotten);
+    return forgotten;
   }
 
   /** Tells the api the tunnel is up; the tunnel stays up even if the api can't be told now. */

@@ -24,6 +24,7 @@ import {
   type Whoami,
 } from "@support-tunnel/common";
 import { pinDeviceHostKey, pinHostKey, promptHidden, readAllStdin } from "../adapters";
+import { checkProviderFlags, chooseProvider } from "../config";
 import type { Context } from "../context";
 import { recordDisagreements } from "../device-access";
 import { CliError, ExitCode } from "../errors";
@@ -39,8 +40,8 @@ import { requireRole } from "./roles";
 
 export interface CreateOptions extends ProviderFlags {
   id: string;
-  /** Where the tunnel server comes from: netns, ssh or gcp. */
-  provider: string;
+  /** Where the tunnel server comes from: netns, ssh or gcp; absent, SUPPORT_PROVIDER or the config's. */
+  provider?: string;
   /** `-` reads the PSK from stdin; absent, a hidden prompt asks; any other value is refused. */
   psk?: string;
   /** Seconds to wait for the device to connect, as typed. */
@@ -59,11 +60,14 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
   if (!Number.isInteger(timeoutSeconds) || timeoutSeconds <= 0) {
     throw new CliError("--timeout must be a whole number of seconds", ExitCode.Usage);
   }
+  checkProviderFlags(options);
   const tunnelId = await resolveTunnelId(options.id, () => ctx.api());
+  // Before the api is asked anything more: a missing provider is a usage error.
+  const providerName = chooseProvider(options.provider, ctx.env, ctx.config.file);
   const api = ctx.api();
   // Before any provider is touched (resolving the identity may even make a key).
   const me = requireRole(await api.whoami(), "operator", "support create");
-  const provider = (await providersFor(ctx.config, ctx.env.raw, options))(options.provider);
+  const provider = (await providersFor(ctx.config, ctx.env.raw, options))(providerName);
   // Ctrl-C during create aborts it (the prompt too), and the failure path destroys the server.
   const controller = new AbortController();
   const onSigint = () => {

@@ -7,6 +7,7 @@ import {
   type TunnelId,
   type TunnelView,
 } from "@support-tunnel/common";
+import { checkProviderFlags } from "../config";
 import type { Context } from "../context";
 import { closeFirstHop } from "../first-hop";
 import { ExitCode, ExitWith } from "../errors";
@@ -21,6 +22,7 @@ export interface GcOptions extends ProviderFlags {
 /** Also searches the lab and the ssh host given (or configured) for orphan servers. */
 export async function gc(options: GcOptions): Promise<GcResult> {
   const { ctx } = options;
+  checkProviderFlags(options);
   const api = ctx.api();
   const providerFor = await providersFor(ctx.config, ctx.env.raw, options);
   const listable: TunnelServerProvider[] = [];

@@ -2,7 +2,13 @@
 // it against the api, then stores url and token.
 import { engineerTokenSchema, SupportApiClient, type Whoami } from "@support-tunnel/common";
 import { promptHidden, readAllStdin } from "../adapters";
-import { writeConfigFile, type AdminConfig } from "../config";
+import {
+  checkProviderFlags,
+  sshHostSchema,
+  urlSchema,
+  writeConfigFile,
+  type AdminConfig,
+} from "../config";
 import type { Context } from "../context";
 import { CliError, ExitCode } from "../errors";
 
@@ -45,6 +51,19 @@ export async function login(options: LoginOptions): Promise<Whoami> {
     options.makeClient ??
     ((baseUrl: string, token: string) => new SupportApiClient({ baseUrl, token, retries: 1 }));
   if (!options.api) throw new CliError("--api URL is required", ExitCode.Usage);
+  // Every flag is checked before the token is read or the api asked: a typo is
+  // a usage error that costs nothing.
+  if (!urlSchema.safeParse(options.api).success)
+    throw new CliError(
+      `--api ${JSON.stringify(options.api)} must be an http or https URL, e.g. https://support.example.com`,
+      ExitCode.Usage,
+    );
+  if (options.sshHost !== undefined && !sshHostSchema.safeParse(options.sshHost).success)
+    throw new CliError(
+      `--ssh-host ${JSON.stringify(options.sshHost)} must be user@host or user@host:port`,
+      ExitCode.Usage,
+    );
+  checkProviderFlags({ lab: options.lab });
   const token = (await readToken(options)).trim();
   // Checked before it is sent anywhere; the message never repeats the value.
   if (!engineerTokenSchema.safeParse(token).success)

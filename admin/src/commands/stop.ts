@@ -12,6 +12,7 @@ import {
 import type { Context } from "../context";
 import { closeFirstHop } from "../first-hop";
 import type { TunnelServerProvider } from "../providers/provider";
+import { checkProviderFlags } from "../config";
 import { providersFor, type ProviderFlags } from "../providers/registry";
 import type { ServerRecord, ServerRecordStore } from "../server-records";
 import { parseTunnelId, resolveTunnelId } from "../tunnel-id";
@@ -25,6 +26,7 @@ export interface StopOptions extends Pick<ProviderFlags, "lab" | "identity"> {
 
 export async function stop(options: StopOptions): Promise<StopResult> {
   const { ctx } = options;
+  checkProviderFlags(options);
   const tunnelId = await resolveTunnelId(options.id, () => ctx.api());
   const api = ctx.api();
   const providerFor = await providersFor(ctx.config, ctx.env.raw, options);

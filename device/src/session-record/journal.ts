@@ -1,5 +1,5 @@
 // The journal of a tunnel: what happened to it on this device, one JSON event per
-// line, appended by the lifecycle (requested, approved, connected, stopped) and by
+// line, appended by the lifecycle (requested, approved, withdrawn, connected, stopped) and by
 // the session program (each session opened and closed). It names people and
 // commands, never a key, token or PSK. Kept after the tunnel is gone, for the
 // customer to read (`support-device log`, `sessions`, `replay`).
@@ -53,6 +53,19 @@ export const journalEventSchema = z.discriminatedUnion("type", [
     })
     .passthrough(),
   z.object({ ...base, type: z.literal("refused"), reason: text }).passthrough(),
+  z
+    .object({
+      ...base,
+      /**
+       * An approval this device acted on was taken back (the engineer's `create`
+       * failed or timed out): what was set up for it is gone, and the tunnel waits
+       * for a new approval. `engineer` is who the withdrawn approval named (from
+       * the verified approval, not from the api).
+       */
+      type: z.literal("withdrawn"),
+      engineer: text.nullish(),
+    })
+    .passthrough(),
   z
     .object({
       ...base,

@@ -90,6 +90,27 @@ describe("the customer's timeline", () => {
     );
   });
 
+  it("says when support withdrew an approval, and whose it was", () => {
+    const withdrawn = [
+      journal[0]!,
+      ev("10:01:12", {
+        type: "approved",
+        expiresAt: "2030-01-01T12:00:00Z",
+        endpoint: "203.0.113.7:51820",
+        engineer: "alice",
+      }),
+      ev("10:03:30", { type: "withdrawn", engineer: "alice" }),
+      ev("10:04:00", { type: "withdrawn", engineer: null }),
+    ];
+    const lines = renderTimeline(tunnelId, withdrawn, utc).split("\n");
+    assert.equal(
+      lines[3],
+      "  2030-01-01 10:03:30  approval withdrawn (by alice): support took it back, what was set up for it is removed, and the tunnel waits for a new approval",
+    );
+    assert.match(lines[4]!, /10:04:00 {2}approval withdrawn: support took it back/);
+    assert.equal(parseJournal(withdrawn.map((e) => JSON.stringify(e)).join("\n")).unreadable, 0);
+  });
+
   it("names the engineer and the ticket when the approval did, and the customer's choices", () => {
     const named = [
       ev("10:00:00", {

@@ -95,6 +95,8 @@ function eventLine(e: JournalEvent, options: TimeOptions): string | null {
       return `approved${e.engineer ? ` by ${printable(e.engineer)}` : ""}${e.ticket ? ` for ticket ${printable(e.ticket)}` : ""}, until ${formatTime(e.expiresAt, options)} (tunnel server ${printable(e.endpoint)})`;
     case "refused":
       return `refused an approval: ${printable(e.reason)}`;
+    case "withdrawn":
+      return `approval withdrawn${e.engineer ? ` (by ${printable(e.engineer)})` : ""}: support took it back, what was set up for it is removed, and the tunnel waits for a new approval`;
     case "connected":
       return `connected: support may log in as ${e.supportUser}`;
     case "stopped": {

@@ -187,6 +187,22 @@ describe("the consent page's services on a device", () => {
     assert.equal((await one(services, tunnelId)).approvedBy, "bob");
   });
 
+  it("shows a withdrawn approval on the page's timeline, and no longer who approved it", async () => {
+    const services = sut({ record: journalRecordProviders(h.deps.journal) });
+    const requestedTunnel = await services.request({ description: "printer" });
+    const tunnelId = requestedTunnel.tunnelId as TunnelId;
+    h.api.approve(tunnelId, requestedTunnel.presharedKey as PresharedKey, { engineer: "alice" });
+    await lifecycle.connect(tunnelId);
+    assert.equal((await one(services, tunnelId)).approvedBy, "alice");
+
+    h.api.withdraw(tunnelId);
+    await lifecycle.undoWithdrawn(tunnelId);
+
+    const timeline = (await services.timeline!(tunnelId))!.map((e) => e.text);
+    assert.match(timeline.at(-1)!, /^approval withdrawn \(by alice\): support took it back/);
+    assert.equal((await one(services, tunnelId)).approvedBy, undefined);
+  });
+
   it("refuses a start in the past as the start field, creating nothing", async () => {
     const services = sut();
     await assert.rejects(

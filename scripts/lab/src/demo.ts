@@ -72,6 +72,11 @@ export class DemoWorld {
         },
       );
       if (login.exitCode !== 0) throw new Error(`support login failed: ${login.stderr}`);
+      // `create` has no default provider: the lab's engineer names it once, as a
+      // real one would name gcp.
+      const provider = await world.support(["config", "set", "provider", "netns"]);
+      if (provider.exitCode !== 0)
+        throw new Error(`support config set provider failed: ${provider.stderr}`);
       return world;
     } catch (err) {
       await api?.stop();

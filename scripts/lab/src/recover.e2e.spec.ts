@@ -115,7 +115,7 @@ describe("recovering from a failed approval (lab)", function () {
     const hostsBefore = labHosts();
 
     const created = await world.support(
-      ["create", tunnelId, "--psk", "-", "--config", viewerConfig],
+      ["create", tunnelId, "--psk", "-", "--provider", "netns", "--config", viewerConfig],
       { input: presharedKey + "\n" },
     );
     assert.equal(created.exitCode, 3, created.stderr);
