@@ -133,7 +133,12 @@ export function journalRecordProviders(journal: Journal): SessionRecordProviders
       const events = (await eventsOf(tunnelId)) ?? [];
       return sessionsOf(events)
         .filter((s) => s.endedAt === null)
-        .map((s) => ({ engineer: who(s), since: s.startedAt, kind: pageKind(s), sessionId: s.session }));
+        .map((s) => ({
+          engineer: who(s),
+          since: s.startedAt,
+          kind: pageKind(s),
+          sessionId: s.session,
+        }));
     },
 
     async facts(tunnelId): Promise<RecordedFacts> {
