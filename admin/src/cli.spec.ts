@@ -97,4 +97,18 @@ describe("support (cli)", () => {
       assert.match(r.stdout, new RegExp(`Usage: support ${cmd}`));
     }
   });
+
+  it("keeps the ProxyCommand of ssh-config out of the help, and cp's bad arguments are usage errors", async () => {
+    for (const cmd of ["ssh-config", "cp"]) {
+      const r = await run(cmd, "--help");
+      assert.equal(r.code, 0, cmd);
+      assert.match(r.stdout, new RegExp(`Usage: support ${cmd}`));
+    }
+    const help = await run("--help");
+    assert.match(help.stdout, /ssh-config/);
+    assert.doesNotMatch(help.stdout, /\bproxy\b/);
+    const r = await run("cp", "3f6c0b9e-6d2a-4c1e-9a57-0c2b8f1d4e21", "./a", "./b");
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /one side must be the device/);
+  });
 });

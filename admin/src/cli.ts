@@ -24,12 +24,15 @@ const load = {
   completion: () => require("./completion") as typeof import("./completion"),
   config: () => require("./commands/config") as typeof import("./commands/config"),
   connect: () => require("./commands/connect") as typeof import("./commands/connect"),
+  cp: () => require("./commands/cp") as typeof import("./commands/cp"),
   create: () => require("./commands/create") as typeof import("./commands/create"),
   engineers: () => require("./commands/engineers") as typeof import("./commands/engineers"),
   gc: () => require("./commands/gc") as typeof import("./commands/gc"),
   list: () => require("./commands/list") as typeof import("./commands/list"),
   login: () => require("./commands/login") as typeof import("./commands/login"),
+  proxy: () => require("./commands/proxy") as typeof import("./commands/proxy"),
   show: () => require("./commands/show") as typeof import("./commands/show"),
+  sshConfig: () => require("./commands/ssh-config") as typeof import("./commands/ssh-config"),
   stop: () => require("./commands/stop") as typeof import("./commands/stop"),
   whoami: () => require("./commands/whoami") as typeof import("./commands/whoami"),
   context: () => require("./context") as typeof import("./context"),
@@ -197,6 +200,44 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
   ).action(async (id: string, argv: string[], opts: CommonFlags) => {
     await load.command().command({ id, argv, ctx: await ctx(opts) });
   });
+
+  common(
+    program
+      .command("ssh-config")
+      .description(
+        "print the OpenSSH Host block (support-<short id>) with which stock ssh, scp, sftp, rsync, VS Code and Ansible reach the device through the tunnel server",
+      )
+      .argument("<id>", "tunnel id"),
+  )
+    .option("--install", "write it under the config dir and Include that from ~/.ssh/config")
+    .option("--uninstall", "remove it (stop and gc also do)")
+    .action(async (id: string, opts: CommonFlags & { install?: boolean; uninstall?: boolean }) => {
+      await load.sshConfig().sshConfig({ ...opts, id, ctx: await ctx(opts) });
+    });
+
+  // The ProxyCommand of the ssh-config Host block: not for people.
+  program
+    .command("proxy", { hidden: true })
+    .argument("<id>", "tunnel id")
+    .option("--config <path>", "config file")
+    .action(async (id: string, opts: CommonFlags) => {
+      await load.proxy().proxy({ id, ctx: await ctx({ ...opts, quiet: false }) });
+    });
+
+  common(
+    program
+      .command("cp")
+      .description(
+        "copy files to or from the device (`:` marks its paths): support cp ID ./fix.sh :/tmp/, support cp ID :/var/log/syslog .",
+      )
+      .argument("<id>", "tunnel id")
+      .argument("<paths...>", "SRC... DST, the device's side marked with `:`"),
+    false,
+  )
+    .option("-r, --recursive", "copy directories")
+    .action(async (id: string, paths: string[], opts: CommonFlags & { recursive?: boolean }) => {
+      await load.cp().cp({ ...opts, id, paths, ctx: await ctx(opts) });
+    });
 
   common(
     program

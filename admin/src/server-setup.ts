@@ -35,6 +35,12 @@ export function serverPaths(tunnelId: TunnelId | string, interfaceName: string) 
     egressKey: `${dir}/egress`,
     egressPublicKey: `${dir}/egress.pub`,
     knownHosts: `${dir}/known_hosts`,
+    /**
+     * The egress key's ssh-agent (`support ssh-config`): it signs for stock ssh on
+     * the engineer's machine, forwarded there as a socket, and never hands the key out.
+     */
+    agentSocket: `${dir}/agent.sock`,
+    agentPid: `${dir}/agent.pid`,
   };
 }
 
@@ -59,7 +65,7 @@ export interface ServerSetupInput {
  * `$what` names the step that failed (set -e), for the error message.
  */
 const SETUP_SCRIPT = `set -eu
-root=$1 dir=$2 conf=$3 key=$4 known=$5 rules=$6
+root=$1 dir=$2 conf=$3 key=$4 known=$5 agent=$6 agentpid=$7 rules=$8
 what=
 trap 'rc=$?; [ "$rc" -eq 0 ] || [ -z "$what" ] || printf "\\n@@failed %s\\n" "$what"' EXIT
 probe() {
@@ -80,6 +86,10 @@ what="wg-quick up"; wg-quick up "$conf" >&2
 probe
 what="generating the egress key"; ssh-keygen -q -t ed25519 -N '' -C support-tunnel-egress -f "$key"
 what="creating known_hosts"; (umask 077 && : > "$known")
+# The agent lives as long as the tunnel's directory: destroy ends it (or the whole server goes).
+what="starting the egress key's agent"; (umask 077 && ssh-agent -a "$agent" -s > "$dir/agent.env")
+sed -n 's/^SSH_AGENT_PID=\\([0-9]*\\);.*/\\1/p' "$dir/agent.env" > "$agentpid"
+what="adding the egress key to its agent"; SSH_AUTH_SOCK="$agent" ssh-add -q "$key" 2>/dev/null
 what="reading the egress public key"; printf '@@egress\\n'; cat "$key.pub"
 what=
 printf '@@done\\n'`;
@@ -130,6 +140,8 @@ export async function configureServer(
       paths.wgConfig,
       paths.egressKey,
       paths.knownHosts,
+      paths.agentSocket,
+      paths.agentPid,
       renderTunnelFirewall({ interfaceName: input.interfaceName, network: input.network }),
     ],
     { timeoutMs: 120_000 },

@@ -4,6 +4,7 @@
 // outside the record. Wires the real journal and sudo to session-runner's rules,
 // and ends as the session did: with its exit code, or killed by its signal.
 import { spawn } from "node:child_process";
+import { accessSync, constants as fsConstants, statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { constants } from "node:os";
 import { SupportApiClient } from "@support-tunnel/common";
@@ -16,7 +17,10 @@ import {
   type ChildOutcome,
   type SessionInput,
   type SessionReport,
+  type TransferDeps,
+  type TransferTaps,
 } from "./session-record/session-runner";
+import type { TransferTool } from "./session-record/file-transfer";
 
 /** At most this long per report: a slow api delays the end of a session by no more. */
 const REPORT_TIMEOUT_MS = 3000;
@@ -51,6 +55,71 @@ function runOnOurTerminal(argv: readonly string[]): Promise<ChildOutcome> {
   });
 }
 
+/** Where Debian, Fedora, Arch and Alpine put each tool: the first executable one is run. */
+const TRANSFER_PROGRAMS: Record<TransferTool, readonly string[]> = {
+  sftp: [
+    "/usr/lib/openssh/sftp-server",
+    "/usr/libexec/openssh/sftp-server",
+    "/usr/lib/ssh/sftp-server",
+    "/usr/libexec/sftp-server",
+  ],
+  scp: ["/usr/bin/scp"],
+  rsync: ["/usr/bin/rsync"],
+};
+
+/**
+ * The transfer's program on the session's stdin and stdout, through pipes that
+ * the taps read; it ends once its output is all passed on ('close', not 'exit').
+ */
+function runPiped(argv: readonly string[], taps: TransferTaps): Promise<ChildOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), {
+      stdio: ["pipe", "pipe", taps.stderr ? "pipe" : "inherit"],
+    });
+    child.once("error", reject);
+    const [input, output] = [child.stdin!, child.stdout!];
+    process.stdin.on("data", (chunk: Buffer) => {
+      taps.stdin?.(chunk);
+      if (!input.write(chunk)) {
+        process.stdin.pause();
+        input.once("drain", () => process.stdin.resume());
+      }
+    });
+    process.stdin.once("end", () => input.end());
+    // The program may end before the client stops sending: what is left is dropped.
+    input.on("error", () => undefined);
+    output.on("data", (chunk: Buffer) => {
+      taps.stdout?.(chunk);
+      process.stdout.write(chunk);
+    });
+    child.stderr?.on("data", (chunk: Buffer) => taps.stderr?.(chunk));
+    child.once("close", (exitCode, signal) => {
+      process.stdin.destroy();
+      resolve({ exitCode, signal });
+    });
+  });
+}
+
+const transfers: TransferDeps = {
+  program: (tool) =>
+    TRANSFER_PROGRAMS[tool].find((p) => {
+      try {
+        accessSync(p, fsConstants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    }) ?? null,
+  isDirectory: (p) => {
+    try {
+      return statSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  },
+  runPiped,
+};
+
 async function main(): Promise<ChildOutcome> {
   if (process.getuid?.() !== 0) throw new SessionRefusedError("must run as root (through sudo)");
   const input = sessionInputFrom(process.argv.slice(2), process.env, process.stdin.isTTY === true);
@@ -63,6 +132,7 @@ async function main(): Promise<ChildOutcome> {
       run: runOnOurTerminal,
       warn: (message) => process.stderr.write(`support-tunnel: ${message}\n`),
       report: apiReporter(input),
+      transfer: transfers,
     },
     input,
   );

@@ -10,6 +10,7 @@ import {
 import { checkProviderFlags } from "../config";
 import type { Context } from "../context";
 import { closeFirstHop } from "../first-hop";
+import { removeStockSshFiles } from "../stock-ssh";
 import { ExitCode, ExitWith } from "../errors";
 import type { TunnelServerProvider } from "../providers/provider";
 import { providersFor, type ProviderFlags } from "../providers/registry";
@@ -34,7 +35,11 @@ export async function gc(options: GcOptions): Promise<GcResult> {
     providerFor,
     printer: ctx.printer,
     listable,
-    closeFirstHop: (record) => closeFirstHop(ctx.config.dir, record),
+    // With it go the files stock ssh used (ssh-config): nothing stale stays.
+    closeFirstHop: async (record) => {
+      await closeFirstHop(ctx.config.dir, record);
+      await removeStockSshFiles(ctx.config.dir, record.tunnelId);
+    },
   });
   if (result.errors.length > 0) throw new ExitWith(ExitCode.Failure);
   return result;

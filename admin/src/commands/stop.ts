@@ -11,6 +11,7 @@ import {
 } from "@support-tunnel/common";
 import type { Context } from "../context";
 import { closeFirstHop } from "../first-hop";
+import { removeStockSshFiles } from "../stock-ssh";
 import type { TunnelServerProvider } from "../providers/provider";
 import { checkProviderFlags } from "../config";
 import { providersFor, type ProviderFlags } from "../providers/registry";
@@ -38,7 +39,11 @@ export async function stop(options: StopOptions): Promise<StopResult> {
       records: ctx.records(),
       providerFor,
       printer: ctx.printer,
-      closeFirstHop: (record) => closeFirstHop(ctx.config.dir, record),
+      // With it go the files stock ssh used (ssh-config): nothing stale stays.
+      closeFirstHop: async (record) => {
+        await closeFirstHop(ctx.config.dir, record);
+        await removeStockSshFiles(ctx.config.dir, record.tunnelId);
+      },
     },
   );
 }

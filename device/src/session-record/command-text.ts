@@ -99,7 +99,8 @@ export function displayCommand(command: string): string {
   return shown.map(displayWord).join(" ");
 }
 
-export type SessionKind = "shell" | "command";
+/** `files`: an sftp, scp or rsync session (file-transfer.ts), whose files the journal lists. */
+export type SessionKind = "shell" | "command" | "files";
 
 /**
  * A shell when the session asked for none (a plain `ssh`), or for an interactive

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { supportUserSchema, tunnelIdSchema } from "@support-tunnel/common";
 import { sessionKind, type SessionKind } from "./command-text";
+import { recognizeTransfer } from "./file-transfer";
 
 export const JOURNAL_VERSION = 1;
 
@@ -108,6 +109,20 @@ export const journalEventSchema = z.discriminatedUnion("type", [
   z
     .object({
       ...base,
+      type: z.literal("file-transfer"),
+      session: sessionIdSchema,
+      tool: z.enum(["sftp", "scp", "rsync"]),
+      direction: z.enum(["upload", "download"]),
+      /** The path on the device (rsync: the first path it was given). */
+      path: text,
+      bytes: z.number().int().nonnegative(),
+      /** More than one: a summary of the session's files past the ones listed one by one. */
+      files: z.number().int().positive().optional(),
+    })
+    .passthrough(),
+  z
+    .object({
+      ...base,
       type: z.literal("stopped"),
       by: z.enum(STOPPERS),
       reason: text.nullable(),
@@ -185,7 +200,7 @@ export function sessionsOf(events: readonly JournalEvent[]): SessionSummary[] {
         tunnelId: e.tunnelId,
         supportUser: e.supportUser,
         engineer: e.engineer ?? null,
-        kind: sessionKind(e.command),
+        kind: recognizeTransfer(e.command) ? "files" : sessionKind(e.command),
         command: e.command,
         pty: e.pty,
         from: e.from,

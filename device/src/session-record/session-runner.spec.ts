@@ -233,4 +233,82 @@ describe("the session program", () => {
       { command: null, pty: true, from: null },
     );
   });
+  describe("file transfers", () => {
+    function transferDeps(log: string, piped: (readonly string[])[]): SessionRunnerDeps {
+      return deps({
+        transfer: {
+          program: (tool) =>
+            tool === "sftp" ? "/usr/lib/openssh/sftp-server" : `/usr/bin/${tool}`,
+          isDirectory: (p) => p === "/tmp/",
+          runPiped: async (argv, taps) => {
+            piped.push(argv);
+            time += 1000;
+            taps.stderr?.(Buffer.from(log));
+            taps.stdin?.(Buffer.from("C0644 3100 fix.sh\n"));
+            taps.stdin?.(Buffer.alloc(3101));
+            return { exitCode: 0, signal: null };
+          },
+        },
+      });
+    }
+
+    it("runs an sftp request with the device's sftp-server as root, and journals each file", async () => {
+      const piped: (readonly string[])[] = [];
+      const log =
+        'open "/root/fix.sh" flags WRITE,CREATE,TRUNCATE mode 0644\nclose "/root/fix.sh" bytes read 0 written 3100\n';
+      await runSession(transferDeps(log, piped), input({ command: "internal-sftp" }));
+      assert.deepEqual(ran, [], "not run as the account's shell");
+      assert.deepEqual(piped, [
+        [
+          "/usr/bin/sudo",
+          "-n",
+          "-u",
+          "root",
+          "--",
+          "/usr/lib/openssh/sftp-server",
+          "-e",
+          "-l",
+          "INFO",
+        ],
+      ]);
+      const events = (await journal.read(tunnelId))!.events;
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ["session-opened", "file-transfer", "session-closed"],
+      );
+      assert.deepEqual(events[1], {
+        v: 1,
+        at: "2030-01-01T10:02:01.000Z",
+        type: "file-transfer",
+        tunnelId,
+        session: "abababababab",
+        tool: "sftp",
+        direction: "upload",
+        path: "/root/fix.sh",
+        bytes: 3100,
+      });
+    });
+
+    it("runs scp -t with the device's scp and only the flags scp sends, naming the files it received", async () => {
+      const piped: (readonly string[])[] = [];
+      await runSession(transferDeps("", piped), input({ command: "scp -p -t /tmp/" }));
+      assert.deepEqual(piped, [
+        ["/usr/bin/sudo", "-n", "-u", "root", "--", "/usr/bin/scp", "-p", "-t", "--", "/tmp/"],
+      ]);
+      const files = (await journal.read(tunnelId))!.events.filter(
+        (e) => e.type === "file-transfer",
+      );
+      assert.deepEqual(
+        files.map((e) => e.type === "file-transfer" && [e.tool, e.direction, e.path, e.bytes]),
+        [["scp", "upload", "/tmp/fix.sh", 3100]],
+      );
+    });
+
+    it("runs a command that only looks like scp as any command, through the account's shell", async () => {
+      const piped: (readonly string[])[] = [];
+      await runSession(transferDeps("", piped), input({ command: "scp -t /tmp/ && id" }));
+      assert.deepEqual(piped, []);
+      assert.deepEqual(ran[0]!.slice(-2), ["-c", "scp -t /tmp/ && id"]);
+    });
+  });
 });

@@ -9,6 +9,15 @@ import * as path from "node:path";
 import { supportUserSchema, tunnelIdSchema } from "@support-tunnel/common";
 import type { Journal } from "../adapters/ports";
 import { isSafePath, SUDO, SUPPORT_SHELL } from "./access";
+import {
+  recognizeTransfer,
+  ScpStreamReader,
+  scpPlace,
+  SftpLogReader,
+  type MovedFile,
+  type TransferRequest,
+  type TransferTool,
+} from "./file-transfer";
 import { stampEvent, type NewJournalEvent } from "./journal";
 import { iologDirOf, sessionMarker } from "./layout";
 
@@ -100,6 +109,26 @@ export interface ChildOutcome {
   signal: NodeJS.Signals | null;
 }
 
+/** What flows through a file transfer: each tap sees the bytes of its stream. */
+export interface TransferTaps {
+  stdin?(chunk: Buffer): void;
+  stdout?(chunk: Buffer): void;
+  /** When given, the program's stderr goes here and not to the session (sftp-server's log). */
+  stderr?(chunk: Buffer): void;
+}
+
+/** How the session program runs sftp, scp and rsync: the device's own binaries, as root. */
+export interface TransferDeps {
+  /** The device's binary for a tool (never one the request names); null when it has none. */
+  program(tool: TransferTool): string | null;
+  isDirectory(path: string): boolean;
+  /** Runs argv on the session's stdin and stdout through the taps; resolves when it ends. */
+  runPiped(argv: readonly string[], taps: TransferTaps): Promise<ChildOutcome>;
+}
+
+/** Files listed one by one per session; past it, one summary line (a recursive copy of a tree). */
+const LISTED_FILES = 50;
+
 export interface SessionRunnerDeps {
   now(): number;
   random(n: number): Uint8Array;
@@ -113,6 +142,8 @@ export interface SessionRunnerDeps {
    * Best effort and bounded in time: the journal is the record, the api is told.
    */
   report?(session: SessionReport): Promise<void>;
+  /** Runs sftp, scp and rsync as root and lists their files; without it they run as commands. */
+  transfer?: TransferDeps;
 }
 
 /** What the api is told of a session: never its command or what it showed. */
@@ -171,8 +202,23 @@ export async function runSession(
   }
   // Sent while the session runs: who is in shows at once, and the session waits for nothing.
   const opened = report(null);
-  const outcome = await deps.run(sudoArgv(input, session));
+  const transfer = deps.transfer ? recognizeTransfer(input.command) : null;
+  let moved: MovedFile[] = [];
+  let outcome: ChildOutcome;
+  if (transfer && deps.transfer) {
+    ({ outcome, moved } = await runTransfer(deps.transfer, transfer, deps.warn));
+  } else {
+    outcome = await deps.run(sudoArgv(input, session));
+  }
   const ended = deps.now();
+  if (transfer) {
+    try {
+      for (const event of transferEvents(input.tunnelId, session, transfer.tool, moved))
+        await journal(event);
+    } catch (err) {
+      deps.warn(`could not record the files of session ${session}: ${(err as Error).message}`);
+    }
+  }
   let iolog: string | null = null;
   try {
     const dir = await deps.journal.iologDir(input.tunnelId, session, null);
@@ -197,4 +243,96 @@ export async function runSession(
   await opened;
   await report({ endedAt: new Date(ended).toISOString(), exitCode: outcome.exitCode });
   return outcome;
+}
+
+/**
+ * sudo as root, not as the account: copies reach root-owned places, and a file's
+ * bytes stay out of the I/O log (the journal lists the files instead). The
+ * program is the device's own; only the request's arguments are passed on.
+ */
+export function transferArgv(program: string, request: TransferRequest): string[] {
+  const args =
+    request.tool === "sftp"
+      ? // -e: the log on stderr, read here; -l INFO: each file's open and close.
+        ["-e", "-l", "INFO"]
+      : request.args;
+  return [SUDO, "-n", "-u", "root", "--", program, ...args];
+}
+
+async function runTransfer(
+  deps: TransferDeps,
+  request: TransferRequest,
+  warn: (message: string) => void,
+): Promise<{ outcome: ChildOutcome; moved: MovedFile[] }> {
+  const program = deps.program(request.tool);
+  if (program === null) {
+    warn(`${request.tool} is not installed on this device`);
+    return { outcome: { exitCode: 127, signal: null }, moved: [] };
+  }
+  const argv = transferArgv(program, request);
+  switch (request.tool) {
+    case "sftp": {
+      const log = new SftpLogReader();
+      const outcome = await deps.runPiped(argv, { stderr: (c) => log.feed(c.toString("utf8")) });
+      log.end();
+      return { outcome, moved: log.files };
+    }
+    case "scp": {
+      const place = scpPlace(
+        request,
+        request.direction === "upload" && deps.isDirectory(request.target),
+      );
+      const reader = new ScpStreamReader(request.direction, place);
+      const tap = (c: Buffer) => reader.feed(c);
+      const outcome = await deps.runPiped(
+        argv,
+        request.direction === "upload" ? { stdin: tap } : { stdout: tap },
+      );
+      return { outcome, moved: reader.files };
+    }
+    case "rsync": {
+      // rsync's own protocol is not read here: the bytes that went the file's way.
+      let bytes = 0;
+      const tap = (c: Buffer) => {
+        bytes += c.length;
+      };
+      const outcome = await deps.runPiped(
+        argv,
+        request.direction === "upload" ? { stdin: tap } : { stdout: tap },
+      );
+      return {
+        outcome,
+        moved: [{ direction: request.direction, path: request.paths[0]!, bytes }],
+      };
+    }
+  }
+}
+
+/** The journal events of a transfer's files: the first ones each, the rest summed up. */
+export function transferEvents(
+  tunnelId: string,
+  session: string,
+  tool: TransferTool,
+  moved: readonly MovedFile[],
+): NewJournalEvent[] {
+  const event = (file: MovedFile, files?: number): NewJournalEvent => ({
+    type: "file-transfer",
+    tunnelId,
+    session,
+    tool,
+    direction: file.direction,
+    path: file.path,
+    bytes: file.bytes,
+    ...(files !== undefined ? { files } : {}),
+  });
+  const events = moved.slice(0, LISTED_FILES).map((f) => event(f));
+  const rest = moved.slice(LISTED_FILES);
+  if (rest.length > 0) {
+    const bytes = rest.reduce((sum, f) => sum + f.bytes, 0);
+    const last = rest[rest.length - 1]!;
+    events.push(
+      event({ direction: last.direction, path: path.posix.dirname(last.path), bytes }, rest.length),
+    );
+  }
+  return events;
 }

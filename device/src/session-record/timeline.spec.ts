@@ -243,3 +243,55 @@ describe("formatDuration", () => {
     ]);
   });
 });
+
+describe("the timeline of file transfers", () => {
+  it("says which files support copied to and fetched from the device, and how big", () => {
+    const events: JournalEvent[] = [
+      ev("10:05:00", {
+        type: "session-opened",
+        session: "0badc0ffee01",
+        supportUser: user,
+        engineer: "alice",
+        command: "internal-sftp",
+        pty: false,
+        from: "10.99.0.2",
+      }),
+      ev("10:05:01", {
+        type: "file-transfer",
+        session: "0badc0ffee01",
+        tool: "sftp",
+        direction: "upload",
+        path: "/tmp/fix.sh",
+        bytes: 3100,
+      }),
+      ev("10:05:01.5", {
+        type: "file-transfer",
+        session: "0badc0ffee01",
+        tool: "sftp",
+        direction: "download",
+        path: "/var/log/syslog\u001b[2J",
+        bytes: 1_200_000,
+      }),
+      ev("10:05:02", {
+        type: "session-closed",
+        session: "0badc0ffee01",
+        exitCode: 0,
+        signal: null,
+        durationMs: 2000,
+        iolog: null,
+      }),
+    ];
+    const text = renderTimeline(
+      tunnelId,
+      parseJournal(events.map((e) => JSON.stringify(e)).join("\n")).events,
+      utc,
+    );
+    assert.match(
+      text,
+      /10:05:00 {2}alice transferred files with sftp \(exit 0, 2\.0 s\) {2}\[0badc0ffee01\]/,
+    );
+    assert.match(text, /10:05:01 {2}alice copied fix\.sh to \/tmp\/ \(3\.1 kB\)/);
+    assert.match(text, /alice fetched \/var\/log\/syslog.*\(1\.2 MB\)/);
+    assert.ok(!text.includes("\u001b"), "a file name cannot drive the customer's terminal");
+  });
+});

@@ -4,6 +4,7 @@
 // printable, so a record cannot drive the customer's terminal.
 import { printable, renderTable } from "@support-tunnel/common";
 import { displayCommand } from "./command-text";
+import { formatBytes, recognizeTransfer } from "./file-transfer";
 import { sessionsOf, type JournalEvent, type SessionSummary } from "./journal";
 
 export interface TimeOptions {
@@ -72,6 +73,14 @@ function sessionLine(s: SessionSummary, tunnelEnded: boolean, options: TimeOptio
       ? `${who(s)} opened a shell at ${start} (its end was not recorded)${tag}`
       : `${who(s)} has a shell open since ${start}${tag}`;
   }
+  if (s.kind === "files") {
+    const tool = recognizeTransfer(s.command)?.tool ?? "files";
+    if (s.endedAt !== null)
+      return `${who(s)} transferred files with ${tool} (${outcome(s)}, ${formatDuration(s.durationMs ?? 0)})${tag}`;
+    return tunnelEnded
+      ? `${who(s)} transferred files with ${tool} (its end was not recorded)${tag}`
+      : `${who(s)} is transferring files with ${tool} (since ${formatClock(s.startedAt, options)})${tag}`;
+  }
   const command = printable(displayCommand(s.command ?? ""));
   if (s.endedAt !== null)
     return `${who(s)} ran: ${command} (${outcome(s)}, ${formatDuration(s.durationMs ?? 0)})${tag}`;
@@ -118,6 +127,30 @@ function eventLine(e: JournalEvent, options: TimeOptions): string | null {
   }
 }
 
+/** `alice copied fix.sh to /tmp/ (3.1 kB)`, `alice fetched /var/log/syslog (1.2 MB)`. */
+function fileLine(
+  e: Extract<JournalEvent, { type: "file-transfer" }>,
+  s: SessionSummary | undefined,
+): string {
+  const by = s ? who(s) : "support";
+  const size = formatBytes(e.bytes);
+  const tag = `  [${e.session}]`;
+  const where = printable(e.path);
+  if (e.files !== undefined && e.files > 1)
+    return e.direction === "upload"
+      ? `${by} copied ${e.files} more files to ${where}/ (${size})${tag}`
+      : `${by} fetched ${e.files} more files from ${where}/ (${size})${tag}`;
+  if (e.tool === "rsync")
+    return e.direction === "upload"
+      ? `${by} copied files to ${where} with rsync (${size})${tag}`
+      : `${by} fetched ${where} with rsync (${size})${tag}`;
+  if (e.direction === "download") return `${by} fetched ${where} (${size})${tag}`;
+  const slash = e.path.lastIndexOf("/");
+  const name = printable(e.path.slice(slash + 1));
+  const dir = printable(slash >= 0 ? e.path.slice(0, slash + 1) : "./");
+  return `${by} copied ${name} to ${dir} (${size})${tag}`;
+}
+
 /** One line of a timeline: when, and what happened, for a person (printable). */
 export interface TimelineEntry {
   at: string;
@@ -138,6 +171,8 @@ export function timelineEntries(
       const s = sessions.get(e.session)!;
       const ended = stoppedAt !== undefined && Date.parse(stoppedAt) >= Date.parse(s.startedAt);
       text = sessionLine(s, ended, options);
+    } else if (e.type === "file-transfer") {
+      text = fileLine(e, sessions.get(e.session));
     } else {
       text = eventLine(e, options);
     }

@@ -46,12 +46,17 @@ function who(s: RecordedSession): string {
   return printable(s.engineer ?? s.supportUser);
 }
 
+/** The page knows shells and commands: a file transfer shows as its command. */
+function pageKind(s: RecordedSession): "shell" | "command" {
+  return s.kind === "shell" ? "shell" : "command";
+}
+
 function toSession(s: RecordedSession): SessionSummary {
   return {
     sessionId: s.session,
     engineer: who(s),
-    kind: s.kind,
-    ...(s.kind === "command" ? { command: printable(displayCommand(s.command ?? "")) } : {}),
+    kind: pageKind(s),
+    ...(pageKind(s) === "command" ? { command: printable(displayCommand(s.command ?? "")) } : {}),
     startedAt: s.startedAt,
     ...(s.endedAt !== null ? { endedAt: s.endedAt } : {}),
     ...(s.exitCode !== null ? { exitCode: s.exitCode } : {}),
@@ -128,7 +133,12 @@ export function journalRecordProviders(journal: Journal): SessionRecordProviders
       const events = (await eventsOf(tunnelId)) ?? [];
       return sessionsOf(events)
         .filter((s) => s.endedAt === null)
-        .map((s) => ({ engineer: who(s), since: s.startedAt, kind: s.kind, sessionId: s.session }));
+        .map((s) => ({
+          engineer: who(s),
+          since: s.startedAt,
+          kind: pageKind(s),
+          sessionId: s.session,
+        }));
     },
 
     async facts(tunnelId): Promise<RecordedFacts> {

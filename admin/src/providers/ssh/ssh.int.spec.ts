@@ -85,7 +85,7 @@ describe("ssh provider on a host of its own (lab)", function () {
   const hasTable = async (iface: string) =>
     (await host.exec("nft", ["list", "table", "inet", iface])).exitCode === 0;
 
-  it("gives each tunnel its own port, and destroy removes only that tunnel's interface, nftables table and directory", async () => {
+  it("gives each tunnel its own port, and destroy removes only that tunnel's interface, nftables table, agent and directory", async () => {
     const expiresAt = new Date(Date.now() + 3600_000);
     const a = await sut.obtain({ tunnelId: A, expiresAt });
     const b = await sut.obtain({ tunnelId: B, expiresAt });
@@ -102,7 +102,29 @@ describe("ssh provider on a host of its own (lab)", function () {
         "both tunnels are listed",
       );
 
+      // The egress key's agent (support ssh-config) holds the key, and goes with the tunnel.
+      const agentOf = serverPaths(A, a.interfaceName);
+      const listed = await host.exec("ssh-add", ["-l"], {
+        env: { SSH_AUTH_SOCK: agentOf.agentSocket },
+      });
+      assert.equal(listed.exitCode, 0, listed.stderr);
+      assert.match(listed.stdout, /support-tunnel-egress \(ED25519\)/);
+      const agentPid = (await host.readFile(agentOf.agentPid)).trim();
+      assert.match(agentPid, /^\d+$/);
+
       await sut.destroy({ instanceId: a.instanceId, tunnelId: A });
+      // Ended: gone, or a zombie its new parent has not reaped yet (the lab shares the pid space).
+      const alive = await host.exec("sh", [
+        "-c",
+        'kill -0 "$1" 2>/dev/null && ! grep -q "^State:.*Z" "/proc/$1/status"',
+        "sh",
+        agentPid,
+      ]);
+      assert.notEqual(
+        alive.exitCode,
+        0,
+        `a's agent ended: ${(await host.exec("cat", [`/proc/${agentPid}/status`])).stdout.slice(0, 200)}`,
+      );
       assert.ok(!(await links()).includes(interfaceName(A, "server")), "a's interface is gone");
       assert.ok(!(await exists(serverPaths(A, a.interfaceName).dir)), "and its directory");
       assert.ok(!(await hasTable(a.interfaceName)), "and its nftables table");
