@@ -35,6 +35,8 @@ export function serverPaths(tunnelId: TunnelId | string, interfaceName: string) 
     egressKey: `${dir}/egress`,
     egressPublicKey: `${dir}/egress.pub`,
     knownHosts: `${dir}/known_hosts`,
+    /** The device hop's ControlMaster socket (system-ssh.ts deviceHopArgv). */
+    deviceControl: `${dir}/device.ctl`,
   };
 }
 

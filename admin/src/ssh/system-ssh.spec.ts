@@ -108,6 +108,18 @@ describe("deviceHopArgv", () => {
     assert.equal(options.get("UpdateHostKeys"), "no");
   });
 
+  it("shares one connection to the device per tunnel, its socket in the tunnel's own directory", () => {
+    const options = sshOptions(deviceHopArgv(hop, ["true"], false));
+    assert.equal(options.get("ControlMaster"), "auto");
+    assert.equal(
+      options.get("ControlPath"),
+      `/var/lib/support-tunnel-server/${hop.tunnelId}/device.ctl`,
+    );
+    assert.equal(options.get("ControlPersist"), "yes");
+    // OpenSSH binds a name 17 bytes longer than the path first: a Unix socket takes 108.
+    assert.ok(Buffer.byteLength(options.get("ControlPath")!) + 17 < 108);
+  });
+
   it("accepts a new host key only on first contact", () => {
     const first = sshOptions(deviceHopArgv(hop, ["true"], false, { firstContact: true }));
     assert.equal(first.get("StrictHostKeyChecking"), "accept-new");

@@ -101,6 +101,14 @@ export function serverSshArgs(
  * `firstContact` (create, once the device reports it is up) accepts a new key:
  * the tunnel's known_hosts is empty then, and the only peer on the interface is
  * the device that holds the PSK.
+ *
+ * The hop is multiplexed: the first one (create's first contact) stays as a
+ * ControlMaster on the server, its socket in the tunnel's 0700 directory, for as
+ * long as the tunnel (ServerAlive ends it when the device goes; the provider's
+ * destroy ends it with the server), so a later command opens only a channel, not
+ * a connection with its key exchange. The host key was checked when that
+ * connection was made, and each channel is still a session of its own through
+ * the device's forced session program, recorded as before.
  */
 export function deviceHopArgv(
   hop: DeviceHop,
@@ -141,6 +149,12 @@ export function deviceHopArgv(
     "-o",
     `StrictHostKeyChecking=${options.firstContact ? "accept-new" : "yes"}`,
     ...COMMON_OPTIONS,
+    "-o",
+    "ControlMaster=auto",
+    "-o",
+    `ControlPath=${paths.deviceControl}`,
+    "-o",
+    "ControlPersist=yes",
     ...(tty ? ["-tt"] : ["-T"]),
     `${hop.supportUser}@${hop.deviceAddress}`,
     "--",

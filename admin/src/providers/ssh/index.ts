@@ -181,12 +181,14 @@ export class SshProvider implements TunnelServerProvider {
     await this.run(target, [
       "sh",
       "-c",
-      'if [ -f "$1" ]; then wg-quick down "$1" >/dev/null 2>&1 || true; fi; ip link del dev "$2" 2>/dev/null || true; nft delete table inet "$3" 2>/dev/null || true; rm -rf -- "$4"',
+      'if [ -S "$5" ]; then ssh -F none -o ControlPath="$5" -O exit device >/dev/null 2>&1 || true; fi; if [ -f "$1" ]; then wg-quick down "$1" >/dev/null 2>&1 || true; fi; ip link del dev "$2" 2>/dev/null || true; nft delete table inet "$3" 2>/dev/null || true; rm -rf -- "$4"',
       "sh",
       paths.wgConfig,
       iface,
       tunnelFirewallTable(iface),
       paths.dir,
+      // The device hop's shared connection (system-ssh.ts) goes with the tunnel.
+      paths.deviceControl,
     ]);
   }
 
