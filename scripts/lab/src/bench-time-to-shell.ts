@@ -190,7 +190,7 @@ async function oursTimeToShell(world: DemoWorld, device: Device): Promise<string
     const create = world.supportProcess(["create", tunnelId, "--psk", "-"], {
       input: presharedKey + "\n",
     });
-    timestampLines(create.stderr!, started, createLines);
+    timestampLines(create.stderr, started, createLines);
     const created = await create;
     createLines.push({ at: (performance.now() - started) / 1000, line: "create exited" });
     if (created.exitCode !== 0) throw new Error(`create failed: ${String(created.stderr)}`);
