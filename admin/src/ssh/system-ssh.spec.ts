@@ -120,6 +120,12 @@ describe("deviceHopArgv", () => {
     assert.ok(Buffer.byteLength(options.get("ControlPath")!) + 17 < 108);
   });
 
+  it("opens the connection on first contact without running anything on the device", () => {
+    const argv = deviceHopArgv(hop, ["true"], false, { firstContact: true });
+    assert.deepEqual(argv.slice(-3), ["-N", "-f", "support1a2b@10.20.30.1"]);
+    assert.ok(!argv.includes("--"), "no command, so no session on the device");
+  });
+
   it("accepts a new host key only on first contact", () => {
     const first = sshOptions(deviceHopArgv(hop, ["true"], false, { firstContact: true }));
     assert.equal(first.get("StrictHostKeyChecking"), "accept-new");

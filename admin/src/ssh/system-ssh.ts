@@ -100,7 +100,7 @@ export function serverSshArgs(
  * and the device's host key is checked strictly under the tunnel's alias. Only
  * `firstContact` (create, once the device reports it is up) accepts a new key:
  * the tunnel's known_hosts is empty then, and the only peer on the interface is
- * the device that holds the PSK.
+ * the device that holds the PSK; it runs no command (`inner` is ignored).
  *
  * The hop is multiplexed: the first one (create's first contact) stays as a
  * ControlMaster on the server, its socket in the tunnel's 0700 directory, for as
@@ -155,10 +155,12 @@ export function deviceHopArgv(
     `ControlPath=${paths.deviceControl}`,
     "-o",
     "ControlPersist=yes",
-    ...(tty ? ["-tt"] : ["-T"]),
+    // First contact opens the connection, pins the key and goes to the background
+    // as the master (-N -f): no session, so nothing runs on the device and the
+    // customer's record holds only what the engineer ran.
+    ...(options.firstContact ? ["-N", "-f"] : tty ? ["-tt"] : ["-T"]),
     `${hop.supportUser}@${hop.deviceAddress}`,
-    "--",
-    shellQuote(inner),
+    ...(options.firstContact ? [] : ["--", shellQuote(inner)]),
   ];
 }
 
