@@ -37,17 +37,18 @@ async function loadExeca(): Promise<typeof import("execa").execa> {
 }
 
 /**
- * The first hop to the device (create, once it reports it is up): `true` as the
- * support user, accepting the device's host key into the tunnel's empty
- * known_hosts on the server, under the tunnel's alias. With `controlPath`, the
- * connection to the server stays open for the commands that follow.
+ * The first hop to the device (create, once it reports it is up): authenticates
+ * as the support user, accepting the device's host key into the tunnel's empty
+ * known_hosts on the server, under the tunnel's alias, and stays on the server
+ * as the device hop's master, running nothing on the device. With `controlPath`,
+ * the connection to the server stays open for the commands that follow too.
  */
 export async function pinDeviceHostKey(
   record: ServerRecord,
   hop: DeviceHop,
   controlPath?: string,
 ): Promise<void> {
-  const args = throughServerArgs(record.server.ssh, record.knownHostsPath, hop, ["true"], false, {
+  const args = throughServerArgs(record.server.ssh, record.knownHostsPath, hop, [], false, {
     firstContact: true,
     controlPath,
   });

@@ -41,6 +41,8 @@ export function serverPaths(tunnelId: TunnelId | string, interfaceName: string) 
      */
     agentSocket: `${dir}/agent.sock`,
     agentPid: `${dir}/agent.pid`,
+    /** The device hop's ControlMaster socket (system-ssh.ts deviceHopArgv). */
+    deviceControl: `${dir}/device.ctl`,
   };
 }
 

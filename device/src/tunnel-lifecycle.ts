@@ -440,16 +440,30 @@ export class TunnelLifecycle {
         }),
       );
       const configPath = await store.writeWgConfig(record.interface, text);
-      await wg.up(configPath);
-      await users.create(record.supportUser, note);
-      await users.grantSudo(
-        record.supportUser,
-        renderSudoers({ supportUser: record.supportUser, tunnelId: record.tunnelId, logDir, note }),
-      );
-      await users.authorize(
-        record.supportUser,
-        authorizedKeysLine({ from: addrs.server, sshPublicKey: payload.sshPublicKey, command }),
-      );
+      // WireGuard comes up while the account is made: neither needs the other,
+      // and each is a few programs run one after the other (wg-quick; useradd,
+      // usermod, visudo). Both have settled before anything is undone or reported.
+      const settled = await Promise.allSettled([
+        wg.up(configPath),
+        (async () => {
+          await users.create(record.supportUser, note);
+          await users.grantSudo(
+            record.supportUser,
+            renderSudoers({
+              supportUser: record.supportUser,
+              tunnelId: record.tunnelId,
+              logDir,
+              note,
+            }),
+          );
+          await users.authorize(
+            record.supportUser,
+            authorizedKeysLine({ from: addrs.server, sshPublicKey: payload.sshPublicKey, command }),
+          );
+        })(),
+      ]);
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) throw failed.reason;
       await this.runHooks("postUp", connecting, true);
     } catch (err) {
       log(`connecting tunnel ${record.tunnelId} failed: ${(err as Error).message}; undoing`);

@@ -189,6 +189,7 @@ function harness(options: {
     connectShell: async () => shell,
     records: store,
     pinHostKey: async () => void calls.push("pin"),
+    serverConfigured: () => void calls.push("server configured"),
     pinDeviceHostKey: async (_record, hop) => {
       calls.push("pin device");
       pinnedHops.push(hop);
@@ -213,7 +214,16 @@ describe("create", () => {
     const h = harness({ polls: [view(TunnelState.Running)] });
     const result = await approveWithNewServer(ID, {}, h.deps);
     assert.equal(result.tunnel.state, TunnelState.Running);
-    assert.deepEqual(h.calls, ["preflight", "obtain", "pin", "dispose", "approve", "pin device"]);
+    // The first hop can be opened from "server configured" on, while the device comes up.
+    assert.deepEqual(h.calls, [
+      "preflight",
+      "obtain",
+      "pin",
+      "dispose",
+      "server configured",
+      "approve",
+      "pin device",
+    ]);
     const body = h.approvals[0]!;
     const payload = openApproval({
       sealed: body.approval,

@@ -28,7 +28,7 @@ import { checkProviderFlags, chooseProvider } from "../config";
 import type { Context } from "../context";
 import { recordDisagreements } from "../device-access";
 import { CliError, ExitCode } from "../errors";
-import { closeFirstHop, controlSocketPath, prepareControlDir } from "../first-hop";
+import { closeFirstHop, controlSocketPath, openFirstHop, prepareControlDir } from "../first-hop";
 import type { TunnelServer, TunnelServerProvider } from "../providers/provider";
 import { providersFor, type ProviderFlags } from "../providers/registry";
 import { configureServer } from "../server-setup";
@@ -75,6 +75,11 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
     controller.abort(new CliError("interrupted", ExitCode.Interrupted));
   };
   process.on("SIGINT", onSigint);
+  // The first hop to the server (first-hop.ts) is opened while the device brings
+  // the tunnel up, so first contact pays only the hop to the device; it stays
+  // open for the commands that follow, and is closed if create fails.
+  let firstHop: { record: ServerRecord; opened: Promise<void> } | null = null;
+  const controlPath = controlSocketPath(ctx.config.dir, tunnelId);
   try {
     return await approveWithNewServer(
       tunnelId,
@@ -86,20 +91,29 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
         connectShell: connectNodeSsh,
         records: ctx.records(),
         pinHostKey,
-        // The first hop to the server stays open for the commands that follow.
+        serverConfigured: (record) => {
+          if (!controlPath) return;
+          const opened = prepareControlDir(ctx.config.dir)
+            .then(() => openFirstHop(record, controlPath))
+            .catch(() => undefined); // best effort: the pin below then makes the first hop itself
+          firstHop = { record, opened };
+        },
         pinDeviceHostKey: async (record, hop) => {
-          const controlPath = controlSocketPath(ctx.config.dir, record.tunnelId);
-          if (controlPath) await prepareControlDir(ctx.config.dir);
-          await pinDeviceHostKey(record, hop, controlPath ?? undefined).catch(async (err) => {
-            await closeFirstHop(ctx.config.dir, record).catch(() => undefined);
-            throw err;
-          });
+          await firstHop?.opened;
+          await pinDeviceHostKey(record, hop, controlPath ?? undefined);
         },
         readPsk: () => readPsk(options.psk, ctx, controller.signal),
         printer: ctx.printer,
         signal: controller.signal,
       },
     );
+  } catch (err) {
+    const opened = firstHop as { record: ServerRecord; opened: Promise<void> } | null;
+    if (opened) {
+      await opened.opened;
+      await closeFirstHop(ctx.config.dir, opened.record).catch(() => undefined);
+    }
+    throw err;
   } finally {
     process.off("SIGINT", onSigint);
   }
@@ -157,6 +171,8 @@ export interface CreateDeps {
   records: ServerRecordStore;
   /** Writes the per-tunnel known_hosts that pins the server's host key. */
   pinHostKey: (path: string, server: TunnelServer) => Promise<void>;
+  /** Told once the server is configured (its host key pinned), to start what can start early. */
+  serverConfigured?: (record: ServerRecord) => void;
   /** First contact with the device over the tunnel: pins its SSH host key on the server. */
   pinDeviceHostKey: (record: ServerRecord, hop: DeviceHop) => Promise<void>;
   readPsk: () => Promise<string>;
@@ -283,6 +299,7 @@ export async function approveWithNewServer(
     }
     setupStep.done("server configured");
     checkAborted(signal);
+    deps.serverConfigured?.(record);
 
     const approval = sealApproval({
       payload: {

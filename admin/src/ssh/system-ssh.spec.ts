@@ -108,6 +108,24 @@ describe("deviceHopArgv", () => {
     assert.equal(options.get("UpdateHostKeys"), "no");
   });
 
+  it("shares one connection to the device per tunnel, its socket in the tunnel's own directory", () => {
+    const options = sshOptions(deviceHopArgv(hop, ["true"], false));
+    assert.equal(options.get("ControlMaster"), "auto");
+    assert.equal(
+      options.get("ControlPath"),
+      `/var/lib/support-tunnel-server/${hop.tunnelId}/device.ctl`,
+    );
+    assert.equal(options.get("ControlPersist"), "yes");
+    // OpenSSH binds a name 17 bytes longer than the path first: a Unix socket takes 108.
+    assert.ok(Buffer.byteLength(options.get("ControlPath")!) + 17 < 108);
+  });
+
+  it("opens the connection on first contact without running anything on the device", () => {
+    const argv = deviceHopArgv(hop, ["true"], false, { firstContact: true });
+    assert.deepEqual(argv.slice(-3), ["-N", "-f", "support1a2b@10.20.30.1"]);
+    assert.ok(!argv.includes("--"), "no command, so no session on the device");
+  });
+
   it("accepts a new host key only on first contact", () => {
     const first = sshOptions(deviceHopArgv(hop, ["true"], false, { firstContact: true }));
     assert.equal(first.get("StrictHostKeyChecking"), "accept-new");

@@ -100,7 +100,15 @@ export function serverSshArgs(
  * and the device's host key is checked strictly under the tunnel's alias. Only
  * `firstContact` (create, once the device reports it is up) accepts a new key:
  * the tunnel's known_hosts is empty then, and the only peer on the interface is
- * the device that holds the PSK.
+ * the device that holds the PSK; it runs no command (`inner` is ignored).
+ *
+ * The hop is multiplexed: the first one (create's first contact) stays as a
+ * ControlMaster on the server, its socket in the tunnel's 0700 directory, for as
+ * long as the tunnel (ServerAlive ends it when the device goes; the provider's
+ * destroy ends it with the server), so a later command opens only a channel, not
+ * a connection with its key exchange. The host key was checked when that
+ * connection was made, and each channel is still a session of its own through
+ * the device's forced session program, recorded as before.
  */
 export function deviceHopArgv(
   hop: DeviceHop,
@@ -141,10 +149,18 @@ export function deviceHopArgv(
     "-o",
     `StrictHostKeyChecking=${options.firstContact ? "accept-new" : "yes"}`,
     ...COMMON_OPTIONS,
-    ...(tty ? ["-tt"] : ["-T"]),
+    "-o",
+    "ControlMaster=auto",
+    "-o",
+    `ControlPath=${paths.deviceControl}`,
+    "-o",
+    "ControlPersist=yes",
+    // First contact opens the connection, pins the key and goes to the background
+    // as the master (-N -f): no session, so nothing runs on the device and the
+    // customer's record holds only what the engineer ran.
+    ...(options.firstContact ? ["-N", "-f"] : tty ? ["-tt"] : ["-T"]),
     `${hop.supportUser}@${hop.deviceAddress}`,
-    "--",
-    shellQuote(inner),
+    ...(options.firstContact ? [] : ["--", shellQuote(inner)]),
   ];
 }
 

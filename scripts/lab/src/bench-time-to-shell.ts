@@ -62,19 +62,148 @@ async function timeToFirstOutput(
   return ((first ?? performance.now()) - start) / 1000;
 }
 
+/**
+ * The phases of time to shell, each the first line of `support create`'s stderr
+ * or of the agent's log that marks its end, in the order they happen. Their
+ * times come from when the line was seen, so a phase's figure is the gap since
+ * the phase before it.
+ */
+const PHASES: { name: string; from: "create" | "agent"; line: RegExp }[] = [
+  { name: "api checks (whoami, tunnel, psk, preflight)", from: "create", line: /^… obtaining/ },
+  { name: "provider: server ready", from: "create", line: /^✓ tunnel server/ },
+  { name: "server setup script", from: "create", line: /^✓ server configured/ },
+  { name: "approval posted", from: "create", line: /^approval posted/ },
+  { name: "device's long-poll woken", from: "agent", line: /: started$/ },
+  { name: "device up (WireGuard, user), reported", from: "agent", line: / is up: support user/ },
+  { name: "create sees running", from: "create", line: /^✓ device connected/ },
+  { name: "first contact, host key pinned", from: "create", line: /^✓ device's SSH host key/ },
+  { name: "create exits", from: "create", line: /^create exited$/ },
+];
+const FIRST_OUTPUT = "`command` first output";
+
+/** Seconds from `started` at which each line of a stream was seen. */
+function timestampLines(
+  stream: NodeJS.ReadableStream,
+  started: number,
+  into: { at: number; line: string }[],
+): void {
+  let rest = "";
+  stream.on("data", (chunk: Buffer) => {
+    const at = (performance.now() - started) / 1000;
+    const lines = (rest + chunk.toString("utf8")).split("\n");
+    rest = lines.pop()!;
+    for (const line of lines) into.push({ at, line });
+  });
+}
+
+/**
+ * Follows a growing log file, timestamping each new line when first seen (every
+ * 10 ms: the agent writes to a file, not to us). Returns a stop function.
+ */
+function followLog(
+  file: string,
+  started: number,
+  into: { at: number; line: string }[],
+): () => void {
+  let offset = fs.existsSync(file) ? fs.statSync(file).size : 0;
+  let rest = "";
+  const read = () => {
+    const size = fs.existsSync(file) ? fs.statSync(file).size : 0;
+    if (size <= offset) return;
+    const fd = fs.openSync(file, "r");
+    const buf = Buffer.alloc(size - offset);
+    fs.readSync(fd, buf, 0, buf.length, offset);
+    fs.closeSync(fd);
+    offset = size;
+    const at = (performance.now() - started) / 1000;
+    const lines = (rest + buf.toString("utf8")).split("\n");
+    rest = lines.pop()!;
+    for (const line of lines) into.push({ at, line });
+  };
+  const timer = setInterval(read, 10);
+  return () => {
+    read();
+    clearInterval(timer);
+  };
+}
+
+/** Each phase's end, in seconds from create's start (null when its line was not seen). */
+type PhaseEnds = Map<string, number | null>;
+const phaseRuns: PhaseEnds[] = [];
+
+function phaseEnds(
+  create: { at: number; line: string }[],
+  agent: { at: number; line: string }[],
+  tunnelId: string,
+  firstOutput: number,
+): PhaseEnds {
+  const ends: PhaseEnds = new Map();
+  for (const phase of PHASES) {
+    const lines = phase.from === "create" ? create : agent.filter((l) => l.line.includes(tunnelId));
+    ends.set(phase.name, lines.find((l) => phase.line.test(l.line.trim()))?.at ?? null);
+  }
+  ends.set(FIRST_OUTPUT, firstOutput);
+  return ends;
+}
+
+/** `phase +gap (at)` for one run, each gap since the previous phase seen. */
+function describePhases(ends: PhaseEnds): string {
+  let previous = 0;
+  const parts: string[] = [];
+  for (const [name, at] of ends) {
+    if (at === null) {
+      parts.push(`${name} ?`);
+      continue;
+    }
+    parts.push(`${name} +${(at - previous).toFixed(2)} (${at.toFixed(2)})`);
+    previous = at;
+  }
+  return parts.join("; ");
+}
+
+/** The median gap of each phase over the runs, and the share of the median total. */
+function phaseSummary(runs: PhaseEnds[]): string[] {
+  if (runs.length === 0) return [];
+  const gaps = new Map<string, number[]>();
+  for (const ends of runs) {
+    let previous = 0;
+    for (const [name, at] of ends) {
+      if (at === null) continue;
+      gaps.set(name, [...(gaps.get(name) ?? []), at - previous]);
+      previous = at;
+    }
+  }
+  return [
+    "time to shell by phase (median gap since the phase before, over the runs):",
+    ...[...gaps].map(([name, g]) => `  ${name}: ${figures(g).median.toFixed(3)} s`),
+  ];
+}
+
 /** Ours: approve with `support create`, then the first command's output. */
 async function oursTimeToShell(world: DemoWorld, device: Device): Promise<string> {
   const { tunnelId, presharedKey } = await world.request(device, "benchmark");
+  const createLines: { at: number; line: string }[] = [];
+  const agentLines: { at: number; line: string }[] = [];
   const started = performance.now();
-  const created = await world.support(["create", tunnelId, "--psk", "-"], {
-    input: presharedKey + "\n",
-  });
-  if (created.exitCode !== 0) throw new Error(`create failed: ${created.stderr}`);
-  const seconds = await timeToFirstOutput(
-    started,
-    world.supportProcess(["command", tunnelId, "--", "hostname"]),
-  );
-  times.ours.push(seconds);
+  const stopFollowing = followLog(world.agentLogPath("device"), started, agentLines);
+  try {
+    const create = world.supportProcess(["create", tunnelId, "--psk", "-"], {
+      input: presharedKey + "\n",
+    });
+    timestampLines(create.stderr, started, createLines);
+    const created = await create;
+    createLines.push({ at: (performance.now() - started) / 1000, line: "create exited" });
+    if (created.exitCode !== 0) throw new Error(`create failed: ${String(created.stderr)}`);
+    const seconds = await timeToFirstOutput(
+      started,
+      world.supportProcess(["command", tunnelId, "--", "hostname"]),
+    );
+    times.ours.push(seconds);
+    stopFollowing();
+    phaseRuns.push(phaseEnds(createLines, agentLines, tunnelId, seconds));
+  } finally {
+    stopFollowing();
+  }
   return tunnelId;
 }
 
@@ -286,6 +415,7 @@ export async function bench(runs: number, log = (l: string) => process.stderr.wr
       log(
         `run ${i}/${runs}: time to shell ${times.ours.at(-1)!.toFixed(2)} s, floor ${times.floor.at(-1)!.toFixed(2)} s`,
       );
+      log(`run ${i}/${runs}: phases, s: ${describePhases(phaseRuns.at(-1)!)}`);
       for (let j = 0; j < 2; j++) {
         commands.ours.push(await oursCommand(world, tunnelId));
         commands.floor.push(await floorCommand(world, tunnelId));
@@ -306,6 +436,7 @@ export async function bench(runs: number, log = (l: string) => process.stderr.wr
       const f = figures(floor);
       return { measure, floorIs, ours: o, floor: f, ratio: o.median / f.median };
     };
+    for (const line of phaseSummary(phaseRuns)) log(line);
     return [
       compare(
         "time to shell",

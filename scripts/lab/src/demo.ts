@@ -94,7 +94,7 @@ export class DemoWorld {
       env: { SUPPORT_API_URL: this.api.url },
       stdin: "ignore",
       stdout: { file: path.join(this.tmp, `agent-${name}.out.log`) },
-      stderr: { file: path.join(this.tmp, `agent-${name}.err.log`) },
+      stderr: { file: this.agentLogPath(name) },
     });
     this.agents.push(agent);
     return device;
@@ -141,6 +141,11 @@ export class DemoWorld {
       timeout: options.timeoutMs ?? 120_000,
       reject: false,
     });
+  }
+
+  /** Where the agent of device host `name` writes its log (stderr). */
+  agentLogPath(name: string): string {
+    return path.join(this.tmp, `agent-${name}.err.log`);
   }
 
   /** The agents' output, for a failure report. */

@@ -4,11 +4,11 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { requirePrerequisite } from "@support-tunnel/testkit";
+import { requirePrerequisite, waitFor } from "@support-tunnel/testkit";
 import { execa } from "execa";
 import type { LabHost } from "./host";
 import { missingLab } from "./prerequisites";
-import { DemoWorld } from "./demo";
+import { DEVICE_BIN, DemoWorld } from "./demo";
 
 interface Record {
   server: { instanceId: string; ssh: { port: number } };
@@ -79,6 +79,56 @@ describe("support's first hop to the tunnel server (lab)", function () {
     const stopped = await world.support(["stop", id]);
     assert.equal(stopped.exitCode, 0, stopped.stderr);
     assert.ok(!fs.existsSync(socketOf(id)), "stop closes the first hop and removes its socket");
+  });
+
+  /** Server → device SSH connections the device's sshd holds (port 22). */
+  async function connectionsToDevice(): Promise<number> {
+    const ss = await device.exec("ss", [
+      "-Htn",
+      "state",
+      "established",
+      "(",
+      "sport",
+      "=",
+      ":22",
+      ")",
+    ]);
+    assert.equal(ss.exitCode, 0, ss.stderr);
+    return ss.stdout.split("\n").filter((l) => l.trim()).length;
+  }
+
+  it("repeated commands share one connection to the device, each still its own recorded session", async () => {
+    const id = await openTunnel();
+    // create's first contact is the one connection; commands only open channels on it.
+    assert.equal(await connectionsToDevice(), 1);
+    for (const word of ["first", "second"]) {
+      const r = await world.support(["command", id, "--", "echo", word]);
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.equal(r.stdout.trim(), word);
+      assert.equal(await connectionsToDevice(), 1, "the device's sshd still sees one connection");
+    }
+    const listed = await device.exec(process.execPath, [DEVICE_BIN, "sessions", id, "--json"], {
+      timeoutMs: 60_000,
+    });
+    assert.equal(listed.exitCode, 0, listed.stderr);
+    const { sessions } = JSON.parse(listed.stdout) as {
+      sessions: { session: string; displayCommand: string | null }[];
+    };
+    const echoes = sessions.filter((s) => s.displayCommand?.startsWith("echo "));
+    assert.deepEqual(
+      echoes.map((s) => s.displayCommand),
+      ["echo first", "echo second"],
+      "each command is a session of its own in the device's record",
+    );
+    assert.notEqual(echoes[0]!.session, echoes[1]!.session);
+    const stopped = await world.support(["stop", id]);
+    assert.equal(stopped.exitCode, 0, stopped.stderr);
+    // The device ends it as it tears the tunnel down (its support user's processes go).
+    await waitFor(
+      async () => (await connectionsToDevice()) === 0,
+      "the connection to the device to end with the tunnel",
+      30_000,
+    );
   });
 
   it("a command made with no open first hop opens one that the next command reuses", async () => {

@@ -182,13 +182,15 @@ export class SshProvider implements TunnelServerProvider {
       "sh",
       "-c",
       // The egress key's agent first: once its directory is gone, nothing names its pid.
-      'pid=$(cat "$5" 2>/dev/null || true); case "$pid" in ""|*[!0-9]*) ;; *) kill "$pid" 2>/dev/null || true;; esac; if [ -f "$1" ]; then wg-quick down "$1" >/dev/null 2>&1 || true; fi; ip link del dev "$2" 2>/dev/null || true; nft delete table inet "$3" 2>/dev/null || true; rm -rf -- "$4"',
+      // Then the device hop's shared connection (system-ssh.ts), which goes with the tunnel.
+      'pid=$(cat "$5" 2>/dev/null || true); case "$pid" in ""|*[!0-9]*) ;; *) kill "$pid" 2>/dev/null || true;; esac; if [ -S "$6" ]; then ssh -F none -o ControlPath="$6" -O exit device >/dev/null 2>&1 || true; fi; if [ -f "$1" ]; then wg-quick down "$1" >/dev/null 2>&1 || true; fi; ip link del dev "$2" 2>/dev/null || true; nft delete table inet "$3" 2>/dev/null || true; rm -rf -- "$4"',
       "sh",
       paths.wgConfig,
       iface,
       tunnelFirewallTable(iface),
       paths.dir,
       paths.agentPid,
+      paths.deviceControl,
     ]);
   }
 
