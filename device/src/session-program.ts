@@ -14,6 +14,7 @@ import {
   sessionInputFrom,
   SessionRefusedError,
   type ChildOutcome,
+  type RunOptions,
   type SessionInput,
   type SessionReport,
 } from "./session-record/session-runner";
@@ -43,11 +44,25 @@ function apiReporter(input: SessionInput): ((session: SessionReport) => Promise<
 /** The session's own terminal signals reach the command (it shares the terminal); this program waits for it. */
 const PASSED_ON: NodeJS.Signals[] = ["SIGINT", "SIGQUIT", "SIGTERM", "SIGHUP"];
 
-function runOnOurTerminal(argv: readonly string[]): Promise<ChildOutcome> {
+function runOnOurTerminal(argv: readonly string[], options: RunOptions): Promise<ChildOutcome> {
+  if (options.countOutput) return runCountingOutput(argv);
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: "inherit" });
     child.once("error", reject);
     child.once("exit", (exitCode, signal) => resolve({ exitCode, signal }));
+  });
+}
+
+/** As runOnOurTerminal, with stdout passed on through this program, counted. */
+function runCountingOutput(argv: readonly string[]): Promise<ChildOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["inherit", "pipe", "inherit"] });
+    let outputBytes = 0;
+    child.stdout.on("data", (chunk: Buffer) => (outputBytes += chunk.length));
+    child.stdout.pipe(process.stdout, { end: false });
+    child.once("error", reject);
+    // "close", not "exit": every byte of stdout is through by then.
+    child.once("close", (exitCode, signal) => resolve({ exitCode, signal, outputBytes }));
   });
 }
 

@@ -16,12 +16,13 @@ describe("TunnelUpkeep", () => {
       },
     });
     lifecycle = new TunnelLifecycle(h.deps);
-    const { clock, api, wg, users, store, journal, log } = h.deps;
+    const { clock, api, wg, firewall, users, store, journal, log } = h.deps;
     sut = new TunnelUpkeep({
       lifecycle,
       clock,
       api,
       wg,
+      firewall,
       users,
       store,
       journal,

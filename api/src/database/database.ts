@@ -20,6 +20,7 @@ import { TunnelSessions1796600000000 } from "../migrations/1796600000000-TunnelS
 import { pgliteDriver, type DatabaseEventLog } from "./pglite-driver";
 import { ApprovalRefusal1796600000000 } from "../migrations/1796600000000-ApprovalRefusal";
 import { AccessGroups1797000000000 } from "../migrations/1797000000000-AccessGroups";
+import { AllowedPorts1797200000000 } from "../migrations/1797200000000-AllowedPorts";
 
 export const ENTITIES = [
   TunnelEntity,
@@ -40,6 +41,7 @@ export const MIGRATIONS = [
   TunnelSessions1796600000000,
   ApprovalRefusal1796600000000,
   AccessGroups1797000000000,
+  AllowedPorts1797200000000,
 ];
 
 /** Arbitrary constant: the advisory lock that serialises migrations between replicas. */

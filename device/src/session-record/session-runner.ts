@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { supportUserSchema, tunnelIdSchema } from "@support-tunnel/common";
 import type { Journal } from "../adapters/ports";
 import { isSafePath, SUDO, SUPPORT_SHELL } from "./access";
+import { sessionKind } from "./command-text";
 import { stampEvent, type NewJournalEvent } from "./journal";
 import { iologDirOf, sessionMarker } from "./layout";
 
@@ -98,6 +99,14 @@ export function sudoArgv(input: SessionInput, session: string): string[] {
 export interface ChildOutcome {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
+  /** Bytes the command wrote to stdout, when asked to count them. */
+  outputBytes?: number;
+}
+
+/** How to run a session's command. */
+export interface RunOptions {
+  /** Count what it writes to stdout (a collection: the customer is told its size). */
+  countOutput: boolean;
 }
 
 export interface SessionRunnerDeps {
@@ -105,7 +114,7 @@ export interface SessionRunnerDeps {
   random(n: number): Uint8Array;
   journal: Pick<Journal, "append" | "read" | "iologDir">;
   /** Runs argv on the session's own stdin, stdout, stderr and terminal; resolves when it ends. */
-  run(argv: readonly string[]): Promise<ChildOutcome>;
+  run(argv: readonly string[], options: RunOptions): Promise<ChildOutcome>;
   /** A line on the session's stderr. */
   warn(message: string): void;
   /**
@@ -171,7 +180,9 @@ export async function runSession(
   }
   // Sent while the session runs: who is in shows at once, and the session waits for nothing.
   const opened = report(null);
-  const outcome = await deps.run(sudoArgv(input, session));
+  const outcome = await deps.run(sudoArgv(input, session), {
+    countOutput: sessionKind(input.command) === "collect",
+  });
   const ended = deps.now();
   let iolog: string | null = null;
   try {
@@ -189,6 +200,7 @@ export async function runSession(
       signal: outcome.signal,
       durationMs: Math.max(0, ended - started),
       iolog,
+      ...(outcome.outputBytes !== undefined ? { outputBytes: outcome.outputBytes } : {}),
     });
   } catch (err) {
     deps.warn(`could not record the end of session ${session}: ${(err as Error).message}`);

@@ -5,7 +5,7 @@
 import { printable } from "@support-tunnel/common";
 import type { Journal } from "../adapters/ports";
 import { toAsciicast } from "../session-record/asciicast";
-import { displayCommand } from "../session-record/command-text";
+import { displayCommand, sessionCommandText } from "../session-record/command-text";
 import { readIolog } from "../session-record/iolog";
 import {
   sessionIdSchema,
@@ -50,8 +50,9 @@ function toSession(s: RecordedSession): SessionSummary {
   return {
     sessionId: s.session,
     engineer: who(s),
-    kind: s.kind,
-    ...(s.kind === "command" ? { command: printable(displayCommand(s.command ?? "")) } : {}),
+    // The page knows shells and commands: a forward or a collection shows as what it did.
+    kind: s.kind === "shell" ? "shell" : "command",
+    ...(s.kind !== "shell" ? { command: printable(sessionCommandText(s)) } : {}),
     startedAt: s.startedAt,
     ...(s.endedAt !== null ? { endedAt: s.endedAt } : {}),
     ...(s.exitCode !== null ? { exitCode: s.exitCode } : {}),
@@ -128,7 +129,12 @@ export function journalRecordProviders(journal: Journal): SessionRecordProviders
       const events = (await eventsOf(tunnelId)) ?? [];
       return sessionsOf(events)
         .filter((s) => s.endedAt === null)
-        .map((s) => ({ engineer: who(s), since: s.startedAt, kind: s.kind, sessionId: s.session }));
+        .map((s) => ({
+          engineer: who(s),
+          since: s.startedAt,
+          kind: s.kind === "shell" ? ("shell" as const) : ("command" as const),
+          sessionId: s.session,
+        }));
     },
 
     async facts(tunnelId): Promise<RecordedFacts> {
