@@ -250,7 +250,9 @@ describe("the consent page in the lab, in Chromium", function () {
         shell.stdin?.write("echo typed-in-shell-$((2+3))\n");
         await waitFor(() => output.includes("typed-in-shell-5"), "the shell's answer", 30_000);
         const card = page.locator(`.tunnel[data-tunnel-id="${tunnelId}"]`);
-        await card.locator(".in-session li", { hasText: /^alice, shell, since (?:[A-Z][a-z]+ \d+, )?\d/ }).waitFor();
+        await card
+          .locator(".in-session li", { hasText: /^alice, shell, since (?:[A-Z][a-z]+ \d+, )?\d/ })
+          .waitFor();
         const shown = await support(["show", tunnelId]);
         assert.match(shown.stdout, /^state: +connected$/m, shown.stdout);
         assert.match(shown.stdout, /^in now: +alice$/m, shown.stdout);
