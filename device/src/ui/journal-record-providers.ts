@@ -84,6 +84,7 @@ function endedTunnel(tunnelId: string, events: readonly JournalEvent[]): Consent
     ...(requested.engineers?.length
       ? { allowedEngineers: requested.engineers.map((e) => printable(e)) }
       : {}),
+    ...(requested.ports?.length ? { allowedPorts: requested.ports } : {}),
     ...(approved?.engineer ? { approvedBy: printable(approved.engineer) } : {}),
   };
 }
