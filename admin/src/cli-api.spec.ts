@@ -33,6 +33,7 @@ function tunnel(id: string, state: TunnelState, ageMs: number, extra: Partial<Tu
     ticket: null,
     notBefore: null,
     allowedEngineers: null,
+    allowedPorts: [],
     ...extra,
   } as TunnelView;
 }

@@ -27,6 +27,8 @@ const load = {
   cp: () => require("./commands/cp") as typeof import("./commands/cp"),
   create: () => require("./commands/create") as typeof import("./commands/create"),
   engineers: () => require("./commands/engineers") as typeof import("./commands/engineers"),
+  forward: () => require("./commands/forward") as typeof import("./commands/forward"),
+  collect: () => require("./commands/collect") as typeof import("./commands/collect"),
   gc: () => require("./commands/gc") as typeof import("./commands/gc"),
   list: () => require("./commands/list") as typeof import("./commands/list"),
   login: () => require("./commands/login") as typeof import("./commands/login"),
@@ -237,6 +239,37 @@ export async function main(argv: string[], io: MainIo = process): Promise<number
     .option("-r, --recursive", "copy directories")
     .action(async (id: string, paths: string[], opts: CommonFlags & { recursive?: boolean }) => {
       await load.cp().cp({ ...opts, id, paths, ctx: await ctx(opts) });
+    });
+
+  common(
+    program
+      .command("forward")
+      .description(
+        "open a device port on 127.0.0.1 here until Ctrl-C (only ports the customer allowed); prints the local URL",
+      )
+      .argument("<id>", "tunnel id")
+      .argument(
+        "<[local:]port>",
+        "the device port, e.g. 80; LOCAL: the local port (default: the same if free, else any)",
+      ),
+  ).action(async (id: string, target: string, opts: CommonFlags) => {
+    await load.forward().forward({ id, target, ctx: await ctx(opts) });
+  });
+
+  common(
+    program
+      .command("collect")
+      .description(
+        "gather a diagnostics bundle from the device (OS, disks, memory, network, journal, dmesg, units, Docker) into a .tar.gz",
+      )
+      .argument("<id>", "tunnel id"),
+  )
+    .option(
+      "-o, --output <file>",
+      "where to write it (default support-<short id>-<time>.tar.gz here)",
+    )
+    .action(async (id: string, opts: CommonFlags & { output?: string }) => {
+      await load.collect().collect({ id, output: opts.output, ctx: await ctx(opts) });
     });
 
   common(

@@ -45,6 +45,7 @@ function running(extra: Partial<TunnelView> = {}): TunnelView {
     ticket: null,
     notBefore: null,
     allowedEngineers: null,
+    allowedPorts: [],
     customer: null,
     sessions: [],
     refusal: null,

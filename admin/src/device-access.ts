@@ -49,7 +49,7 @@ export async function resolveDeviceAccess(
   records: ServerRecordStore,
   tunnelId: TunnelId,
   options: DeviceAccessOptions = {},
-): Promise<{ record: ServerRecord; hop: DeviceHop }> {
+): Promise<{ record: ServerRecord; hop: DeviceHop; tunnel: TunnelView | null }> {
   const answer = api.getTunnel(tunnelId).then(
     (tunnel) => ({ tunnel }),
     (error: unknown) => ({ error }),
@@ -67,7 +67,7 @@ export async function resolveDeviceAccess(
     options.warn?.(
       `the api is unreachable; using the recorded access to ${tunnelId}; the device still enforces expiry and revocation`,
     );
-    return { record: recorded, hop: hopOf(recorded, tunnelId) };
+    return { record: recorded, hop: hopOf(recorded, tunnelId), tunnel: null };
   }
   const tunnel = outcome.tunnel;
   // The api may always narrow: an ended or not yet connected tunnel is not reached.
@@ -103,7 +103,7 @@ export async function resolveDeviceAccess(
       ExitCode.Refused,
     );
   }
-  return { record, hop: hopOf(record, tunnelId) };
+  return { record, hop: hopOf(record, tunnelId), tunnel };
 }
 
 /** A record `create` finished: it holds the device's support user and pinned host key. */

@@ -29,7 +29,7 @@ describe("support-api migrate and engineer commands (PostgreSQL)", function () {
     assert.deepEqual(await sut(["migrate"]), {
       code: 0,
       stdout:
-        "applied: Initial1764000000000, RateLimitCounters1796148565613, TunnelChoices1796500000000, TunnelSessions1796600000000, ApprovalRefusal1796600000000, AccessGroups1797000000000, EngineersAndAudit1797100000000\n",
+        "applied: Initial1764000000000, RateLimitCounters1796148565613, TunnelChoices1796500000000, TunnelSessions1796600000000, ApprovalRefusal1796600000000, AccessGroups1797000000000, EngineersAndAudit1797100000000, AllowedPorts1797200000000\n",
       stderr: "",
     });
     assert.equal((await sut(["migrate"])).stdout, "database is up to date\n");

@@ -71,6 +71,20 @@ describe("api: the customer's choices (PostgreSQL)", function () {
     });
   });
 
+  it("stores the allowed ports sorted, shows them to engineers and the device", async () => {
+    const { created, device } = await requestTunnel({ allowedPorts: [443, 80] });
+    assert.deepEqual((await client(bobToken).getTunnel(created.tunnelId)).allowedPorts, [80, 443]);
+    assert.deepEqual((await device.getDeviceTunnel()).allowedPorts, [80, 443]);
+    const [row] = await queryDatabase(
+      pg.db.url,
+      "SELECT allowed_ports FROM tunnels WHERE id = $1",
+      [created.tunnelId],
+    );
+    assert.deepEqual(row, { allowed_ports: [80, 443] });
+    const none = await requestTunnel({});
+    assert.deepEqual((await client(bobToken).getTunnel(none.created.tunnelId)).allowedPorts, []);
+  });
+
   it("shows none chosen for a tunnel requested without choices", async () => {
     const { created } = await requestTestTunnel(pg.sut.url, {});
     const shown = await client(bobToken).getTunnel(created.tunnelId);
@@ -143,6 +157,8 @@ describe("api: the customer's choices (PostgreSQL)", function () {
       ["notBefore", "14:00", 400],
       ["allowedEngineers", [], 400],
       ["allowedEngineers", ["alice", "alice"], 400],
+      ["allowedPorts", [80, 80], 400],
+      ["allowedPorts", "80", 400],
       ["notBefore", new Date(pg.sut.clock.now().getTime() + 8 * 24 * 3600_000).toISOString(), 400],
     ] as const) {
       const answer = await http(pg.sut.url, "POST", "/v1/device/tunnels", {
@@ -156,6 +172,11 @@ describe("api: the customer's choices (PostgreSQL)", function () {
     });
     assert.equal(named.status, 400);
     assert.equal(named.body.field, "allowedEngineers.1");
+    const ssh = await http(pg.sut.url, "POST", "/v1/device/tunnels", {
+      body: { ...base, allowedPorts: [80, 22] },
+    });
+    assert.equal(ssh.status, 400, "22 is SSH, never an allowed port");
+    assert.equal(ssh.body.field, "allowedPorts.1");
     assert.equal((await client(bobToken).listTunnels()).tunnels.length, before);
   });
 });

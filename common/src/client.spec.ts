@@ -37,6 +37,7 @@ const deviceView = {
   ticket: null,
   notBefore: null,
   allowedEngineers: null,
+  allowedPorts: [],
 };
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {

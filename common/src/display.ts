@@ -52,3 +52,17 @@ export function packageVersion(packageDir: string): string {
     return "unknown";
   }
 }
+
+/** `512 B`, `3.1 kB`, `1.2 MB`, `2.0 GB` (powers of 1000, as people read sizes). */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ["kB", "MB", "GB", "TB"];
+  let value = bytes / 1000;
+  let unit = 0;
+  // Past 999.5 it would round to 1000: the next unit says it better.
+  while (value >= 999.5 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value < 9.95 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}

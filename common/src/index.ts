@@ -16,3 +16,4 @@ export * from "./codes";
 export * from "./relative-time";
 export * from "./exit-codes";
 export * from "./printer";
+export * from "./tool-sessions";

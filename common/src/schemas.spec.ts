@@ -356,6 +356,7 @@ describe("wire schemas", () => {
       ticket: "ABC-123",
       notBefore: "2026-11-24T05:30:00Z",
       allowedEngineers: ["alice"],
+      allowedPorts: [80, 443],
     };
 
     it("passes a device view's approval on as it is, even one that is not base64", () => {
@@ -379,13 +380,32 @@ describe("wire schemas", () => {
     });
 
     it("reads the view of an api that stores no choices as none chosen", () => {
-      const { ticket: _t, notBefore: _n, allowedEngineers: _a, ...older } = deviceView;
+      const {
+        ticket: _t,
+        notBefore: _n,
+        allowedEngineers: _a,
+        allowedPorts: _p,
+        ...older
+      } = deviceView;
       assert.deepEqual(parseWire(deviceTunnelViewSchema, older), {
         ...older,
         ticket: null,
         notBefore: null,
         allowedEngineers: null,
+        allowedPorts: [],
       });
+    });
+
+    it("refuses allowed ports outside 1-65535, SSH's 22, or one named twice", () => {
+      const cases: [number[], string][] = [
+        [[0], "allowedPorts.0"],
+        [[80, 65536], "allowedPorts.1"],
+        [[22], "allowedPorts.0"],
+        [[8.5], "allowedPorts.0"],
+        [[80, 80], "allowedPorts"],
+      ];
+      for (const [ports, field] of cases)
+        assertRefusedNaming(deviceTunnelViewSchema, { ...deviceView, allowedPorts: ports }, field);
     });
 
     it("refuses an api's view whose choices could drive a terminal", () => {

@@ -223,6 +223,21 @@ export const allowedEngineersSchema = z
   .max(MAX_ALLOWED_ENGINEERS, `must name at most ${MAX_ALLOWED_ENGINEERS} engineers`)
   .refine((names) => new Set(names).size === names.length, "must not name an engineer twice");
 
+/** The SSH port: always reachable through the tunnel, never one of the allowed ports. */
+export const SSH_PORT = 22;
+/** The most device ports a customer can open to forwards (`--allow-port`, repeatable). */
+export const MAX_ALLOWED_PORTS = 16;
+/** One device port the customer lets support forward: 1 to 65535, not 22 (SSH, always open). */
+export const allowedPortSchema = portSchema.refine(
+  (p) => p !== SSH_PORT,
+  "must not be 22: SSH is always reachable through the tunnel",
+);
+/** The device ports the customer lets support forward; sorted, no repeats. */
+export const allowedPortsSchema = z
+  .array(allowedPortSchema, requiredOr("must be a list of ports"))
+  .max(MAX_ALLOWED_PORTS, `must name at most ${MAX_ALLOWED_PORTS} ports`)
+  .refine((ports) => new Set(ports).size === ports.length, "must not name a port twice");
+
 export const deviceTokenSchema = z
   .string()
   .regex(new RegExp(`^${DEVICE_TOKEN_PREFIX}[A-Za-z0-9_-]{43}$`), "must be a device token");
@@ -284,6 +299,8 @@ export const createTunnelRequestSchema = z
     notBefore: isoTimeSchema.optional(),
     /** Only these engineers may approve (`--engineer`); absent: any operator. */
     allowedEngineers: allowedEngineersSchema.optional(),
+    /** Device ports support may forward (`--allow-port`); absent: none but SSH. */
+    allowedPorts: allowedPortsSchema.optional(),
   })
   .strict();
 export type CreateTunnelRequest = z.infer<typeof createTunnelRequestSchema>;
@@ -317,6 +334,8 @@ const tunnelChoicesViewFields = {
   ticket: ticketSchema.nullable().default(null),
   notBefore: isoTimeSchema.nullable().default(null),
   allowedEngineers: z.array(engineerNameSchema).nullable().default(null),
+  /** Device ports support may forward; empty: none but SSH. */
+  allowedPorts: allowedPortsSchema.default([]),
 };
 
 /** GET /v1/device/tunnel */

@@ -14,12 +14,13 @@ describe("Agent", () => {
   beforeEach(() => {
     h = createHarness();
     lifecycle = new TunnelLifecycle(h.deps);
-    const { clock, api, wg, users, store, journal, log } = h.deps;
+    const { clock, api, wg, firewall, users, store, journal, log } = h.deps;
     const upkeep = new TunnelUpkeep({
       lifecycle,
       clock,
       api,
       wg,
+      firewall,
       users,
       store,
       journal,

@@ -61,6 +61,7 @@ describe("support-device (cli)", () => {
     const printed = JSON.parse(stdout) as Record<string, string>;
     assert.deepEqual(Object.keys(printed).sort(), [
       "allowedEngineers",
+      "allowedPorts",
       "expiresAt",
       "notBefore",
       "presharedKey",

@@ -109,6 +109,18 @@ function engineerArg(value: string, previous: string[] = []): string[] {
   return [...previous, parsed.data];
 }
 
+/** `--allow-port` may be given again and again: each adds one device port. */
+function allowPortArg(value: string, previous: number[] = []): number[] {
+  const port = /^[0-9]{1,5}$/.test(value) ? Number(value) : Number.NaN;
+  const parsed = load.common().allowedPortSchema.safeParse(port);
+  if (!parsed.success)
+    throw new InvalidArgumentError(
+      Number.isNaN(port) ? "must be a port number, 1 to 65535" : parsed.error.issues[0]!.message,
+    );
+  if (previous.includes(parsed.data)) throw new InvalidArgumentError(`${value} is named twice`);
+  return [...previous, parsed.data];
+}
+
 /** Wraps a command so it runs with its context: settings, adapters, printer, signal. */
 export type WithContext = <A extends unknown[]>(
   work: (ctx: CommandContext, ...args: A) => Promise<void>,
@@ -168,10 +180,16 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
         "only this support engineer may take it (repeat for more); an approval by anyone else is refused",
       ).argParser(engineerArg),
     )
+    .addOption(
+      new Option(
+        "--allow-port <port>",
+        "let support forward this device port, e.g. 80 for a web UI (repeat for more; default: none but SSH); enforced on this device",
+      ).argParser(allowPortArg),
+    )
     .option("--wait", "stay until support approves, connect, then exit leaving the tunnel up")
     .option(
       "--json",
-      "print {tunnelId, presharedKey, expiresAt, notBefore, ticket, allowedEngineers} as JSON",
+      "print {tunnelId, presharedKey, expiresAt, notBefore, ticket, allowedEngineers, allowedPorts} as JSON",
     )
     .addHelpText("after", EXIT_CODES_HELP)
     .action(
@@ -185,6 +203,7 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
             start?: string;
             ticket?: string;
             engineer?: string[];
+            allowPort?: number[];
             wait?: boolean;
           },
         ) =>
@@ -194,6 +213,7 @@ export function buildCli(withContext: WithContext, streams: OutputStreams): Comm
             start: opts.start,
             ticket: opts.ticket,
             allowedEngineers: opts.engineer,
+            allowedPorts: opts.allowPort,
             wait: opts.wait,
           }),
       ),

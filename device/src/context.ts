@@ -10,6 +10,7 @@ import { systemClock } from "./adapters/clock";
 import { createHookRunner } from "./adapters/hooks";
 import { FileJournal } from "./adapters/journal-store";
 import { localNetwork } from "./adapters/network";
+import { nftFirewall } from "./adapters/firewall";
 import { FileStateStore } from "./adapters/state-store";
 import { SystemUsers } from "./adapters/users";
 import { wgQuick } from "./adapters/wireguard";
@@ -62,6 +63,7 @@ export function realDeps(settings: DeviceSettings, log: (message: string) => voi
         fetch: nodeHttpFetch,
       }),
     wg: wgQuick,
+    firewall: nftFirewall,
     users: new SystemUsers(),
     hooks: createHookRunner(),
     network: localNetwork,
@@ -80,13 +82,14 @@ export function contextFrom(
   agentOptions: AgentOptions = {},
 ): CommandContext {
   const lifecycle = new TunnelLifecycle(deps);
-  const { clock, api, wg, users, store, journal, log } = deps;
+  const { clock, api, wg, firewall, users, store, journal, log } = deps;
   const { sessionRetentionDays } = deps.settings;
   const upkeep = new TunnelUpkeep({
     lifecycle,
     clock,
     api,
     wg,
+    firewall,
     users,
     store,
     journal,

@@ -12,6 +12,7 @@ import {
   sshPublicKeySchema,
   supportUserSchema,
   ticketSchema,
+  allowedPortsSchema,
   ttlSecondsSchema,
   tunnelIdSchema,
   tunnelNetworkSchema,
@@ -70,6 +71,8 @@ const recordFields = {
   notBefore: isoTime.nullable().default(null),
   /** Only these engineers' approvals are taken (`--engineer`); null: anyone support sends. */
   allowedEngineers: allowedEngineersSchema.nullable().default(null),
+  /** Device ports support may forward (`--allow-port`); the key's permitopen and the tunnel's nftables table hold to it. */
+  allowedPorts: allowedPortsSchema.default([]),
   /** Who approved, and for which ticket, from the verified approval only. */
   approval: z
     .object({ engineer: engineerNameSchema, ticket: ticketSchema.nullable() })

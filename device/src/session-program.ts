@@ -15,6 +15,7 @@ import {
   sessionInputFrom,
   SessionRefusedError,
   type ChildOutcome,
+  type RunOptions,
   type SessionInput,
   type SessionReport,
   type TransferDeps,
@@ -47,7 +48,8 @@ function apiReporter(input: SessionInput): ((session: SessionReport) => Promise<
 /** The session's own terminal signals reach the command (it shares the terminal); this program waits for it. */
 const PASSED_ON: NodeJS.Signals[] = ["SIGINT", "SIGQUIT", "SIGTERM", "SIGHUP"];
 
-function runOnOurTerminal(argv: readonly string[]): Promise<ChildOutcome> {
+function runOnOurTerminal(argv: readonly string[], options: RunOptions): Promise<ChildOutcome> {
+  if (options.countOutput) return runCountingOutput(argv);
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: "inherit" });
     child.once("error", reject);
@@ -119,6 +121,19 @@ const transfers: TransferDeps = {
   },
   runPiped,
 };
+
+/** As runOnOurTerminal, with stdout passed on through this program, counted. */
+function runCountingOutput(argv: readonly string[]): Promise<ChildOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["inherit", "pipe", "inherit"] });
+    let outputBytes = 0;
+    child.stdout.on("data", (chunk: Buffer) => (outputBytes += chunk.length));
+    child.stdout.pipe(process.stdout, { end: false });
+    child.once("error", reject);
+    // "close", not "exit": every byte of stdout is through by then.
+    child.once("close", (exitCode, signal) => resolve({ exitCode, signal, outputBytes }));
+  });
+}
 
 async function main(): Promise<ChildOutcome> {
   if (process.getuid?.() !== 0) throw new SessionRefusedError("must run as root (through sudo)");

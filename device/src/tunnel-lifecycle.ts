@@ -2,6 +2,7 @@
 // Every side effect goes through the adapters it is given, so the rules run
 // unchanged against fakes in specs; the upkeep (recover, gc, status) builds on it.
 import {
+  allowedPortsSchema,
   allocateSubnet,
   ApiError,
   ApiUnreachableError,
@@ -24,6 +25,7 @@ import {
   StoppedBy,
 } from "@support-tunnel/common";
 import type {
+  Firewall,
   Clock,
   DeviceApiFactory,
   HookRunner,
@@ -51,6 +53,7 @@ import {
   type TunnelRecord,
 } from "./record";
 import { authorizedKeysLine, forcedCommand, renderSudoers } from "./session-record/access";
+import { firewallTableName, renderFirewallRuleset } from "./tunnel-firewall";
 import { stampEvent, type NewJournalEvent, type Stopper } from "./session-record/journal";
 
 export interface TunnelLifecycleDeps {
@@ -59,6 +62,8 @@ export interface TunnelLifecycleDeps {
   random: RandomBytes;
   api: DeviceApiFactory;
   wg: WireGuard;
+  /** The tunnel's nftables table: only SSH and the allowed ports from the server. */
+  firewall: Firewall;
   users: Users;
   hooks: HookRunner;
   network: LocalNetwork;
@@ -80,6 +85,8 @@ export interface TunnelRequestOptions {
   notBefore?: Date;
   /** Only these engineers may take the tunnel. */
   allowedEngineers?: string[];
+  /** Device ports support may forward (besides SSH); validated, sorted. */
+  allowedPorts?: number[];
 }
 
 export interface ConnectResult {
@@ -193,6 +200,9 @@ export class TunnelLifecycle {
     // The api is told the customer's choice, as before; the device keeps its own deadline either way.
     const ttlSeconds = options.ttlSeconds ?? settings.ttlSeconds;
     const notBefore = options.notBefore?.toISOString();
+    const allowedPorts = allowedPortsSchema.parse(
+      [...(options.allowedPorts ?? [])].sort((a, b) => a - b),
+    );
     // The api is told the choices so engineers see them and it can refuse early;
     // the device enforces them from the record below, whatever the api does.
     const created = await this.deps.api(settings.apiUrl).createTunnel(
@@ -205,6 +215,7 @@ export class TunnelLifecycle {
         ...(options.ticket ? { ticket: options.ticket } : {}),
         ...(notBefore ? { notBefore } : {}),
         ...(options.allowedEngineers ? { allowedEngineers: options.allowedEngineers } : {}),
+        ...(allowedPorts.length ? { allowedPorts } : {}),
       },
       settings.enrollmentSecret,
     );
@@ -233,6 +244,7 @@ export class TunnelLifecycle {
       ticket: options.ticket ?? null,
       notBefore: notBefore ?? null,
       allowedEngineers: options.allowedEngineers ?? null,
+      allowedPorts,
       approval: null,
     };
     await store.write(record);
@@ -247,6 +259,7 @@ export class TunnelLifecycle {
       ticket: record.ticket,
       startsAt: record.notBefore,
       engineers: record.allowedEngineers,
+      ports: record.allowedPorts,
     });
     return record;
   }
@@ -440,11 +453,16 @@ export class TunnelLifecycle {
         }),
       );
       const configPath = await store.writeWgConfig(record.interface, text);
-      // WireGuard comes up while the account is made: neither needs the other,
-      // and each is a few programs run one after the other (wg-quick; useradd,
-      // usermod, visudo). Both have settled before anything is undone or reported.
+      // WireGuard (and its firewall) comes up while the account is made: neither
+      // needs the other, and each is a few programs run one after the other
+      // (wg-quick, nft; useradd, usermod, visudo). The key that lets support in is
+      // written last, once both have settled: nothing on the interface is reachable
+      // unfiltered by then, and a failure is undone before anyone could use it.
       const settled = await Promise.allSettled([
-        wg.up(configPath),
+        (async () => {
+          await wg.up(configPath);
+          await this.applyFirewall(connecting);
+        })(),
         (async () => {
           await users.create(record.supportUser, note);
           await users.grantSudo(
@@ -456,14 +474,19 @@ export class TunnelLifecycle {
               note,
             }),
           );
-          await users.authorize(
-            record.supportUser,
-            authorizedKeysLine({ from: addrs.server, sshPublicKey: payload.sshPublicKey, command }),
-          );
         })(),
       ]);
       const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
       if (failed) throw failed.reason;
+      await users.authorize(
+        record.supportUser,
+        authorizedKeysLine({
+          from: addrs.server,
+          sshPublicKey: payload.sshPublicKey,
+          command,
+          allowedPorts: record.allowedPorts,
+        }),
+      );
       await this.runHooks("postUp", connecting, true);
     } catch (err) {
       log(`connecting tunnel ${record.tunnelId} failed: ${(err as Error).message}; undoing`);
@@ -690,12 +713,25 @@ export class TunnelLifecycle {
       await store.removeWgConfig(record.interface);
     });
     await step("user", () => users.remove(record.supportUser));
+    await step("firewall", () => this.deps.firewall.remove(firewallTableName(record.interface)));
     if (created) await this.runHooks("postDown", record, false);
     if (failures.length) {
       throw new DeviceError(
         `could not fully remove tunnel ${record.tunnelId}: ${failures.join("; ")}`,
       );
     }
+  }
+
+  /** Creates (or replaces) the tunnel's nftables table from its record. */
+  async applyFirewall(record: TunnelRecord): Promise<void> {
+    await this.deps.firewall.apply(
+      firewallTableName(record.interface),
+      renderFirewallRuleset({
+        interfaceName: record.interface,
+        network: record.network,
+        allowedPorts: record.allowedPorts,
+      }),
+    );
   }
 
   private async runHooks(name: HookName, record: TunnelRecord, failHard: boolean): Promise<void> {

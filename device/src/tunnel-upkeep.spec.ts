@@ -16,12 +16,13 @@ describe("TunnelUpkeep", () => {
       },
     });
     lifecycle = new TunnelLifecycle(h.deps);
-    const { clock, api, wg, users, store, journal, log } = h.deps;
+    const { clock, api, wg, firewall, users, store, journal, log } = h.deps;
     sut = new TunnelUpkeep({
       lifecycle,
       clock,
       api,
       wg,
+      firewall,
       users,
       store,
       journal,
@@ -145,6 +146,47 @@ describe("TunnelUpkeep", () => {
       assert.deepEqual(result.stopped, [record.tunnelId]);
       assert.equal(h.users.users.size, 0);
       assert.equal(h.wg.up_.size, 0);
+    });
+  });
+
+  describe("the tunnel's nftables table", () => {
+    it("is made with the allowed ports, re-made when the link is restored, removed at stop", async () => {
+      const record = await lifecycle.request({ allowedPorts: [443, 80] });
+      h.api.approve(record.tunnelId, record.presharedKey);
+      await lifecycle.connect(record.tunnelId);
+      const table = `support_tunnel_${record.interface}`;
+      assert.match(h.firewall.rulesets.get(table) ?? "", /tcp dport \{ 22, 80, 443 \} accept/);
+      const keys = h.users.users.get(record.supportUser)!.keys.join("\n");
+      assert.match(keys, /permitopen="127\.0\.0\.1:80",permitopen="127\.0\.0\.1:443"/);
+      assert.doesNotMatch(keys, /no-port-forwarding/);
+
+      // A reboot: the interface and the ruleset are gone; the agent restores both.
+      h.wg.up_.delete(record.interface);
+      h.firewall.rulesets.clear();
+      assert.equal(await sut.restoreLink(record.tunnelId), "restored");
+      assert.ok(h.firewall.rulesets.has(table));
+
+      await lifecycle.stop(record.tunnelId, "device");
+      assert.equal(h.firewall.rulesets.size, 0);
+    });
+
+    it("keeps port forwarding off when no port is allowed", async () => {
+      const record = await requested();
+      h.api.approve(record.tunnelId, record.presharedKey);
+      await lifecycle.connect(record.tunnelId);
+      assert.match(h.users.users.get(record.supportUser)!.keys.join(""), /no-port-forwarding/);
+      assert.match(
+        h.firewall.rulesets.get(`support_tunnel_${record.interface}`) ?? "",
+        /tcp dport \{ 22 \} accept/,
+      );
+    });
+
+    it("gc removes a table no tunnel owns, and leaves others' tables alone", async () => {
+      await h.firewall.apply("support_tunnel_std0123456789ab", "");
+      await h.firewall.apply("filter", "");
+      const result = await sut.gc();
+      assert.deepEqual(await h.firewall.tables(), ["filter"]);
+      assert.ok(result.removedInterfaces.includes("support_tunnel_std0123456789ab"));
     });
   });
 

@@ -14,7 +14,9 @@ import type {
   StateStore,
   Users,
   WireGuard,
+  Firewall,
 } from "./adapters/ports";
+import { interfaceOfFirewallTable } from "./tunnel-firewall";
 import { effectiveExpiry, isExpired, requireRecord, type TunnelRecord } from "./record";
 import type { StopCause, TunnelLifecycle } from "./tunnel-lifecycle";
 
@@ -23,6 +25,7 @@ export interface TunnelUpkeepDeps {
   clock: Clock;
   api: DeviceApiFactory;
   wg: WireGuard;
+  firewall: Firewall;
   users: Users;
   store: StateStore;
   journal: Journal;
@@ -63,6 +66,8 @@ export interface TunnelStatus {
   ticket: string | null;
   notBefore: string | null;
   allowedEngineers: string[] | null;
+  /** Device ports support may forward, besides SSH. */
+  allowedPorts: number[];
   /** Who approved, and for which ticket, from the verified approval; null before. */
   approval: TunnelRecord["approval"];
 }
@@ -150,6 +155,8 @@ export class TunnelUpkeep {
         if (!(await store.hasWgConfig(record.interface)))
           throw new Error(`its WireGuard config is gone`);
         await wg.up(store.wgConfigPath(record.interface));
+        // After a reboot or a flushed ruleset the table is gone too: it comes back with the link.
+        await lifecycle.applyFirewall(record);
         return "restored";
       } catch (err) {
         log(
@@ -199,6 +206,7 @@ export class TunnelUpkeep {
       ticket: record.ticket,
       notBefore: record.notBefore,
       allowedEngineers: record.allowedEngineers,
+      allowedPorts: record.allowedPorts,
       approval: record.approval,
     };
   }
@@ -211,6 +219,7 @@ export class TunnelUpkeep {
     const interfaces = (await wg.interfaces()).filter((name) => /^std[0-9a-f]{12}$/.test(name));
     const configs = await store.listWgConfigs();
     const supportUsers = await users.listSupportUsers();
+    const tables = await this.deps.firewall.tables();
     const records = await store.list();
     const stopped: string[] = [];
     for (const record of records) {
@@ -251,6 +260,12 @@ export class TunnelUpkeep {
       if (ownedUsers.has(name)) continue;
       await users.remove(name);
       removedUsers.push(name);
+    }
+    for (const table of tables) {
+      const owner = interfaceOfFirewallTable(table);
+      if (owner === null || ownedInterfaces.has(owner)) continue;
+      await this.deps.firewall.remove(table);
+      removedInterfaces.push(table);
     }
     const prunedRecords = await this.prune();
     return { stopped, removedInterfaces, removedUsers, prunedRecords };

@@ -51,6 +51,7 @@ function view(state: TunnelState, extra: Partial<TunnelView> = {}): TunnelView {
     ticket: null,
     notBefore: null,
     allowedEngineers: null,
+    allowedPorts: [],
     customer: null,
     sessions: [],
     refusal: null,

@@ -21,6 +21,7 @@ const tunnel: TunnelView = {
   ticket: "ABC-123",
   notBefore: "2026-01-01T02:00:00.000Z",
   allowedEngineers: ["alice", "carol"],
+  allowedPorts: [80, 443],
   customer: "acme",
   sessions: [],
   refusal: null,

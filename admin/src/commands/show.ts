@@ -42,6 +42,7 @@ export function renderTunnel(t: TunnelView, now: number = Date.now()): string {
     ["ticket", t.ticket],
     ["opens", when(t.notBefore)],
     ["engineers", t.allowedEngineers ? `only ${t.allowedEngineers.join(", ")}` : null],
+    ["ports", t.allowedPorts.length ? `${t.allowedPorts.join(", ")} (support forward)` : null],
     ["network", t.network],
     ["created", when(t.createdAt)],
     ["expires", when(t.expiresAt)],

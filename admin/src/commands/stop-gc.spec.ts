@@ -39,6 +39,7 @@ function view(
     ticket: null,
     notBefore: null,
     allowedEngineers: null,
+    allowedPorts: [],
     customer: null,
     sessions: [],
     refusal: null,

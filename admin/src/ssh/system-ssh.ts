@@ -116,6 +116,36 @@ export function deviceHopArgv(
   tty: boolean,
   options: { firstContact?: boolean } = {},
 ): string[] {
+  return [
+    ...deviceHopOptions(hop, options.firstContact === true),
+    // First contact opens the connection, pins the key and goes to the background
+    // as the master (-N -f): no session, so nothing runs on the device and the
+    // customer's record holds only what the engineer ran.
+    ...(options.firstContact ? ["-N", "-f"] : tty ? ["-tt"] : ["-T"]),
+    `${hop.supportUser}@${hop.deviceAddress}`,
+    ...(options.firstContact ? [] : ["--", shellQuote(inner)]),
+  ];
+}
+
+/**
+ * The hop for one forwarded connection: `ssh -W 127.0.0.1:PORT` over the same
+ * pinned, interface-bound hop, its stdin and stdout the connection. It opens a
+ * direct-tcpip channel, no session: the device's `permitopen` decides (a port
+ * the customer did not allow is "administratively prohibited"), and the
+ * session `support forward` holds open beside it is what the timeline shows.
+ */
+export function deviceForwardHopArgv(hop: DeviceHop, port: number): string[] {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`not a port: ${port}`);
+  return [
+    ...deviceHopOptions(hop, false),
+    "-W",
+    `127.0.0.1:${port}`,
+    `${hop.supportUser}@${hop.deviceAddress}`,
+  ];
+}
+
+/** `ssh` and the options every hop to the device has, checked against the record's shapes. */
+function deviceHopOptions(hop: DeviceHop, firstContact: boolean): string[] {
   if (!TUNNEL_INTERFACE.test(hop.interfaceName))
     throw new Error(`not a tunnel interface: ${JSON.stringify(hop.interfaceName)}`);
   if (!supportUserSchema.safeParse(hop.supportUser).success)
@@ -147,7 +177,7 @@ export function deviceHopArgv(
     "-o",
     "UpdateHostKeys=no",
     "-o",
-    `StrictHostKeyChecking=${options.firstContact ? "accept-new" : "yes"}`,
+    `StrictHostKeyChecking=${firstContact ? "accept-new" : "yes"}`,
     ...COMMON_OPTIONS,
     "-o",
     "ControlMaster=auto",
@@ -155,12 +185,25 @@ export function deviceHopArgv(
     `ControlPath=${paths.deviceControl}`,
     "-o",
     "ControlPersist=yes",
-    // First contact opens the connection, pins the key and goes to the background
-    // as the master (-N -f): no session, so nothing runs on the device and the
-    // customer's record holds only what the engineer ran.
-    ...(options.firstContact ? ["-N", "-f"] : tty ? ["-tt"] : ["-T"]),
-    `${hop.supportUser}@${hop.deviceAddress}`,
-    ...(options.firstContact ? [] : ["--", shellQuote(inner)]),
+  ];
+}
+
+/** Full `ssh` argv for one forwarded connection to the device's `port`, through the server. */
+export function forwardThroughServerArgs(
+  access: ServerSshAccess,
+  knownHostsPath: string,
+  hop: DeviceHop,
+  port: number,
+  options: { controlPath?: string } = {},
+): string[] {
+  return [
+    ...serverSshArgs(access, knownHostsPath, {
+      tty: false,
+      strict: "yes",
+      controlPath: options.controlPath,
+    }),
+    "--",
+    shellQuote(deviceForwardHopArgv(hop, port)),
   ];
 }
 

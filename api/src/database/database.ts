@@ -22,6 +22,7 @@ import { pgliteDriver, type DatabaseEventLog } from "./pglite-driver";
 import { ApprovalRefusal1796600000000 } from "../migrations/1796600000000-ApprovalRefusal";
 import { AccessGroups1797000000000 } from "../migrations/1797000000000-AccessGroups";
 import { EngineersAndAudit1797100000000 } from "../migrations/1797100000000-EngineersAndAudit";
+import { AllowedPorts1797200000000 } from "../migrations/1797200000000-AllowedPorts";
 
 export const ENTITIES = [
   TunnelEntity,
@@ -44,6 +45,7 @@ export const MIGRATIONS = [
   ApprovalRefusal1796600000000,
   AccessGroups1797000000000,
   EngineersAndAudit1797100000000,
+  AllowedPorts1797200000000,
 ];
 
 /** Arbitrary constant: the advisory lock that serialises migrations between replicas. */

@@ -17,11 +17,12 @@ import type { TunnelEntity } from "../entities/tunnel.entity";
 /** The customer's choices, as both views show them. */
 function choicesView(
   t: TunnelEntity,
-): Pick<TunnelView, "ticket" | "notBefore" | "allowedEngineers"> {
+): Pick<TunnelView, "ticket" | "notBefore" | "allowedEngineers" | "allowedPorts"> {
   return {
     ticket: t.ticket,
     notBefore: t.notBefore ? t.notBefore.toISOString() : null,
     allowedEngineers: t.allowedEngineers,
+    allowedPorts: t.allowedPorts,
   };
 }
 

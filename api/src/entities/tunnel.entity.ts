@@ -35,6 +35,10 @@ export class TunnelEntity {
   @Column({ name: "allowed_engineers", type: "text", array: true, nullable: true })
   allowedEngineers!: string[] | null;
 
+  /** Device ports support may forward (the customer's `--allow-port`); empty: none but SSH. */
+  @Column({ name: "allowed_ports", type: "integer", array: true, default: () => "'{}'" })
+  allowedPorts!: number[];
+
   /** Whose device asked (its enrollment secret said so); null: no customer. */
   @Column({ name: "customer_id", type: "uuid", nullable: true })
   customerId!: string | null;

@@ -17,6 +17,8 @@ export interface RunOptions {
   detached?: boolean;
   /** Added to the environment. */
   env?: Record<string, string>;
+  /** What the program reads on stdin (default: nothing). */
+  input?: string;
 }
 
 export interface RunResult {
@@ -43,7 +45,7 @@ export async function run(
   const { execa } = await import("execa");
   const result = await execa(file, args, {
     timeout: options.timeoutMs ?? 30_000,
-    input: "",
+    input: options.input ?? "",
     reject: false,
     detached: options.detached ?? false,
     env: { ...options.env, PATH: SYSTEM_PATH, LANG: "C" },

@@ -45,6 +45,16 @@ export interface WireGuard {
   latestHandshake(name: string): Promise<number | null>;
 }
 
+/** The tunnel's packet filter on its WireGuard interface (nftables): one table per tunnel. */
+export interface Firewall {
+  /** Creates the table, or replaces it whole (atomically) when it exists. */
+  apply(table: string, ruleset: string): Promise<void>;
+  /** Removes the table; missing is fine. */
+  remove(table: string): Promise<void>;
+  /** Names of the `inet` tables present. */
+  tables(): Promise<string[]>;
+}
+
 /** The session record: each tunnel's journal and its sessions' I/O logs, kept after it ends. */
 export interface Journal {
   /** Appends one event to its tunnel's journal (creating the root-only log dir). */

@@ -12,6 +12,8 @@ export interface RequestOptions {
   start?: string;
   ticket?: string;
   allowedEngineers?: string[];
+  /** Device ports support may forward (`--allow-port`), besides SSH. */
+  allowedPorts?: number[];
   wait?: boolean;
 }
 
@@ -25,6 +27,7 @@ export async function request(ctx: CommandContext, options: RequestOptions): Pro
     notBefore,
     ticket: options.ticket,
     allowedEngineers: options.allowedEngineers,
+    allowedPorts: options.allowedPorts,
   });
   const expiresAt = effectiveExpiry(record);
   const now = ctx.deps.clock.now();
@@ -39,6 +42,7 @@ export async function request(ctx: CommandContext, options: RequestOptions): Pro
       notBefore: record.notBefore,
       ticket: record.ticket,
       allowedEngineers: record.allowedEngineers,
+      allowedPorts: record.allowedPorts,
     },
     () =>
       [
@@ -49,6 +53,9 @@ export async function request(ctx: CommandContext, options: RequestOptions): Pro
         `expires at: ${isoWithRelative(expiresAt, now)}`,
         ...(record.allowedEngineers
           ? [`only these engineers may take it: ${record.allowedEngineers.join(", ")}`]
+          : []),
+        ...(record.allowedPorts.length
+          ? [`support may forward these device ports: ${record.allowedPorts.join(", ")}`]
           : []),
       ].join("\n"),
   );

@@ -30,6 +30,7 @@ export async function status(ctx: CommandContext, options: StatusOptions): Promi
       `endpoint: ${s.endpoint ?? "-"}`,
       `ticket: ${s.ticket ?? "-"}`,
       `allowed engineers: ${s.allowedEngineers?.join(", ") ?? "any"}`,
+      `allowed ports: ${s.allowedPorts.length ? s.allowedPorts.join(", ") : "none (SSH only)"}`,
       ...(s.notBefore ? [`opens at: ${isoWithRelative(s.notBefore, now)}`] : []),
       `approved by: ${s.approval ? `${s.approval.engineer}${s.approval.ticket ? ` for ticket ${s.approval.ticket}` : ""}` : "-"}`,
       `expires at: ${isoWithRelative(s.expiresAt, now)}${s.expiresAt === s.grantedUntil ? "" : ` (granted until ${s.grantedUntil})`}`,

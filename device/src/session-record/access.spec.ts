@@ -1,5 +1,11 @@
 import * as assert from "node:assert/strict";
-import { authorizedKeysLine, forcedCommand, renderSudoers, SUDOERS_HEADER } from "./access";
+import {
+  authorizedKeysLine,
+  forcedCommand,
+  forwardingOptions,
+  renderSudoers,
+  SUDOERS_HEADER,
+} from "./access";
 
 const tunnelId = "3f6c0b9e-6d2a-4c1e-9a57-0c2b8f1d4e21";
 const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForSpecsOnly0000000000000000000 egress";
@@ -36,6 +42,24 @@ describe("the support account's access rules", () => {
       `from="10.99.0.2",no-agent-forwarding,no-X11-forwarding,no-port-forwarding,no-user-rc,` +
         `command="/usr/bin/sudo -n --preserve-env=SSH_ORIGINAL_COMMAND,SSH_CONNECTION -- /usr/bin/node /opt/support-tunnel/device/dist/session-program.js --tunnel ${tunnelId} --log-dir /var/log/support-tunnel" ${key}`,
     );
+  });
+
+  it("authorized_keys: forwards only to 127.0.0.1 on the ports the customer allowed, no remote listening", () => {
+    const sut = authorizedKeysLine({
+      from: "10.99.0.2",
+      sshPublicKey: key,
+      command: "/bin/true",
+      allowedPorts: [443, 80],
+    });
+    assert.equal(
+      sut,
+      `from="10.99.0.2",no-agent-forwarding,no-X11-forwarding,permitopen="127.0.0.1:80",permitopen="127.0.0.1:443",permitlisten="127.0.0.1:1",no-user-rc,command="/bin/true" ${key}`,
+    );
+    // no-port-forwarding would beat every permitopen: it is there only when nothing is allowed.
+    assert.doesNotMatch(sut, /no-port-forwarding/);
+    assert.deepEqual(forwardingOptions([]), ["no-port-forwarding"]);
+    for (const port of [22, 0, 70000])
+      assert.throws(() => forwardingOptions([port]), /not an allowed port/);
   });
 
   for (const [what, paths] of [

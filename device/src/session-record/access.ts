@@ -101,14 +101,48 @@ export interface AuthorizedKeyOptions {
   from: string;
   sshPublicKey: string;
   command: string;
+  /** Device ports the customer lets support forward to (on 127.0.0.1); none: no forwarding at all. */
+  allowedPorts?: readonly number[];
 }
 
 /**
- * from= pins the key to the server's tunnel address; no forwarding of any kind;
- * command= sends every session, whatever it asks for, through the session program.
+ * What the key may forward. With no port allowed, `no-port-forwarding`: in
+ * OpenSSH it beats any permitopen, so nothing at all is forwarded. With ports,
+ * forwarding is on but `permitopen` lets a forward reach only 127.0.0.1 on those
+ * ports (any other target is refused "administratively prohibited"), and
+ * `permitlisten` allows remote listening only on port 1, which an account that is
+ * not root cannot bind: no `ssh -R` either.
  */
-export function authorizedKeysLine({ from, sshPublicKey, command }: AuthorizedKeyOptions): string {
+export function forwardingOptions(allowedPorts: readonly number[]): string[] {
+  if (allowedPorts.length === 0) return ["no-port-forwarding"];
+  for (const port of allowedPorts)
+    if (!Number.isInteger(port) || port < 1 || port > 65535 || port === 22)
+      throw new Error(`not an allowed port: ${port}`);
+  return [
+    ...[...new Set(allowedPorts)].sort((a, b) => a - b).map((p) => `permitopen="127.0.0.1:${p}"`),
+    `permitlisten="127.0.0.1:1"`,
+  ];
+}
+
+/**
+ * from= pins the key to the server's tunnel address; no agent or X11 forwarding,
+ * port forwarding only to the ports the customer allowed; command= sends every
+ * session, whatever it asks for, through the session program.
+ */
+export function authorizedKeysLine({
+  from,
+  sshPublicKey,
+  command,
+  allowedPorts = [],
+}: AuthorizedKeyOptions): string {
   if (/["\\\r\n]/.test(command) || /["\r\n]/.test(from))
     throw new Error("an authorized_keys option must not contain quotes or newlines");
-  return `from="${from}",no-agent-forwarding,no-X11-forwarding,no-port-forwarding,no-user-rc,command="${command}" ${sshPublicKey}`;
+  return [
+    `from="${from}"`,
+    "no-agent-forwarding",
+    "no-X11-forwarding",
+    ...forwardingOptions(allowedPorts),
+    "no-user-rc",
+    `command="${command}" ${sshPublicKey}`,
+  ].join(",");
 }

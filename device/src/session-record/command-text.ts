@@ -2,6 +2,7 @@
 // session program the command as one string (SSH_ORIGINAL_COMMAND), which `support`
 // builds by quoting every argument (`'sudo' '-n' '--' 'systemctl' 'restart' 'cups'`).
 // Pure: it only reads the text, it never decides what runs.
+import { parseToolSession } from "@support-tunnel/common";
 
 /** Unquoted, these make the string more than a list of words: shown as it was sent. */
 const SHELL_SYNTAX = new Set([..."|&;<>()$`*?[]{}#~!"]);
@@ -100,7 +101,14 @@ export function displayCommand(command: string): string {
 }
 
 /** `files`: an sftp, scp or rsync session (file-transfer.ts), whose files the journal lists. */
-export type SessionKind = "shell" | "command" | "files";
+export type SessionKind = "shell" | "command" | "files" | "forward" | "collect";
+
+/** The port a `support forward` session holds open; null for any other session. */
+export function forwardedPort(command: string | null): number | null {
+  const words = command === null ? null : parseShellWords(command);
+  const tool = words ? parseToolSession(words) : null;
+  return tool?.kind === "forward" ? tool.port : null;
+}
 
 /**
  * A shell when the session asked for none (a plain `ssh`), or for an interactive
@@ -111,6 +119,9 @@ export function sessionKind(command: string | null): SessionKind {
   let words = parseShellWords(command);
   if (!words) return "command";
   if (words.length === 0) return "shell";
+  // `support forward` and `support collect` (common/tool-sessions): named for what they do.
+  const tool = parseToolSession(words);
+  if (tool) return tool.kind;
   const sudo = splitSudo(words);
   if (sudo) {
     if (sudo.rest.length === 0)
@@ -122,4 +133,11 @@ export function sessionKind(command: string | null): SessionKind {
   if (SHELLS.has(program) && args.every((a) => SHELL_ARGS.has(a))) return "shell";
   if (program === "su" && args.every((a) => SHELL_ARGS.has(a) || a === "root")) return "shell";
   return "command";
+}
+
+/** What a session that is not a shell did, in words: the command, or what a tool session does. */
+export function sessionCommandText(s: { kind: SessionKind; command: string | null }): string {
+  if (s.kind === "forward") return `forward port ${forwardedPort(s.command)}`;
+  if (s.kind === "collect") return "collect diagnostics";
+  return displayCommand(s.command ?? "");
 }

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
+import { formatBytes } from "@support-tunnel/common";
 import {
-  formatBytes,
   recognizeTransfer,
   ScpStreamReader,
   scpPlace,

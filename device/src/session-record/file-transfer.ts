@@ -202,15 +202,3 @@ export function scpPlace(
   return { base: path.posix.dirname(request.target), single: request.target };
 }
 
-/** `3.1 kB`, `1.2 MB`, `512 B` (SI units, as `ls --si` and scp's meter). */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ["kB", "MB", "GB", "TB"];
-  let value = bytes / 1000;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
-}

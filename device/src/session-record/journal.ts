@@ -39,6 +39,8 @@ export const journalEventSchema = z.discriminatedUnion("type", [
       ticket: text.nullish(),
       startsAt: isoTime.nullish(),
       engineers: z.array(text).nullish(),
+      /** Device ports open to forwards (`--allow-port`); absent or empty: none but SSH. */
+      ports: z.array(z.number().int()).nullish(),
     })
     .passthrough(),
   z
@@ -104,6 +106,8 @@ export const journalEventSchema = z.discriminatedUnion("type", [
         .string()
         .regex(/^[0-9A-Z]{2}\/[0-9A-Z]{2}\/[0-9A-Z]{2}$/)
         .nullable(),
+      /** Bytes the session sent back, where the session program counted them (a collection). */
+      outputBytes: z.number().int().nonnegative().nullish(),
     })
     .passthrough(),
   z
@@ -188,6 +192,8 @@ export interface SessionSummary {
   signal: string | null;
   durationMs: number | null;
   iolog: string | null;
+  /** Bytes sent back, when counted (a collection's bundle); null otherwise. */
+  outputBytes: number | null;
 }
 
 /** The sessions of a tunnel's events, in the order they were opened. */
@@ -210,6 +216,7 @@ export function sessionsOf(events: readonly JournalEvent[]): SessionSummary[] {
         signal: null,
         durationMs: null,
         iolog: null,
+        outputBytes: null,
       });
     } else if (e.type === "session-closed") {
       const s = byId.get(e.session);
@@ -219,6 +226,7 @@ export function sessionsOf(events: readonly JournalEvent[]): SessionSummary[] {
       s.signal = e.signal;
       s.durationMs = e.durationMs;
       s.iolog = e.iolog;
+      s.outputBytes = e.outputBytes ?? null;
     }
   }
   return [...byId.values()];

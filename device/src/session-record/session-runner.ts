@@ -18,6 +18,7 @@ import {
   type TransferRequest,
   type TransferTool,
 } from "./file-transfer";
+import { sessionKind } from "./command-text";
 import { stampEvent, type NewJournalEvent } from "./journal";
 import { iologDirOf, sessionMarker } from "./layout";
 
@@ -107,6 +108,14 @@ export function sudoArgv(input: SessionInput, session: string): string[] {
 export interface ChildOutcome {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
+  /** Bytes the command wrote to stdout, when asked to count them. */
+  outputBytes?: number;
+}
+
+/** How to run a session's command. */
+export interface RunOptions {
+  /** Count what it writes to stdout (a collection: the customer is told its size). */
+  countOutput: boolean;
 }
 
 /** What flows through a file transfer: each tap sees the bytes of its stream. */
@@ -134,7 +143,7 @@ export interface SessionRunnerDeps {
   random(n: number): Uint8Array;
   journal: Pick<Journal, "append" | "read" | "iologDir">;
   /** Runs argv on the session's own stdin, stdout, stderr and terminal; resolves when it ends. */
-  run(argv: readonly string[]): Promise<ChildOutcome>;
+  run(argv: readonly string[], options: RunOptions): Promise<ChildOutcome>;
   /** A line on the session's stderr. */
   warn(message: string): void;
   /**
@@ -208,7 +217,9 @@ export async function runSession(
   if (transfer && deps.transfer) {
     ({ outcome, moved } = await runTransfer(deps.transfer, transfer, deps.warn));
   } else {
-    outcome = await deps.run(sudoArgv(input, session));
+    outcome = await deps.run(sudoArgv(input, session), {
+      countOutput: sessionKind(input.command) === "collect",
+    });
   }
   const ended = deps.now();
   if (transfer) {
@@ -235,6 +246,7 @@ export async function runSession(
       signal: outcome.signal,
       durationMs: Math.max(0, ended - started),
       iolog,
+      ...(outcome.outputBytes !== undefined ? { outputBytes: outcome.outputBytes } : {}),
     });
   } catch (err) {
     deps.warn(`could not record the end of session ${session}: ${(err as Error).message}`);

@@ -158,6 +158,48 @@ describe("the customer's timeline", () => {
     );
   });
 
+  it("names a forward with its port and times, and a collection with its size", () => {
+    const opened = (at: string, session: string, command: string) =>
+      ev(at, {
+        type: "session-opened",
+        session,
+        supportUser: user,
+        engineer: "alice",
+        command,
+        pty: false,
+        from: "10.99.0.2",
+      });
+    const closed = (at: string, session: string, extra: Record<string, unknown>) =>
+      ev(at, {
+        type: "session-closed",
+        session,
+        exitCode: 0,
+        signal: null,
+        durationMs: 1000,
+        iolog: null,
+        ...extra,
+      });
+    const text = renderTimeline(
+      tunnelId,
+      [
+        journal[0]!,
+        opened("10:03:00", "aaaaaaaaaaaa", "'env' 'SUPPORT_TUNNEL_FORWARD=80' 'cat'"),
+        closed("10:15:00", "aaaaaaaaaaaa", { durationMs: 720_000 }),
+        opened(
+          "10:16:00",
+          "bbbbbbbbbbbb",
+          "'sudo' '-n' '--' 'env' 'SUPPORT_TUNNEL_COLLECT=1' 'bash' '-s'",
+        ),
+        closed("10:16:05", "bbbbbbbbbbbb", { outputBytes: 1_234_567 }),
+        opened("10:20:00", "cccccccccccc", "'env' 'SUPPORT_TUNNEL_FORWARD=443' 'cat'"),
+      ],
+      utc,
+    );
+    assert.match(text, /alice forwarded port 80 10:03–10:15 \(12 min\) {2}\[aaaaaaaaaaaa\]/);
+    assert.match(text, /alice collected diagnostics \(1\.2 MB\) {2}\[bbbbbbbbbbbb\]/);
+    assert.match(text, /alice is forwarding port 443 since 10:20/);
+  });
+
   it("says when the time ran out, and when the api ended it without saying who", () => {
     const expired = renderTimeline(
       tunnelId,

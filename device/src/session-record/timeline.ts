@@ -2,9 +2,9 @@
 // table of its sessions (`support-device sessions`). Pure. Every string that an
 // engineer or the api could have chosen (commands, names, reasons) is made
 // printable, so a record cannot drive the customer's terminal.
-import { printable, renderTable } from "@support-tunnel/common";
-import { displayCommand } from "./command-text";
-import { formatBytes, recognizeTransfer } from "./file-transfer";
+import { formatBytes, printable, renderTable } from "@support-tunnel/common";
+import { displayCommand, forwardedPort } from "./command-text";
+import { recognizeTransfer } from "./file-transfer";
 import { sessionsOf, type JournalEvent, type SessionSummary } from "./journal";
 
 export interface TimeOptions {
@@ -63,7 +63,34 @@ function outcome(s: SessionSummary): string {
   return "exit unknown";
 }
 
+/** `alice forwarded port 80 10:03–10:15`: a `support forward` session. */
+function forwardLine(s: SessionSummary, tunnelEnded: boolean, options: TimeOptions): string {
+  const tag = `  [${s.session}]`;
+  const port = forwardedPort(s.command);
+  const start = formatClock(s.startedAt, options);
+  if (s.endedAt !== null)
+    return `${who(s)} forwarded port ${port} ${start}–${formatClock(s.endedAt, options)} (${formatDuration(s.durationMs ?? 0)})${tag}`;
+  return tunnelEnded
+    ? `${who(s)} forwarded port ${port} from ${start} (its end was not recorded)${tag}`
+    : `${who(s)} is forwarding port ${port} since ${start}${tag}`;
+}
+
+/** `alice collected diagnostics (1.2 MB)`: a `support collect` session. */
+function collectLine(s: SessionSummary, tunnelEnded: boolean, options: TimeOptions): string {
+  const tag = `  [${s.session}]`;
+  if (s.endedAt !== null) {
+    const size = s.outputBytes !== null ? formatBytes(s.outputBytes) : "size unknown";
+    const failed = s.exitCode === 0 ? "" : `, ${outcome(s)}`;
+    return `${who(s)} collected diagnostics (${size}${failed})${tag}`;
+  }
+  return tunnelEnded
+    ? `${who(s)} collected diagnostics at ${formatClock(s.startedAt, options)} (its end was not recorded)${tag}`
+    : `${who(s)} is collecting diagnostics (since ${formatClock(s.startedAt, options)})${tag}`;
+}
+
 function sessionLine(s: SessionSummary, tunnelEnded: boolean, options: TimeOptions): string {
+  if (s.kind === "forward") return forwardLine(s, tunnelEnded, options);
+  if (s.kind === "collect") return collectLine(s, tunnelEnded, options);
   const tag = `  [${s.session}]`;
   if (s.kind === "shell") {
     const start = formatClock(s.startedAt, options);
@@ -96,6 +123,9 @@ function eventLine(e: JournalEvent, options: TimeOptions): string | null {
         e.ticket ? `ticket ${printable(e.ticket)}` : null,
         e.startsAt ? `not before ${formatTime(e.startsAt, options)}` : null,
         e.engineers?.length ? `only for ${e.engineers.map(printable).join(", ")}` : null,
+        e.ports?.length
+          ? `port${e.ports.length > 1 ? "s" : ""} ${e.ports.join(", ")} open to forwards`
+          : null,
         `until ${formatTime(e.grantedUntil, options)}`,
       ].filter((c): c is string => c !== null);
       return `requested by the customer${e.description ? `: ${quoted(e.description)}` : ""} (${choices.join(", ")})`;
@@ -205,7 +235,13 @@ export function renderSessions(sessions: readonly SessionSummary[], options: Tim
       formatTime(s.startedAt, options),
       s.endedAt ? formatClock(s.endedAt, options) : "-",
       s.exitCode !== null ? String(s.exitCode) : (s.signal ?? "-"),
-      s.kind === "shell" ? "(shell)" : displayCommand(s.command ?? ""),
+      s.kind === "shell"
+        ? "(shell)"
+        : s.kind === "forward"
+          ? `(forward port ${forwardedPort(s.command)})`
+          : s.kind === "collect"
+            ? "(collect diagnostics)"
+            : displayCommand(s.command ?? ""),
     ]),
   );
 }

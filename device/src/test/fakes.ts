@@ -23,6 +23,7 @@ import type {
   Clock,
   DeviceApi,
   HookRunner,
+  Firewall,
   LocalNetwork,
   Users,
   WireGuard,
@@ -172,6 +173,7 @@ export class FakeApi {
             stopReason: null,
             ticket: body.ticket ?? null,
             notBefore: body.notBefore ?? null,
+            allowedPorts: body.allowedPorts ?? [],
             allowedEngineers: body.allowedEngineers ?? null,
           },
         });
@@ -368,6 +370,20 @@ export class FakeHooks implements HookRunner {
   }
 }
 
+/** Tables in memory, with their rulesets: what a spec asserts on. */
+export class FakeFirewall implements Firewall {
+  readonly rulesets = new Map<string, string>();
+  async apply(table: string, ruleset: string) {
+    this.rulesets.set(table, ruleset);
+  }
+  async remove(table: string) {
+    this.rulesets.delete(table);
+  }
+  async tables() {
+    return [...this.rulesets.keys()];
+  }
+}
+
 export const fakeNetwork: LocalNetwork = {
   usedCidrs: async () => ["default", "192.168.1.0/24", "192.168.1.10/24", "127.0.0.0/8"],
   hostname: () => "kiosk-7",
@@ -378,6 +394,7 @@ export interface Harness {
   clock: FakeClock;
   api: FakeApi;
   wg: FakeWireGuard;
+  firewall: FakeFirewall;
   users: FakeUsers;
   hooks: FakeHooks;
   store: FileStateStore;
@@ -395,6 +412,7 @@ export function createHarness(settings: Partial<DeviceSettings> = {}): Harness {
   const clock = new FakeClock();
   const api = new FakeApi(clock);
   const wg = new FakeWireGuard();
+  const firewall = new FakeFirewall();
   const users = new FakeUsers();
   const hooks = new FakeHooks();
   const store = new FileStateStore(stateDir, { lockTimeoutMs: 2000, lockPollMs: 5 });
@@ -417,6 +435,7 @@ export function createHarness(settings: Partial<DeviceSettings> = {}): Harness {
     random: (n) => new Uint8Array(randomBytes(n)),
     api: (_url, token) => api.client(token),
     wg,
+    firewall,
     users,
     hooks,
     network: fakeNetwork,
@@ -432,6 +451,7 @@ export function createHarness(settings: Partial<DeviceSettings> = {}): Harness {
     clock,
     api,
     wg,
+    firewall,
     users,
     hooks,
     store,

@@ -58,6 +58,8 @@ export interface ConsentTunnel {
   startsAt?: string;
   /** Only these engineers may take it. */
   allowedEngineers?: string[];
+  /** Device ports support may forward, besides SSH. */
+  allowedPorts?: number[];
   /** The engineer whose approval the device accepted. */
   approvedBy?: string;
   /** Who of support is in a session right now. */
@@ -75,6 +77,8 @@ export interface ConsentRequestBody {
   start?: string;
   /** Only these engineers (their names on the support side) may take it. */
   engineers?: string[];
+  /** Device ports support may forward (`--allow-port`). */
+  ports?: number[];
 }
 
 /** The answer to `POST /api/tunnels`: what `support-device request --json` prints. */

@@ -167,7 +167,14 @@ describe("the consent page's server", () => {
       assert.ok(!cookie.includes(info.csrfToken), "the token is not the cookie");
       assert.equal(info.loginRequired, false);
       assert.equal(info.deviceName, "kiosk-7");
-      assert.deepEqual(info.choices, ["description", "ticket", "ttlSeconds", "start", "engineers"]);
+      assert.deepEqual(info.choices, [
+        "description",
+        "ticket",
+        "ttlSeconds",
+        "start",
+        "engineers",
+        "ports",
+      ]);
       assert.deepEqual(info.features, { timeline: false, sessions: false, replay: false });
     });
 
@@ -309,6 +316,9 @@ describe("the consent page's server", () => {
         [{ description: "a\u001b[2Jb" }, "description"],
         [{ description: "x".repeat(501) }, "description"],
         [{ hostname: "evil" }, "hostname"],
+        [{ ports: [22] }, "ports.0"],
+        [{ ports: [80, null] }, "ports.1"],
+        [{ ports: [80, 80] }, "ports"],
         [[], "body"],
       ];
       const session = await pageSession();

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import {
   allowedEngineersSchema,
+  allowedPortsSchema,
   descriptionSchema,
   ticketSchema,
   ttlSecondsSchema,
@@ -34,6 +35,8 @@ export const consentRequestSchema = z
       .optional(),
     /** Only these engineers may take it (`--engineer`, repeatable). */
     engineers: allowedEngineersSchema.optional(),
+    /** Device ports support may forward (`--allow-port`, repeatable); not 22. */
+    ports: allowedPortsSchema.optional(),
   })
   .strict();
 export type ConsentRequest = z.infer<typeof consentRequestSchema>;

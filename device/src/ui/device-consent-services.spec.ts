@@ -171,8 +171,11 @@ describe("the consent page's services on a device", () => {
       ticket: "ABC-123",
       start,
       engineers: ["alice", "bob"],
+      ports: [443, 80],
     });
     const record = (await h.store.read(tunnelId))!;
+    assert.deepEqual(record.allowedPorts, [80, 443]);
+    assert.deepEqual(h.api.tunnels.get(tunnelId)!.request.allowedPorts, [80, 443]);
     assert.equal(record.ticket, "ABC-123");
     assert.equal(record.notBefore, start);
     assert.deepEqual(record.allowedEngineers, ["alice", "bob"]);
@@ -181,6 +184,7 @@ describe("the consent page's services on a device", () => {
     assert.equal(waiting.ticket, "ABC-123");
     assert.equal(waiting.startsAt, start);
     assert.deepEqual(waiting.allowedEngineers, ["alice", "bob"]);
+    assert.deepEqual(waiting.allowedPorts, [80, 443]);
     h.clock.time += 3600_000;
     h.api.approve(tunnelId, presharedKey as PresharedKey, { engineer: "bob" });
     await lifecycle.connect(tunnelId);

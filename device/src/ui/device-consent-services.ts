@@ -112,6 +112,7 @@ export class DeviceConsentServices implements ConsentPageServices {
       ticket: choices.ticket,
       notBefore: choices.start === undefined ? undefined : this.startOf(choices.start),
       allowedEngineers: choices.engineers,
+      allowedPorts: choices.ports,
     });
     if (choices.description) this.descriptions.set(record.tunnelId, choices.description);
     this.options.onRequested?.(record.tunnelId);
@@ -205,6 +206,7 @@ export class DeviceConsentServices implements ConsentPageServices {
       ...(record.ticket ? { ticket: record.ticket } : {}),
       ...(record.notBefore ? { startsAt: record.notBefore } : {}),
       ...(record.allowedEngineers ? { allowedEngineers: record.allowedEngineers } : {}),
+      ...(record.allowedPorts.length ? { allowedPorts: record.allowedPorts } : {}),
       // From the approval this device verified, never from the api.
       ...(record.approval ? { approvedBy: record.approval.engineer } : {}),
       ...(active ? { activeSessions: active } : {}),

@@ -5,7 +5,7 @@
 import { printable } from "@support-tunnel/common";
 import type { Journal } from "../adapters/ports";
 import { toAsciicast } from "../session-record/asciicast";
-import { displayCommand } from "../session-record/command-text";
+import { displayCommand, sessionCommandText } from "../session-record/command-text";
 import { readIolog } from "../session-record/iolog";
 import {
   sessionIdSchema,
@@ -55,8 +55,10 @@ function toSession(s: RecordedSession): SessionSummary {
   return {
     sessionId: s.session,
     engineer: who(s),
+    // The page knows shells and commands: a transfer, a forward or a collection
+    // shows as what it did.
     kind: pageKind(s),
-    ...(pageKind(s) === "command" ? { command: printable(displayCommand(s.command ?? "")) } : {}),
+    ...(pageKind(s) === "command" ? { command: printable(sessionCommandText(s)) } : {}),
     startedAt: s.startedAt,
     ...(s.endedAt !== null ? { endedAt: s.endedAt } : {}),
     ...(s.exitCode !== null ? { exitCode: s.exitCode } : {}),
@@ -88,6 +90,7 @@ function endedTunnel(tunnelId: string, events: readonly JournalEvent[]): Consent
     ...(requested.engineers?.length
       ? { allowedEngineers: requested.engineers.map((e) => printable(e)) }
       : {}),
+    ...(requested.ports?.length ? { allowedPorts: requested.ports } : {}),
     ...(approved?.engineer ? { approvedBy: printable(approved.engineer) } : {}),
   };
 }

@@ -138,6 +138,11 @@ export const INDEX_HTML = `<!doctype html>
           <input id="engineers" name="engineers" autocomplete="off">
           <p class="field-error" data-error-for="engineers" hidden></p>
         </div>
+        <div class="field" data-choice="ports" hidden>
+          <label for="ports">Device ports support may open, besides SSH (e.g. 80 for the web UI; separated by commas)</label>
+          <input id="ports" name="ports" autocomplete="off" inputmode="numeric">
+          <p class="field-error" data-error-for="ports" hidden></p>
+        </div>
         <p class="field-error" data-error-for="body" hidden></p>
         <button type="submit" id="request-button">Request support</button>
       </form>

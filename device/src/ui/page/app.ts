@@ -32,6 +32,13 @@ const CHOICE_READERS: Record<string, (value: string) => unknown> = {
       .split(",")
       .map((name) => name.trim())
       .filter((name) => name !== ""),
+  // A word that is not a number becomes null: the device names the bad one.
+  ports: (value) =>
+    value
+      .split(",")
+      .map((port) => port.trim())
+      .filter((port) => port !== "")
+      .map((port) => (/^[0-9]+$/.test(port) ? Number(port) : null)),
 };
 
 const api = new PageApi();
@@ -219,6 +226,7 @@ function facts(t: ConsentTunnel, now: number): [string, string][] {
   }
   if (t.startsAt) rows.push(["Not before", timeAndRelative(t.startsAt, now)]);
   if (t.allowedEngineers?.length) rows.push(["Only for", t.allowedEngineers.join(", ")]);
+  if (t.allowedPorts?.length) rows.push(["Ports support may open", t.allowedPorts.join(", ")]);
   if (t.approvedBy) rows.push(["Approved by", t.approvedBy]);
   if (t.connectedSince && t.status === "connected")
     rows.push(["Connected since", timeAndRelative(t.connectedSince, now)]);
