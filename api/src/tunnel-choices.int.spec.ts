@@ -72,7 +72,9 @@ describe("api: the customer's choices (PostgreSQL)", function () {
   });
 
   it("stores the allowed ports sorted, shows them to engineers and the device", async () => {
-    const { created, device } = await requestTunnel({ allowedPorts: [443, 80] });
+    const { created, deviceClient: device } = await requestTestTunnel(pg.sut.url, {
+      allowedPorts: [443, 80],
+    });
     assert.deepEqual((await client(bobToken).getTunnel(created.tunnelId)).allowedPorts, [80, 443]);
     assert.deepEqual((await device.getDeviceTunnel()).allowedPorts, [80, 443]);
     const [row] = await queryDatabase(
@@ -81,7 +83,7 @@ describe("api: the customer's choices (PostgreSQL)", function () {
       [created.tunnelId],
     );
     assert.deepEqual(row, { allowed_ports: [80, 443] });
-    const none = await requestTunnel({});
+    const none = await requestTestTunnel(pg.sut.url, {});
     assert.deepEqual((await client(bobToken).getTunnel(none.created.tunnelId)).allowedPorts, []);
   });
 

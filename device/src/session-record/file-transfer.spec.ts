@@ -1,11 +1,6 @@
 import * as assert from "node:assert/strict";
 import { formatBytes } from "@support-tunnel/common";
-import {
-  recognizeTransfer,
-  ScpStreamReader,
-  scpPlace,
-  SftpLogReader,
-} from "./file-transfer";
+import { recognizeTransfer, ScpStreamReader, scpPlace, SftpLogReader } from "./file-transfer";
 
 describe("file transfers over a support session", () => {
   describe("recognizeTransfer", () => {

@@ -201,4 +201,3 @@ export function scpPlace(
       : { base: path.posix.dirname(request.target), single: request.target };
   return { base: path.posix.dirname(request.target), single: request.target };
 }
-
