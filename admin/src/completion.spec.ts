@@ -52,7 +52,13 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
   it("bash: completes commands, subcommands, flags and their choices in a real bash", async () => {
     const path = await script("bash");
     assert.deepEqual(bashCompletes(path, ["li"]), ["list"]);
-    assert.deepEqual(bashCompletes(path, ["co"]), ["command", "completion", "config", "connect"]);
+    assert.deepEqual(bashCompletes(path, ["co"]), [
+      "collect",
+      "command",
+      "completion",
+      "config",
+      "connect",
+    ]);
     assert.deepEqual(bashCompletes(path, ["group", "add-"]), ["add-customer", "add-member"]);
     assert.deepEqual(bashCompletes(path, ["list", "--st"]), ["--state"]);
     assert.deepEqual(bashCompletes(path, ["create", "--provider", ""]), ["gcp", "netns", "ssh"]);
