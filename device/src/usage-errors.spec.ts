@@ -30,6 +30,8 @@ const BAD_INVOCATIONS: [string[], RegExp][] = [
   [["request", "--duration", "0m"], /'0m' is invalid\. must be at least 60 seconds/],
   [["request", "--ttl", "abc"], /'abc' is invalid/],
   [["request", "--start", "bogus"], /--start bogus: give a time like/],
+  [["request", "--allow-port", "22"], /'22' is invalid\. must not be 22/],
+  [["request", "--allow-port", "http"], /'http' is invalid\. must be a port number/],
   [["request", "--ticket", "-x"], /option '--ticket <ref>' argument missing|'-x' is invalid/],
   [["request", "--ticket", "a b"], /'a b' is invalid\. must be 1 to 64 letters/],
   [["request", "--engineer", "!!"], /'!!' is invalid\. must be 2 to 32 lowercase/],
