@@ -3,7 +3,8 @@
 // (ControlPersist), so a repeated command pays only the hop to the device. Its
 // socket gives whoever can open it the engineer's session on the server: it
 // lives in a directory of its own, 0700, under the config dir, and stop and gc
-// close it. The device hop is untouched: it is made afresh, host key pinned, each time.
+// close it. The hop from the server to the device is kept on the server in the
+// same way (system-ssh.ts deviceHopArgv), its host key pinned at first contact.
 import { chmod, lstat, mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { TunnelId } from "@support-tunnel/common";

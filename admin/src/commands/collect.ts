@@ -21,9 +21,8 @@ import {
   renderCollectScript,
 } from "../collect/collect-script";
 import type { Context } from "../context";
-import { resolveDeviceAccess } from "../device-access";
 import { CliError, ExitCode } from "../errors";
-import { controlSocketPath, openFirstHop, prepareControlDir } from "../first-hop";
+import { reachDevice } from "../reach-device";
 import { whyTunnelEnded } from "../session-ending";
 import { throughServerArgs } from "../ssh/system-ssh";
 import { resolveTunnelId } from "../tunnel-id";
@@ -77,16 +76,7 @@ export async function collect({
       `no folder ${dirname(target)} to write ${basename(target)} in`,
       ExitCode.Usage,
     );
-  const controlPath = controlSocketPath(ctx.config.dir, tunnelId);
-  const api = ctx.api({ retries: 1, timeoutMs: 5_000 });
-  const { record, hop } = await resolveDeviceAccess(api, ctx.records(), tunnelId, {
-    whileChecking: async (record) => {
-      if (!controlPath) return;
-      await prepareControlDir(ctx.config.dir);
-      await openFirstHop(record, controlPath);
-    },
-    warn: (message) => ctx.printer.warn(message),
-  });
+  const { record, hop, controlPath } = await reachDevice(ctx, tunnelId);
   const args = throughServerArgs(
     record.server.ssh,
     record.knownHostsPath,

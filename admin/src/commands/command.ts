@@ -2,9 +2,8 @@
 // stdout and stderr streamed, exiting with the remote exit code.
 import { runSystemSsh } from "../adapters";
 import type { Context } from "../context";
-import { resolveDeviceAccess } from "../device-access";
 import { CliError, ExitCode, ExitWith } from "../errors";
-import { controlSocketPath, openFirstHop, prepareControlDir } from "../first-hop";
+import { reachDevice } from "../reach-device";
 import { whyTunnelEnded } from "../session-ending";
 import { throughServerArgs } from "../ssh/system-ssh";
 import { resolveTunnelId } from "../tunnel-id";
@@ -23,18 +22,7 @@ export async function command({ id, argv, ctx }: CommandOptions): Promise<never>
       "give the command after --, e.g. `support command ID -- uname -a`",
       ExitCode.Usage,
     );
-  const controlPath = controlSocketPath(ctx.config.dir, tunnelId);
-  // The first hop to the server is made (or found open) while the api is asked.
-  // One retry, 5 s each: with the api down, the recorded access is used without a long wait.
-  const api = ctx.api({ retries: 1, timeoutMs: 5_000 });
-  const { record, hop } = await resolveDeviceAccess(api, ctx.records(), tunnelId, {
-    whileChecking: async (record) => {
-      if (!controlPath) return;
-      await prepareControlDir(ctx.config.dir);
-      await openFirstHop(record, controlPath);
-    },
-    warn: (message) => ctx.printer.warn(message),
-  });
+  const { record, hop, controlPath } = await reachDevice(ctx, tunnelId);
   const args = throughServerArgs(
     record.server.ssh,
     record.knownHostsPath,

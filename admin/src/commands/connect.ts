@@ -3,9 +3,8 @@
 // resizes are passed on end to end.
 import { runSystemSsh } from "../adapters";
 import type { Context } from "../context";
-import { resolveDeviceAccess } from "../device-access";
 import { CliError, ExitCode, ExitWith } from "../errors";
-import { controlSocketPath, openFirstHop, prepareControlDir } from "../first-hop";
+import { reachDevice } from "../reach-device";
 import { sessionBanner, warnBeforeExpiry, whyTunnelEnded } from "../session-ending";
 import { throughServerArgs } from "../ssh/system-ssh";
 import { resolveTunnelId } from "../tunnel-id";
@@ -17,18 +16,7 @@ export interface ConnectOptions {
 
 export async function connect({ id, ctx }: ConnectOptions): Promise<never> {
   const tunnelId = await resolveTunnelId(id, () => ctx.api());
-  const controlPath = controlSocketPath(ctx.config.dir, tunnelId);
-  // The first hop to the server is made (or found open) while the api is asked.
-  // One retry, 5 s each: with the api down, the recorded access is used without a long wait.
-  const api = ctx.api({ retries: 1, timeoutMs: 5_000 });
-  const { record, hop } = await resolveDeviceAccess(api, ctx.records(), tunnelId, {
-    whileChecking: async (record) => {
-      if (!controlPath) return;
-      await prepareControlDir(ctx.config.dir);
-      await openFirstHop(record, controlPath);
-    },
-    warn: (message) => ctx.printer.warn(message),
-  });
+  const { record, hop, tunnel, controlPath } = await reachDevice(ctx, tunnelId);
   const args = throughServerArgs(
     record.server.ssh,
     record.knownHostsPath,
@@ -38,7 +26,6 @@ export async function connect({ id, ctx }: ConnectOptions): Promise<never> {
     { controlPath: controlPath ?? undefined },
   );
   // The banner and the warnings are a courtesy: a tunnel the api cannot show still connects.
-  const tunnel = await api.getTunnel(tunnelId).catch(() => null);
   let cancelWarnings = () => {};
   if (tunnel) {
     ctx.printer.info(sessionBanner(tunnel, Date.now()));
@@ -51,7 +38,7 @@ export async function connect({ id, ctx }: ConnectOptions): Promise<never> {
     cancelWarnings();
   }
   if (code !== 0) {
-    const ended = await whyTunnelEnded(api, tunnelId);
+    const ended = await whyTunnelEnded(ctx.api({ retries: 1, timeoutMs: 5_000 }), tunnelId);
     if (ended)
       throw new CliError(
         `the session was cut: ${ended}`,

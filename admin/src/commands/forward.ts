@@ -7,9 +7,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, type Server, type Socket } from "node:net";
 import { forwardSessionArgv } from "@support-tunnel/common";
 import type { Context } from "../context";
-import { resolveDeviceAccess } from "../device-access";
 import { CliError, ExitCode } from "../errors";
-import { controlSocketPath, openFirstHop, prepareControlDir } from "../first-hop";
+import { reachDevice } from "../reach-device";
 import { forwardUrl, parseForwardTarget } from "../forward-target";
 import { forwardThroughServerArgs, throughServerArgs } from "../ssh/system-ssh";
 import { resolveTunnelId } from "../tunnel-id";
@@ -80,16 +79,7 @@ function untilStopped(signal: AbortSignal | undefined): { stopped: Promise<void>
 export async function forward({ id, target, ctx, signal }: ForwardOptions): Promise<void> {
   const { remotePort, localPort } = parseForwardTarget(target);
   const tunnelId = await resolveTunnelId(id, () => ctx.api());
-  const controlPath = controlSocketPath(ctx.config.dir, tunnelId);
-  const api = ctx.api({ retries: 1, timeoutMs: 5_000 });
-  const { record, hop, tunnel } = await resolveDeviceAccess(api, ctx.records(), tunnelId, {
-    whileChecking: async (record) => {
-      if (!controlPath) return;
-      await prepareControlDir(ctx.config.dir);
-      await openFirstHop(record, controlPath);
-    },
-    warn: (message) => ctx.printer.warn(message),
-  });
+  const { record, hop, tunnel, controlPath } = await reachDevice(ctx, tunnelId);
   // The api's view of the customer's choice refuses early; the device refuses anyway.
   if (tunnel && !tunnel.allowedPorts.includes(remotePort)) {
     const allowed = tunnel.allowedPorts.length ? tunnel.allowedPorts.join(", ") : "none but SSH";

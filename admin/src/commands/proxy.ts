@@ -4,9 +4,9 @@
 // carries the connection to the device's sshd through the tunnel server (`ssh
 // -W`): stdin and stdout are the SSH stream, so nothing else is written there.
 import type { Context } from "../context";
-import { resolveDeviceAccess } from "../device-access";
+import { reachDevice } from "../reach-device";
 import { CliError, ExitCode, ExitWith } from "../errors";
-import { controlSocketPath, openFirstHop, prepareControlDir } from "../first-hop";
+import { controlSocketPath } from "../first-hop";
 import { forwardEgressAgent, stockSshPaths } from "../stock-ssh";
 import { serverSshArgs } from "../ssh/system-ssh";
 import { parseTunnelId } from "../tunnel-id";
@@ -23,18 +23,7 @@ export async function proxy({ id, ctx }: ProxyOptions): Promise<never> {
   const agentSocket = stockSshPaths(ctx.config.dir, tunnelId).agentSocket;
   if (controlPath === null || agentSocket === null)
     throw new CliError(`the config dir ${ctx.config.dir} is too deep for a Unix socket path`);
-  const { record, hop } = await resolveDeviceAccess(
-    ctx.api({ retries: 1, timeoutMs: 5_000 }),
-    ctx.records(),
-    tunnelId,
-    {
-      whileChecking: async (record) => {
-        await prepareControlDir(ctx.config.dir);
-        await openFirstHop(record, controlPath);
-      },
-      warn: (message) => ctx.printer.warn(message),
-    },
-  );
+  const { record, hop } = await reachDevice(ctx, tunnelId);
   await forwardEgressAgent(record, hop, controlPath, agentSocket);
   const { execa } = await import("execa");
   // On the master only (ControlMaster=no: this one never becomes one); the server's

@@ -4,9 +4,9 @@
 import { resolve as resolvePath, join } from "node:path";
 import type { TunnelId } from "@support-tunnel/common";
 import type { Context } from "../context";
-import { resolveDeviceAccess } from "../device-access";
+import { reachDevice } from "../reach-device";
 import { CliError, ExitCode } from "../errors";
-import { controlSocketPath, openFirstHop, prepareControlDir } from "../first-hop";
+import { controlSocketPath } from "../first-hop";
 import { renderSshHostBlock, sshHostAlias, SshConfigPathError } from "../ssh/ssh-config";
 import {
   installInclude,
@@ -36,18 +36,7 @@ export async function prepareStockSsh(
       `the config dir ${ctx.config.dir} is too deep for a Unix socket path: stock ssh needs one; use a shorter --config`,
       ExitCode.Usage,
     );
-  const { record, hop } = await resolveDeviceAccess(
-    ctx.api({ retries: 1, timeoutMs: 5_000 }),
-    ctx.records(),
-    tunnelId,
-    {
-      whileChecking: async (record) => {
-        await prepareControlDir(ctx.config.dir);
-        await openFirstHop(record, controlPath);
-      },
-      warn: (message) => ctx.printer.warn(message),
-    },
-  );
+  const { record, hop } = await reachDevice(ctx, tunnelId);
   const keys = await readServerKeys(record, hop, controlPath);
   let block: string;
   try {
