@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseExpiry } from "./commands/access";
-import { main } from "./cli";
+import { runSupport } from "./test/run-support";
 
 /** A stand-in api: records each request and answers from `answer`. */
 function fakeApi(answer: (req: IncomingMessage, body: string) => [number, unknown]) {
@@ -59,16 +59,8 @@ describe("support: the access commands", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function run(...args: string[]) {
-    let stdout = "";
-    let stderr = "";
-    const code = await main(["node", "support", ...args], {
-      stdout: { write: (s: string) => ((stdout += s), true) } as never,
-      stderr: { write: (s: string) => ((stderr += s), true) } as never,
-      env: { HOME: dir, SUPPORT_ADMIN_CONFIG: join(dir, "admin.json") },
-    });
-    return { code, stdout, stderr };
-  }
+  const run = (...args: string[]) =>
+    runSupport({ HOME: dir, SUPPORT_ADMIN_CONFIG: join(dir, "admin.json") }, ...args);
 
   it("adds a guest for a week and shows the group, in text and in --json", async () => {
     const r = await run(

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { main } from "./cli";
+import { runSupport } from "./test/run-support";
 
 describe("support (cli)", () => {
   let dir: string;
@@ -13,16 +13,8 @@ describe("support (cli)", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function run(...args: string[]) {
-    let stdout = "";
-    let stderr = "";
-    const code = await main(["node", "support", ...args], {
-      stdout: { write: (s: string) => ((stdout += s), true) } as never,
-      stderr: { write: (s: string) => ((stderr += s), true) } as never,
-      env: { HOME: dir, SUPPORT_ADMIN_CONFIG: join(dir, "admin.json") },
-    });
-    return { code, stdout, stderr };
-  }
+  const run = (...args: string[]) =>
+    runSupport({ HOME: dir, SUPPORT_ADMIN_CONFIG: join(dir, "admin.json") }, ...args);
 
   it("tells an engineer who is not logged in how to log in, with exit code 3", async () => {
     const r = await run("list");

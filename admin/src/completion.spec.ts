@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { missingCommands, requirePrerequisite } from "@support-tunnel/testkit";
-import { main } from "./cli";
+import { runSupport } from "./test/run-support";
 
 describe("support completion", () => {
   let dir: string;
@@ -15,16 +15,7 @@ describe("support completion", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function run(...args: string[]) {
-    let stdout = "";
-    let stderr = "";
-    const code = await main(["node", "support", ...args], {
-      stdout: { write: (s: string) => ((stdout += s), true) } as never,
-      stderr: { write: (s: string) => ((stderr += s), true) } as never,
-      env: { HOME: dir },
-    });
-    return { code, stdout, stderr };
-  }
+  const run = (...args: string[]) => runSupport({ HOME: dir }, ...args);
 
   /** The script, saved where a shell can load it. */
   async function script(shell: string): Promise<string> {
