@@ -1,5 +1,6 @@
 // Real side effects the commands are handed: reading secrets, pinning host keys
 // (the server's here, the device's on the server), running the system ssh client.
+import { spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import writeFileAtomic from "write-file-atomic";
@@ -62,14 +63,22 @@ export async function pinDeviceHostKey(
   }
 }
 
-/** `ssh` with the terminal handed over; interactive sessions and streamed commands have no time limit. */
-export async function runSystemSsh(args: string[]): Promise<number> {
-  const execa = await loadExeca();
-  const result = await execa("ssh", args, { stdio: "inherit", reject: false });
-  if (result.failed && result.exitCode === undefined) {
-    throw new CliError(`could not run ssh: ${result.message}`, ExitCode.Failure);
-  }
-  return result.exitCode ?? ExitCode.SshFailure;
+/**
+ * `ssh` with the terminal handed over; interactive sessions and streamed commands
+ * have no time limit. node's own spawn, not execa: nothing is captured, and a
+ * command to the device then does not wait for execa's module graph to load.
+ */
+export function runSystemSsh(args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("ssh", args, { stdio: "inherit" });
+    child.once("error", (err) =>
+      reject(new CliError(`could not run ssh: ${err.message}`, ExitCode.Failure)),
+    );
+    child.once("exit", (code, signal) => {
+      if (code !== null) resolve(code);
+      else reject(new CliError(`ssh was killed by ${signal ?? "a signal"}`, ExitCode.Failure));
+    });
+  });
 }
 
 export async function readAllStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {

@@ -65,8 +65,13 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
   // Before the api is asked anything more: a missing provider is a usage error.
   const providerName = chooseProvider(options.provider, ctx.env, ctx.config.file);
   const api = ctx.api();
+  // Who we are and the tunnel are asked at once, and execa (which resolving the
+  // identity and every ssh run load) loads meanwhile: none of it touches a provider.
+  const whoami = settled(api.whoami());
+  const tunnel = settled(api.getTunnel(tunnelId));
+  void import("execa").catch(() => undefined);
   // Before any provider is touched (resolving the identity may even make a key).
-  const me = requireRole(await api.whoami(), "operator", "support create");
+  const me = requireRole(await unsettle(whoami), "operator", "support create");
   const provider = (await providersFor(ctx.config, ctx.env.raw, options))(providerName);
   // Ctrl-C during create aborts it (the prompt too), and the failure path destroys the server.
   const controller = new AbortController();
@@ -87,6 +92,7 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
       {
         api,
         me,
+        tunnel: unsettle(tunnel),
         provider,
         connectShell: connectNodeSsh,
         records: ctx.records(),
@@ -166,6 +172,8 @@ export interface CreateDeps {
   >;
   /** Who we are, when already asked; otherwise the api is asked first thing. */
   me?: Whoami;
+  /** The tunnel, when already asked (alongside whoami); otherwise asked after whoami. */
+  tunnel?: Promise<TunnelView>;
   provider: TunnelServerProvider;
   connectShell: ConnectRemoteShell;
   records: ServerRecordStore;
@@ -193,6 +201,26 @@ export interface CreateResult {
   server: TunnelServer;
 }
 
+/**
+ * A promise started ahead of where its answer is taken, held so that its
+ * failure is not unhandled meanwhile (a check before it may fail first).
+ */
+type Settled<T> = Promise<{ value: T } | { error: unknown }>;
+
+function settled<T>(promise: Promise<T>): Settled<T> {
+  return promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+}
+
+/** The answer of a settled promise where it is taken: its value, or its failure thrown. */
+async function unsettle<T>(held: Settled<T>): Promise<T> {
+  const outcome = await held;
+  if ("error" in outcome) throw outcome.error;
+  return outcome.value;
+}
+
 function checkAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new CliError("interrupted", ExitCode.Interrupted);
 }
@@ -210,7 +238,7 @@ export async function approveWithNewServer(
 
   // A viewer is refused before anything is read, asked for or made.
   const me = requireRole(deps.me ?? (await api.whoami()), "operator", "support create");
-  const tunnel = await api.getTunnel(tunnelId);
+  const tunnel = await (deps.tunnel ?? api.getTunnel(tunnelId));
   if (tunnel.state !== TunnelState.Pending) {
     throw new CliError(
       `tunnel ${tunnelId} is ${tunnel.state}, not pending${tunnel.approvedBy ? ` (approved by ${tunnel.approvedBy})` : ""}`,
@@ -231,9 +259,12 @@ export async function approveWithNewServer(
       ExitCode.Conflict,
     );
   }
+  // The record is read while the PSK is, its answer taken after: a bad PSK is
+  // still what is said first. The provider is not touched before the PSK is good.
+  const recorded = settled(deps.records.load(tunnelId));
   const psk = readPresharedKey(await deps.readPsk());
 
-  const existing = await deps.records.load(tunnelId);
+  const existing = await unsettle(recorded);
   if (existing) {
     throw new CliError(
       `a server for tunnel ${tunnelId} is already recorded on this machine (${existing.server.instanceId}): run \`support stop ${tunnelId}\` or \`support gc\` first`,
