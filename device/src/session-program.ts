@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { accessSync, constants as fsConstants, statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { constants } from "node:os";
-import { SupportApiClient } from "@support-tunnel/common";
+import { nodeHttpFetch, SupportApiClient } from "@support-tunnel/common";
 import { FileJournal } from "./adapters/journal-store";
 import { FileStateStore } from "./adapters/state-store";
 import {
@@ -40,6 +40,9 @@ function apiReporter(input: SessionInput): ((session: SessionReport) => Promise<
       timeoutMs: REPORT_TIMEOUT_MS,
       retries: 0,
       userAgent: "support-device-session/0.1",
+      // node:http, not the global fetch (undici): the session ends when its report
+      // is in, and loading undici for one request would hold it ~0.1 s longer.
+      fetch: nodeHttpFetch,
     });
     await api.reportSession(session, { signal: AbortSignal.timeout(REPORT_TIMEOUT_MS) });
   };
