@@ -1,24 +1,24 @@
 // Tunnel records on disk: <dir>/tunnels/<id>.json (0600), WireGuard configs in
-// <dir>/wg, per-tunnel locks in <dir>/locks. Writes go through write-file-atomic
-// (a synced temp file renamed in place), so a crash leaves the old record or the new one, never half.
-// Locks go through proper-lockfile, so the agent and a manual command never work on one tunnel at once;
-// one left by a process that provably died is taken over at once.
+// <dir>/wg, per-tunnel locks in <dir>/locks. Writes are atomic (a synced temp file
+// renamed in place), so a crash leaves the old record or the new one, never half.
+// Locks (dir-lock.ts) keep the agent and a manual command from working on one tunnel
+// at once; one left by a process that provably died is taken over at once.
 import { randomBytes, randomUUID } from "node:crypto";
 import { watch as watchDir } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { deviceIdSchema, parseWire, tunnelIdSchema } from "@support-tunnel/common";
-import * as lockfile from "proper-lockfile";
-import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
 import { DeviceError } from "../errors";
+import { writeFileAtomic } from "./atomic-file";
+import { takeDirLock } from "./dir-lock";
 import { storedTunnelRecordSchema, tunnelRecordSchema, type TunnelRecord } from "../record";
 import type { StateStore } from "./ports";
 import { isProvablyGone, ownIdentity, type ProcessIdentity } from "./process-identity";
 
 const INTERFACE = /^std[0-9a-f]{12}$/;
-/** A record's file name; write-file-atomic's temp files (`<id>.json.<n>`) do not match. */
+/** A record's file name; the atomic writes' temp files (`<id>.json.<pid>.<hex>`) do not match. */
 const RECORD_FILE = /^([0-9a-f-]{36})\.json$/;
 
 export interface FileStateStoreOptions {
@@ -29,7 +29,7 @@ export interface FileStateStoreOptions {
    * A live holder refreshes its lock every half of this; one not refreshed for
    * this long was left by a process that died, and is taken over even when its
    * holder cannot be proven gone (another boot, no /proc). Default 10 s
-   * (proper-lockfile's), at least 2 s.
+   * (proper-lockfile's, whose protocol the lock keeps), at least 2 s.
    */
   lockStaleMs?: number;
 }
@@ -70,7 +70,7 @@ export class FileStateStore implements StateStore {
 
   private async writeAtomic(file: string, text: string): Promise<void> {
     await writeFileAtomic(file, text, { mode: 0o600, fsync: true });
-    // write-file-atomic syncs the file, not the directory: sync it so the rename survives a power cut.
+    // The write syncs the file, not the directory: sync it so the rename survives a power cut.
     const dirHandle = await fs.open(path.dirname(file), "r");
     try {
       await dirHandle.sync();
@@ -180,13 +180,9 @@ export class FileStateStore implements StateStore {
     let release: () => Promise<void>;
     for (;;) {
       try {
-        release = await lockfile.lock(lockDir, {
-          lockfilePath: lockDir,
-          realpath: false,
-          stale: this.lockStaleMs,
-          retries: 0,
-          // Not proper-lockfile's default (a throw from a timer, which would kill the
-          // agent): the work in hand finishes and its release reports the loss.
+        release = await takeDirLock(lockDir, {
+          staleMs: this.lockStaleMs,
+          // The work in hand finishes and its release reports the loss.
           onCompromised: (err) => {
             lost = err;
           },
