@@ -1,13 +1,14 @@
 // The hand checks against the zod schemas they stand in for: the same input to
 // both, and both must refuse it, or both accept it with the same output.
 import * as assert from "node:assert/strict";
+import { compareChecks, type CheckRow as Row } from "@support-tunnel/testkit";
 import { deviceTunnelViewSchema } from "./schemas";
 import { ValidationError } from "./validation-error";
 import { checkDeviceTunnelView } from "./wire-check";
 
 const KEY = "6Ij1DkkcBXeVhmHDSYGl8+P5dd6pNWyG3u4pkhqjJms=";
 
-export function goodView(): Record<string, unknown> {
+function goodView(): Record<string, unknown> {
   return {
     tunnelId: "0b5e2c4a-1111-4222-8333-444455556666",
     state: "started",
@@ -23,9 +24,6 @@ export function goodView(): Record<string, unknown> {
     allowedPorts: [80, 443],
   };
 }
-
-/** Each row: what it is, and the change made to a good value. */
-export type Row = [string, (v: Record<string, unknown>) => unknown];
 
 const drop = (key: string) => (v: Record<string, unknown>) => {
   delete v[key];
@@ -125,42 +123,14 @@ const VIEW_ROWS: Row[] = [
   ["allowedPorts a string", set("allowedPorts", ["80"])],
 ];
 
-/** Runs every row through both and compares; returns how many each accepted. */
-export function compareOnTable(
-  rows: Row[],
-  good: () => Record<string, unknown>,
-  bySchema: (v: unknown) => { success: true; data: unknown } | { success: false },
-  byHand: (v: unknown) => unknown,
-): void {
-  for (const [what, change] of rows) {
-    const input = change(good());
-    const expected = bySchema(structuredClone(input));
-    let actual: { success: true; data: unknown } | { success: false; error: unknown };
-    try {
-      actual = { success: true, data: byHand(structuredClone(input)) };
-    } catch (error) {
-      actual = { success: false, error };
-    }
-    if (expected.success) {
-      assert.ok(
-        actual.success,
-        `${what}: zod accepts it, the hand check refuses it: ${String((actual as { error?: unknown }).error)}`,
-      );
-      assert.deepEqual(actual.data, expected.data, `${what}: the outputs differ`);
-    } else {
-      assert.ok(!actual.success, `${what}: zod refuses it, the hand check accepts it`);
-      assert.ok(actual.error instanceof ValidationError, `${what}: ${String(actual.error)}`);
-    }
-  }
-}
-
 describe("checkDeviceTunnelView", () => {
   it("accepts and refuses what deviceTunnelViewSchema does, with the same output", () => {
-    compareOnTable(
+    compareChecks(
       VIEW_ROWS,
       goodView,
       (v) => deviceTunnelViewSchema.safeParse(v),
       (v) => checkDeviceTunnelView(v),
+      (err) => err instanceof ValidationError,
     );
   });
 
@@ -181,11 +151,12 @@ describe("checkDeviceTunnelView", () => {
 
   it("can fail: a row the hand check gets wrong is caught", () => {
     assert.throws(() =>
-      compareOnTable(
+      compareChecks(
         [["a port of 0", inServer("wgPort", 0)]],
         goodView,
         (v) => deviceTunnelViewSchema.safeParse(v),
         (v) => v,
+        (err) => err instanceof ValidationError,
       ),
     );
   });

@@ -169,6 +169,34 @@ export const allowedPorts = arrayOf(
   { max: [16, "must name at most 16 ports"], unique: "must not name a port twice" },
 );
 
+export const allowedEngineers = arrayOf(engineerName, {
+  min: [1, "must name at least one engineer"],
+  max: [32, "must name at most 32 engineers"],
+  unique: "must not name an engineer twice",
+});
+
+export const supportUser = matching(
+  /^support[0-9a-f]{4,16}$/,
+  "must be `support` followed by 4 to 16 hex digits",
+);
+
+export const deviceToken = matching(/^std_[A-Za-z0-9_-]{43}$/, "must be a device token");
+
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;
+export const endpointHost = stringThat(
+  (s) => (s.length <= 253 && HOSTNAME.test(s)) || isIpv4(s),
+  "must be an IPv4 address or a hostname",
+);
+
+export const sshPublicKey = stringThat(
+  (s) =>
+    s.length <= 1024 &&
+    /^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|ssh-rsa) [A-Za-z0-9+/]+={0,2}( [A-Za-z0-9@._-]{1,64})?$/.test(
+      s,
+    ),
+  "must be one OpenSSH public key line",
+);
+
 /** Free text from the api: any string, made safe to print. */
 export const untrustedText: Check<string> = (value, field) => sanitizeText(string(value, field));
 

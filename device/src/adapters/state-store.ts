@@ -8,16 +8,17 @@ import { watch as watchDir } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { deviceIdSchema, parseWire, tunnelIdSchema } from "@support-tunnel/common";
-import { z } from "zod";
+import { runCheck, tunnelId as tunnelIdCheck } from "@support-tunnel/common/dist/wire-check";
 import { DeviceError } from "../errors";
 import { writeFileAtomic } from "./atomic-file";
 import { takeDirLock } from "./dir-lock";
-import { storedTunnelRecordSchema, tunnelRecordSchema, type TunnelRecord } from "../record";
+import { checkRecord, checkStoredRecord, type TunnelRecord } from "../record";
 import type { StateStore } from "./ports";
 import { isProvablyGone, ownIdentity, type ProcessIdentity } from "./process-identity";
 
 const INTERFACE = /^std[0-9a-f]{12}$/;
+/** The device's identity: a lowercase UUID (common's deviceIdSchema). */
+const DEVICE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** A record's file name; the atomic writes' temp files (`<id>.json.<pid>.<hex>`) do not match. */
 const RECORD_FILE = /^([0-9a-f-]{36})\.json$/;
 
@@ -54,7 +55,7 @@ export class FileStateStore implements StateStore {
 
   private recordPath(id: string): string {
     // The id becomes a file name: only a real UUID may.
-    const tunnelId = parseWire(tunnelIdSchema, id, "tunnel id");
+    const tunnelId = runCheck(tunnelIdCheck, id, "tunnel id");
     return path.join(this.sub("tunnels"), `${tunnelId}.json`);
   }
 
@@ -108,11 +109,11 @@ export class FileStateStore implements StateStore {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw err;
     }
-    const parsed = deviceIdSchema.safeParse(text.trim());
-    if (!parsed.success) {
+    const id = text.trim();
+    if (!DEVICE_ID.test(id)) {
       throw new DeviceError(`${file} does not hold a device identity (a UUID): remove it`);
     }
-    return parsed.data;
+    return id;
   }
 
   async list(): Promise<TunnelRecord[]> {
@@ -144,7 +145,7 @@ export class FileStateStore implements StateStore {
       throw err;
     }
     try {
-      return parseWire(storedTunnelRecordSchema, JSON.parse(text), "record");
+      return checkStoredRecord(JSON.parse(text));
     } catch (err) {
       throw new DeviceError(`state file ${file} is damaged: ${(err as Error).message}`);
     }
@@ -152,7 +153,7 @@ export class FileStateStore implements StateStore {
 
   async write(record: TunnelRecord): Promise<void> {
     await this.ensureDirs();
-    const valid = parseWire(tunnelRecordSchema, record, "record");
+    const valid = checkRecord(record);
     await this.writeAtomic(this.recordPath(valid.tunnelId), `${JSON.stringify(valid, null, 2)}\n`);
   }
 
@@ -171,7 +172,7 @@ export class FileStateStore implements StateStore {
    */
   async lock(id: string): Promise<() => Promise<void>> {
     await this.ensureDirs();
-    const tunnelId = parseWire(tunnelIdSchema, id, "tunnel id");
+    const tunnelId = runCheck(tunnelIdCheck, id, "tunnel id");
     const lockDir = path.join(this.sub("locks"), tunnelId);
     const holderFile = `${lockDir}.pid`;
     const self = await ownIdentity();
@@ -276,16 +277,27 @@ export class FileStateStore implements StateStore {
 }
 
 /** What locks/<id>.pid says: the holder, and the lock directory it holds. */
-const lockHolderSchema = z
-  .object({
-    pid: z.number().int().positive(),
-    startTime: z.string().regex(/^\d+$/),
-    bootId: z.string().min(1),
-    pidNamespace: z.string().min(1),
-    lock: z.string().min(1),
-  })
-  .strict();
-type LockHolder = z.infer<typeof lockHolderSchema>;
+type LockHolder = ProcessIdentity & { lock: string };
+
+const LOCK_HOLDER_FIELDS = ["pid", "startTime", "bootId", "pidNamespace", "lock"];
+
+/** The full holder, or null for anything else (an older release's bare pid, a damaged file). */
+function asLockHolder(json: unknown): LockHolder | null {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return null;
+  const h = json as Record<string, unknown>;
+  if (Object.keys(h).some((key) => !LOCK_HOLDER_FIELDS.includes(key))) return null;
+  const named = (v: unknown) => typeof v === "string" && v.length > 0;
+  const ok =
+    typeof h.pid === "number" &&
+    Number.isSafeInteger(h.pid) &&
+    h.pid > 0 &&
+    typeof h.startTime === "string" &&
+    /^\d+$/.test(h.startTime) &&
+    named(h.bootId) &&
+    named(h.pidNamespace) &&
+    named(h.lock);
+  return ok ? (h as unknown as LockHolder) : null;
+}
 
 /** The holder file's text, its pid (for messages), and the full holder when it has one. */
 async function readHolder(
@@ -303,8 +315,8 @@ async function readHolder(
   } catch {
     return { text, pid: null, holder: null };
   }
-  const full = lockHolderSchema.safeParse(json);
-  if (full.success) return { text, pid: full.data.pid, holder: full.data };
+  const full = asLockHolder(json);
+  if (full) return { text, pid: full.pid, holder: full };
   // An older release wrote the bare pid; other writers only the pid.
   const pid = typeof json === "number" ? json : (json as { pid?: unknown } | null)?.pid;
   return {
