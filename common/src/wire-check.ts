@@ -18,8 +18,15 @@ export type Check<T> = (value: unknown, field: string) => T;
 /** The value at the top is named by `runCheck`'s `what`, as parseWire names it. */
 const TOP = "";
 
+type Issue = { field: string; message: string };
+
+function throwIssues(issues: Issue[]): never {
+  const message = issues.map((i) => `${i.field}: ${i.message}`).join("; ");
+  throw new ValidationError(message, issues[0]!.field, issues);
+}
+
 export function bad(field: string, message: string): never {
-  throw new ValidationError(`${field}: ${message}`, field, [{ field, message }]);
+  throwIssues([{ field, message }]);
 }
 
 /** `check` on a whole value; a fault of the value itself is named `what`. */
@@ -27,8 +34,8 @@ export function runCheck<T>(check: Check<T>, value: unknown, what: string): T {
   try {
     return check(value, TOP);
   } catch (err) {
-    if (err instanceof ValidationError && err.field === TOP) bad(what, err.issues[0]!.message);
-    throw err;
+    if (!(err instanceof ValidationError)) throw err;
+    throwIssues(err.issues.map((i) => (i.field === TOP ? { ...i, field: what } : i)));
   }
 }
 
@@ -46,16 +53,25 @@ export function object<T>(
     if (typeof value !== "object" || value === null || Array.isArray(value))
       bad(field, value === undefined ? "is required" : "must be an object");
     const input = value as Record<string, unknown>;
+    // Every bad field is named, as parseWire names them, not only the first.
+    const issues: Issue[] = [];
     if (options.strict) {
-      const unknown = Object.keys(input).find((key) => !(key in fields));
-      if (unknown !== undefined) bad(join(field, unknown), "is not an allowed field");
+      for (const key of Object.keys(input))
+        if (!(key in fields))
+          issues.push({ field: join(field, key), message: "is not an allowed field" });
     }
     const out = {} as T;
     for (const key of Object.keys(fields) as (keyof T & string)[]) {
-      const checked = fields[key](input[key], join(field, key));
-      // zod leaves out an optional field that was absent.
-      if (checked !== undefined || key in input) out[key] = checked;
+      try {
+        const checked = fields[key](input[key], join(field, key));
+        // zod leaves out an optional field that was absent.
+        if (checked !== undefined || key in input) out[key] = checked;
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        issues.push(...err.issues);
+      }
     }
+    if (issues.length) throwIssues(issues);
     return out;
   };
 }
@@ -147,6 +163,13 @@ export const tunnelNetwork = stringThat((s) => {
     return false;
   }
 }, "must be a private IPv4 subnet of /30 to /28 (e.g. 10.21.7.0/30)");
+
+/** zod's `z.string().url()`: what URL parses, trimmed and without tabs or newlines. */
+export const url: Check<string> = (value, field) => {
+  const trimmed = string(value, field).trim();
+  if (!URL.canParse(trimmed)) bad(field, "must be a URL");
+  return trimmed.replace(/[\t\n\r]/g, "");
+};
 
 export const ipv4 = stringThat(isIpv4, "must be an IPv4 address");
 

@@ -1,11 +1,10 @@
 // Wires the real adapters to the device logic: the only place that does.
 import { randomBytes } from "node:crypto";
-import {
-  DEVICE_ID_HEADER,
-  nodeHttpFetch,
-  SupportApiClient,
-  type OutputStream,
-} from "@support-tunnel/common";
+// From common's modules, not its index, which loads zod: the idle agent does without it.
+import type { OutputStream } from "@support-tunnel/common";
+import { SupportApiClient } from "@support-tunnel/common/dist/client";
+import { DEVICE_ID_HEADER } from "@support-tunnel/common/dist/ids";
+import { nodeHttpFetch } from "@support-tunnel/common/dist/node-http-fetch";
 import { systemClock } from "./adapters/clock";
 import { createHookRunner } from "./adapters/hooks";
 import { FileJournal } from "./adapters/journal-store";

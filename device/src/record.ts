@@ -20,11 +20,11 @@ import {
   port,
   runCheck,
   sshPublicKey,
-  string,
   supportUser,
   ticket,
   tunnelId,
   tunnelNetwork,
+  url,
   wgKey,
   withDefault,
   bad,
@@ -45,13 +45,6 @@ export const PHASES = ["requested", "connecting", "up", "stopping"] as const;
 
 export type TunnelRecord = TunnelRecordOfSchema;
 export type TunnelRecordV1 = Omit<TunnelRecord, "version" | "grantedUntil"> & { version: 1 };
-
-/** zod's `z.string().url()`: what URL parses, trimmed, without tabs and newlines. */
-const url: Check<string> = (value, field) => {
-  const trimmed = string(value, field).trim();
-  if (!URL.canParse(trimmed)) bad(field, "must be a URL");
-  return trimmed.replace(/[\t\n\r]/g, "");
-};
 
 const recordFields = {
   tunnelId: tunnelId,
