@@ -2,8 +2,9 @@
 // renamed into place, so a reader (another process, the next boot) sees the old
 // text or the new, never half. What write-file-atomic did for the device,
 // without the modules (graceful-fs, signal-exit) an idle agent would carry.
-import { randomBytes } from "node:crypto";
 import * as fs from "node:fs/promises";
+
+let tempCount = 0;
 
 export interface AtomicWriteOptions {
   /** The file's mode, whatever the umask. */
@@ -22,7 +23,9 @@ export async function writeFileAtomic(
   text: string,
   options: AtomicWriteOptions,
 ): Promise<void> {
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`;
+  // Unique without node:crypto (which an idle agent does not load): this
+  // process's pid and a count; "wx" refuses a leftover of the same name.
+  const temp = `${file}.${process.pid}.${(tempCount++).toString(16)}`;
   try {
     const handle = await fs.open(temp, "wx", options.mode);
     try {

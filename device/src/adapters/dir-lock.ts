@@ -4,8 +4,10 @@
 // still locks through proper-lockfile and this one exclude each other; done here
 // because proper-lockfile and what it pulls in (graceful-fs, retry,
 // signal-exit) cost an idle agent ~7 MiB for what is a few system calls.
-import { randomBytes } from "node:crypto";
 import * as fs from "node:fs/promises";
+
+/* eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when needed: node:crypto costs an idle agent ~2 MiB */
+const crypto = () => require("node:crypto") as typeof import("node:crypto");
 
 /** Another holder has the lock and keeps it fresh. */
 export class LockedError extends Error {
@@ -88,7 +90,7 @@ async function makeOrTakeOverStale(dir: string, staleMs: number): Promise<void> 
   if (!(await isStale(dir, staleMs))) throw new LockedError(dir);
   // Moved aside first (atomic), then checked again: another taker may have
   // replaced the stale lock with its own fresh one in between.
-  const aside = `${dir}.stale-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const aside = `${dir}.stale-${process.pid}-${crypto().randomBytes(4).toString("hex")}`;
   try {
     await fs.rename(dir, aside);
   } catch (err) {

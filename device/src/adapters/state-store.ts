@@ -3,7 +3,6 @@
 // renamed in place), so a crash leaves the old record or the new one, never half.
 // Locks (dir-lock.ts) keep the agent and a manual command from working on one tunnel
 // at once; one left by a process that provably died is taken over at once.
-import { randomBytes, randomUUID } from "node:crypto";
 import { watch as watchDir } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
@@ -15,6 +14,9 @@ import { takeDirLock } from "./dir-lock";
 import { checkRecord, checkStoredRecord, type TunnelRecord } from "../record";
 import type { StateStore } from "./ports";
 import { isProvablyGone, ownIdentity, type ProcessIdentity } from "./process-identity";
+
+/* eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when needed: node:crypto costs an idle agent ~2 MiB */
+const crypto = () => require("node:crypto") as typeof import("node:crypto");
 
 const INTERFACE = /^std[0-9a-f]{12}$/;
 /** The device's identity: a lowercase UUID (common's deviceIdSchema). */
@@ -87,8 +89,8 @@ export class FileStateStore implements StateStore {
     await this.ensureDir(this.dir);
     // Made aside, then linked into place: link fails if the file exists, so two
     // processes starting at once end up with the one identity that won.
-    const made = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`;
-    await this.writeAtomic(made, `${randomUUID()}\n`);
+    const made = `${file}.${process.pid}.${crypto().randomBytes(4).toString("hex")}`;
+    await this.writeAtomic(made, `${crypto().randomUUID()}\n`);
     try {
       await fs.link(made, file);
     } catch (err) {
@@ -359,7 +361,7 @@ async function takeOverFromGoneHolder(
   if (instance !== holder.lock || !(await isProvablyGone(holder, self))) return false;
   // Moved aside first (atomic), then checked again: another taker may have
   // replaced the dead holder's lock with its own in between.
-  const aside = `${lockDir}.gone-${self.pid}-${randomBytes(4).toString("hex")}`;
+  const aside = `${lockDir}.gone-${self.pid}-${crypto().randomBytes(4).toString("hex")}`;
   try {
     await fs.rename(lockDir, aside);
   } catch (err) {

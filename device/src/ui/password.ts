@@ -1,8 +1,11 @@
 // The consent page's password, kept in the config file only as an scrypt hash in
 // the PHC string format (`$scrypt$ln=15,r=8,p=1$<salt>$<hash>`), so the file
 // can be read without giving the password away.
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from "node:crypto";
+import type { ScryptOptions } from "node:crypto";
 import { bad, type Check } from "@support-tunnel/common/dist/wire-check";
+
+/* eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when needed: node:crypto costs the agent, which reads the config, ~2 MiB */
+const crypto = () => require("node:crypto") as typeof import("node:crypto");
 
 export const PHC =
   /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]{16,})\$([A-Za-z0-9+/]{32,})$/;
@@ -25,7 +28,7 @@ export const passwordHash: Check<string> = (value, field) => {
 
 function derive(password: string, salt: Buffer, length: number, options: ScryptOptions) {
   return new Promise<Buffer>((resolve, reject) =>
-    scrypt(password.normalize("NFC"), salt, length, options, (err, key) =>
+    crypto().scrypt(password.normalize("NFC"), salt, length, options, (err, key) =>
       err ? reject(err) : resolve(key),
     ),
   );
@@ -37,7 +40,10 @@ function optionsFor(ln: number, r: number, p: number): ScryptOptions {
 
 const b64 = (b: Buffer) => b.toString("base64").replace(/=+$/, "");
 
-export async function hashPassword(password: string, salt = randomBytes(16)): Promise<string> {
+export async function hashPassword(
+  password: string,
+  salt = crypto().randomBytes(16),
+): Promise<string> {
   const key = await derive(password, salt, KEY_LENGTH, optionsFor(COST_LOG2, 8, 1));
   return `$scrypt$ln=${COST_LOG2},r=8,p=1$${b64(salt)}$${b64(key)}`;
 }
@@ -53,5 +59,5 @@ export async function verifyPassword(password: string, hash: string): Promise<bo
     expected.length,
     optionsFor(Number(m[1]), Number(m[2]), Number(m[3])),
   );
-  return timingSafeEqual(key, expected);
+  return crypto().timingSafeEqual(key, expected);
 }
