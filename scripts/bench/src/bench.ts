@@ -87,7 +87,10 @@ function line(m: MetricResult): string {
     `  ${m.metric} (${m.unit}, ${m.better} is better)\n` +
     `    measure min/median/max ${range(m.subject)}` +
     (m.floor
-      ? `\n    floor   min/median/max ${range(m.floor)}\n    ratio ${m.ratio!.toFixed(2)}×`
+      ? `\n    floor   min/median/max ${range(m.floor)}\n    ratio ${
+          // A floor of 0 (an idle node's wake-ups) has no ratio to speak of.
+          Number.isFinite(m.ratio) ? `${m.ratio!.toFixed(2)}×` : "– (the floor is 0)"
+        }`
       : "") +
     goal
   );
