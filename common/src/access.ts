@@ -17,8 +17,6 @@ export const CUSTOMER_SECRET_PREFIX = "stc_";
 
 /** The stable identity a device keeps in its state and sends with each request. */
 export type DeviceId = Brand<string, "DeviceId">;
-/** The header carrying it. */
-export const DEVICE_ID_HEADER = "x-device-id";
 
 const isoTime = z.iso.datetime({ offset: true, error: "must be an ISO 8601 time" });
 

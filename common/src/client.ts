@@ -4,50 +4,47 @@
 // to repeat are retried: a write whose answer was lost may have landed, and
 // sending it again would make a second tunnel or be refused as a conflict.
 import type { z } from "zod";
-import {
-  customerListSchema,
-  customerSecretResponseSchema,
-  deviceListSchema,
-  groupListSchema,
-  groupViewSchema,
-  type AddMemberRequest,
-  type CustomerList,
-  type CustomerSecretResponse,
-  type DeviceList,
-  type GroupList,
-  type GroupView,
+import type {
+  AddMemberRequest,
+  CustomerList,
+  CustomerSecretResponse,
+  DeviceList,
+  GroupList,
+  GroupView,
 } from "./access";
 import type { TunnelId } from "./ids";
-import {
-  MAX_AUDIT_PAGE,
-  apiErrorBodySchema,
-  auditListSchema,
-  auditPageSchema,
-  createEngineerResponseSchema,
-  engineerListSchema,
-  createTunnelResponseSchema,
-  deviceTunnelViewSchema,
-  parseWire,
-  tunnelListSchema,
-  tunnelViewSchema,
-  whoamiSchema,
-  type ApproveTunnelRequest,
-  type AuditList,
-  type AuditPage,
-  type CreateEngineerRequest,
-  type CreateEngineerResponse,
-  type CreateTunnelRequest,
-  type CreateTunnelResponse,
-  type DeviceTunnelView,
-  type EngineerList,
-  type ReportSessionRequest,
-  type TunnelList,
-  type TunnelView,
-  type Whoami,
+import type {
+  ApproveTunnelRequest,
+  AuditList,
+  AuditPage,
+  CreateEngineerRequest,
+  CreateEngineerResponse,
+  CreateTunnelRequest,
+  CreateTunnelResponse,
+  DeviceTunnelView,
+  EngineerList,
+  ReportSessionRequest,
+  TunnelList,
+  TunnelView,
+  Whoami,
 } from "./schemas";
 import type { ApprovalRefusalKind } from "./refusal";
 import type { TunnelState } from "./state";
 import { sanitizeText } from "./untrusted";
+import { checkDeviceTunnelView } from "./wire-check";
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+// The zod schemas load with the first answer that needs one. The device's own
+// answers are checked by hand (wire-check.ts), so an agent that only waits on
+// its long-polls never loads zod (~12 MiB resident).
+const schemas = () => require("./schemas") as typeof import("./schemas");
+const access = () => require("./access") as typeof import("./access");
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** An answer checked with the zod schema `pick` names, loaded when first needed. */
+function bySchema<S extends z.ZodTypeAny>(pick: () => S): (json: unknown) => z.output<S> {
+  return (json) => schemas().parseWire(pick(), json, "response");
+}
 
 /** GET /v1/audit's filters and page (see auditPageSchema). */
 export interface AuditQuery {
@@ -162,17 +159,22 @@ export class SupportApiClient {
     body: CreateTunnelRequest,
     enrollmentSecret?: string,
   ): Promise<CreateTunnelResponse> {
-    return this.request("POST", "/v1/device/tunnels", createTunnelResponseSchema, {
-      body,
-      ...(enrollmentSecret ? { headers: { "x-enrollment-secret": enrollmentSecret } } : {}),
-    });
+    return this.request(
+      "POST",
+      "/v1/device/tunnels",
+      bySchema(() => schemas().createTunnelResponseSchema),
+      {
+        body,
+        ...(enrollmentSecret ? { headers: { "x-enrollment-secret": enrollmentSecret } } : {}),
+      },
+    );
   }
 
   /** The device's own tunnel; with `waitSeconds`, returns as soon as the state differs from `since`. */
   getDeviceTunnel(
     opts: { waitSeconds?: number; since?: TunnelState; signal?: AbortSignal } = {},
   ): Promise<DeviceTunnelView> {
-    return this.request("GET", "/v1/device/tunnel", deviceTunnelViewSchema, {
+    return this.request("GET", "/v1/device/tunnel", checkDeviceTunnelView, {
       query: { wait: opts.waitSeconds, since: opts.since },
       waitSeconds: opts.waitSeconds,
       signal: opts.signal,
@@ -181,7 +183,7 @@ export class SupportApiClient {
 
   /** Safe to repeat: the api answers a repeat by the same support user with the same view. */
   reportConnected(supportUser: string): Promise<DeviceTunnelView> {
-    return this.request("POST", "/v1/device/tunnel/connected", deviceTunnelViewSchema, {
+    return this.request("POST", "/v1/device/tunnel/connected", checkDeviceTunnelView, {
       body: { supportUser },
       idempotent: true,
     });
@@ -204,7 +206,7 @@ export class SupportApiClient {
    * tells the engineer why. Safe to repeat: a repeat finds it pending and changes nothing.
    */
   reportRefusal(kind: ApprovalRefusalKind): Promise<DeviceTunnelView> {
-    return this.request("POST", "/v1/device/tunnel/refusal", deviceTunnelViewSchema, {
+    return this.request("POST", "/v1/device/tunnel/refusal", checkDeviceTunnelView, {
       body: { kind },
       idempotent: true,
     });
@@ -212,7 +214,7 @@ export class SupportApiClient {
 
   /** Safe to repeat: stopping an ended tunnel answers with its unchanged view. */
   stopDeviceTunnel(reason?: string): Promise<DeviceTunnelView> {
-    return this.request("DELETE", "/v1/device/tunnel", deviceTunnelViewSchema, {
+    return this.request("DELETE", "/v1/device/tunnel", checkDeviceTunnelView, {
       body: reason ? { reason } : {},
       idempotent: true,
     });
@@ -225,14 +227,19 @@ export class SupportApiClient {
     state?: TunnelState,
     page: { cursor?: string; limit?: number; live?: boolean } = {},
   ): Promise<TunnelList> {
-    return this.request("GET", "/v1/tunnels", tunnelListSchema, {
-      query: {
-        state,
-        cursor: page.cursor,
-        limit: page.limit,
-        live: page.live === undefined ? undefined : page.live ? 1 : 0,
+    return this.request(
+      "GET",
+      "/v1/tunnels",
+      bySchema(() => schemas().tunnelListSchema),
+      {
+        query: {
+          state,
+          cursor: page.cursor,
+          limit: page.limit,
+          live: page.live === undefined ? undefined : page.live ? 1 : 0,
+        },
       },
-    });
+    );
   }
 
   /** Every tunnel (or every live one), following the api's pages. */
@@ -262,11 +269,16 @@ export class SupportApiClient {
     id: TunnelId,
     opts: { waitSeconds?: number; since?: TunnelState; signal?: AbortSignal } = {},
   ): Promise<TunnelView> {
-    return this.request("GET", `/v1/tunnels/${encodeURIComponent(id)}`, tunnelViewSchema, {
-      query: { wait: opts.waitSeconds, since: opts.since },
-      waitSeconds: opts.waitSeconds,
-      signal: opts.signal,
-    });
+    return this.request(
+      "GET",
+      `/v1/tunnels/${encodeURIComponent(id)}`,
+      bySchema(() => schemas().tunnelViewSchema),
+      {
+        query: { wait: opts.waitSeconds, since: opts.since },
+        waitSeconds: opts.waitSeconds,
+        signal: opts.signal,
+      },
+    );
   }
 
   /**
@@ -274,17 +286,27 @@ export class SupportApiClient {
    * is a 409. A caller whose answer was lost reads the tunnel back to know.
    */
   approveTunnel(id: TunnelId, body: ApproveTunnelRequest): Promise<TunnelView> {
-    return this.request("POST", `/v1/tunnels/${encodeURIComponent(id)}/server`, tunnelViewSchema, {
-      body,
-    });
+    return this.request(
+      "POST",
+      `/v1/tunnels/${encodeURIComponent(id)}/server`,
+      bySchema(() => schemas().tunnelViewSchema),
+      {
+        body,
+      },
+    );
   }
 
   /** Safe to repeat: stopping an ended tunnel answers with its unchanged view. */
   stopTunnel(id: TunnelId, reason?: string): Promise<TunnelView> {
-    return this.request("DELETE", `/v1/tunnels/${encodeURIComponent(id)}`, tunnelViewSchema, {
-      body: reason ? { reason } : {},
-      idempotent: true,
-    });
+    return this.request(
+      "DELETE",
+      `/v1/tunnels/${encodeURIComponent(id)}`,
+      bySchema(() => schemas().tunnelViewSchema),
+      {
+        body: reason ? { reason } : {},
+        idempotent: true,
+      },
+    );
   }
 
   /**
@@ -296,26 +318,35 @@ export class SupportApiClient {
     return this.request(
       "DELETE",
       `/v1/tunnels/${encodeURIComponent(id)}/server`,
-      tunnelViewSchema,
+      bySchema(() => schemas().tunnelViewSchema),
       { body: { instanceId }, idempotent: true },
     );
   }
 
   getAudit(id: TunnelId): Promise<AuditList> {
-    return this.request("GET", `/v1/tunnels/${encodeURIComponent(id)}/audit`, auditListSchema);
+    return this.request(
+      "GET",
+      `/v1/tunnels/${encodeURIComponent(id)}/audit`,
+      bySchema(() => schemas().auditListSchema),
+    );
   }
 
   /** Admins: one page of the whole audit log, newest first (tunnel and organization events). */
   listAudit(query: AuditQuery = {}): Promise<AuditPage> {
-    return this.request("GET", "/v1/audit", auditPageSchema, {
-      query: {
-        cursor: query.cursor,
-        limit: query.limit,
-        engineer: query.engineer,
-        tunnel: query.tunnel,
-        action: query.action,
+    return this.request(
+      "GET",
+      "/v1/audit",
+      bySchema(() => schemas().auditPageSchema),
+      {
+        query: {
+          cursor: query.cursor,
+          limit: query.limit,
+          engineer: query.engineer,
+          tunnel: query.tunnel,
+          action: query.action,
+        },
       },
-    });
+    );
   }
 
   /**
@@ -333,7 +364,10 @@ export class SupportApiClient {
       const page = await this.listAudit({
         ...query,
         cursor,
-        limit: left === undefined ? query.limit : Math.min(left, query.limit ?? MAX_AUDIT_PAGE),
+        limit:
+          left === undefined
+            ? query.limit
+            : Math.min(left, query.limit ?? schemas().MAX_AUDIT_PAGE),
       });
       // An api that repeats its cursor would loop for ever: a cursor is used once.
       if (page.nextCursor && seen.has(page.nextCursor))
@@ -349,15 +383,28 @@ export class SupportApiClient {
 
   /** Admins: every engineer, revoked ones too; never a token. */
   listEngineers(): Promise<EngineerList> {
-    return this.request("GET", "/v1/engineers", engineerListSchema);
+    return this.request(
+      "GET",
+      "/v1/engineers",
+      bySchema(() => schemas().engineerListSchema),
+    );
   }
 
   whoami(): Promise<Whoami> {
-    return this.request("GET", "/v1/whoami", whoamiSchema);
+    return this.request(
+      "GET",
+      "/v1/whoami",
+      bySchema(() => schemas().whoamiSchema),
+    );
   }
 
   createEngineer(body: CreateEngineerRequest): Promise<CreateEngineerResponse> {
-    return this.request("POST", "/v1/engineers", createEngineerResponseSchema, { body });
+    return this.request(
+      "POST",
+      "/v1/engineers",
+      bySchema(() => schemas().createEngineerResponseSchema),
+      { body },
+    );
   }
 
   async revokeEngineer(name: string): Promise<void> {
@@ -367,7 +414,12 @@ export class SupportApiClient {
   // ---- access: customers, groups, devices ---------------------------------
 
   createCustomer(name: string): Promise<CustomerSecretResponse> {
-    return this.request("POST", "/v1/customers", customerSecretResponseSchema, { body: { name } });
+    return this.request(
+      "POST",
+      "/v1/customers",
+      bySchema(() => access().customerSecretResponseSchema),
+      { body: { name } },
+    );
   }
 
   /** Never repeated: a repeat would replace the secret again and lose the first answer's. */
@@ -375,24 +427,41 @@ export class SupportApiClient {
     return this.request(
       "POST",
       `/v1/customers/${encodeURIComponent(name)}/enrollment-secret`,
-      customerSecretResponseSchema,
+      bySchema(() => access().customerSecretResponseSchema),
     );
   }
 
   listCustomers(): Promise<CustomerList> {
-    return this.request("GET", "/v1/customers", customerListSchema);
+    return this.request(
+      "GET",
+      "/v1/customers",
+      bySchema(() => access().customerListSchema),
+    );
   }
 
   createGroup(name: string): Promise<GroupView> {
-    return this.request("POST", "/v1/groups", groupViewSchema, { body: { name } });
+    return this.request(
+      "POST",
+      "/v1/groups",
+      bySchema(() => access().groupViewSchema),
+      { body: { name } },
+    );
   }
 
   listGroups(): Promise<GroupList> {
-    return this.request("GET", "/v1/groups", groupListSchema);
+    return this.request(
+      "GET",
+      "/v1/groups",
+      bySchema(() => access().groupListSchema),
+    );
   }
 
   getGroup(name: string): Promise<GroupView> {
-    return this.request("GET", `/v1/groups/${encodeURIComponent(name)}`, groupViewSchema);
+    return this.request(
+      "GET",
+      `/v1/groups/${encodeURIComponent(name)}`,
+      bySchema(() => access().groupViewSchema),
+    );
   }
 
   /** Safe to repeat: adding the same member with the same role again changes nothing more. */
@@ -400,7 +469,7 @@ export class SupportApiClient {
     return this.request(
       "POST",
       `/v1/groups/${encodeURIComponent(group)}/members`,
-      groupViewSchema,
+      bySchema(() => access().groupViewSchema),
       {
         body,
         idempotent: true,
@@ -412,7 +481,7 @@ export class SupportApiClient {
     return this.request(
       "DELETE",
       `/v1/groups/${encodeURIComponent(group)}/members/${encodeURIComponent(engineer)}`,
-      groupViewSchema,
+      bySchema(() => access().groupViewSchema),
     );
   }
 
@@ -421,7 +490,7 @@ export class SupportApiClient {
     return this.request(
       "POST",
       `/v1/groups/${encodeURIComponent(group)}/customers`,
-      groupViewSchema,
+      bySchema(() => access().groupViewSchema),
       { body: { customer }, idempotent: true },
     );
   }
@@ -430,32 +499,37 @@ export class SupportApiClient {
     return this.request(
       "DELETE",
       `/v1/groups/${encodeURIComponent(group)}/customers/${encodeURIComponent(customer)}`,
-      groupViewSchema,
+      bySchema(() => access().groupViewSchema),
     );
   }
 
   listDevices(customer?: string): Promise<DeviceList> {
-    return this.request("GET", "/v1/devices", deviceListSchema, { query: { customer } });
+    return this.request(
+      "GET",
+      "/v1/devices",
+      bySchema(() => access().deviceListSchema),
+      { query: { customer } },
+    );
   }
 
   // ---- transport ------------------------------------------------------------
 
-  private async request<S extends z.ZodTypeAny>(
+  private async request<T>(
     method: string,
     path: string,
-    schema: S,
+    check: (json: unknown) => T,
     opts?: RequestOptions & { headers?: Record<string, string> },
-  ): Promise<z.output<S>>;
+  ): Promise<T>;
   private async request(
     method: string,
     path: string,
-    schema: null,
+    check: null,
     opts?: RequestOptions,
   ): Promise<unknown>;
   private async request(
     method: string,
     path: string,
-    schema: z.ZodTypeAny | null,
+    check: ((json: unknown) => unknown) | null,
     opts: RequestOptions & { headers?: Record<string, string> } = {},
   ): Promise<unknown> {
     const url = new URL(this.baseUrl + path);
@@ -525,9 +599,9 @@ export class SupportApiClient {
         );
       }
       if (response.status >= 400) throw toApiError(response.status, json, text);
-      if (schema === null) return json;
+      if (check === null) return json;
       try {
-        return parseWire(schema, json, "response");
+        return check(json);
       } catch (err) {
         throw new ApiError(
           response.status,
@@ -571,7 +645,7 @@ function networkReason(err: unknown): string {
  * as Nest's validation pipe sends, is joined), else the status and the start of the body.
  */
 function toApiError(status: number, json: unknown, text: string): ApiError {
-  const parsed = apiErrorBodySchema.safeParse(json);
+  const parsed = schemas().apiErrorBodySchema.safeParse(json);
   if (parsed.success) {
     // The schema has made message and field safe to print.
     return new ApiError(status, parsed.data.message, parsed.data.field);

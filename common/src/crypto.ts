@@ -3,16 +3,9 @@
 import nacl from "tweetnacl";
 import type { PresharedKey, WgPrivateKey, WgPublicKey } from "./ids";
 
-export const WG_KEY_BYTES = 32;
+import { WG_KEY_BYTES, isWgKeyString } from "./wg-key";
 
-/** Strict check for a base64-encoded 32-byte key (44 chars, one `=` pad). */
-export function isWgKeyString(value: unknown): value is string {
-  return (
-    typeof value === "string" &&
-    /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/.test(value) &&
-    Buffer.from(value, "base64").length === WG_KEY_BYTES
-  );
-}
+export { WG_KEY_BYTES, isWgKeyString } from "./wg-key";
 
 export function decodeKey(key: string): Uint8Array {
   if (!isWgKeyString(key)) throw new Error("not a base64 WireGuard key");

@@ -18,3 +18,6 @@ export type EngineerToken = Brand<string, "EngineerToken">;
 
 export const DEVICE_TOKEN_PREFIX = "std_";
 export const ENGINEER_TOKEN_PREFIX = "ste_";
+
+/** The header carrying a device's stable identity (access.ts's DeviceId) with each request. */
+export const DEVICE_ID_HEADER = "x-device-id";

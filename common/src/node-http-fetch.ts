@@ -4,8 +4,10 @@
 // on first use), and its timer wheel wakes the process twice a second while a
 // long-poll is held; node:http does neither. Timeouts stay the client's (its signal).
 import * as http from "node:http";
-import * as https from "node:https";
 import type { ApiFetch, ApiFetchResponse } from "./client";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadHttps = () => require("node:https") as typeof import("node:https");
 
 /** Statuses whose answers have no body, for which `text()` is empty as with fetch. */
 const NO_BODY = new Set([101, 204, 205, 304]);
@@ -21,7 +23,8 @@ export const nodeHttpFetch: ApiFetch = (url, init) =>
       reject(init.signal.aborted ? aborted() : new TypeError("fetch failed", { cause: err }));
     const headers: Record<string, string | number> = { ...init.headers };
     if (init.body !== undefined) headers["content-length"] = Buffer.byteLength(init.body);
-    const request = (url.protocol === "https:" ? https : http).request(
+    // node:https (tls, crypto: ~3.5 MiB resident) loads only for an https api.
+    const request = (url.protocol === "https:" ? loadHttps() : http).request(
       url,
       { method: init.method, headers, signal: init.signal },
       (response) => {

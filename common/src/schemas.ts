@@ -9,18 +9,9 @@ import { isIpv4, isPrivateCidr, parseCidr } from "./net";
 import { APPROVAL_REFUSAL_KINDS } from "./refusal";
 import { StoppedBy, TunnelState } from "./state";
 import { codePointName, findUnsafeCharacter, sanitizeText } from "./untrusted";
+import { ValidationError } from "./validation-error";
 
-export class ValidationError extends Error {
-  override name = "ValidationError";
-  constructor(
-    message: string,
-    /** Dotted path of the first bad field, e.g. `server.wgPort`. */
-    readonly field: string,
-    readonly issues: readonly { field: string; message: string }[] = [],
-  ) {
-    super(message);
-  }
-}
+export { ValidationError };
 
 /**
  * Parses `value` with `schema` or throws a ValidationError whose message names

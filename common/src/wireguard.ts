@@ -1,7 +1,7 @@
 // Pure WireGuard helpers: interface names, subnet choice, and config renderers
 // for both ends. Applying a config (files, `wg`, `ip`) is the callers' job.
 import type { PresharedKey, TunnelId, WgPrivateKey, WgPublicKey } from "./ids";
-import { isWgKeyString } from "./crypto";
+import { isWgKeyString } from "./wg-key";
 import {
   cidrsOverlap,
   isIpv4,

@@ -3,7 +3,9 @@
 // tears it down at expiry on a local timer that needs no api at all. It learns
 // of tunnels requested and stopped on this device from the state directory's
 // changes (inotify), so an idle agent wakes for nothing but its long-polls.
-import { isTerminal, TunnelState, type DeviceTunnelView } from "@support-tunnel/common";
+// From common's modules, not its index, which loads zod: the idle agent does without it.
+import type { DeviceTunnelView } from "@support-tunnel/common";
+import { isTerminal, TunnelState } from "@support-tunnel/common/dist/state";
 import type { Clock, DeviceApiFactory, StateStore, WireGuard } from "./adapters/ports";
 import { ApprovalRefusedError, NotReadyError, NotYetOpenError } from "./errors";
 import { PollPacer } from "./poll-pacer";

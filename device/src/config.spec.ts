@@ -2,7 +2,10 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { loadSettings, parseDuration } from "./config";
+import { ValidationError } from "@support-tunnel/common";
+import { compareChecks, type CheckRow } from "@support-tunnel/testkit";
+import { checkDeviceConfig, loadSettings, parseDuration } from "./config";
+import { deviceConfigSchema } from "./config-schema";
 import { renderHook } from "./hooks";
 
 describe("loadSettings", () => {
@@ -151,5 +154,122 @@ describe("renderHook", () => {
       user: "a b; rm -rf /",
     });
     assert.deepEqual(sut, ["/bin/hook", "--iface=std0123", "a b; rm -rf /"]);
+  });
+});
+
+describe("the config file's hand check", () => {
+  const HASH = `$scrypt$ln=15,r=8,p=1$${"A".repeat(22)}$${"B".repeat(43)}`;
+  const good = (): Record<string, unknown> => ({
+    apiUrl: "https://support.example.com",
+    enrollmentSecret: "s3cret",
+    description: "the lobby kiosk",
+    ttlSeconds: 3600,
+    hooks: { preUp: ["/usr/local/bin/up", "{id}"], postDown: ["/bin/true"] },
+    hookTimeoutSeconds: 30,
+    ui: { listen: "127.0.0.1:7480", passwordHash: HASH, hostNames: ["kiosk-7.local"] },
+    logDir: "/var/log/support-tunnel",
+    sessionRetentionDays: 90,
+  });
+  const set = (key: string, value: unknown) => (v: Record<string, unknown>) => ({
+    ...v,
+    [key]: value,
+  });
+  const inside = (outer: string, key: string, value: unknown) => (v: Record<string, unknown>) => ({
+    ...v,
+    [outer]: { ...(v[outer] as object), [key]: value },
+  });
+  const rows: CheckRow[] = [
+    ["a good config", (v) => v],
+    ["an empty config", () => ({})],
+    ["not an object", () => "config"],
+    ["null", () => null],
+    ["an array", () => []],
+    ["an unknown field", set("extra", 1)],
+    ...Object.keys(good()).flatMap((key): CheckRow[] => [
+      [`${key} absent`, set(key, undefined)],
+      [`${key} null`, set(key, null)],
+      [`${key} a number`, set(key, 7)],
+      [`${key} a fraction`, set(key, 7.5)],
+      [`${key} an object`, set(key, {})],
+      [`${key} empty`, set(key, "")],
+      [`${key} a list`, set(key, [])],
+      [`${key} true`, set(key, true)],
+    ]),
+    ["apiUrl with spaces (trimmed)", set("apiUrl", "  http://api.test:8080/x  ")],
+    ["apiUrl not a URL", set("apiUrl", "api.test")],
+    ["enrollmentSecret 512", set("enrollmentSecret", "s".repeat(512))],
+    ["enrollmentSecret 513", set("enrollmentSecret", "s".repeat(513))],
+    ["description 500", set("description", "d".repeat(500))],
+    ["description 501", set("description", "d".repeat(501))],
+    ["description with an escape", set("description", "a\u001b[2Jb")],
+    ["description with a bidi control", set("description", "a\u202eb")],
+    ["ttlSeconds 59", set("ttlSeconds", 59)],
+    ["ttlSeconds 60", set("ttlSeconds", 60)],
+    ["ttlSeconds 7 days", set("ttlSeconds", 7 * 24 * 3600)],
+    ["ttlSeconds over 7 days", set("ttlSeconds", 7 * 24 * 3600 + 1)],
+    ["ttlSeconds a string", set("ttlSeconds", "3600")],
+    ["ttlSeconds huge", set("ttlSeconds", 2 ** 60)],
+    ["hooks an unknown hook", inside("hooks", "preStart", ["/bin/true"])],
+    ["hooks a relative program", inside("hooks", "preUp", ["up.sh"])],
+    ["hooks an empty argv", inside("hooks", "preUp", [])],
+    ["hooks an empty argument", inside("hooks", "preUp", ["/bin/x", ""])],
+    ["hooks an argument not a string", inside("hooks", "preUp", ["/bin/x", 1])],
+    ["hooks a string", inside("hooks", "preUp", "/bin/x")],
+    ["hooks null", inside("hooks", "preUp", null)],
+    ["hookTimeoutSeconds 0", set("hookTimeoutSeconds", 0)],
+    ["hookTimeoutSeconds 3600", set("hookTimeoutSeconds", 3600)],
+    ["hookTimeoutSeconds 3601", set("hookTimeoutSeconds", 3601)],
+    ["ui listen bad", inside("ui", "listen", "everywhere")],
+    ["ui listen a port alone", inside("ui", "listen", "7480")],
+    ["ui listen IPv6", inside("ui", "listen", "[::1]:7480")],
+    ["ui passwordHash plain", inside("ui", "passwordHash", "hunter2")],
+    ["ui passwordHash too cheap", inside("ui", "passwordHash", HASH.replace("ln=15", "ln=10"))],
+    ["ui passwordHash too dear", inside("ui", "passwordHash", HASH.replace("p=1", "p=17"))],
+    ["ui hostNames bad", inside("ui", "hostNames", ["bad host"])],
+    [
+      "ui hostNames 16",
+      inside(
+        "ui",
+        "hostNames",
+        Array.from({ length: 16 }, (_, i) => `h${i}`),
+      ),
+    ],
+    [
+      "ui hostNames 17",
+      inside(
+        "ui",
+        "hostNames",
+        Array.from({ length: 17 }, (_, i) => `h${i}`),
+      ),
+    ],
+    ["ui an unknown field", inside("ui", "port", 1)],
+    ["logDir relative", set("logDir", "var/log")],
+    ["logDir with ..", set("logDir", "/var/../etc")],
+    ["logDir with a quote", set("logDir", '/var/log/x" ALL')],
+    ["sessionRetentionDays 0", set("sessionRetentionDays", 0)],
+    ["sessionRetentionDays 3650", set("sessionRetentionDays", 3650)],
+    ["sessionRetentionDays 3651", set("sessionRetentionDays", 3651)],
+  ];
+
+  it("accepts and refuses what deviceConfigSchema does, with the same output", () => {
+    compareChecks(
+      rows,
+      good,
+      (v) => deviceConfigSchema.safeParse(v),
+      checkDeviceConfig,
+      (err) => err instanceof ValidationError,
+    );
+  });
+
+  it("can fail: a check that takes what the schema refuses is caught", () => {
+    assert.throws(() =>
+      compareChecks(
+        rows,
+        good,
+        (v) => deviceConfigSchema.safeParse(v),
+        (v) => v,
+        (err) => err instanceof ValidationError,
+      ),
+    );
   });
 });

@@ -4,17 +4,23 @@
 // runs as root, so a file someone else can edit is a way to root.
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
-import { z } from "zod";
+import { codePointName, findUnsafeCharacter } from "@support-tunnel/common/dist/untrusted";
+import { ValidationError } from "@support-tunnel/common/dist/validation-error";
 import {
-  descriptionSchema,
-  hostnameSchema,
-  parseWire,
-  ttlSecondsSchema,
-  ValidationError,
-} from "@support-tunnel/common";
+  arrayOf,
+  bad,
+  object,
+  optional,
+  runCheck,
+  string,
+  stringThat,
+  url,
+  type Check,
+} from "@support-tunnel/common/dist/wire-check";
+import type { DeviceConfigFile } from "./config-schema";
 import { DeviceError, UsageError } from "./errors";
 import { isListenAddress } from "./ui/listen-address";
-import { passwordHashSchema } from "./ui/password";
+import { passwordHash } from "./ui/password";
 import { isSafePath } from "./session-record/access";
 import { DEFAULT_LOG_DIR } from "./session-record/layout";
 
@@ -30,49 +36,98 @@ export const DEFAULT_TTL_SECONDS = 2 * 3600;
 export const DEFAULT_SESSION_RETENTION_DAYS = 90;
 
 /** The log dir ends up in a sudoers file and an authorized_keys command: only plain path characters. */
-const logDirSchema = z
-  .string()
-  .refine(isSafePath, "must be an absolute path of letters, digits and ._+-/ (no ..)");
+const LOG_DIR_RULE = "must be an absolute path of letters, digits and ._+-/ (no ..)";
 
-const hookSchema = z
-  .array(z.string().min(1, "must not be empty"), { error: "must be an argv array" })
-  .min(1, "must name a program")
-  .refine((argv) => argv[0]!.startsWith("/"), "must start with an absolute path to the program");
+export type { DeviceConfigFile };
 
-export const deviceConfigSchema = z
-  .object({
-    apiUrl: z.string().url("must be a URL").optional(),
-    enrollmentSecret: z.string().min(1).max(512).optional(),
-    description: descriptionSchema.optional(),
-    ttlSeconds: ttlSecondsSchema.optional(),
-    hooks: z
-      .object({
-        preUp: hookSchema.optional(),
-        postUp: hookSchema.optional(),
-        preDown: hookSchema.optional(),
-        postDown: hookSchema.optional(),
-      })
-      .strict()
-      .optional(),
-    hookTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
-    /** The consent page (`support-device ui`, `agent --ui`). */
-    ui: z
-      .object({
-        listen: z
-          .string()
-          .refine(isListenAddress, "must be an IP address and port, e.g. 127.0.0.1:7480")
-          .optional(),
-        passwordHash: passwordHashSchema.optional(),
-        hostNames: z.array(hostnameSchema).max(16).optional(),
-      })
-      .strict()
-      .optional(),
-    /** Where the session record is kept (default /var/log/support-tunnel). */
-    logDir: logDirSchema.optional(),
-    sessionRetentionDays: z.number().int().min(1).max(3650).optional(),
-  })
-  .strict();
-export type DeviceConfigFile = z.infer<typeof deviceConfigSchema>;
+const hook: Check<string[]> = (value, field) => {
+  if (!Array.isArray(value)) bad(field, "must be an argv array");
+  const argv = arrayOf(
+    stringThat((s) => s.length >= 1, "must not be empty"),
+    {
+      min: [1, "must name a program"],
+    },
+  )(value, field);
+  if (!argv[0]!.startsWith("/")) bad(field, "must start with an absolute path to the program");
+  return argv;
+};
+
+const integer =
+  (min: number, max: number, range: [string, string]): Check<number> =>
+  (value, field) => {
+    if (typeof value !== "number" || !Number.isFinite(value)) bad(field, "must be a number");
+    if (!Number.isSafeInteger(value)) bad(field, "must be an integer");
+    if (value < min) bad(field, range[0]);
+    if (value > max) bad(field, range[1]);
+    return value;
+  };
+
+/**
+ * The config file, checked by hand (the zod schema it keeps to is in
+ * config-schema.ts; config.spec.ts runs both on one table): the agent reads it at
+ * every start and should not carry zod for it.
+ */
+const deviceConfig = object<DeviceConfigFile>(
+  {
+    apiUrl: optional(url),
+    enrollmentSecret: optional(
+      stringThat((s) => s.length >= 1 && s.length <= 512, "must be 1 to 512 characters"),
+    ),
+    description: optional((value, field) => {
+      const s = string(value, field);
+      if (s.length > 500) bad(field, "must be at most 500 characters");
+      const found = findUnsafeCharacter(s);
+      if (found)
+        bad(field, `must not contain ${found.class} (found ${codePointName(found.character)})`);
+      return s;
+    }),
+    ttlSeconds: optional(
+      integer(60, 7 * 24 * 3600, ["must be at least 60 seconds", "must be at most 7 days"]),
+    ),
+    hooks: optional(
+      object(
+        {
+          preUp: optional(hook),
+          postUp: optional(hook),
+          preDown: optional(hook),
+          postDown: optional(hook),
+        },
+        { strict: true },
+      ),
+    ),
+    hookTimeoutSeconds: optional(integer(1, 3600, ["must be at least 1", "must be at most 3600"])),
+    ui: optional(
+      object(
+        {
+          listen: optional(
+            stringThat(isListenAddress, "must be an IP address and port, e.g. 127.0.0.1:7480"),
+          ),
+          passwordHash: optional(passwordHash),
+          hostNames: optional(
+            arrayOf(
+              stringThat((s) => s.length <= 253 && HOSTNAME.test(s), "must be a hostname"),
+              { max: [16, "must name at most 16 host names"] },
+            ),
+          ),
+        },
+        { strict: true },
+      ),
+    ),
+    logDir: optional(stringThat(isSafePath, LOG_DIR_RULE)),
+    sessionRetentionDays: optional(
+      integer(1, 3650, ["must be at least 1", "must be at most 3650"]),
+    ),
+  },
+  { strict: true },
+);
+
+/** The config file's JSON, checked: what deviceConfigSchema accepts, or a ValidationError naming every bad field. */
+export function checkDeviceConfig(json: unknown): DeviceConfigFile {
+  return runCheck(deviceConfig, json, "config");
+}
+
+/** common's hostnameSchema. */
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;
 
 export type HookName = "preUp" | "postUp" | "preDown" | "postDown";
 
@@ -172,7 +227,7 @@ export async function loadSettings(
       throw new DeviceError(`config file ${configPath} is not JSON: ${(err as Error).message}`);
     }
     try {
-      file = parseWire(deviceConfigSchema, json, "config");
+      file = checkDeviceConfig(json);
     } catch (err) {
       if (err instanceof ValidationError)
         throw new DeviceError(`config file ${configPath}: ${err.message}`);
@@ -192,7 +247,7 @@ export async function loadSettings(
     }
   }
   const logDir = flags.logDir ?? env.SUPPORT_LOG_DIR ?? file.logDir ?? DEFAULT_LOG_DIR;
-  if (!logDirSchema.safeParse(logDir).success)
+  if (!isSafePath(logDir))
     throw new UsageError(
       `log dir must be an absolute path of letters, digits and ._+-/ (no ..): ${logDir}`,
     );

@@ -1,11 +1,9 @@
 // Wires the real adapters to the device logic: the only place that does.
-import { randomBytes } from "node:crypto";
-import {
-  DEVICE_ID_HEADER,
-  nodeHttpFetch,
-  SupportApiClient,
-  type OutputStream,
-} from "@support-tunnel/common";
+// From common's modules, not its index, which loads zod: the idle agent does without it.
+import type { OutputStream } from "@support-tunnel/common";
+import { SupportApiClient } from "@support-tunnel/common/dist/client";
+import { DEVICE_ID_HEADER } from "@support-tunnel/common/dist/ids";
+import { nodeHttpFetch } from "@support-tunnel/common/dist/node-http-fetch";
 import { systemClock } from "./adapters/clock";
 import { createHookRunner } from "./adapters/hooks";
 import { FileJournal } from "./adapters/journal-store";
@@ -19,6 +17,9 @@ import { assertTrustedFile, type DeviceSettings } from "./config";
 import type { Printer } from "./printer";
 import { TunnelLifecycle, type TunnelLifecycleDeps } from "./tunnel-lifecycle";
 import { TunnelUpkeep } from "./tunnel-upkeep";
+
+/* eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when needed: node:crypto costs an idle agent ~2 MiB */
+const crypto = () => require("node:crypto") as typeof import("node:crypto");
 
 /** Every adapter the device has, with its settings: the lifecycle uses all of them, the rest a part. */
 export type DeviceDeps = TunnelLifecycleDeps;
@@ -52,7 +53,7 @@ export function realDeps(settings: DeviceSettings, log: (message: string) => voi
   return {
     settings,
     clock: systemClock,
-    random: (n) => new Uint8Array(randomBytes(n)),
+    random: (n) => new Uint8Array(crypto().randomBytes(n)),
     api: (baseUrl, token) =>
       new SupportApiClient({
         baseUrl,

@@ -1,6 +1,7 @@
 // Errors the commands throw; the one top-level handler maps them to exit codes,
 // which are common's one table, shared with the engineer's `support`.
-import { ExitCode, type ApprovalRefusalKind } from "@support-tunnel/common";
+import type { ApprovalRefusalKind } from "@support-tunnel/common";
+import { ExitCode } from "@support-tunnel/common/dist/exit-codes";
 
 export { ExitCode };
 

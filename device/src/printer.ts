@@ -1,7 +1,8 @@
 // The device CLI's output: common's Printer, the same one `support` uses. Data goes
 // to stdout (JSON with --json, text otherwise); chatter goes to stderr, so scripts
 // can read stdout alone.
-import { Printer, type OutputStream } from "@support-tunnel/common";
+import type { OutputStream } from "@support-tunnel/common";
+import { Printer } from "@support-tunnel/common/dist/printer";
 
 export type { Printer };
 

@@ -1,27 +1,38 @@
 // The local record of one tunnel: what the device must remember between
 // commands, across agent restarts and reboots, and nothing more. It holds the
 // private key and the PSK, so the store keeps it 0600 in a 0700 directory.
-import { z } from "zod";
+// Records are read and written through the hand checks here, not zod: the idle
+// agent reads them, and zod would cost it ~12 MiB. record-schema.ts holds the zod
+// schemas they keep to (and the type), and record.spec.ts runs both on one table
+// so the two cannot drift.
+import type { PresharedKey, WgPrivateKey, WgPublicKey } from "@support-tunnel/common/dist/ids";
 import {
-  allowedEngineersSchema,
-  deviceTokenSchema,
-  engineerNameSchema,
-  endpointHostSchema,
-  portSchema,
-  presharedKeySchema,
-  sshPublicKeySchema,
-  supportUserSchema,
-  ticketSchema,
-  allowedPortsSchema,
-  ttlSecondsSchema,
-  tunnelIdSchema,
-  tunnelNetworkSchema,
-  wgPublicKeySchema,
-  isWgKeyString,
-  type WgPrivateKey,
-} from "@support-tunnel/common";
+  allowedEngineers,
+  allowedPorts,
+  deviceToken,
+  endpointHost,
+  engineerName,
+  isoTime,
+  matching,
+  nullable,
+  object,
+  oneOf,
+  port,
+  runCheck,
+  sshPublicKey,
+  supportUser,
+  ticket,
+  tunnelId,
+  tunnelNetwork,
+  url,
+  wgKey,
+  withDefault,
+  bad,
+  type Check,
+} from "@support-tunnel/common/dist/wire-check";
 import type { StateStore } from "./adapters/ports";
 import { DeviceError } from "./errors";
+import type { TunnelRecordOfSchema } from "./record-schema";
 
 /**
  * requested: registered, nothing created on the machine.
@@ -32,92 +43,91 @@ import { DeviceError } from "./errors";
  */
 export const PHASES = ["requested", "connecting", "up", "stopping"] as const;
 
-const isoTime = z.string().datetime({ offset: true, message: "must be an ISO 8601 time" });
+export type TunnelRecord = TunnelRecordOfSchema;
+export type TunnelRecordV1 = Omit<TunnelRecord, "version" | "grantedUntil"> & { version: 1 };
 
 const recordFields = {
-  tunnelId: tunnelIdSchema,
-  apiUrl: z.string().url(),
-  deviceToken: deviceTokenSchema,
-  privateKey: z
-    .string()
-    .refine(isWgKeyString, "must be a base64 WireGuard key")
-    .transform((s) => s as WgPrivateKey),
-  presharedKey: presharedKeySchema,
-  network: tunnelNetworkSchema,
-  interface: z.string().regex(/^std[0-9a-f]{12}$/, "must be a device interface name"),
-  supportUser: supportUserSchema,
+  tunnelId: tunnelId,
+  apiUrl: url,
+  deviceToken: deviceToken,
+  privateKey: wgKey as Check<WgPrivateKey>,
+  presharedKey: wgKey as Check<PresharedKey>,
+  network: tunnelNetwork,
+  interface: matching(/^std[0-9a-f]{12}$/, "must be a device interface name"),
+  supportUser,
   createdAt: isoTime,
-  /**
-   * The earliest expiry anyone has set: the device's own deadline, the api's
-   * answers and the approval's. Read it through `effectiveExpiry`.
-   */
   expiresAt: isoTime,
-  phase: z.enum(PHASES),
-  /** From the verified approval only, never from the api's unauthenticated view. */
-  server: z
-    .object({
-      publicKey: wgPublicKeySchema,
-      endpoint: endpointHostSchema,
-      wgPort: portSchema,
-      sshPublicKey: sshPublicKeySchema,
-    })
-    .strict()
-    .nullable(),
-  // The customer's choices at the request: this record, not the api, is the
-  // authority on them. A record from before they existed had none: anyone, at once.
-  /** The support case (`--ticket`); an approval must name the same one. */
-  ticket: ticketSchema.nullable().default(null),
-  /** Access opens no earlier (`--start`): nothing connects before it. */
-  notBefore: isoTime.nullable().default(null),
-  /** Only these engineers' approvals are taken (`--engineer`); null: anyone support sends. */
-  allowedEngineers: allowedEngineersSchema.nullable().default(null),
-  /** Device ports support may forward (`--allow-port`); the key's permitopen and the tunnel's nftables table hold to it. */
-  allowedPorts: allowedPortsSchema.default([]),
-  /** Who approved, and for which ticket, from the verified approval only. */
-  approval: z
-    .object({ engineer: engineerNameSchema, ticket: ticketSchema.nullable() })
-    .strict()
-    .nullable()
-    .default(null),
+  phase: oneOf(PHASES),
+  server: nullable(
+    object<NonNullable<TunnelRecord["server"]>>(
+      {
+        publicKey: wgKey as Check<WgPublicKey>,
+        endpoint: endpointHost,
+        wgPort: port,
+        sshPublicKey,
+      },
+      { strict: true },
+    ),
+  ),
+  ticket: withDefault(nullable(ticket), null),
+  notBefore: withDefault(nullable(isoTime), null),
+  allowedEngineers: withDefault(nullable(allowedEngineers), null),
+  allowedPorts: withDefault(allowedPorts, []),
+  approval: withDefault(
+    nullable(
+      object<NonNullable<TunnelRecord["approval"]>>(
+        { engineer: engineerName, ticket: nullable(ticket) },
+        { strict: true },
+      ),
+    ),
+    null,
+  ),
 };
 
-export const tunnelRecordSchema = z
-  .object({
-    version: z.literal(2),
+const version2 = object<TunnelRecord>(
+  {
+    version: (value, field) =>
+      value === 2 ? 2 : bad(field, value === undefined ? "is required" : "must be 2"),
     ...recordFields,
-    /**
-     * What the customer granted, by this device's clock: the time of the request
-     * (or the start they chose) plus the duration chosen (flag, else config, else
-     * DEFAULT_TTL_SECONDS). Nothing the api says, and no approval, moves it later.
-     */
     grantedUntil: isoTime,
-  })
-  .strict();
+  },
+  { strict: true },
+);
 
-export type TunnelRecord = z.infer<typeof tunnelRecordSchema>;
+const version1 = object<TunnelRecordV1>(
+  {
+    version: (value, field) => (value === 1 ? 1 : bad(field, "must be 1")),
+    ...recordFields,
+  },
+  { strict: true },
+);
 
-/** The longest grant a customer can give (the wire's ttl limit). */
-const LONGEST_GRANT_MS = (ttlSecondsSchema.maxValue ?? 7 * 24 * 3600) * 1000;
+/** A record of this release, as the store writes it (what tunnelRecordSchema accepts). */
+export function checkRecord(value: unknown): TunnelRecord {
+  return runCheck(version2, value, "record");
+}
+
+/** What the store reads: records of this release, and those of the one before, upgraded (storedTunnelRecordSchema). */
+export function checkStoredRecord(value: unknown): TunnelRecord {
+  const version = (value as { version?: unknown } | null)?.version;
+  if (version === 1) return upgradeFromVersion1(runCheck(version1, value, "record"));
+  if (version === 2 || typeof value !== "object" || value === null || Array.isArray(value))
+    return checkRecord(value);
+  return bad("version", "must be 1 or 2");
+}
+
+/** The longest grant a customer can give (the wire's ttl limit, ttlSecondsSchema's: 7 days). */
+const LONGEST_GRANT_MS = 7 * 24 * 3600 * 1000;
 
 /**
  * A record from the release before this one kept no deadline of its own: its
  * expiry came from the api at request time. No customer can have granted more
  * than the longest ttl from its creation, so that caps it.
  */
-function upgradeFromVersion1(
-  old: z.infer<z.ZodObject<typeof recordFields>> & { version: 1 },
-): TunnelRecord {
+export function upgradeFromVersion1(old: TunnelRecordV1): TunnelRecord {
   const longest = new Date(Date.parse(old.createdAt) + LONGEST_GRANT_MS).toISOString();
   return { ...old, version: 2, grantedUntil: earliest(old.expiresAt, longest) };
 }
-
-/** What the store reads: records of this release, and those of the one before, upgraded. */
-export const storedTunnelRecordSchema = z
-  .discriminatedUnion("version", [
-    tunnelRecordSchema,
-    z.object({ version: z.literal(1), ...recordFields }).strict(),
-  ])
-  .transform((r): TunnelRecord => (r.version === 1 ? upgradeFromVersion1(r) : r));
 
 /** The earliest of ISO times. */
 export function earliest(first: string, ...rest: string[]): string {

@@ -4,7 +4,10 @@
 // permitopen holds forwards to the same ports; this holds anything else on the
 // server (root on it, another tenant of a shared one) to them too. Pure: rendered
 // here, applied by the Firewall adapter.
-import { SSH_PORT, tunnelAddresses } from "@support-tunnel/common";
+import { tunnelAddresses } from "@support-tunnel/common/dist/wireguard";
+
+/** The SSH port, always open through the tunnel (common's SSH_PORT, whose module loads zod). */
+const SSH_PORT = 22;
 
 /** Every table the device makes starts so: gc removes only tables that do. */
 export const FIREWALL_TABLE_PREFIX = "support_tunnel_";

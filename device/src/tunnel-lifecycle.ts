@@ -1,29 +1,24 @@
 // The device's rules for one tunnel's life: request, verify and connect, stop.
 // Every side effect goes through the adapters it is given, so the rules run
 // unchanged against fakes in specs; the upkeep (recover, gc, status) builds on it.
+// From common's modules, not its index: what loads zod or tweetnacl (the key
+// making, the approval, the wire schemas) loads when a request or a connect
+// needs it, so an agent that waits carries neither.
+import type {
+  ApprovalPayload,
+  ApprovalRefusalKind,
+  DeviceTunnelView,
+  RandomBytes,
+} from "@support-tunnel/common";
+import { ApiError, ApiUnreachableError } from "@support-tunnel/common/dist/client";
+import { isTerminal, stateRank, StoppedBy, TunnelState } from "@support-tunnel/common/dist/state";
 import {
-  allowedPortsSchema,
   allocateSubnet,
-  ApiError,
-  ApiUnreachableError,
-  ApprovalError,
-  generateKeyPair,
-  generatePresharedKey,
-  hostnameSchema,
-  interfaceName,
-  isTerminal,
-  openApproval,
-  stateRank,
   deviceWgConfig,
+  interfaceName,
   renderWgQuickConfig,
   tunnelAddresses,
-  TunnelState,
-  type ApprovalPayload,
-  type ApprovalRefusalKind,
-  type DeviceTunnelView,
-  type RandomBytes,
-  StoppedBy,
-} from "@support-tunnel/common";
+} from "@support-tunnel/common/dist/wireguard";
 import type {
   Firewall,
   Clock,
@@ -55,6 +50,10 @@ import {
 import { authorizedKeysLine, forcedCommand, renderSudoers } from "./session-record/access";
 import { firewallTableName, renderFirewallRuleset } from "./tunnel-firewall";
 import { stampEvent, type NewJournalEvent, type Stopper } from "./session-record/journal";
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const common = () => require("@support-tunnel/common") as typeof import("@support-tunnel/common");
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface TunnelLifecycleDeps {
   settings: DeviceSettings;
@@ -192,15 +191,15 @@ export class TunnelLifecycle {
         return n % max;
       },
     });
-    const keys = generateKeyPair(random);
-    const psk = generatePresharedKey(random);
+    const keys = common().generateKeyPair(random);
+    const psk = common().generatePresharedKey(random);
     const host = network.hostname();
-    const hostname = hostnameSchema.safeParse(host).success ? host : undefined;
+    const hostname = common().hostnameSchema.safeParse(host).success ? host : undefined;
     const description = options.description ?? settings.description;
     // The api is told the customer's choice, as before; the device keeps its own deadline either way.
     const ttlSeconds = options.ttlSeconds ?? settings.ttlSeconds;
     const notBefore = options.notBefore?.toISOString();
-    const allowedPorts = allowedPortsSchema.parse(
+    const allowedPorts = common().allowedPortsSchema.parse(
       [...(options.allowedPorts ?? [])].sort((a, b) => a - b),
     );
     // The api is told the choices so engineers see them and it can refuse early;
@@ -359,7 +358,7 @@ export class TunnelLifecycle {
     let payload: ApprovalPayload;
     try {
       // The api's own view (publicIp, port) is never used to decide where to connect.
-      payload = openApproval({
+      payload = common().openApproval({
         sealed: server.approval,
         serverPublicKey: server.wgPublicKey,
         devicePrivateKey: record.privateKey,
@@ -367,7 +366,7 @@ export class TunnelLifecycle {
         tunnelId: record.tunnelId,
       });
     } catch (err) {
-      if (err instanceof ApprovalError) throw refuse(err.message, err.kind);
+      if (err instanceof common().ApprovalError) throw refuse(err.message, err.kind);
       throw err;
     }
     if (record.allowedEngineers && !record.allowedEngineers.includes(payload.engineer)) {

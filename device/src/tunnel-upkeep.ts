@@ -1,12 +1,9 @@
 // The device's upkeep of its tunnels: putting one back in order after a crash or
 // reboot, reporting on one, and collecting what expired, ended or is owned by no
 // record. It changes tunnels only through the lifecycle, under the tunnel's lock.
-import {
-  isTerminal,
-  tunnelAddresses,
-  type DeviceTunnelView,
-  type TunnelState,
-} from "@support-tunnel/common";
+import type { DeviceTunnelView, TunnelState } from "@support-tunnel/common";
+import { isTerminal } from "@support-tunnel/common/dist/state";
+import { tunnelAddresses } from "@support-tunnel/common/dist/wireguard";
 import type {
   Clock,
   DeviceApiFactory,

@@ -7,3 +7,4 @@ export * from "./database";
 export * from "./wait";
 export * from "./concurrency";
 export * from "./readme";
+export * from "./compare-checks";

@@ -1,24 +1,27 @@
 // Tunnel records on disk: <dir>/tunnels/<id>.json (0600), WireGuard configs in
-// <dir>/wg, per-tunnel locks in <dir>/locks. Writes go through write-file-atomic
-// (a synced temp file renamed in place), so a crash leaves the old record or the new one, never half.
-// Locks go through proper-lockfile, so the agent and a manual command never work on one tunnel at once;
-// one left by a process that provably died is taken over at once.
-import { randomBytes, randomUUID } from "node:crypto";
+// <dir>/wg, per-tunnel locks in <dir>/locks. Writes are atomic (a synced temp file
+// renamed in place), so a crash leaves the old record or the new one, never half.
+// Locks (dir-lock.ts) keep the agent and a manual command from working on one tunnel
+// at once; one left by a process that provably died is taken over at once.
 import { watch as watchDir } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { deviceIdSchema, parseWire, tunnelIdSchema } from "@support-tunnel/common";
-import * as lockfile from "proper-lockfile";
-import writeFileAtomic from "write-file-atomic";
-import { z } from "zod";
+import { runCheck, tunnelId as tunnelIdCheck } from "@support-tunnel/common/dist/wire-check";
 import { DeviceError } from "../errors";
-import { storedTunnelRecordSchema, tunnelRecordSchema, type TunnelRecord } from "../record";
+import { writeFileAtomic } from "./atomic-file";
+import { takeDirLock } from "./dir-lock";
+import { checkRecord, checkStoredRecord, type TunnelRecord } from "../record";
 import type { StateStore } from "./ports";
 import { isProvablyGone, ownIdentity, type ProcessIdentity } from "./process-identity";
 
+/* eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when needed: node:crypto costs an idle agent ~2 MiB */
+const crypto = () => require("node:crypto") as typeof import("node:crypto");
+
 const INTERFACE = /^std[0-9a-f]{12}$/;
-/** A record's file name; write-file-atomic's temp files (`<id>.json.<n>`) do not match. */
+/** The device's identity: a lowercase UUID (common's deviceIdSchema). */
+const DEVICE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A record's file name; the atomic writes' temp files (`<id>.json.<pid>.<hex>`) do not match. */
 const RECORD_FILE = /^([0-9a-f-]{36})\.json$/;
 
 export interface FileStateStoreOptions {
@@ -29,7 +32,7 @@ export interface FileStateStoreOptions {
    * A live holder refreshes its lock every half of this; one not refreshed for
    * this long was left by a process that died, and is taken over even when its
    * holder cannot be proven gone (another boot, no /proc). Default 10 s
-   * (proper-lockfile's), at least 2 s.
+   * (proper-lockfile's, whose protocol the lock keeps), at least 2 s.
    */
   lockStaleMs?: number;
 }
@@ -54,7 +57,7 @@ export class FileStateStore implements StateStore {
 
   private recordPath(id: string): string {
     // The id becomes a file name: only a real UUID may.
-    const tunnelId = parseWire(tunnelIdSchema, id, "tunnel id");
+    const tunnelId = runCheck(tunnelIdCheck, id, "tunnel id");
     return path.join(this.sub("tunnels"), `${tunnelId}.json`);
   }
 
@@ -70,7 +73,7 @@ export class FileStateStore implements StateStore {
 
   private async writeAtomic(file: string, text: string): Promise<void> {
     await writeFileAtomic(file, text, { mode: 0o600, fsync: true });
-    // write-file-atomic syncs the file, not the directory: sync it so the rename survives a power cut.
+    // The write syncs the file, not the directory: sync it so the rename survives a power cut.
     const dirHandle = await fs.open(path.dirname(file), "r");
     try {
       await dirHandle.sync();
@@ -86,8 +89,8 @@ export class FileStateStore implements StateStore {
     await this.ensureDir(this.dir);
     // Made aside, then linked into place: link fails if the file exists, so two
     // processes starting at once end up with the one identity that won.
-    const made = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`;
-    await this.writeAtomic(made, `${randomUUID()}\n`);
+    const made = `${file}.${process.pid}.${crypto().randomBytes(4).toString("hex")}`;
+    await this.writeAtomic(made, `${crypto().randomUUID()}\n`);
     try {
       await fs.link(made, file);
     } catch (err) {
@@ -108,11 +111,11 @@ export class FileStateStore implements StateStore {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw err;
     }
-    const parsed = deviceIdSchema.safeParse(text.trim());
-    if (!parsed.success) {
+    const id = text.trim();
+    if (!DEVICE_ID.test(id)) {
       throw new DeviceError(`${file} does not hold a device identity (a UUID): remove it`);
     }
-    return parsed.data;
+    return id;
   }
 
   async list(): Promise<TunnelRecord[]> {
@@ -144,7 +147,7 @@ export class FileStateStore implements StateStore {
       throw err;
     }
     try {
-      return parseWire(storedTunnelRecordSchema, JSON.parse(text), "record");
+      return checkStoredRecord(JSON.parse(text));
     } catch (err) {
       throw new DeviceError(`state file ${file} is damaged: ${(err as Error).message}`);
     }
@@ -152,7 +155,7 @@ export class FileStateStore implements StateStore {
 
   async write(record: TunnelRecord): Promise<void> {
     await this.ensureDirs();
-    const valid = parseWire(tunnelRecordSchema, record, "record");
+    const valid = checkRecord(record);
     await this.writeAtomic(this.recordPath(valid.tunnelId), `${JSON.stringify(valid, null, 2)}\n`);
   }
 
@@ -171,7 +174,7 @@ export class FileStateStore implements StateStore {
    */
   async lock(id: string): Promise<() => Promise<void>> {
     await this.ensureDirs();
-    const tunnelId = parseWire(tunnelIdSchema, id, "tunnel id");
+    const tunnelId = runCheck(tunnelIdCheck, id, "tunnel id");
     const lockDir = path.join(this.sub("locks"), tunnelId);
     const holderFile = `${lockDir}.pid`;
     const self = await ownIdentity();
@@ -180,13 +183,9 @@ export class FileStateStore implements StateStore {
     let release: () => Promise<void>;
     for (;;) {
       try {
-        release = await lockfile.lock(lockDir, {
-          lockfilePath: lockDir,
-          realpath: false,
-          stale: this.lockStaleMs,
-          retries: 0,
-          // Not proper-lockfile's default (a throw from a timer, which would kill the
-          // agent): the work in hand finishes and its release reports the loss.
+        release = await takeDirLock(lockDir, {
+          staleMs: this.lockStaleMs,
+          // The work in hand finishes and its release reports the loss.
           onCompromised: (err) => {
             lost = err;
           },
@@ -280,16 +279,27 @@ export class FileStateStore implements StateStore {
 }
 
 /** What locks/<id>.pid says: the holder, and the lock directory it holds. */
-const lockHolderSchema = z
-  .object({
-    pid: z.number().int().positive(),
-    startTime: z.string().regex(/^\d+$/),
-    bootId: z.string().min(1),
-    pidNamespace: z.string().min(1),
-    lock: z.string().min(1),
-  })
-  .strict();
-type LockHolder = z.infer<typeof lockHolderSchema>;
+type LockHolder = ProcessIdentity & { lock: string };
+
+const LOCK_HOLDER_FIELDS = ["pid", "startTime", "bootId", "pidNamespace", "lock"];
+
+/** The full holder, or null for anything else (an older release's bare pid, a damaged file). */
+function asLockHolder(json: unknown): LockHolder | null {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return null;
+  const h = json as Record<string, unknown>;
+  if (Object.keys(h).some((key) => !LOCK_HOLDER_FIELDS.includes(key))) return null;
+  const named = (v: unknown) => typeof v === "string" && v.length > 0;
+  const ok =
+    typeof h.pid === "number" &&
+    Number.isSafeInteger(h.pid) &&
+    h.pid > 0 &&
+    typeof h.startTime === "string" &&
+    /^\d+$/.test(h.startTime) &&
+    named(h.bootId) &&
+    named(h.pidNamespace) &&
+    named(h.lock);
+  return ok ? (h as unknown as LockHolder) : null;
+}
 
 /** The holder file's text, its pid (for messages), and the full holder when it has one. */
 async function readHolder(
@@ -307,8 +317,8 @@ async function readHolder(
   } catch {
     return { text, pid: null, holder: null };
   }
-  const full = lockHolderSchema.safeParse(json);
-  if (full.success) return { text, pid: full.data.pid, holder: full.data };
+  const full = asLockHolder(json);
+  if (full) return { text, pid: full.pid, holder: full };
   // An older release wrote the bare pid; other writers only the pid.
   const pid = typeof json === "number" ? json : (json as { pid?: unknown } | null)?.pid;
   return {
@@ -351,7 +361,7 @@ async function takeOverFromGoneHolder(
   if (instance !== holder.lock || !(await isProvablyGone(holder, self))) return false;
   // Moved aside first (atomic), then checked again: another taker may have
   // replaced the dead holder's lock with its own in between.
-  const aside = `${lockDir}.gone-${self.pid}-${randomBytes(4).toString("hex")}`;
+  const aside = `${lockDir}.gone-${self.pid}-${crypto().randomBytes(4).toString("hex")}`;
   try {
     await fs.rename(lockDir, aside);
   } catch (err) {

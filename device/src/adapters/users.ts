@@ -3,8 +3,8 @@
 // authorized_keys file written directly (never through a shell).
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
-import writeFileAtomic from "write-file-atomic";
 import { SUDOERS_HEADER, SUPPORT_SHELL } from "../session-record/access";
+import { writeFileAtomic } from "./atomic-file";
 import { CommandError, run } from "./exec";
 import type { Users } from "./ports";
 
@@ -85,7 +85,7 @@ export class SystemUsers implements Users {
       throw new Error(`sudoers rules must start with ${SUDOERS_HEADER}`);
     await fs.mkdir(this.sudoersDir, { recursive: true, mode: 0o750 });
     // visudo checks the exact text before it goes live. sudo ignores sudoers.d names
-    // with a dot, so neither the check file nor write-file-atomic's temp file is ever read by it.
+    // with a dot, so neither the check file nor the atomic write's temp file is ever read by it.
     const check = path.join(this.sudoersDir, `.${name}.check`);
     await fs.rm(check, { force: true });
     try {

@@ -2,7 +2,7 @@
 // session program the command as one string (SSH_ORIGINAL_COMMAND), which `support`
 // builds by quoting every argument (`'sudo' '-n' '--' 'systemctl' 'restart' 'cups'`).
 // Pure: it only reads the text, it never decides what runs.
-import { parseToolSession } from "@support-tunnel/common";
+import { parseToolSession } from "@support-tunnel/common/dist/tool-sessions";
 
 /** Unquoted, these make the string more than a list of words: shown as it was sent. */
 const SHELL_SYNTAX = new Set([..."|&;<>()$`*?[]{}#~!"]);

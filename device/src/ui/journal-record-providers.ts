@@ -7,8 +7,8 @@ import type { Journal } from "../adapters/ports";
 import { toAsciicast } from "../session-record/asciicast";
 import { displayCommand, sessionCommandText } from "../session-record/command-text";
 import { readIolog } from "../session-record/iolog";
+import { sessionIdSchema } from "../session-record/journal-schema";
 import {
-  sessionIdSchema,
   sessionsOf,
   type JournalEvent,
   type JournalEventOf,

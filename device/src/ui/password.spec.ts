@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
-import { hashPassword, passwordHashSchema, verifyPassword } from "./password";
+import { passwordHashSchema } from "../config-schema";
+import { hashPassword, verifyPassword } from "./password";
 
 describe("the consent page's password hash", () => {
   let hash: string;

@@ -4,18 +4,21 @@
 //
 //   npm run bench                                  every measure, 5 runs, 2000 long-polls
 //   npm run bench -- --only device-poll,cli-startup --runs 7
+//   npm run bench -- --only agent-idle            the idle device agent (root)
 //   BENCH_LONG_POLLS=19000 npm run bench -- --only long-polls
 import { writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { REPO_ROOT } from "@support-tunnel/lab";
 import type { BenchContext, MeasureResult, MetricResult } from "./measure";
+import { agentIdle } from "./measures/agent-idle";
 import { cliStartup } from "./measures/cli-startup";
 import { devicePoll } from "./measures/device-poll";
 import { longPolls } from "./measures/long-polls";
 import { timeToShell } from "./measures/time-to-shell";
 
 const MEASURES: Record<string, (ctx: BenchContext) => Promise<MeasureResult>> = {
+  "agent-idle": agentIdle,
   "cli-startup": cliStartup,
   "device-poll": devicePoll,
   "long-polls": longPolls,
@@ -84,7 +87,10 @@ function line(m: MetricResult): string {
     `  ${m.metric} (${m.unit}, ${m.better} is better)\n` +
     `    measure min/median/max ${range(m.subject)}` +
     (m.floor
-      ? `\n    floor   min/median/max ${range(m.floor)}\n    ratio ${m.ratio!.toFixed(2)}×`
+      ? `\n    floor   min/median/max ${range(m.floor)}\n    ratio ${
+          // A floor of 0 (an idle node's wake-ups) has no ratio to speak of.
+          Number.isFinite(m.ratio) ? `${m.ratio!.toFixed(2)}×` : "– (the floor is 0)"
+        }`
       : "") +
     goal
   );
