@@ -453,16 +453,15 @@ export class TunnelLifecycle {
         }),
       );
       const configPath = await store.writeWgConfig(record.interface, text);
-      // WireGuard (and its firewall) comes up while the account is made: neither
-      // needs the other, and each is a few programs run one after the other
-      // (wg-quick, nft; useradd, usermod, visudo). The key that lets support in is
-      // written last, once both have settled: nothing on the interface is reachable
-      // unfiltered by then, and a failure is undone before anyone could use it.
+      // WireGuard, its firewall and the account come up at once: none needs the
+      // others (the table matches the interface by name, so it may come first), and
+      // each is a few programs run one after the other (ip, wireguard-go, wg; nft;
+      // useradd, visudo). The key that lets support in is written last, once all
+      // have settled: nothing on the interface is reachable unfiltered by then,
+      // and a failure is undone before anyone could use it.
       const settled = await Promise.allSettled([
-        (async () => {
-          await wg.up(configPath);
-          await this.applyFirewall(connecting);
-        })(),
+        wg.up(configPath),
+        this.applyFirewall(connecting),
         (async () => {
           await users.create(record.supportUser, note);
           await users.grantSudo(
