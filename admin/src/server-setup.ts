@@ -6,6 +6,7 @@ import {
   renderWgQuickConfig,
   serverWgConfig,
   sshPublicKeySchema,
+  WG_UP_SCRIPT,
   type PresharedKey,
   type TunnelId,
   type WgPrivateKey,
@@ -67,12 +68,22 @@ export interface ServerSetupInput {
  * `$what` names the step that failed (set -e), for the error message.
  */
 const SETUP_SCRIPT = `set -eu
-root=$1 dir=$2 conf=$3 key=$4 known=$5 agent=$6 agentpid=$7 rules=$8
+root=$1 dir=$2 conf=$3 key=$4 known=$5 agent=$6 agentpid=$7 rules=$8 wgup=$9
 what=
 trap 'rc=$?; [ "$rc" -eq 0 ] || [ -z "$what" ] || printf "\\n@@failed %s\\n" "$what"' EXIT
 probe() {
   what="reading the server's addresses"; printf '@@addrs\\n'; ip -4 -j addr; printf '\\n'
   what="reading the server's routes"; printf '@@routes\\n'; ip -4 -j route show table all; printf '\\n'
+}
+# The egress key, its known_hosts and its agent; on failure, the step is left in keys.failed.
+# The agent lives as long as the tunnel's directory: destroy ends it (or the whole server goes).
+egress() {
+  step="generating the egress key"; ssh-keygen -q -t ed25519 -N '' -C support-tunnel-egress -f "$key" &&
+  step="creating known_hosts" && (umask 077 && : > "$known") &&
+  step="starting the egress key's agent" && (umask 077 && ssh-agent -a "$agent" -s > "$dir/agent.env") &&
+  sed -n 's/^SSH_AGENT_PID=\\([0-9]*\\);.*/\\1/p' "$dir/agent.env" > "$agentpid" &&
+  step="adding the egress key to its agent" && SSH_AUTH_SOCK="$agent" ssh-add -q "$key" 2>/dev/null ||
+  { printf '%s\\n' "$step" > "$dir/keys.failed"; exit 1; }
 }
 command -v nft >/dev/null 2>&1 || { printf '@@no-nft\\n'; exit 3; }
 probe
@@ -84,14 +95,16 @@ what="writing the WireGuard config"; (umask 077 && cat > "$conf")
 # Before the interface exists: it never carries anything but the two addresses.
 what="loading the tunnel's nftables rules"; printf '%s' "$rules" | nft -f -
 printf '@@up\\n'
-what="wg-quick up"; wg-quick up "$conf" >&2
+# The egress key is made while WireGuard comes up: neither needs the other. Waited
+# for whatever happens, so nothing of it is still starting once this script ends.
+egress & egress_pid=$!
+if ! sh -c "$wgup" sh "$conf" >&2; then
+  wait "$egress_pid" || true
+  what="WireGuard up"; exit 1
+fi
+what="generating the egress key"
+wait "$egress_pid" || { what=$(cat "$dir/keys.failed" 2>/dev/null || echo "$what"); exit 1; }
 probe
-what="generating the egress key"; ssh-keygen -q -t ed25519 -N '' -C support-tunnel-egress -f "$key"
-what="creating known_hosts"; (umask 077 && : > "$known")
-# The agent lives as long as the tunnel's directory: destroy ends it (or the whole server goes).
-what="starting the egress key's agent"; (umask 077 && ssh-agent -a "$agent" -s > "$dir/agent.env")
-sed -n 's/^SSH_AGENT_PID=\\([0-9]*\\);.*/\\1/p' "$dir/agent.env" > "$agentpid"
-what="adding the egress key to its agent"; SSH_AUTH_SOCK="$agent" ssh-add -q "$key" 2>/dev/null
 what="reading the egress public key"; printf '@@egress\\n'; cat "$key.pub"
 what=
 printf '@@done\\n'`;
@@ -145,6 +158,7 @@ export async function configureServer(
       paths.agentSocket,
       paths.agentPid,
       renderTunnelFirewall({ interfaceName: input.interfaceName, network: input.network }),
+      WG_UP_SCRIPT,
     ],
     { timeoutMs: 120_000 },
   );

@@ -8,6 +8,7 @@ export * from "./refusal";
 export * from "./schemas";
 export * from "./access";
 export * from "./wireguard";
+export * from "./wireguard-up";
 export * from "./client";
 export * from "./node-http-fetch";
 export * from "./untrusted";

@@ -71,6 +71,8 @@ export interface TunnelLifecycleDeps {
   journal: Journal;
   /** Refuses a file that is not root's or that others can write (the session program, its node). */
   assertTrusted: (file: string, what: string) => Promise<void>;
+  /** Readies the running of programs (loads it), while connect first talks to the api. */
+  prepareRun?: () => void;
   /** Human chatter (stderr). */
   log: (message: string) => void;
 }
@@ -267,6 +269,8 @@ export class TunnelLifecycle {
 
   /** Verifies the approval and brings the tunnel up; either it ends up fully up, or nothing is left. */
   async connect(id: string): Promise<ConnectResult> {
+    // The api is asked and the approval judged before any program runs: meanwhile.
+    this.deps.prepareRun?.();
     return this.withLock(id, async () => {
       const record = await requireRecord(this.deps.store, id);
       if (isExpired(record, this.deps.clock.now())) {
@@ -452,16 +456,15 @@ export class TunnelLifecycle {
         }),
       );
       const configPath = await store.writeWgConfig(record.interface, text);
-      // WireGuard (and its firewall) comes up while the account is made: neither
-      // needs the other, and each is a few programs run one after the other
-      // (wg-quick, nft; useradd, usermod, visudo). The key that lets support in is
-      // written last, once both have settled: nothing on the interface is reachable
-      // unfiltered by then, and a failure is undone before anyone could use it.
+      // WireGuard, its firewall and the account come up at once: none needs the
+      // others (the table matches the interface by name, so it may come first), and
+      // each is a few programs run one after the other (ip, wireguard-go, wg; nft;
+      // useradd, visudo). The key that lets support in is written last, once all
+      // have settled: nothing on the interface is reachable unfiltered by then,
+      // and a failure is undone before anyone could use it.
       const settled = await Promise.allSettled([
-        (async () => {
-          await wg.up(configPath);
-          await this.applyFirewall(connecting);
-        })(),
+        wg.up(configPath),
+        this.applyFirewall(connecting),
         (async () => {
           await users.create(record.supportUser, note);
           await users.grantSudo(

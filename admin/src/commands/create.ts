@@ -33,7 +33,7 @@ import type { TunnelServer, TunnelServerProvider } from "../providers/provider";
 import { providersFor, type ProviderFlags } from "../providers/registry";
 import { configureServer } from "../server-setup";
 import type { ServerRecord, ServerRecordStore } from "../server-records";
-import { connectNodeSsh, type ConnectRemoteShell } from "../ssh/remote-shell";
+import { connectNodeSsh, loadNodeSsh, type ConnectRemoteShell } from "../ssh/remote-shell";
 import { deviceHostKeyAlias, type DeviceHop } from "../ssh/system-ssh";
 import { parseTunnelId, resolveTunnelId } from "../tunnel-id";
 import { requireRole } from "./roles";
@@ -95,6 +95,7 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
         tunnel: unsettle(tunnel),
         provider,
         connectShell: connectNodeSsh,
+        prepareShell: loadNodeSsh,
         records: ctx.records(),
         pinHostKey,
         serverConfigured: (record) => {
@@ -176,6 +177,8 @@ export interface CreateDeps {
   tunnel?: Promise<TunnelView>;
   provider: TunnelServerProvider;
   connectShell: ConnectRemoteShell;
+  /** Readies connectShell (loads its SSH client) while the server is obtained. */
+  prepareShell?: () => void;
   records: ServerRecordStore;
   /** Writes the per-tunnel known_hosts that pins the server's host key. */
   pinHostKey: (path: string, server: TunnelServer) => Promise<void>;
@@ -278,12 +281,15 @@ export async function approveWithNewServer(
   const obtainStep = printer.step(`obtaining a tunnel server (${provider.name})`);
   let server: TunnelServer;
   try {
-    server = await provider.obtain({
+    const obtaining = provider.obtain({
       tunnelId,
       expiresAt: new Date(tunnel.expiresAt),
       onProgress: (m) => obtainStep.update(m),
       signal,
     });
+    // Once the provider is under way: its programs run while the SSH client loads.
+    if (deps.prepareShell) setImmediate(deps.prepareShell);
+    server = await obtaining;
   } catch (err) {
     obtainStep.fail();
     throw err;

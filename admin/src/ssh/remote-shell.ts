@@ -48,6 +48,16 @@ export function hostKeyBlob(line: string): Buffer {
 }
 
 /**
+ * node-ssh, loaded on first use: only `create` configures servers over it, and
+ * ssh2 beneath it takes a few hundred milliseconds to load on a small machine,
+ * which `create` spends while its server is being made (CreateDeps.prepareShell).
+ */
+export function loadNodeSsh(): typeof import("node-ssh") {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("node-ssh") as typeof import("node-ssh");
+}
+
+/**
  * Connects with the engineer's key, pinning the server's host key when the
  * provider knows it. A fresh server's sshd may take a moment: retried until `readyMs`.
  */
@@ -56,9 +66,7 @@ export const connectNodeSsh: ConnectRemoteShell = async (access, signal) => {
   let lastError: unknown;
   for (;;) {
     if (signal?.aborted) throw signal.reason ?? new Error("aborted");
-    // Loaded on first use: only `create` configures servers over node-ssh.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const ssh = new (require("node-ssh") as typeof import("node-ssh")).NodeSSH();
+    const ssh = new (loadNodeSsh().NodeSSH)();
     try {
       const pinned = access.hostKey ? hostKeyBlob(access.hostKey) : null;
       const keyType = access.hostKey?.trim().split(/\s+/)[0];

@@ -37,12 +37,26 @@ export class CommandError extends Error {
   }
 }
 
+let execaModule: Promise<typeof import("execa")> | undefined;
+
+/**
+ * Starts loading execa (a few hundred milliseconds on a small busy machine), so
+ * that the first program of a tunnel's bring-up does not wait for it: the agent
+ * runs none until then, and idles without it.
+ */
+export function prepareRun(): void {
+  if (execaModule) return;
+  execaModule = import("execa");
+  execaModule.catch(() => undefined); // run() reports a failure to load, when it awaits it
+}
+
 export async function run(
   file: string,
   args: readonly string[],
   options: RunOptions = {},
 ): Promise<RunResult> {
-  const { execa } = await import("execa");
+  prepareRun();
+  const { execa } = await execaModule!;
   const result = await execa(file, args, {
     timeout: options.timeoutMs ?? 30_000,
     input: options.input ?? "",

@@ -33,7 +33,7 @@ export interface DeviceApi {
 export type DeviceApiFactory = (apiUrl: string, token?: string) => DeviceApi;
 
 export interface WireGuard {
-  /** `wg-quick up <configPath>`; the interface is named after the file. */
+  /** Up from the wg-quick config at `configPath`, as `wg-quick up` would; the interface is named after the file. */
   up(configPath: string): Promise<void>;
   /** `wg-quick down <configPath>`. */
   down(configPath: string): Promise<void>;

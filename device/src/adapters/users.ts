@@ -66,16 +66,24 @@ export class SystemUsers implements Users {
 
   async create(name: string, comment: string): Promise<void> {
     checkName(name);
-    await run(
-      "useradd",
-      ["--create-home", "--shell", SUPPORT_SHELL, "--user-group", "--comment", comment, name],
-      {
-        timeoutMs: 30_000,
-      },
-    );
     // `*` rather than useradd's locked `!`: no password can ever match, yet the
     // account is not "locked", which sshd without PAM would refuse for keys too.
-    await run("usermod", ["--password", "*", name], { timeoutMs: 30_000 });
+    // Given to useradd itself, so the account never exists with another.
+    await run(
+      "useradd",
+      [
+        "--create-home",
+        "--shell",
+        SUPPORT_SHELL,
+        "--user-group",
+        "--password",
+        "*",
+        "--comment",
+        comment,
+        name,
+      ],
+      { timeoutMs: 30_000 },
+    );
   }
 
   async grantSudo(name: string, text: string): Promise<void> {

@@ -1,6 +1,8 @@
-// WireGuard through wg-quick, which uses the kernel module when there is one and
-// falls back to wireguard-go by itself when there is not.
+// WireGuard from wg-quick configs: up by common's WG_UP_SCRIPT (wg-quick's steps
+// for our configs, without its dozen programs), down by wg-quick itself. Both use
+// the kernel module when there is one and fall back to wireguard-go when there is not.
 import { readFile } from "node:fs/promises";
+import { WG_UP_SCRIPT } from "@support-tunnel/common";
 import { run } from "./exec";
 import type { WireGuard } from "./ports";
 
@@ -36,7 +38,7 @@ export const wgQuick: WireGuard = {
     // closes sends SIGHUP to its session, which wireguard-go does not survive.
     // LOG_LEVEL=silent keeps wireguard-go's stdio on /dev/null whatever the
     // caller's environment says, so it holds none of our pipes.
-    await run("wg-quick", ["up", configPath], {
+    await run("sh", ["-c", WG_UP_SCRIPT, "sh", configPath], {
       timeoutMs: 30_000,
       detached: true,
       env: { LOG_LEVEL: "silent" },

@@ -238,7 +238,8 @@ async function floorTimeToShell(
   const host = await world.lab.addHost(`fl${process.pid % 10000}x${run}`);
   try {
     const pub = fs.readFileSync(`${key}.pub`, "utf8").trim();
-    const sshd = await host.startSshd({ authorizedKeysForRoot: [pub] });
+    // As the netns provider starts a tunnel server's: the ed25519 host key only.
+    const sshd = await host.startSshd({ authorizedKeysForRoot: [pub], hostKeyTypes: ["ed25519"] });
     const knownHosts = path.join(os.tmpdir(), `bench-kh-${process.pid}-${run}`);
     const pattern = sshd.port === 22 ? host.address : `[${host.address}]:${sshd.port}`;
     fs.writeFileSync(knownHosts, `${pattern} ${sshd.hostPublicKey}\n`);

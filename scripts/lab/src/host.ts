@@ -53,7 +53,45 @@ export interface SshdOptions {
   usePam?: boolean;
   /** Extra sshd_config lines, appended before the Include of sshd_config.d. */
   extraConfig?: string[];
+  /**
+   * Host keys to make and offer; default a stock host's three. ed25519 must be
+   * one (it is the key returned). An RSA key takes a second or more to make on a
+   * small busy machine: a host that only needs to be pinned can do without.
+   */
+  hostKeyTypes?: readonly HostKeyType[];
 }
+
+export type HostKeyType = "ed25519" | "ecdsa" | "rsa";
+
+/** What `ssh-keygen -A` makes on a stock host. */
+const STOCK_HOST_KEY_TYPES: readonly HostKeyType[] = ["ed25519", "ecdsa", "rsa"];
+
+const SSHD_CONFIG = "/etc/ssh/sshd_config";
+/** PREPARE_SSHD_SCRIPT's exit code when `sshd -t` refuses the config. */
+const SSHD_CONFIG_REJECTED = 3;
+
+/**
+ * Run in the host: `sh -c SCRIPT sh CONFIG_PATH CONFIG AUTHORIZED_KEYS TYPE...`.
+ * Makes the missing host keys of those types (at once: an RSA one is slow), the
+ * config, root's authorized_keys when given, checks the config with `sshd -t`
+ * (exit 3 when refused) and prints the ed25519 host public key.
+ */
+const PREPARE_SSHD_SCRIPT = `set -eu
+conf=$1 config=$2 keys=$3; shift 3
+pids=
+for type in "$@"; do
+  key=/etc/ssh/ssh_host_\${type}_key
+  [ -e "$key" ] || { ssh-keygen -q -t "$type" -N '' -C '' -f "$key" & pids="$pids $!"; }
+done
+for pid in $pids; do wait "$pid"; done
+mkdir -p /run/sshd
+(umask 022 && printf '%s' "$config" > "$conf" && chmod 644 "$conf")
+if [ -n "$keys" ]; then
+  mkdir -p /root/.ssh && chmod 700 /root/.ssh
+  (umask 077 && printf '%s' "$keys" > /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys)
+fi
+/usr/sbin/sshd -t -f "$conf" || exit 3
+cat /etc/ssh/ssh_host_ed25519_key.pub`;
 
 export interface SshdInfo {
   port: number;
@@ -216,14 +254,13 @@ export class LabHost {
    */
   async startSshd(options: SshdOptions = {}): Promise<SshdInfo> {
     const port = options.port ?? 22;
-    await this.exec("ssh-keygen", ["-A"], { reject: true });
-    await this.exec("mkdir", ["-p", "/run/sshd"], { reject: true });
+    const hostKeyTypes = options.hostKeyTypes ?? STOCK_HOST_KEY_TYPES;
+    if (!hostKeyTypes.includes("ed25519"))
+      throw new Error(`[${this.name}] sshd needs an ed25519 host key: it is the one returned`);
     const config = [
       `Port ${port}`,
       "ListenAddress 0.0.0.0",
-      "HostKey /etc/ssh/ssh_host_ed25519_key",
-      "HostKey /etc/ssh/ssh_host_ecdsa_key",
-      "HostKey /etc/ssh/ssh_host_rsa_key",
+      ...hostKeyTypes.map((type) => `HostKey /etc/ssh/ssh_host_${type}_key`),
       "PermitRootLogin prohibit-password",
       "PasswordAuthentication no",
       "KbdInteractiveAuthentication no",
@@ -240,34 +277,32 @@ export class LabHost {
       "Include /etc/ssh/sshd_config.d/*.conf",
       "",
     ].join("\n");
-    const configPath = `/etc/ssh/sshd_config`;
-    await this.writeFile(configPath, config, 0o644);
-    if (options.authorizedKeysForRoot?.length) {
-      await this.exec("sh", ["-c", "mkdir -p /root/.ssh && chmod 700 /root/.ssh"], {
-        reject: true,
-      });
-      await this.writeFile(
-        "/root/.ssh/authorized_keys",
-        options.authorizedKeysForRoot.join("\n") + "\n",
-        0o600,
-      );
-    }
-    const test = await this.exec("/usr/sbin/sshd", ["-t", "-f", configPath]);
-    if (test.exitCode !== 0)
-      throw new Error(`[${this.name}] sshd config rejected: ${test.stderr.trim()}`);
+    const authorizedKeys = options.authorizedKeysForRoot?.length
+      ? options.authorizedKeysForRoot.join("\n") + "\n"
+      : "";
+    // One program in the host for all of it: each exec into a host is two processes.
+    const prepared = await this.exec(
+      "sh",
+      ["-c", PREPARE_SSHD_SCRIPT, "sh", SSHD_CONFIG, config, authorizedKeys, ...hostKeyTypes],
+      { timeoutMs: 60_000 },
+    );
+    if (prepared.exitCode === SSHD_CONFIG_REJECTED)
+      throw new Error(`[${this.name}] sshd config rejected: ${prepared.stderr.trim()}`);
+    if (prepared.exitCode !== 0)
+      throw new Error(`[${this.name}] preparing sshd failed: ${prepared.stderr.trim()}`);
+    const pub = prepared.stdout.trim();
 
     const logFile = path.join(this.dir, `sshd-${port}.log`);
-    const pid = await this.spawnDetached("/usr/sbin/sshd", ["-D", "-e", "-f", configPath], logFile);
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const log = readOr(logFile, "");
-      if (/Server listening on/.test(log)) break;
-      if (!isProcessAlive(pid)) throw new Error(`[${this.name}] sshd exited: ${log.trim()}`);
-      if (Date.now() > deadline)
-        throw new Error(`[${this.name}] sshd did not start listening: ${log.trim()}`);
-      await sleep(50);
-    }
-    const pub = (await this.readFile("/etc/ssh/ssh_host_ed25519_key.pub")).trim();
+    const pid = await this.spawnDetached(
+      "/usr/sbin/sshd",
+      ["-D", "-e", "-f", SSHD_CONFIG],
+      logFile,
+    );
+    await waitForLine(logFile, /Server listening on/, {
+      gone: () => !isProcessAlive(pid),
+      timeoutMs: 15_000,
+      describe: (log, why) => `[${this.name}] sshd ${why}: ${log.trim()}`,
+    });
     return { port, hostPublicKey: pub.split(/\s+/).slice(0, 2).join(" "), pid };
   }
 
@@ -324,6 +359,38 @@ function hostEnv(extra?: Record<string, string>): Record<string, string> {
 function wrapCwd(file: string, args: readonly string[], cwd?: string): string[] {
   if (!cwd) return [file, ...args];
   return ["sh", "-c", 'cd "$1" && shift && exec "$@"', "sh", cwd, file, ...args];
+}
+
+/**
+ * Resolves once `file` holds a line matching `pattern`: woken by the file's
+ * changes (inotify), with a slow look as well in case a change is missed.
+ * Rejects when `gone()` says its writer has ended, or after `timeoutMs`.
+ */
+async function waitForLine(
+  file: string,
+  pattern: RegExp,
+  options: {
+    gone: () => boolean;
+    timeoutMs: number;
+    describe: (log: string, why: string) => string;
+  },
+): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  let wake = () => {};
+  const watcher = fs.watch(file, () => wake());
+  watcher.on("error", () => undefined); // the slow look below still sees the line
+  try {
+    for (;;) {
+      const changed = new Promise<void>((resolve) => (wake = resolve));
+      const log = readOr(file, "");
+      if (pattern.test(log)) return;
+      if (options.gone()) throw new Error(options.describe(log, "exited"));
+      if (Date.now() > deadline) throw new Error(options.describe(log, "did not start listening"));
+      await Promise.race([changed, sleep(200)]);
+    }
+  } finally {
+    watcher.close();
+  }
 }
 
 function readOr(file: string, fallback: string): string {

@@ -44,6 +44,8 @@ export interface NetnsLabHost {
   readFile(path: string): Promise<string>;
   startSshd(options: {
     authorizedKeysForRoot: string[];
+    /** The host keys sshd has; the ed25519 one is returned. */
+    hostKeyTypes?: readonly "ed25519"[];
   }): Promise<{ port: number; hostPublicKey: string }>;
 }
 
@@ -100,9 +102,16 @@ export class NetnsProvider implements TunnelServerProvider {
       throw err;
     }
     try {
-      await host.writeFile(TUNNEL_ID_FILE, request.tunnelId + "\n", 0o644);
       request.onProgress?.("starting sshd");
-      const sshd = await host.startSshd({ authorizedKeysForRoot: [this.options.publicKey] });
+      // Only the ed25519 host key, the one create pins: an RSA key takes a second
+      // or more to make on a small busy machine, and nothing here would use it.
+      const [, sshd] = await Promise.all([
+        host.writeFile(TUNNEL_ID_FILE, request.tunnelId + "\n", 0o644),
+        host.startSshd({
+          authorizedKeysForRoot: [this.options.publicKey],
+          hostKeyTypes: ["ed25519"],
+        }),
+      ]);
       return {
         instanceId: netnsInstanceId(lab.name, hostName),
         provider: "netns",
