@@ -16,7 +16,6 @@ import {
   stateSchema,
   waitSecondsSchema,
   type DeviceTunnelView,
-  type TunnelState,
 } from "@support-tunnel/common";
 import type { Logger } from "pino";
 import pino from "pino";
@@ -100,14 +99,14 @@ export class DeviceEdge {
     if (this.requestLog) this.requestLog(req, res);
     else assignRequestId(req, res);
     try {
-      // In Nest's order: the guard (the token), then the query values, in order.
+      // In Nest's order: the guard (the token), then the query values, the last
+      // parameter first (decorators apply bottom-up), so a bad `since` names itself first.
       const tunnel = await this.deps.auth.device(req.headers.authorization);
       req.deviceTunnel = tunnel;
       res.locals.tunnelId = tunnel.id;
       const query = this.queryOf(url);
+      const since = parseWire(stateSchema.optional(), query.since, "since");
       const wait = parseWire(waitSecondsSchema.optional(), query.wait, "wait");
-      const since = parseWire(stateSchema.optional(), query.since, "since") as
-        TunnelState | undefined;
       const view = await this.deps.tunnels.deviceView(tunnel, {
         waitSeconds: wait,
         since,
@@ -186,7 +185,7 @@ export function installDeviceEdge(app: NestExpressApplication, deps: AppDeps): D
     parseQuery:
       (express.get("query parser fn") as ((query: string) => Query) | undefined) ?? (() => ({})),
     // Behind a trusted proxy the address is express's `req.ip`, from the request's prototype.
-    prepare: deps.config.trustProxy ? (req) => Object.setPrototypeOf(req, request) : undefined,
+    prepare: deps.config.trustProxy ? (req) => void Object.setPrototypeOf(req, request) : undefined,
   });
   const server = app.getHttpServer();
   const [toExpress, ...others] = server.listeners("request") as ((
