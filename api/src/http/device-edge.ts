@@ -105,8 +105,15 @@ export class DeviceEdge {
       req.deviceTunnel = tunnel;
       res.locals.tunnelId = tunnel.id;
       const query = this.queryOf(url);
-      const since = parseWire(stateSchema.optional(), query.since, "since");
-      const wait = parseWire(waitSecondsSchema.optional(), query.wait, "wait");
+      // An absent value passes an optional schema as itself: only given ones are parsed.
+      const since =
+        query.since === undefined
+          ? undefined
+          : parseWire(stateSchema.optional(), query.since, "since");
+      const wait =
+        query.wait === undefined
+          ? undefined
+          : parseWire(waitSecondsSchema.optional(), query.wait, "wait");
       const view = await this.deps.tunnels.deviceView(tunnel, {
         waitSeconds: wait,
         since,
