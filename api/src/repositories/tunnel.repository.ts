@@ -65,6 +65,42 @@ export class TunnelRepository {
     return this.tunnels.findOneBy({ id });
   }
 
+  /** Reads asked for in this turn of the event loop, by tunnel id; null when none is pending. */
+  private rereads: Map<string, ((read: Promise<TunnelEntity | null>) => void)[]> | null = null;
+
+  /**
+   * A tunnel read again after a long-poll's wait. Waiters wake together (at
+   * shutdown all of them; on a change, all the tunnel's), so the reads asked
+   * for in one turn of the event loop are one query, not one per waiter.
+   */
+  findByIdAfterWait(id: string): Promise<TunnelEntity | null> {
+    return new Promise((resolve) => {
+      if (!this.rereads) {
+        this.rereads = new Map();
+        setImmediate(() => this.readBatch());
+      }
+      const waiting = this.rereads.get(id);
+      if (waiting) waiting.push(resolve);
+      else this.rereads.set(id, [resolve]);
+    });
+  }
+
+  private readBatch(): void {
+    const batch = this.rereads;
+    this.rereads = null;
+    if (!batch) return;
+    const read = this.tunnels
+      .createQueryBuilder("t")
+      // One array parameter, however many ids (IN (...) would take one each).
+      .where("t.id = ANY(:ids::uuid[])", { ids: [...batch.keys()] })
+      .getMany()
+      .then((found) => new Map(found.map((t) => [t.id, t])));
+    for (const [id, waiting] of batch) {
+      const one = read.then((byId) => byId.get(id) ?? null);
+      for (const resolve of waiting) resolve(one);
+    }
+  }
+
   /**
    * The tunnel a device token opens, with when its device last asked (null:
    * no device, or none recorded): the device routes' one query, on every poll
