@@ -11,12 +11,7 @@
 // GET) goes on to express and is answered as it always was.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { NestExpressApplication } from "@nestjs/platform-express";
-import {
-  parseWire,
-  stateSchema,
-  waitSecondsSchema,
-  type DeviceTunnelView,
-} from "@support-tunnel/common";
+import { parseWire, stateSchema, waitSecondsSchema } from "@support-tunnel/common";
 import type { Logger } from "pino";
 import pino from "pino";
 import type { AppDeps } from "../app.module";
@@ -130,7 +125,7 @@ export class DeviceEdge {
     return at === -1 ? {} : this.deps.parseQuery(url.slice(at + 1));
   }
 
-  private answer(res: ServerResponse, status: number, body: DeviceTunnelView | object): void {
+  private answer(res: ServerResponse, status: number, body: object): void {
     const json = JSON.stringify(body);
     res.writeHead(status, {
       "Content-Type": "application/json; charset=utf-8",
@@ -204,8 +199,12 @@ export function installDeviceEdge(app: NestExpressApplication, deps: AppDeps): D
   }
   server.removeListener("request", toExpress);
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    if (edge.handles(req)) void edge.serve(req, res);
-    else toExpress(req, res);
+    if (!edge.handles(req)) return toExpress(req, res);
+    // serve() answers its own errors; this is for a failure in answering one.
+    edge.serve(req, res).catch((err: unknown) => {
+      deps.logger.error({ err }, "device edge: the answer failed");
+      res.destroy();
+    });
   });
   return edge;
 }
