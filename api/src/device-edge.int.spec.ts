@@ -23,6 +23,28 @@ interface Answer {
   body: unknown;
 }
 
+/** A logger at info whose lines land in `lines`. */
+function loggingInto(lines: Record<string, unknown>[]) {
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split("\n").filter(Boolean)) {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      done();
+    },
+  });
+  return createLogger("info", sink);
+}
+
+/** The request line of the request that sent X-Request-Id `id`, once there is one. */
+function requestLine(lines: Record<string, unknown>[], id: string) {
+  return eventually(() => {
+    const found = lines.find((l) => (l.req as { id?: string } | undefined)?.id === id);
+    assert.ok(found, `no request line for ${id}`);
+    return found;
+  });
+}
+
 describe("api: the device edge for GET /v1/device/tunnel (PostgreSQL)", function () {
   this.timeout(60_000);
   const pg = useTestDatabase();
@@ -31,15 +53,7 @@ describe("api: the device edge for GET /v1/device/tunnel (PostgreSQL)", function
   let tunnel: TestTunnel;
 
   before(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split("\n").filter(Boolean)) {
-          lines.push(JSON.parse(line) as Record<string, unknown>);
-        }
-        done();
-      },
-    });
-    api = await startTestApi(pg.db.url, {}, { logger: createLogger("info", sink) });
+    api = await startTestApi(pg.db.url, {}, { logger: loggingInto(lines) });
     tunnel = await requestTestTunnel(api.url);
   });
 
@@ -176,14 +190,47 @@ describe("api: the device edge for GET /v1/device/tunnel (PostgreSQL)", function
     await eventually(async () => assert.equal(await waiting(), 1));
     req.destroy();
     await eventually(async () => assert.equal(await waiting(), 0));
-    const line = await eventually(() => {
-      const found = lines.find((l) => (l.req as { id?: string } | undefined)?.id === "edge-gone-1");
-      assert.ok(found, "no request line");
-      return found;
-    });
+    const line = await requestLine(lines, "edge-gone-1");
     assert.equal(line.msg, "request aborted: the client went away before its answer");
     assert.equal(line.actor, "device");
     assert.equal(line.tunnelId, tunnel.created.tunnelId);
     assert.equal(line.clientAddress, "127.0.0.1");
+  });
+});
+
+describe("api: the device edge behind a trusted proxy (PostgreSQL)", function () {
+  this.timeout(60_000);
+  const pg = useTestDatabase();
+  const lines: Record<string, unknown>[] = [];
+  let api: TestApi | undefined;
+
+  before(async () => {
+    api = await startTestApi(
+      pg.db.url,
+      { SUPPORT_TRUST_PROXY: "1" },
+      { logger: loggingInto(lines) },
+    );
+  });
+
+  after(async () => {
+    await api?.close();
+  });
+
+  it("logs the poll with the client's address as the proxy gives it", async () => {
+    const tunnel = await requestTestTunnel(api!.url);
+    const res = await fetch(`${api!.url}/v1/device/tunnel`, {
+      headers: {
+        authorization: `Bearer ${tunnel.created.token}`,
+        "x-forwarded-for": "203.0.113.50",
+        "x-request-id": "edge-proxied-1",
+      },
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("etag"), null, "the edge answered");
+    assert.equal(res.headers.get("x-request-id"), "edge-proxied-1");
+    const line = await requestLine(lines, "edge-proxied-1");
+    assert.equal(line.msg, "request");
+    assert.equal(line.clientAddress, "203.0.113.50");
+    assert.equal(line.tunnelId, tunnel.created.tunnelId);
   });
 });
