@@ -4,10 +4,14 @@
 // express, which answers it as the Nest route always did (and, unlike the
 // edge, with an ETag, which tells the two apart).
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { Writable } from "node:stream";
+import { promisify } from "node:util";
 import { TunnelState } from "@support-tunnel/common";
 import { eventually } from "@support-tunnel/testkit";
+import { LISTEN_BACKLOG } from "./commands/serve";
 import { createLogger } from "./http/logging";
 import {
   requestTestTunnel,
@@ -16,6 +20,8 @@ import {
   type TestApi,
   type TestTunnel,
 } from "./testing/test-api";
+
+const execFileAsync = promisify(execFile);
 
 interface Answer {
   status: number;
@@ -171,6 +177,14 @@ describe("api: the device edge for GET /v1/device/tunnel (PostgreSQL)", function
       assert.equal(await count("support_api_http_request_duration_seconds"), polls + 1);
       assert.equal(await count("support_api_long_poll_duration_seconds"), longPolls + 1);
     });
+  });
+
+  it("listens with a backlog for thousands of devices connecting at once", async () => {
+    const { port } = new URL(api!.url);
+    // For a listening socket, ss reports the backlog as its Send-Q.
+    const { stdout } = await execFileAsync("ss", ["-ltnH", `sport = :${port}`]);
+    const somaxconn = Number(readFileSync("/proc/sys/net/core/somaxconn", "utf8"));
+    assert.equal(Number(stdout.trim().split(/\s+/)[2]), Math.min(LISTEN_BACKLOG, somaxconn));
   });
 
   it("stops waiting when the client goes away, and logs the request line as aborted", async () => {
