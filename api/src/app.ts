@@ -4,11 +4,12 @@ import "reflect-metadata";
 import { NestFactory } from "@nestjs/core";
 import type { NestExpressApplication } from "@nestjs/platform-express";
 import { DocumentBuilder, SwaggerModule } from "@nestjs/swagger";
-import type { NextFunction, Request, Response } from "express";
 import { AppModule, type AppDeps } from "./app.module";
 import { nestLogger } from "./http/logging";
 import { HttpDrain } from "./http/drain";
 import { captureRequestContext } from "./http/request-context";
+import { installDeviceEdge } from "./http/device-edge";
+import { requestMetrics } from "./http/request-metrics";
 import { firstAdminHint } from "./first-admin";
 import { EngineerService } from "./services/engineer.service";
 import { MetricsService } from "./services/metrics.service";
@@ -27,19 +28,9 @@ export async function createApp(deps: AppDeps): Promise<NestExpressApplication> 
   // Then: at shutdown, every answer says the connection closes after it.
   app.use(app.get(HttpDrain).middleware);
 
-  const metrics = app.get(MetricsService);
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    const start = process.hrtime.bigint();
-    res.on("finish", () => {
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const routePath = (req.route as { path?: string } | undefined)?.path;
-      const route = routePath ? `${req.baseUrl}${routePath}` : "unmatched";
-      // A long-poll (?wait=S, S > 0) waits on purpose: kept out of the latency histogram.
-      const longPoll = /[?&]wait=(?!0*(&|$))/.test(req.originalUrl);
-      metrics.observe(req.method, route, res.statusCode, seconds, longPoll);
-    });
-    next();
-  });
+  app.use(requestMetrics(app.get(MetricsService)));
+  // GET /v1/device/tunnel, every device's poll, is answered ahead of all that (see device-edge.ts).
+  installDeviceEdge(app, deps);
 
   const document = SwaggerModule.createDocument(
     app,

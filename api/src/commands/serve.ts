@@ -15,6 +15,14 @@ import { TunnelWatcher } from "../services/tunnel-watcher.service";
 /** How long connections may take to finish their answers at shutdown before they are cut. */
 export const SHUTDOWN_GRACE_MS = 5000;
 
+/**
+ * Connections the kernel may queue before the api accepts them (Linux caps it
+ * at net.core.somaxconn). Node's default, 511, overflowed when thousands of
+ * devices (re)connect at once, as after a restart: the kernel dropped or reset
+ * the overflow while the event loop was busy answering the first ones.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 export interface ShutdownSummary {
   /** Long-polls that were waiting and were answered early. */
   wokenLongPolls: number;
@@ -38,7 +46,13 @@ export async function startApi(
   const logger = opts.logger ?? createLogger(config.logLevel);
   const app = await createApp({ config, clock: opts.clock ?? systemClock, logger });
   try {
-    await app.listen(config.port, config.host);
+    // Nest passes a third argument on to server.listen as its backlog.
+    const listen = app.listen.bind(app) as unknown as (
+      port: number,
+      host: string,
+      backlog: number,
+    ) => Promise<unknown>;
+    await listen(config.port, config.host, LISTEN_BACKLOG);
   } catch (err) {
     await app.close().catch(() => undefined);
     throw err;

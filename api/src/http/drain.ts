@@ -19,14 +19,19 @@ export class HttpDrain {
 
   /** Express middleware, early in line. */
   readonly middleware = (_req: Request, res: Response, next: NextFunction): void => {
+    this.track(res);
+    next();
+  };
+
+  /** An answer begun: it will say `Connection: close` if the drain starts before it is sent. */
+  track(res: ServerResponse): void {
     if (this.draining) {
       res.setHeader("Connection", "close");
     } else {
       this.unanswered.add(res);
       res.once("close", () => this.unanswered.delete(res));
     }
-    next();
-  };
+  }
 
   get isDraining(): boolean {
     return this.draining;

@@ -23,42 +23,56 @@ export class ErrorFilter implements ExceptionFilter {
       return;
     }
     if (res.headersSent) return;
-    const { status, body } = this.toBody(exception);
-    res.status(status).json(body);
-  }
-
-  private toBody(exception: unknown): {
-    status: number;
-    body: { statusCode: number; message: string; field?: string };
-  } {
-    if (exception instanceof ValidationError) {
-      return {
-        status: 400,
-        body: { statusCode: 400, message: exception.message, field: exception.field },
-      };
-    }
-    if (exception instanceof HttpException) {
-      const status = exception.getStatus();
-      const response = exception.getResponse();
-      if (typeof response === "object" && response !== null) {
-        const r = response as { message?: unknown; field?: unknown };
-        const message = Array.isArray(r.message)
-          ? r.message.join("; ")
-          : typeof r.message === "string"
-            ? r.message
-            : exception.message;
-        return {
-          status,
-          body: {
-            statusCode: status,
-            message,
-            ...(typeof r.field === "string" ? { field: r.field } : {}),
-          },
-        };
-      }
-      return { status, body: { statusCode: status, message: String(response) } };
+    const answer = errorAnswer(exception);
+    if (answer) {
+      res.status(answer.status).json(answer.body);
+      return;
     }
     this.logger.error({ err: exception }, "unhandled error");
-    return { status: 500, body: { statusCode: 500, message: "internal error" } };
+    res.status(500).json(INTERNAL_ERROR);
   }
+}
+
+export interface ErrorAnswer {
+  status: number;
+  body: { statusCode: number; message: string; field?: string };
+}
+
+/** What an unexpected error answers: nothing about it. */
+export const INTERNAL_ERROR = { statusCode: 500, message: "internal error" } as const;
+
+/**
+ * The answer to an error the api raised on purpose (a validation error or an
+ * HttpException); null for an unexpected one, which the caller logs and
+ * answers with INTERNAL_ERROR. Shared with the device edge (device-edge.ts).
+ */
+export function errorAnswer(exception: unknown): ErrorAnswer | null {
+  if (exception instanceof ValidationError) {
+    return {
+      status: 400,
+      body: { statusCode: 400, message: exception.message, field: exception.field },
+    };
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const response = exception.getResponse();
+    if (typeof response === "object" && response !== null) {
+      const r = response as { message?: unknown; field?: unknown };
+      const message = Array.isArray(r.message)
+        ? r.message.join("; ")
+        : typeof r.message === "string"
+          ? r.message
+          : exception.message;
+      return {
+        status,
+        body: {
+          statusCode: status,
+          message,
+          ...(typeof r.field === "string" ? { field: r.field } : {}),
+        },
+      };
+    }
+    return { status, body: { statusCode: status, message: String(response) } };
+  }
+  return null;
 }

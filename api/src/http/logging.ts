@@ -6,6 +6,7 @@
 // aborted"). Bodies are never logged; authorization headers, the enrollment
 // secret and token fields are redacted.
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   Injectable,
   type CallHandler,
@@ -16,7 +17,7 @@ import {
 import { Logger, PinoLogger, type Params } from "nestjs-pino";
 import type { Response } from "express";
 import pino from "pino";
-import type { Options as RequestLogOptions } from "pino-http";
+import { pinoHttp, type Options as RequestLogOptions } from "pino-http";
 import { tap, type Observable } from "rxjs";
 import type { LogLevel } from "../config";
 import type { AuthenticatedRequest } from "./auth.guard";
@@ -53,15 +54,18 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Requests whose log bindings pino-http asked for once already (it asks at the start and the end). */
 const asked = new WeakSet<object>();
 
+/** The request's id, answered in X-Request-Id: the client's own when it is sane, else a new one. */
+export function assignRequestId(req: IncomingMessage, res: ServerResponse): string {
+  const given = req.headers["x-request-id"];
+  const id = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+  res.setHeader("X-Request-Id", id);
+  return id;
+}
+
 function requestLog(logger: pino.Logger): RequestLogOptions<AuthenticatedRequest, Response> {
   return {
     logger,
-    genReqId: (req, res) => {
-      const given = req.headers["x-request-id"];
-      const id = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
-      res.setHeader("X-Request-Id", id);
-      return id;
-    },
+    genReqId: assignRequestId,
     // Only the end knows who called (the guards have run) and which tunnel it
     // was about; answering only then also keeps each key once in the line.
     customProps: (req, res) => {
@@ -91,6 +95,18 @@ function requestLog(logger: pino.Logger): RequestLogOptions<AuthenticatedRequest
       res.writableFinished ? "request" : "request aborted: the client went away before its answer",
     customErrorMessage: () => "request failed",
   };
+}
+
+/**
+ * The request log for requests answered outside express (the device edge):
+ * the same line as nestjs-pino's, for a request whose `deviceTunnel` and
+ * `res.locals.tunnelId` are set as the guards and the interceptor would.
+ */
+export function requestLogger(
+  logger: pino.Logger,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const log = pinoHttp(requestLog(logger));
+  return (req, res) => log(req as AuthenticatedRequest, res as Response);
 }
 
 /** nestjs-pino's module settings: request logs through `logger`. */

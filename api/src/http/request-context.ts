@@ -3,6 +3,7 @@
 // that fires when the client goes away before its answer (so a long-poll stops
 // waiting for nobody, and a change whose answer can't be given is not made).
 import { createParamDecorator, type ExecutionContext } from "@nestjs/common";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { NextFunction, Request, Response } from "express";
 import { ApiException } from "../services/errors";
 
@@ -23,34 +24,43 @@ export class ClientGoneError extends ApiException {
 }
 
 const CONTEXT = Symbol("support-tunnel:request-context");
-type WithContext = Request & { [CONTEXT]?: RequestContext };
+/** A request as node:http gives it, with express's `ip` when express has seen it. */
+type ArrivedRequest = IncomingMessage & { ip?: string };
+type WithContext = ArrivedRequest & { [CONTEXT]?: RequestContext };
 
 /**
  * `req.ip` honours X-Forwarded-For only when the app is set to trust one proxy
  * hop (SUPPORT_TRUST_PROXY=1); otherwise it is the socket's peer.
  */
-function addressOf(req: Request): string | null {
+function addressOf(req: ArrivedRequest): string | null {
   const raw = req.ip ?? req.socket.remoteAddress ?? null;
   return raw?.startsWith("::ffff:") ? raw.slice(7) : raw;
 }
 
 /**
- * Express middleware, first in line: takes the client's address when the
- * request arrives. Read later, it may be gone: a valid request followed by
- * garbage on the same connection gets the connection destroyed while the
- * request is still being handled, and a destroyed socket has no peer.
+ * Takes the client's address when the request arrives and arms its signal.
+ * Read later, the address may be gone: a valid request followed by garbage on
+ * the same connection gets the connection destroyed while the request is
+ * still being handled, and a destroyed socket has no peer.
  */
-export function captureRequestContext(req: Request, res: Response, next: NextFunction): void {
+export function attachRequestContext(req: ArrivedRequest, res: ServerResponse): RequestContext {
   const controller = new AbortController();
   res.once("close", () => {
     if (!res.writableFinished) controller.abort(new ClientGoneError());
   });
-  (req as WithContext)[CONTEXT] = { clientAddress: addressOf(req), signal: controller.signal };
+  const context = { clientAddress: addressOf(req), signal: controller.signal };
+  (req as WithContext)[CONTEXT] = context;
+  return context;
+}
+
+/** Express middleware, first in line: see attachRequestContext. */
+export function captureRequestContext(req: Request, res: Response, next: NextFunction): void {
+  attachRequestContext(req, res);
   next();
 }
 
 /** The context captured on arrival (or, for a request that bypassed the middleware, one made now). */
-export function requestContextOf(req: Request): RequestContext {
+export function requestContextOf(req: ArrivedRequest): RequestContext {
   const withContext = req as WithContext;
   return (withContext[CONTEXT] ??= {
     clientAddress: addressOf(req),

@@ -29,6 +29,16 @@ const TIMED_OUT = stateRank(TunnelState.TimedOut);
 /** The device lookup's extra column: not a tunnel column, so it can't clash with one. */
 const DEVICE_LAST_REQUEST_AT = "__device_last_request_at";
 
+/** The name the device lookup is prepared under on each pooled connection. */
+const DEVICE_LOOKUP_STATEMENT = "support_tunnel_device_lookup";
+
+/** pg's Pool#query with a named (prepared) statement. */
+type PreparedQuery = (query: {
+  name: string;
+  text: string;
+  values: unknown[];
+}) => Promise<{ rows: Record<string, unknown>[] }>;
+
 export interface DeviceTokenMatch {
   tunnel: TunnelEntity;
   /** When the tunnel's device last asked the api; null when it has none. */
@@ -55,6 +65,42 @@ export class TunnelRepository {
     return this.tunnels.findOneBy({ id });
   }
 
+  /** Reads asked for in this turn of the event loop, by tunnel id; null when none is pending. */
+  private rereads: Map<string, ((read: Promise<TunnelEntity | null>) => void)[]> | null = null;
+
+  /**
+   * A tunnel read again after a long-poll's wait. Waiters wake together (at
+   * shutdown all of them; on a change, all the tunnel's), so the reads asked
+   * for in one turn of the event loop are one query, not one per waiter.
+   */
+  findByIdAfterWait(id: string): Promise<TunnelEntity | null> {
+    return new Promise((resolve) => {
+      if (!this.rereads) {
+        this.rereads = new Map();
+        setImmediate(() => this.readBatch());
+      }
+      const waiting = this.rereads.get(id);
+      if (waiting) waiting.push(resolve);
+      else this.rereads.set(id, [resolve]);
+    });
+  }
+
+  private readBatch(): void {
+    const batch = this.rereads;
+    this.rereads = null;
+    if (!batch) return;
+    const read = this.tunnels
+      .createQueryBuilder("t")
+      // One array parameter, however many ids (IN (...) would take one each).
+      .where("t.id = ANY(:ids::uuid[])", { ids: [...batch.keys()] })
+      .getMany()
+      .then((found) => new Map(found.map((t) => [t.id, t])));
+    for (const [id, waiting] of batch) {
+      const one = read.then((byId) => byId.get(id) ?? null);
+      for (const resolve of waiting) resolve(one);
+    }
+  }
+
   /**
    * The tunnel a device token opens, with when its device last asked (null:
    * no device, or none recorded): the device routes' one query, on every poll
@@ -62,11 +108,7 @@ export class TunnelRepository {
    * (TypeORM would build it anew per call, a cost that showed on this route).
    */
   async findForDevice(deviceTokenHash: string): Promise<DeviceTokenMatch | null> {
-    const rows: Record<string, unknown>[] = await this.tunnels.manager.query(
-      (this.findForDeviceSql ??= this.deviceLookupSql()),
-      [deviceTokenHash],
-    );
-    const row = rows[0];
+    const row = (await this.deviceLookup(deviceTokenHash))[0];
     if (!row) return null;
     const tunnel = new TunnelEntity();
     const driver = this.tunnels.manager.connection.driver;
@@ -81,6 +123,23 @@ export class TunnelRepository {
   }
 
   private findForDeviceSql: string | undefined;
+
+  /**
+   * On PostgreSQL, one prepared statement through the pool under TypeORM: no
+   * query runner to make, connect and release per poll, and the statement is
+   * planned once per connection. PGlite's pool takes no statements: TypeORM's way.
+   */
+  private deviceLookup(deviceTokenHash: string): Promise<Record<string, unknown>[]> {
+    const sql = (this.findForDeviceSql ??= this.deviceLookupSql());
+    const pool = (this.tunnels.manager.connection.driver as { master?: unknown }).master as
+      { query?: PreparedQuery } | undefined;
+    if (typeof pool?.query === "function") {
+      return pool
+        .query({ name: DEVICE_LOOKUP_STATEMENT, text: sql, values: [deviceTokenHash] })
+        .then((result) => result.rows);
+    }
+    return this.tunnels.manager.query(sql, [deviceTokenHash]);
+  }
 
   private deviceLookupSql(): string {
     const columns = this.tunnels.metadata.columns.map((c) => `t."${c.databaseName}"`).join(", ");

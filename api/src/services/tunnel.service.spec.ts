@@ -27,6 +27,9 @@ class FakeTunnels {
     const t = this.rows.get(id);
     return t ? { ...t } : null;
   }
+  findByIdAfterWait(id: string) {
+    return this.findById(id);
+  }
   async statesOf(ids: readonly string[]) {
     return new Map(
       ids.flatMap((id) => (this.rows.has(id) ? [[id, this.rows.get(id)!.state]] : [])),

@@ -465,7 +465,9 @@ export class TunnelService {
       Date.now() + wait.waitSeconds * 1000,
       wait.signal,
     );
-    return this.findOrFail(tunnel.id);
+    const after = await this.tunnels.findByIdAfterWait(tunnel.id);
+    if (!after) throw notFound("tunnel not found", "id");
+    return after;
   }
 
   private async findOrFail(id: string): Promise<TunnelEntity> {

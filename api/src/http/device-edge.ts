@@ -1,0 +1,210 @@
+// The device edge: `GET /v1/device/tunnel`, every device's poll and long-poll,
+// answered by plain node:http ahead of Nest and express, on the same server.
+// The route is the api's busiest by far (every agent asks all the time, and a
+// long-poll is held for up to 30 s), and Nest's pipeline, express's router and
+// a per-request child logger cost it several times the lookup itself, and
+// ~0.2 MiB per held long-poll. The edge only parses and answers: the rules
+// (the token, the tunnel's view, the wait) are the services Nest wires, got
+// from the app, and the errors are the ErrorFilter's answers. The Nest route
+// stays declared (the OpenAPI document describes it), and whatever the edge
+// does not take as its own (HEAD, another path spelling, a body, a conditional
+// GET) goes on to express and is answered as it always was.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { NestExpressApplication } from "@nestjs/platform-express";
+import { parseWire, stateSchema, waitSecondsSchema } from "@support-tunnel/common";
+import type { Logger } from "pino";
+import pino from "pino";
+import type { AppDeps } from "../app.module";
+import type { TunnelEntity } from "../entities/tunnel.entity";
+import { AuthService } from "../services/auth.service";
+import { MetricsService } from "../services/metrics.service";
+import { TunnelService } from "../services/tunnel.service";
+import { HttpDrain } from "./drain";
+import { errorAnswer, INTERNAL_ERROR } from "./error.filter";
+import { assignRequestId, requestLogger } from "./logging";
+import { attachRequestContext, ClientGoneError, type RequestContext } from "./request-context";
+import { isLongPollUrl, secondsSince } from "./request-metrics";
+
+/** The one route the edge answers, as the metrics and the OpenAPI document name it. */
+export const DEVICE_TUNNEL_ROUTE = "/v1/device/tunnel";
+
+type Query = Record<string, unknown>;
+
+export interface DeviceEdgeDeps {
+  auth: Pick<AuthService, "device">;
+  tunnels: Pick<TunnelService, "deviceView">;
+  metrics: Pick<MetricsService, "observe">;
+  drain: Pick<HttpDrain, "track">;
+  logger: Logger;
+  /** Express's query parser (its `query parser fn`), so `?wait=1&wait=2` means what it meant. */
+  parseQuery: (query: string) => Query;
+  /** Run on arrival, before the client's address is read (express's `req.ip`, for trust proxy). */
+  prepare?: (req: IncomingMessage) => void;
+}
+
+/** What the request log and the error log read off a request, as the guards would leave it. */
+type EdgeRequest = IncomingMessage & { deviceTunnel?: TunnelEntity };
+type EdgeResponse = ServerResponse & { locals?: { tunnelId?: string } };
+
+export class DeviceEdge {
+  private readonly errorLog: Logger;
+  /** Set when request lines are written at all: otherwise no per-request logger is made. */
+  private readonly requestLog: ((req: IncomingMessage, res: ServerResponse) => void) | null;
+
+  constructor(private readonly deps: DeviceEdgeDeps) {
+    this.errorLog = deps.logger.child({ context: "DeviceEdge" });
+    this.requestLog = deps.logger.isLevelEnabled("info") ? requestLogger(deps.logger) : null;
+  }
+
+  /**
+   * The requests the edge answers: a GET of exactly the route, with no body
+   * (the JSON body middleware would parse one) and no validators (express
+   * would answer 304 to a matching one).
+   */
+  handles(req: IncomingMessage): boolean {
+    if (req.method !== "GET") return false;
+    const url = req.url ?? "";
+    const end = url.indexOf("?");
+    if ((end === -1 ? url : url.slice(0, end)) !== DEVICE_TUNNEL_ROUTE) return false;
+    const headers = req.headers;
+    return (
+      headers["transfer-encoding"] === undefined &&
+      (headers["content-length"] === undefined || headers["content-length"] === "0") &&
+      headers["if-none-match"] === undefined &&
+      headers["if-modified-since"] === undefined
+    );
+  }
+
+  async serve(req: EdgeRequest, res: EdgeResponse): Promise<void> {
+    const start = process.hrtime.bigint();
+    const url = req.url ?? "";
+    this.deps.prepare?.(req);
+    const context = attachRequestContext(req, res);
+    this.deps.drain.track(res);
+    res.on("finish", () =>
+      this.deps.metrics.observe(
+        "GET",
+        DEVICE_TUNNEL_ROUTE,
+        res.statusCode,
+        secondsSince(start),
+        isLongPollUrl(url),
+      ),
+    );
+    res.locals = {};
+    if (this.requestLog) this.requestLog(req, res);
+    else assignRequestId(req, res);
+    try {
+      // In Nest's order: the guard (the token), then the query values, the last
+      // parameter first (decorators apply bottom-up), so a bad `since` names itself first.
+      const tunnel = await this.deps.auth.device(req.headers.authorization);
+      req.deviceTunnel = tunnel;
+      res.locals.tunnelId = tunnel.id;
+      const query = this.queryOf(url);
+      // An absent value passes an optional schema as itself: only given ones are parsed.
+      const since =
+        query.since === undefined
+          ? undefined
+          : parseWire(stateSchema.optional(), query.since, "since");
+      const wait =
+        query.wait === undefined
+          ? undefined
+          : parseWire(waitSecondsSchema.optional(), query.wait, "wait");
+      const view = await this.deps.tunnels.deviceView(tunnel, {
+        waitSeconds: wait,
+        since,
+        signal: context.signal,
+      });
+      this.answer(res, 200, view);
+    } catch (err) {
+      this.fail(req, res, context, start, err);
+    }
+  }
+
+  private queryOf(url: string): Query {
+    const at = url.indexOf("?");
+    return at === -1 ? {} : this.deps.parseQuery(url.slice(at + 1));
+  }
+
+  private answer(res: ServerResponse, status: number, body: object): void {
+    const json = JSON.stringify(body);
+    res.writeHead(status, {
+      "Content-Type": "application/json; charset=utf-8",
+      "Content-Length": Buffer.byteLength(json),
+    });
+    res.end(json);
+  }
+
+  /** As the ErrorFilter answers, and logged as it and the request log would. */
+  private fail(
+    req: EdgeRequest,
+    res: ServerResponse,
+    context: RequestContext,
+    start: bigint,
+    err: unknown,
+  ): void {
+    if (err instanceof ClientGoneError) {
+      this.errorLog.warn({ clientAddress: context.clientAddress }, err.message);
+      return;
+    }
+    if (res.headersSent) return;
+    const known = errorAnswer(err);
+    if (known) {
+      this.answer(res, known.status, known.body);
+      return;
+    }
+    this.errorLog.error({ err }, "unhandled error");
+    this.answer(res, 500, INTERNAL_ERROR);
+    // Without request lines below info, a failed request still gets its line, as with pino-http.
+    if (!this.requestLog && this.deps.logger.isLevelEnabled("error")) {
+      this.deps.logger.error(
+        {
+          req: pino.stdSerializers.req(req),
+          res: pino.stdSerializers.res(res),
+          responseTime: Math.round(secondsSince(start) * 1000),
+          ...(req.deviceTunnel ? { actor: "device", tunnelId: req.deviceTunnel.id } : {}),
+          clientAddress: context.clientAddress,
+        },
+        "request failed",
+      );
+    }
+  }
+}
+
+/**
+ * Puts the edge in front of the app's express handler on its HTTP server:
+ * the requests it takes are answered by it, every other goes to express.
+ */
+export function installDeviceEdge(app: NestExpressApplication, deps: AppDeps): DeviceEdge {
+  const express = app.getHttpAdapter().getInstance();
+  const request = (express as unknown as { request: object }).request;
+  const edge = new DeviceEdge({
+    auth: app.get(AuthService),
+    tunnels: app.get(TunnelService),
+    metrics: app.get(MetricsService),
+    drain: app.get(HttpDrain),
+    logger: deps.logger,
+    // With no query parser set, express's req.query is {}.
+    parseQuery:
+      (express.get("query parser fn") as ((query: string) => Query) | undefined) ?? (() => ({})),
+    // Behind a trusted proxy the address is express's `req.ip`, from the request's prototype.
+    prepare: deps.config.trustProxy ? (req) => void Object.setPrototypeOf(req, request) : undefined,
+  });
+  const server = app.getHttpServer();
+  const [toExpress, ...others] = server.listeners("request") as ((
+    req: IncomingMessage,
+    res: ServerResponse,
+  ) => void)[];
+  if (!toExpress || others.length > 0) {
+    throw new Error("device edge: expected express as the HTTP server's one request listener");
+  }
+  server.removeListener("request", toExpress);
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    if (!edge.handles(req)) return toExpress(req, res);
+    // serve() answers its own errors; this is for a failure in answering one.
+    edge.serve(req, res).catch((err: unknown) => {
+      deps.logger.error({ err }, "device edge: the answer failed");
+      res.destroy();
+    });
+  });
+  return edge;
+}
