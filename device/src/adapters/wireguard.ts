@@ -2,7 +2,7 @@
 // for our configs, without its dozen programs), down by wg-quick itself. Both use
 // the kernel module when there is one and fall back to wireguard-go when there is not.
 import { readFile } from "node:fs/promises";
-import { WG_UP_SCRIPT } from "@support-tunnel/common";
+import { WG_UP_SCRIPT } from "@support-tunnel/common/dist/wireguard-up";
 import { run } from "./exec";
 import type { WireGuard } from "./ports";
 
