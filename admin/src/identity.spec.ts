@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { access, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { missingCommands, requirePrerequisite } from "@support-tunnel/testkit";
-import { resolveIdentity } from "./identity";
+import { resolveIdentity, resolveIdentityAhead } from "./identity";
 import type { ResolvedConfig } from "./config";
 
 describe("resolveIdentity", () => {
@@ -39,5 +40,22 @@ describe("resolveIdentity", () => {
       join(dir, "explicit"),
     );
     assert.equal(home.privateKeyPath, join(dir, "explicit"));
+  });
+
+  it("ahead of the role check, generates no key until asked, then the same as resolveIdentity", async () => {
+    const resolve = resolveIdentityAhead(config());
+    // Let the look-ahead finish: it finds no key and must leave it so.
+    await new Promise((done) => setTimeout(done, 200));
+    await assert.rejects(access(join(dir, "id_ed25519")), { code: "ENOENT" });
+    const ahead = await resolve();
+    assert.deepEqual(ahead, await resolveIdentity(config()));
+  });
+
+  it("ahead of the role check, holds a key it cannot read until asked, then says why", async () => {
+    const path = join(dir, "locked");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "secret", "-f", path]);
+    const resolve = resolveIdentityAhead(config(), path);
+    await new Promise((done) => setTimeout(done, 200)); // an unhandled rejection would fail the run here
+    await assert.rejects(resolve(), /cannot read the SSH identity .*passphrase is not supported/);
   });
 });

@@ -1,12 +1,24 @@
 // The netns provider's lab, as the CLI opens it: from a development checkout, and
 // with a clear word when the lab package is not installed.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { CliError, ExitCode } from "./errors";
 import { labOpener, openLab } from "./lab-backend";
 
 describe("lab backend of the netns provider", () => {
   it("reaches the lab package of a development checkout (no such lab: the lab says so)", async () => {
     await assert.rejects(openLab("nosuchlab9"), /no lab named nosuchlab9/);
+  });
+
+  it("reaches the lab while an import of execa (create's preload) is still loading", () => {
+    // A fresh node: in this one execa is loaded already. Without the wait, node's
+    // require of the lab fails on execa, an ES module another import is loading.
+    const script = `
+      const { openLab } = require(${JSON.stringify(require.resolve("./lab-backend"))});
+      void import("execa");
+      setTimeout(() => openLab("nosuchlab9").catch((err) => console.log(err.message)), 5);`;
+    const said = execFileSync(process.execPath, ["-e", script], { encoding: "utf8" });
+    assert.match(said, /no lab named nosuchlab9/);
   });
 
   it("says the netns provider needs the lab when the lab package is not installed", async () => {

@@ -28,6 +28,7 @@ import { checkProviderFlags, chooseProvider } from "../config";
 import type { Context } from "../context";
 import { recordDisagreements } from "../device-access";
 import { CliError, ExitCode } from "../errors";
+import { resolveIdentityAhead } from "../identity";
 import { closeFirstHop, controlSocketPath, openFirstHop, prepareControlDir } from "../first-hop";
 import type { TunnelServer, TunnelServerProvider } from "../providers/provider";
 import { providersFor, type ProviderFlags } from "../providers/registry";
@@ -65,14 +66,16 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
   // Before the api is asked anything more: a missing provider is a usage error.
   const providerName = chooseProvider(options.provider, ctx.env, ctx.config.file);
   const api = ctx.api();
-  // Who we are and the tunnel are asked at once, and execa (which resolving the
-  // identity and every ssh run load) loads meanwhile: none of it touches a provider.
+  // Who we are and the tunnel are asked at once; meanwhile an existing identity's
+  // public half is derived and execa (which every ssh run loads) loads: none of
+  // it touches a provider, and a missing identity is generated only after the check.
   const whoami = settled(api.whoami());
   const tunnel = settled(api.getTunnel(tunnelId));
+  const identity = resolveIdentityAhead(ctx.config, options.identity);
   void import("execa").catch(() => undefined);
   // Before any provider is touched (resolving the identity may even make a key).
   const me = requireRole(await unsettle(whoami), "operator", "support create");
-  const provider = (await providersFor(ctx.config, ctx.env.raw, options))(providerName);
+  const provider = (await providersFor(ctx.config, ctx.env.raw, options, identity))(providerName);
   // Ctrl-C during create aborts it (the prompt too), and the failure path destroys the server.
   const controller = new AbortController();
   const onSigint = () => {

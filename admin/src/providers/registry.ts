@@ -30,14 +30,16 @@ export interface ProviderFlags {
 
 /**
  * Provider by name, for create (named by `--provider`) and for stop and gc
- * (named by a server's record); the engineer's identity is resolved once.
+ * (named by a server's record); the engineer's identity is resolved once
+ * (by `identityOf` when given: create starts resolving it while the api answers).
  */
 export async function providersFor(
   config: ResolvedConfig,
   env: NodeJS.ProcessEnv,
   flags: ProviderFlags,
+  identityOf: () => Promise<EngineerIdentity> = () => resolveIdentity(config, flags.identity),
 ): Promise<(name: string) => TunnelServerProvider> {
-  const identity = await resolveIdentity(config, flags.identity);
+  const identity = await identityOf();
   return (name) =>
     createProvider(name, { config, identity, host: flags.host, lab: flags.lab, env });
 }
