@@ -41,7 +41,8 @@ export class LastRequests implements OnApplicationBootstrap, BeforeApplicationSh
 
   /** Writes every pending last request in one statement (none when nothing is pending). */
   flush(): Promise<void> {
-    this.writing = this.writing.then(() => this.writePending());
+    // After the previous write, failed or not (its failure was its caller's to report).
+    this.writing = this.writing.catch(() => undefined).then(() => this.writePending());
     return this.writing;
   }
 
