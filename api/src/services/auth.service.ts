@@ -62,9 +62,8 @@ export class AuthService {
       throw unauthorized("an engineer token can't be used on a device route");
     }
     if (!deviceTokenSchema.safeParse(token).success) throw unauthorized("invalid device token");
-    const found = await this.tunnels.findForDevice(hashToken(token));
-    if (!found) throw unauthorized("invalid device token");
-    const { tunnel } = found;
+    const tunnel = await this.tunnels.findForDevice(hashToken(token));
+    if (!tunnel) throw unauthorized("invalid device token");
     // The token lives exactly as long as the tunnel's grant.
     const now = this.clock.now();
     if (tunnel.expiresAt.getTime() <= now.getTime()) {
