@@ -16,7 +16,11 @@ function exchange(method: string) {
     params: { id: "3f6c0b9e-6d2a-4c1e-9a57-0c2b8f1d4e21" },
     engineer: { name: "olivia", role: "operator" },
   } as unknown as Request;
-  const res = Object.assign(new EventEmitter(), { writableFinished: false, locals: {} });
+  const res = Object.assign(new EventEmitter(), {
+    writableFinished: false,
+    closed: false,
+    locals: {},
+  });
   captureRequestContext(req, res as unknown as Response, () => undefined);
   const context = {
     switchToHttp: () => ({ getRequest: () => req, getResponse: () => res }),
@@ -29,7 +33,11 @@ function exchange(method: string) {
   return {
     sut: new RequestLogInterceptor(logger),
     context,
-    clientLeaves: () => res.emit("close"),
+    // As node's ServerResponse does: closed, then "close".
+    clientLeaves: () => {
+      res.closed = true;
+      res.emit("close");
+    },
     warnings,
   };
 }
