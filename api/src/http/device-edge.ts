@@ -30,9 +30,6 @@ export const DEVICE_TUNNEL_ROUTE = "/v1/device/tunnel";
 
 type Query = Record<string, unknown>;
 
-/** For a poll that does not wait: nothing listens to its signal. */
-const NEVER_ABORTED = new AbortController().signal;
-
 export interface DeviceEdgeDeps {
   auth: Pick<AuthService, "device">;
   tunnels: Pick<TunnelService, "deviceView">;
@@ -115,8 +112,7 @@ export class DeviceEdge {
       const view = await this.deps.tunnels.deviceView(tunnel, {
         waitSeconds: wait,
         since,
-        // Only a long-poll waits, and only a wait needs to know the client went.
-        signal: wait ? context.signal : NEVER_ABORTED,
+        signal: context.signal,
       });
       this.answer(res, 200, view);
     } catch (err) {

@@ -77,11 +77,7 @@ async function oneRun(
             signal: abort.signal,
           });
         } catch {
-          // As a device does, a failed long-poll is made again: one reset connection
-          // otherwise leaves the count short of the total until the wait gives up.
-          if (abort.signal.aborted) return Number.NaN;
-          await new Promise((resolve) => setTimeout(resolve, 100));
-          continue;
+          return Number.NaN;
         }
         if (changeSent.has(t.tunnelId)) return performance.now();
       }
