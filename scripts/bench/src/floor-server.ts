@@ -92,7 +92,9 @@ if (require.main === module) {
     process.exit(2);
   }
   server.keepAliveTimeout = 60_000;
-  server.listen(0, "127.0.0.1", () => {
+  // The api's backlog (see api/src/commands/serve.ts): with node's 511, thousands
+  // of long-polls connecting at once overflow the floor's queue, not the api's.
+  server.listen({ port: 0, host: "127.0.0.1", backlog: 4096 }, () => {
     const address = server.address() as { port: number };
     process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
   });

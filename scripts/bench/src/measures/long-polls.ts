@@ -77,7 +77,11 @@ async function oneRun(
             signal: abort.signal,
           });
         } catch {
-          return Number.NaN;
+          // As a device does, a failed long-poll is made again: one reset connection
+          // otherwise leaves the count short of the total until the wait gives up.
+          if (abort.signal.aborted) return Number.NaN;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          continue;
         }
         if (changeSent.has(t.tunnelId)) return performance.now();
       }
