@@ -39,7 +39,7 @@ export interface DeviceAccessOptions {
    * Run with the record while the api is asked (the first hop to the server:
    * nothing reaches the device before the api's answer is in).
    */
-  whileChecking?: (record: ServerRecord, hop: DeviceHop) => Promise<void>;
+  whileChecking?: (record: ServerRecord) => Promise<void>;
   /** Said when the api is unreachable and the recorded access is used. */
   warn?: (message: string) => void;
 }
@@ -56,10 +56,7 @@ export async function resolveDeviceAccess(
   );
   const recorded = await records.load(tunnelId);
   const usable = recorded && usableRecord(recorded);
-  const alongside =
-    usable && options.whileChecking
-      ? options.whileChecking(recorded, hopOf(recorded, tunnelId))
-      : null;
+  const alongside = usable && options.whileChecking ? options.whileChecking(recorded) : null;
   const outcome = await answer;
   await alongside?.catch(() => undefined);
   if ("error" in outcome) {
