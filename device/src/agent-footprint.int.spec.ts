@@ -10,8 +10,12 @@ import * as path from "node:path";
 
 const DEVICE_BIN = path.resolve(__dirname, "bin.js");
 
-/** Preloaded into the agent: prints the files it loaded as JSON on stderr when it exits. */
-const LIST_LOADED_ON_EXIT = `process.on("exit", () => process.stderr.write("LOADED " + JSON.stringify(Object.keys(require.cache)) + "\\n"));`;
+/**
+ * Preloaded into the agent: prints the files it loaded as JSON on stderr when it
+ * exits, and exits on SIGTERM itself (the agent may not have its own handler yet
+ * when its first line is out).
+ */
+const LIST_LOADED_ON_EXIT = `process.on("exit", () => process.stderr.write("LOADED " + JSON.stringify(Object.keys(require.cache)) + "\\n")); process.on("SIGTERM", () => process.exit(0));`;
 
 async function filesLoadedByWaitingAgent(): Promise<string[]> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "agent-footprint-"));
