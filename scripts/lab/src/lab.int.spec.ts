@@ -131,6 +131,32 @@ describe("lab (network namespaces)", function () {
     assert.match((await device.probeTcp("127.0.0.1", 22)).banner, /^SSH-2\.0-/);
   });
 
+  it("frees a removed host's address at once, even while its namespace lingers: the next host given it is the one reached", async () => {
+    const old = await sut.addHost("old");
+    const address = old.address;
+    // The device's NAT router learns the old host's MAC.
+    await device.probeTcp(address, 22, 1000);
+    // As a child sshd forked after the teardown listed the pids would: hold the namespace.
+    const held = fs.openSync(`/run/netns/${old.record.netns}`, "r");
+    let next: LabHost | null = null;
+    try {
+      await sut.removeHost("old");
+      const links = execFileSync(
+        "nsenter",
+        [`--net=/proc/${process.pid}/fd/${held}`, "ip", "-o", "link", "show", "type", "veth"],
+        { encoding: "utf8" },
+      );
+      assert.equal(links.trim(), "", "the lingering namespace is off the segment");
+      next = await sut.addHost("next");
+      assert.equal(next.address, address, "the lab hands the freed address out again");
+      await next.startSshd();
+      assert.match((await device.probeTcp(address, 22, 5000)).banner, /^SSH-2\.0-/);
+    } finally {
+      fs.closeSync(held);
+      if (next) await sut.removeHost("next");
+    }
+  });
+
   it("carries traffic over WireGuard between the NAT'ed device and a server host", async () => {
     const d: WgKeyPair = generateKeyPair();
     const s: WgKeyPair = generateKeyPair();

@@ -110,12 +110,32 @@ function tunnelInterfacesSync(netns: string): string[] {
     .filter((n): n is string => !!n && !["lo", "eth0", "wan", "lan", "br0", "root"].includes(n));
 }
 
-/** Kills every process in the namespaces, removes stale wg sockets, deletes the namespaces. */
+/**
+ * Cuts a namespace off the lab's segments: deleting a veth end deletes its peer
+ * at once. `ip netns del` alone frees nothing while a process still holds the
+ * namespace, and one can be born after its pids were listed (a child sshd forked
+ * for a late connection lives out its 120 s login grace): its eth0 would go on
+ * answering ARP for an address the lab hands to the next host, and the NAT
+ * routers would send that host's traffic to the old one.
+ */
+function detachNamespaceSync(netns: string): void {
+  const veths = runSync("ip", ["-n", netns, "-o", "link", "show", "type", "veth"])
+    .stdout.split("\n")
+    .map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1])
+    .filter((n): n is string => !!n);
+  for (const name of veths) runSync("ip", ["-n", netns, "link", "del", name]);
+}
+
+/** Cuts the namespaces off, kills every process in them, removes stale wg sockets, deletes them. */
 function killAndDeleteNamespacesSync(namespaces: readonly string[]): void {
   const existing = new Set(listNamespacesSync());
   const present = namespaces.filter((n) => existing.has(n));
+  for (const netns of present) detachNamespaceSync(netns);
   const wgInterfaces = present.flatMap(tunnelInterfacesSync);
   killPidsSync(present.flatMap(namespacePidsSync));
+  // Processes forked while the first ones were dying (sshd's children): a second round.
+  const late = present.flatMap(namespacePidsSync);
+  if (late.length) killPidsSync(late);
   for (const iface of wgInterfaces) {
     if (/^[A-Za-z0-9_=+.-]{1,15}$/.test(iface)) {
       fs.rmSync(`/var/run/wireguard/${iface}.sock`, { force: true });
