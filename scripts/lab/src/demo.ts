@@ -34,6 +34,8 @@ export class DemoWorld {
     readonly api: ApiProcess,
     readonly tmp: string,
     readonly configPath: string,
+    /** Removes `tmp`; also an exit handler until stop(), so worlds in one process do not pile up handlers. */
+    private readonly removeTmp: () => void,
   ) {}
 
   static async start(log: (line: string) => void = () => {}): Promise<DemoWorld> {
@@ -42,7 +44,8 @@ export class DemoWorld {
     const lab = await createLab({ name: `demo${randomBytes(2).toString("hex")}` });
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "support-demo-"));
     // Ctrl-C: the lab's own handler tears the lab down and exits; this removes our temp files.
-    process.once("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
+    const removeTmp = () => fs.rmSync(tmp, { recursive: true, force: true });
+    process.once("exit", removeTmp);
     let api: ApiProcess | null = null;
     try {
       log(`lab ${lab.name}: internet segment ${lab.internetCidr}`);
@@ -53,7 +56,13 @@ export class DemoWorld {
         env: { SUPPORT_BOOTSTRAP_TOKEN: token },
       });
       log(`api listening at ${api.url} (embedded PGlite in ${path.join(tmp, "api-data")})`);
-      const world = new DemoWorld(lab, api, tmp, path.join(tmp, "engineer", "admin.json"));
+      const world = new DemoWorld(
+        lab,
+        api,
+        tmp,
+        path.join(tmp, "engineer", "admin.json"),
+        removeTmp,
+      );
       // The token goes on stdin, never in argv where `ps` would see it.
       const login = await world.support(
         [
@@ -81,7 +90,8 @@ export class DemoWorld {
     } catch (err) {
       await api?.stop();
       await lab.destroy();
-      fs.rmSync(tmp, { recursive: true, force: true });
+      process.off("exit", removeTmp);
+      removeTmp();
       throw err;
     }
   }
@@ -162,7 +172,8 @@ export class DemoWorld {
     await Promise.allSettled(this.agents);
     await this.api.stop();
     await this.lab.destroy();
-    fs.rmSync(this.tmp, { recursive: true, force: true });
+    process.off("exit", this.removeTmp);
+    this.removeTmp();
   }
 }
 
