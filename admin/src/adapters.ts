@@ -1,12 +1,13 @@
 // Real side effects the commands are handed: reading secrets, pinning host keys
 // (the server's here, the device's on the server), running the system ssh client.
+import { spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import { CliError, ExitCode } from "./errors";
 import type { TunnelServer } from "./providers/provider";
 import type { ServerRecord } from "./server-records";
-import { throughServerArgs, type DeviceHop } from "./ssh/system-ssh";
+import { HOP_GATE_LINE, throughServerArgs, type DeviceHop } from "./ssh/system-ssh";
 
 /** known_hosts host pattern: OpenSSH writes `[host]:port` for a port other than 22. */
 export function knownHostsLine(host: string, port: number, hostKey: string): string {
@@ -62,14 +63,63 @@ export async function pinDeviceHostKey(
   }
 }
 
-/** `ssh` with the terminal handed over; interactive sessions and streamed commands have no time limit. */
-export async function runSystemSsh(args: string[]): Promise<number> {
-  const execa = await loadExeca();
-  const result = await execa("ssh", args, { stdio: "inherit", reject: false });
-  if (result.failed && result.exitCode === undefined) {
-    throw new CliError(`could not run ssh: ${result.message}`, ExitCode.Failure);
-  }
-  return result.exitCode ?? ExitCode.SshFailure;
+/**
+ * `ssh` with the terminal handed over; interactive sessions and streamed commands
+ * have no time limit. node's own spawn, not execa: nothing is captured, and a
+ * command to the device then does not wait for execa's module graph to load.
+ */
+export function runSystemSsh(args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("ssh", args, { stdio: "inherit" });
+    child.once("error", (err) =>
+      reject(new CliError(`could not run ssh: ${err.message}`, ExitCode.Failure)),
+    );
+    child.once("exit", (code, signal) => {
+      if (code !== null) resolve(code);
+      else reject(new CliError(`ssh was killed by ${signal ?? "a signal"}`, ExitCode.Failure));
+    });
+  });
+}
+
+/** An `ssh` started ahead of the api's answer, its hop to the device held at the gate. */
+export interface GatedSsh {
+  /** Lets the hop go, passes this process's stdin on after the gate; resolves with ssh's exit code. */
+  open(): Promise<number>;
+  /** Ends ssh's stdin without the gate line: nothing runs on the device. */
+  cancel(): void;
+}
+
+/**
+ * `ssh` with a gated hop (throughServerArgs `gated`): stdout and stderr are the
+ * terminal's, stdin a pipe that carries the gate line, then this process's stdin.
+ * If this process dies first, the pipe closes and the server runs nothing.
+ */
+export function startGatedSsh(args: string[]): GatedSsh {
+  const child = spawn("ssh", args, { stdio: ["pipe", "inherit", "inherit"] });
+  const input = child.stdin;
+  // ssh may end before its stdin does (the command read none of it): dropped.
+  input.on("error", () => undefined);
+  const exit = new Promise<number>((resolve, reject) => {
+    child.once("error", (err) =>
+      reject(new CliError(`could not run ssh: ${err.message}`, ExitCode.Failure)),
+    );
+    child.once("exit", (code, signal) => {
+      process.stdin.unpipe(input);
+      if (code !== null) resolve(code);
+      else reject(new CliError(`ssh was killed by ${signal ?? "a signal"}`, ExitCode.Failure));
+    });
+  });
+  exit.catch(() => undefined); // taken by open(); a cancelled one is not waited for
+  return {
+    open: () => {
+      input.write(`${HOP_GATE_LINE}\n`);
+      process.stdin.pipe(input);
+      return exit;
+    },
+    cancel: () => {
+      input.end();
+    },
+  };
 }
 
 export async function readAllStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {

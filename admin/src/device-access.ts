@@ -39,7 +39,7 @@ export interface DeviceAccessOptions {
    * Run with the record while the api is asked (the first hop to the server:
    * nothing reaches the device before the api's answer is in).
    */
-  whileChecking?: (record: ServerRecord) => Promise<void>;
+  whileChecking?: (record: ServerRecord, hop: DeviceHop) => Promise<void>;
   /** Said when the api is unreachable and the recorded access is used. */
   warn?: (message: string) => void;
 }
@@ -56,7 +56,10 @@ export async function resolveDeviceAccess(
   );
   const recorded = await records.load(tunnelId);
   const usable = recorded && usableRecord(recorded);
-  const alongside = usable && options.whileChecking ? options.whileChecking(recorded) : null;
+  const alongside =
+    usable && options.whileChecking
+      ? options.whileChecking(recorded, hopOf(recorded, tunnelId))
+      : null;
   const outcome = await answer;
   await alongside?.catch(() => undefined);
   if ("error" in outcome) {

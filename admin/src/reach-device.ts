@@ -18,15 +18,31 @@ export interface DeviceReach {
   controlPath: string | null;
 }
 
-export async function reachDevice(ctx: Context, tunnelId: TunnelId): Promise<DeviceReach> {
+export interface ReachOptions {
+  /**
+   * Run with the recorded access once the first hop is open, while the api is
+   * still asked: what may start before its answer, as long as nothing of it
+   * reaches the device (a gated ssh, system-ssh.ts). Not run when there is no
+   * usable record.
+   */
+  whileChecking?: (reach: Omit<DeviceReach, "tunnel">) => void;
+}
+
+export async function reachDevice(
+  ctx: Context,
+  tunnelId: TunnelId,
+  options: ReachOptions = {},
+): Promise<DeviceReach> {
   const controlPath = controlSocketPath(ctx.config.dir, tunnelId);
   // One retry, 5 s each: with the api down, the recorded access is used without a long wait.
   const api = ctx.api({ retries: 1, timeoutMs: 5_000 });
   const access = await resolveDeviceAccess(api, ctx.records(), tunnelId, {
-    whileChecking: async (record) => {
-      if (!controlPath) return;
-      await prepareControlDir(ctx.config.dir);
-      await openFirstHop(record, controlPath);
+    whileChecking: async (record, hop) => {
+      if (controlPath) {
+        await prepareControlDir(ctx.config.dir);
+        await openFirstHop(record, controlPath);
+      }
+      options.whileChecking?.({ record, hop, controlPath });
     },
     warn: (message) => ctx.printer.warn(message),
   });

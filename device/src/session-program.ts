@@ -7,9 +7,9 @@ import { spawn } from "node:child_process";
 import { accessSync, constants as fsConstants, statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { constants } from "node:os";
-import { SupportApiClient } from "@support-tunnel/common";
+import { nodeHttpFetch, SupportApiClient } from "@support-tunnel/common";
 import { FileJournal } from "./adapters/journal-store";
-import { FileStateStore } from "./adapters/state-store";
+import type { FileStateStore } from "./adapters/state-store";
 import {
   runSession,
   sessionInputFrom,
@@ -26,13 +26,28 @@ import type { TransferTool } from "./session-record/file-transfer";
 /** At most this long per report: a slow api delays the end of a session by no more. */
 const REPORT_TIMEOUT_MS = 3000;
 
-/** Reports to the api the tunnel's state names, with its device token; nothing without a state dir. */
+/* eslint-disable @typescript-eslint/no-require-imports -- loaded only when a report is sent */
+const loadStateStore = () =>
+  require("./adapters/state-store") as typeof import("./adapters/state-store");
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/**
+ * Reports to the api the tunnel's state names, with its device token; nothing
+ * without a state dir. The state store (its lock and atomic-write modules) loads
+ * on the first report, after a turn of the event loop: the session's command is
+ * spawned first, and nothing on its way in waits for what only the report needs.
+ */
 function apiReporter(input: SessionInput): ((session: SessionReport) => Promise<void>) | undefined {
-  if (input.stateDir === null) return undefined;
-  const store = new FileStateStore(input.stateDir);
+  const stateDir = input.stateDir;
+  if (stateDir === null) return undefined;
   let record: ReturnType<FileStateStore["read"]> | undefined;
+  const readRecord = async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    const { FileStateStore } = loadStateStore();
+    return new FileStateStore(stateDir).read(input.tunnelId);
+  };
   return async (session) => {
-    const found = await (record ??= store.read(input.tunnelId));
+    const found = await (record ??= readRecord());
     if (!found) return;
     const api = new SupportApiClient({
       baseUrl: found.apiUrl,
@@ -40,6 +55,9 @@ function apiReporter(input: SessionInput): ((session: SessionReport) => Promise<
       timeoutMs: REPORT_TIMEOUT_MS,
       retries: 0,
       userAgent: "support-device-session/0.1",
+      // node:http, not the global fetch (undici): the session ends when its report
+      // is in, and loading undici for one request would hold it ~0.1 s longer.
+      fetch: nodeHttpFetch,
     });
     await api.reportSession(session, { signal: AbortSignal.timeout(REPORT_TIMEOUT_MS) });
   };

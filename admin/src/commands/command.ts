@@ -1,9 +1,9 @@
 // `support command <id> -- CMD [ARGS...]`: one command as root on the device,
 // stdout and stderr streamed, exiting with the remote exit code.
-import { runSystemSsh } from "../adapters";
+import { runSystemSsh, startGatedSsh, type GatedSsh } from "../adapters";
 import type { Context } from "../context";
 import { CliError, ExitCode, ExitWith } from "../errors";
-import { reachDevice } from "../reach-device";
+import { reachDevice, type DeviceReach } from "../reach-device";
 import { whyTunnelEnded } from "../session-ending";
 import { throughServerArgs } from "../ssh/system-ssh";
 import { resolveTunnelId } from "../tunnel-id";
@@ -22,16 +22,34 @@ export async function command({ id, argv, ctx }: CommandOptions): Promise<never>
       "give the command after --, e.g. `support command ID -- uname -a`",
       ExitCode.Usage,
     );
-  const { record, hop, controlPath } = await reachDevice(ctx, tunnelId);
-  const args = throughServerArgs(
-    record.server.ssh,
-    record.knownHostsPath,
-    hop,
-    ["sudo", "-n", "--", ...argv],
-    false,
-    { controlPath: controlPath ?? undefined },
-  );
-  const code = await runSystemSsh(args);
+  const inner = ["sudo", "-n", "--", ...argv];
+  // ssh starts while the api is asked, its hop to the device held at the gate on
+  // the server: the api's answer opens it, or nothing runs on the device.
+  const early: { ssh?: GatedSsh } = {};
+  let reach: DeviceReach;
+  try {
+    reach = await reachDevice(ctx, tunnelId, {
+      whileChecking: ({ record, hop, controlPath }) => {
+        early.ssh = startGatedSsh(
+          throughServerArgs(record.server.ssh, record.knownHostsPath, hop, inner, false, {
+            controlPath: controlPath ?? undefined,
+            gated: true,
+          }),
+        );
+      },
+    });
+  } catch (err) {
+    early.ssh?.cancel();
+    throw err;
+  }
+  const { record, hop, controlPath } = reach;
+  const code = await (early.ssh
+    ? early.ssh.open()
+    : runSystemSsh(
+        throughServerArgs(record.server.ssh, record.knownHostsPath, hop, inner, false, {
+          controlPath: controlPath ?? undefined,
+        }),
+      ));
   if (code === 255) {
     const ended = await whyTunnelEnded(ctx.api(), tunnelId);
     if (ended) throw new CliError(`the command was cut: ${ended}`, ExitCode.SshFailure);

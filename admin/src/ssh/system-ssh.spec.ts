@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { deviceHopArgv, throughServerArgs } from "./system-ssh";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { deviceHopArgv, HOP_GATE_LINE, throughServerArgs } from "./system-ssh";
 
 const access = {
   host: "100.64.0.9",
@@ -83,6 +86,52 @@ describe("throughServerArgs", () => {
     const args = throughServerArgs(access, "/k", hop, ["sudo", "-i"], true);
     assert.ok(args.includes("-t"));
     assert.match(args[args.length - 1]!, / -tt /);
+  });
+});
+
+describe("throughServerArgs, gated", () => {
+  /** Runs the server's command string in bash, with a stand-in `ssh` that shows what it got. */
+  function onServer(args: string[], stdin: string): string {
+    const bin = mkdtempSync(join(tmpdir(), "gate-"));
+    try {
+      const fake = join(bin, "ssh");
+      writeFileSync(fake, '#!/bin/sh\nprintf "hop:"; printf "%s|" "$@"; printf "stdin:"; cat\n', {
+        mode: 0o755,
+      });
+      return execFileSync("bash", ["-c", args[args.length - 1]!], {
+        encoding: "utf8",
+        input: stdin,
+        env: { PATH: `${bin}:/usr/bin:/bin` },
+      });
+    } catch (err) {
+      return `failed: ${(err as { status?: number }).status}`;
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  }
+  const gated = (inner: string[]) =>
+    throughServerArgs(access, "/k", hop, inner, false, { gated: true });
+
+  it("hops only after the gate line, and passes on the stdin that follows it", () => {
+    const out = onServer(
+      gated(["sudo", "-n", "--", "cat"]),
+      `${HOP_GATE_LINE}\nline one\nline two\n`,
+    );
+    assert.match(out, /^hop:-F\|none\|/);
+    assert.ok(out.includes("|support1a2b@10.20.30.1|--|sudo -n -- cat|"));
+    assert.ok(out.endsWith("stdin:line one\nline two\n"), out);
+  });
+
+  it("runs nothing when stdin ends without the gate line, or with another line", () => {
+    assert.equal(onServer(gated(["true"]), ""), "failed: 1");
+    assert.equal(onServer(gated(["true"]), "no\n"), "failed: 1");
+    assert.equal(onServer(gated(["true"]), `${HOP_GATE_LINE}x\n`), "failed: 1");
+  });
+
+  it("is refused with a terminal, whose stdin cannot carry the gate", () => {
+    assert.throws(() =>
+      throughServerArgs(access, "/k", hop, ["sudo", "-i"], true, { gated: true }),
+    );
   });
 });
 

@@ -207,15 +207,30 @@ export function forwardThroughServerArgs(
   ];
 }
 
-/** Full `ssh` argv for running `inner` on the device through the server. */
+/**
+ * What the server's shell runs before a gated hop: it waits for this line on
+ * stdin, and hops to the device only once it is read. `read` takes the line
+ * byte by byte from a pipe, so what follows it on stdin is the command's.
+ */
+export const HOP_GATE_LINE = "go";
+const HOP_GATE = `read -r gate && [ "$gate" = ${HOP_GATE_LINE} ] && exec `;
+
+/**
+ * Full `ssh` argv for running `inner` on the device through the server. `gated`:
+ * the server waits for HOP_GATE_LINE on stdin before it hops, so the connection
+ * to the server can be made while the api is still asked, and an end of stdin
+ * without that line (a refusal, or the caller gone) runs nothing on the device.
+ */
 export function throughServerArgs(
   access: ServerSshAccess,
   knownHostsPath: string,
   hop: DeviceHop,
   inner: readonly string[],
   tty: boolean,
-  options: { firstContact?: boolean; controlPath?: string } = {},
+  options: { firstContact?: boolean; controlPath?: string; gated?: boolean } = {},
 ): string[] {
+  if (options.gated && tty)
+    throw new Error("a gated hop reads its gate from stdin: not with a tty");
   return [
     ...serverSshArgs(access, knownHostsPath, {
       tty,
@@ -223,6 +238,6 @@ export function throughServerArgs(
       controlPath: options.controlPath,
     }),
     "--",
-    shellQuote(deviceHopArgv(hop, inner, tty, options)),
+    (options.gated ? HOP_GATE : "") + shellQuote(deviceHopArgv(hop, inner, tty, options)),
   ];
 }

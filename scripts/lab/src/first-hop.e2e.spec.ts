@@ -107,6 +107,12 @@ describe("support's first hop to the tunnel server (lab)", function () {
       assert.equal(r.stdout.trim(), word);
       assert.equal(await connectionsToDevice(), 1, "the device's sshd still sees one connection");
     }
+    // The command's stdin follows the gate line the server waits for (system-ssh.ts).
+    const piped = await world.support(["command", id, "--", "cat"], {
+      input: "through the gate\nand on\n",
+    });
+    assert.equal(piped.exitCode, 0, piped.stderr);
+    assert.equal(piped.stdout, "through the gate\nand on"); // execa strips the last newline
     const listed = await device.exec(process.execPath, [DEVICE_BIN, "sessions", id, "--json"], {
       timeoutMs: 60_000,
     });
