@@ -30,6 +30,9 @@ export const DEVICE_TUNNEL_ROUTE = "/v1/device/tunnel";
 
 type Query = Record<string, unknown>;
 
+/** For a poll that does not wait: nothing listens to its signal. */
+const NEVER_ABORTED = new AbortController().signal;
+
 export interface DeviceEdgeDeps {
   auth: Pick<AuthService, "device">;
   tunnels: Pick<TunnelService, "deviceView">;
@@ -112,7 +115,8 @@ export class DeviceEdge {
       const view = await this.deps.tunnels.deviceView(tunnel, {
         waitSeconds: wait,
         since,
-        signal: context.signal,
+        // Only a long-poll waits, and only a wait needs to know the client went.
+        signal: wait ? context.signal : NEVER_ABORTED,
       });
       this.answer(res, 200, view);
     } catch (err) {

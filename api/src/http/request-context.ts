@@ -38,17 +38,41 @@ function addressOf(req: ArrivedRequest): string | null {
 }
 
 /**
- * Takes the client's address when the request arrives and arms its signal.
- * Read later, the address may be gone: a valid request followed by garbage on
- * the same connection gets the connection destroyed while the request is
- * still being handled, and a destroyed socket has no peer.
+ * The signal is made when first asked for: only a long-poll or a change needs
+ * one, and the device's plain polls, the api's most requests by far, would
+ * otherwise each make an AbortController and its listener for nothing.
+ */
+class ArrivedContext implements RequestContext {
+  private controller: AbortController | null = null;
+
+  constructor(
+    readonly clientAddress: string | null,
+    private readonly res: ServerResponse,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      const controller = (this.controller = new AbortController());
+      const res = this.res;
+      const gone = () => {
+        if (!res.writableFinished) controller.abort(new ClientGoneError());
+      };
+      // Asked for after the client went: already aborted.
+      if (res.closed) gone();
+      else res.once("close", gone);
+    }
+    return this.controller.signal;
+  }
+}
+
+/**
+ * Takes the client's address when the request arrives; its signal fires when
+ * the client goes. Read later, the address may be gone: a valid request
+ * followed by garbage on the same connection gets the connection destroyed
+ * while the request is still being handled, and a destroyed socket has no peer.
  */
 export function attachRequestContext(req: ArrivedRequest, res: ServerResponse): RequestContext {
-  const controller = new AbortController();
-  res.once("close", () => {
-    if (!res.writableFinished) controller.abort(new ClientGoneError());
-  });
-  const context = { clientAddress: addressOf(req), signal: controller.signal };
+  const context = new ArrivedContext(addressOf(req), res);
   (req as WithContext)[CONTEXT] = context;
   return context;
 }

@@ -26,9 +26,6 @@ const RUNNING = stateRank(TunnelState.Running);
 const COMPLETED = stateRank(TunnelState.Completed);
 const TIMED_OUT = stateRank(TunnelState.TimedOut);
 
-/** The device lookup's extra column: not a tunnel column, so it can't clash with one. */
-const DEVICE_LAST_REQUEST_AT = "__device_last_request_at";
-
 /** The name the device lookup is prepared under on each pooled connection. */
 const DEVICE_LOOKUP_STATEMENT = "support_tunnel_device_lookup";
 
@@ -38,12 +35,6 @@ type PreparedQuery = (query: {
   text: string;
   values: unknown[];
 }) => Promise<{ rows: Record<string, unknown>[] }>;
-
-export interface DeviceTokenMatch {
-  tunnel: TunnelEntity;
-  /** When the tunnel's device last asked the api; null when it has none. */
-  deviceLastRequestAt: Date | null;
-}
 
 export interface ServerFields {
   instanceId: string;
@@ -102,12 +93,12 @@ export class TunnelRepository {
   }
 
   /**
-   * The tunnel a device token opens, with when its device last asked (null:
-   * no device, or none recorded): the device routes' one query, on every poll
-   * of every device. The statement is written once from the entity's columns
-   * (TypeORM would build it anew per call, a cost that showed on this route).
+   * The tunnel a device token opens: the device routes' one query, on every
+   * poll of every device. The statement is written once from the entity's
+   * columns (TypeORM would build it anew per call, a cost that showed on this
+   * route). The device's last request is not read: LastRequests keeps it.
    */
-  async findForDevice(deviceTokenHash: string): Promise<DeviceTokenMatch | null> {
+  async findForDevice(deviceTokenHash: string): Promise<TunnelEntity | null> {
     const row = (await this.deviceLookup(deviceTokenHash))[0];
     if (!row) return null;
     const tunnel = new TunnelEntity();
@@ -115,11 +106,7 @@ export class TunnelRepository {
     for (const column of this.tunnels.metadata.columns) {
       column.setEntityValue(tunnel, driver.prepareHydratedValue(row[column.databaseName], column));
     }
-    const last = row[DEVICE_LAST_REQUEST_AT];
-    return {
-      tunnel,
-      deviceLastRequestAt: last === null || last === undefined ? null : new Date(last as string),
-    };
+    return tunnel;
   }
 
   private findForDeviceSql: string | undefined;
@@ -143,11 +130,7 @@ export class TunnelRepository {
 
   private deviceLookupSql(): string {
     const columns = this.tunnels.metadata.columns.map((c) => `t."${c.databaseName}"`).join(", ");
-    return (
-      `SELECT ${columns}, d."last_request_at" AS "${DEVICE_LAST_REQUEST_AT}" ` +
-      `FROM "tunnels" t LEFT JOIN "devices" d ON d."id" = t."device_id" ` +
-      `WHERE t."device_token_hash" = $1`
-    );
+    return `SELECT ${columns} FROM "tunnels" t ` + `WHERE t."device_token_hash" = $1`;
   }
 
   /**
