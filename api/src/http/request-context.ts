@@ -48,20 +48,26 @@ class ArrivedContext implements RequestContext {
   constructor(
     readonly clientAddress: string | null,
     private readonly res: ServerResponse,
+    /** Whether the owner calls responseClosed() itself, from a close listener it has anyway. */
+    private readonly toldOfClose: boolean,
   ) {}
 
   get signal(): AbortSignal {
     if (!this.controller) {
       const controller = (this.controller = new AbortController());
-      const res = this.res;
-      const gone = () => {
-        if (!res.writableFinished) controller.abort(new ClientGoneError());
-      };
       // Asked for after the client went: already aborted.
-      if (res.closed) gone();
-      else res.once("close", gone);
+      if (this.res.closed) this.responseClosed();
+      else if (!this.toldOfClose) this.res.once("close", () => this.responseClosed());
+      return controller.signal;
     }
     return this.controller.signal;
+  }
+
+  /** The response closed: before its answer went out, the client has gone. */
+  responseClosed(): void {
+    if (this.controller && !this.res.writableFinished) {
+      this.controller.abort(new ClientGoneError());
+    }
   }
 }
 
@@ -72,7 +78,21 @@ class ArrivedContext implements RequestContext {
  * while the request is still being handled, and a destroyed socket has no peer.
  */
 export function attachRequestContext(req: ArrivedRequest, res: ServerResponse): RequestContext {
-  const context = new ArrivedContext(addressOf(req), res);
+  const context = new ArrivedContext(addressOf(req), res, false);
+  (req as WithContext)[CONTEXT] = context;
+  return context;
+}
+
+/**
+ * As attachRequestContext, for a caller that listens to the response's
+ * `close` itself and calls `responseClosed()` from there (the device edge:
+ * one listener per held long-poll instead of one per concern).
+ */
+export function attachToldRequestContext(
+  req: ArrivedRequest,
+  res: ServerResponse,
+): RequestContext & { responseClosed(): void } {
+  const context = new ArrivedContext(addressOf(req), res, true);
   (req as WithContext)[CONTEXT] = context;
   return context;
 }

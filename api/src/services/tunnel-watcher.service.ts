@@ -19,12 +19,41 @@ export interface TunnelWatcherOptions {
   onError?: (err: unknown) => void;
 }
 
-interface Waiter {
-  sinceRank: number;
-  /** Order of arrival: a re-read judges only the waiters that were there before it read. */
-  seq: number;
-  wake(): void;
+/**
+ * One held wait. It is its own abort listener (`handleEvent`) and sits in its
+ * deadline's bucket, so a held long-poll costs this object and two set
+ * entries: no timer, closure or listener function of its own. Thousands are
+ * held at once, so the few bytes each matter (issue 14: 19k on one process).
+ */
+export class TunnelWaiter {
+  /** Null once woken: a wake is done once, whoever asks first. */
+  resolve: (() => void) | null;
+
+  constructor(
+    private readonly watcher: TunnelWatcher,
+    readonly tunnelId: string,
+    readonly sinceRank: number,
+    /** Order of arrival: a re-read judges only the waiters that were there before it read. */
+    readonly seq: number,
+    /** The deadline bucket it sits in (see DEADLINE_TICK_MS). */
+    readonly due: number,
+    readonly signal: AbortSignal,
+    resolve: () => void,
+  ) {
+    this.resolve = resolve;
+  }
+
+  /** The client went away. */
+  handleEvent(): void {
+    this.watcher.wake(this);
+  }
 }
+
+/**
+ * Deadlines are kept in buckets this wide, rounded up, and one timer serves
+ * the earliest bucket: a long-poll answers at most this late, never early.
+ */
+const DEADLINE_TICK_MS = 100;
 
 /**
  * How long an announced rank is remembered: it covers the moment between a
@@ -36,7 +65,13 @@ const ANNOUNCED_TTL_MS = 60_000;
 export class TunnelWatcher
   implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
-  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly waiters = new Map<string, Set<TunnelWaiter>>();
+  /** Waiters by deadline bucket, and the buckets' times in ascending order. */
+  private readonly dueBuckets = new Map<number, Set<TunnelWaiter>>();
+  private readonly dueTimes: number[] = [];
+  private dueTimer: NodeJS.Timeout | null = null;
+  /** When dueTimer fires (the earliest bucket's time when it was armed). */
+  private dueTimerAt = Infinity;
   /** Ranks announced lately, oldest first. */
   private readonly announced = new Map<string, { rank: number; at: number }>();
   private waitingCount = 0;
@@ -76,7 +111,7 @@ export class TunnelWatcher
     this.closed = true;
     if (this.rereadTimer) clearInterval(this.rereadTimer);
     this.rereadTimer = null;
-    for (const set of [...this.waiters.values()]) for (const waiter of [...set]) waiter.wake();
+    for (const set of [...this.waiters.values()]) for (const waiter of [...set]) this.wake(waiter);
   }
 
   beforeApplicationShutdown(): void {
@@ -99,7 +134,7 @@ export class TunnelWatcher
     }
     const set = this.waiters.get(tunnelId);
     if (!set) return;
-    for (const waiter of [...set]) if (waiter.sinceRank !== rank) waiter.wake();
+    for (const waiter of [...set]) if (waiter.sinceRank !== rank) this.wake(waiter);
   }
 
   /** Resolves when the tunnel's state rank is no longer `sinceRank`, at `deadline`, or on abort. */
@@ -115,34 +150,84 @@ export class TunnelWatcher
     const seen = this.announced.get(tunnelId);
     if (seen && seen.rank > sinceRank) return Promise.resolve();
     return new Promise((resolve) => {
+      const due = Math.ceil(deadline / DEADLINE_TICK_MS) * DEADLINE_TICK_MS;
+      const waiter = new TunnelWaiter(
+        this,
+        tunnelId,
+        sinceRank,
+        this.nextSeq++,
+        due,
+        signal,
+        resolve,
+      );
       let set = this.waiters.get(tunnelId);
       if (!set) this.waiters.set(tunnelId, (set = new Set()));
-      const waiters = set;
-      let done = false;
-      const wake = () => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        signal.removeEventListener("abort", wake);
-        waiters.delete(waiter);
-        if (waiters.size === 0 && this.waiters.get(tunnelId) === waiters) {
-          this.waiters.delete(tunnelId);
-        }
-        this.waitingCount--;
-        resolve();
-      };
-      const waiter: Waiter = { sinceRank, seq: this.nextSeq++, wake };
-      // A timer can fire a millisecond before Date.now() reaches its deadline: never answer early.
-      const atDeadline = () => {
-        const left = deadline - Date.now();
-        if (left > 0) timer = setTimeout(atDeadline, left);
-        else wake();
-      };
-      let timer = setTimeout(atDeadline, Math.max(0, deadline - Date.now()));
-      signal.addEventListener("abort", wake, { once: true });
-      waiters.add(waiter);
+      set.add(waiter);
+      this.addDue(waiter);
+      signal.addEventListener("abort", waiter, { once: true });
       this.waitingCount++;
     });
+  }
+
+  /** Ends a wait (its change, its deadline, its client gone or shutdown); once only. */
+  wake(waiter: TunnelWaiter): void {
+    const resolve = waiter.resolve;
+    if (!resolve) return;
+    waiter.resolve = null;
+    waiter.signal.removeEventListener("abort", waiter);
+    const set = this.waiters.get(waiter.tunnelId);
+    if (set?.delete(waiter) && set.size === 0) this.waiters.delete(waiter.tunnelId);
+    const bucket = this.dueBuckets.get(waiter.due);
+    // An emptied bucket stays listed until its time comes: dropping it is a no-op then.
+    bucket?.delete(waiter);
+    this.waitingCount--;
+    if (this.waitingCount === 0) this.disarmDue();
+    resolve();
+  }
+
+  private addDue(waiter: TunnelWaiter): void {
+    let bucket = this.dueBuckets.get(waiter.due);
+    if (!bucket) {
+      this.dueBuckets.set(waiter.due, (bucket = new Set()));
+      // Nearly always the latest (now + the wait): the search is for shorter waits.
+      const times = this.dueTimes;
+      let at = times.length;
+      while (at > 0 && times[at - 1]! > waiter.due) at--;
+      times.splice(at, 0, waiter.due);
+    }
+    bucket.add(waiter);
+    if (waiter.due < this.dueTimerAt) this.armDue(waiter.due);
+  }
+
+  private armDue(at: number): void {
+    if (this.dueTimer) clearTimeout(this.dueTimer);
+    this.dueTimerAt = at;
+    this.dueTimer = setTimeout(() => this.wakeDue(), Math.max(0, at - Date.now()));
+  }
+
+  private disarmDue(): void {
+    if (this.dueTimer) clearTimeout(this.dueTimer);
+    this.dueTimer = null;
+    this.dueTimerAt = Infinity;
+    this.dueBuckets.clear();
+    this.dueTimes.length = 0;
+  }
+
+  /** Wakes the waiters whose deadline has come, and arms the timer for the next. */
+  private wakeDue(): void {
+    this.dueTimer = null;
+    this.dueTimerAt = Infinity;
+    // A timer can fire a millisecond before Date.now() reaches its time: never answer early.
+    const now = Date.now();
+    const times = this.dueTimes;
+    let passed = 0;
+    while (passed < times.length && times[passed]! <= now) passed++;
+    for (const due of times.splice(0, passed)) {
+      const bucket = this.dueBuckets.get(due);
+      this.dueBuckets.delete(due);
+      if (bucket) for (const waiter of bucket) this.wake(waiter);
+    }
+    if (times.length > 0 && this.dueTimer === null) this.armDue(times[0]!);
   }
 
   /**
@@ -165,7 +250,7 @@ export class TunnelWatcher
     for (const id of ids) {
       const rank = ranks.get(id);
       for (const waiter of [...(this.waiters.get(id) ?? [])]) {
-        if (waiter.seq < before && rank !== waiter.sinceRank) waiter.wake();
+        if (waiter.seq < before && rank !== waiter.sinceRank) this.wake(waiter);
       }
     }
   }

@@ -152,8 +152,15 @@ export class TunnelService {
     return { tunnelId: tunnel.id as TunnelId, token, expiresAt: tunnel.expiresAt.toISOString() };
   }
 
-  async deviceView(tunnel: TunnelEntity, wait: WaitOptions): Promise<DeviceTunnelView> {
-    return toDeviceTunnelView(await this.waitIfAsked(tunnel, wait));
+  // Neither is async: a held long-poll keeps no suspended frame, nor the entity
+  // read before it, here; only the watcher's promise and one continuation (issue 14).
+  deviceView(tunnel: TunnelEntity, wait: WaitOptions): Promise<DeviceTunnelView> {
+    const sinceRank = this.rankToLeave(tunnel, wait);
+    if (sinceRank === null) return Promise.resolve(toDeviceTunnelView(tunnel));
+    const id = tunnel.id;
+    return this.watcher
+      .waitForChange(id, sinceRank, Date.now() + (wait.waitSeconds ?? 0) * 1000, wait.signal)
+      .then(() => this.rereadAfterWait(id).then(toDeviceTunnelView));
   }
 
   async reportConnected(
@@ -455,17 +462,27 @@ export class TunnelService {
     return this.findOrFail(id);
   }
 
-  private async waitIfAsked(tunnel: TunnelEntity, wait: WaitOptions): Promise<TunnelEntity> {
-    if (!wait.waitSeconds) return tunnel;
+  /** The state rank a wait waits to leave, or null when the answer is now. */
+  private rankToLeave(tunnel: TunnelEntity, wait: WaitOptions): number | null {
+    if (!wait.waitSeconds) return null;
     const sinceRank = wait.since === undefined ? tunnel.state : stateRank(wait.since);
-    if (tunnel.state !== sinceRank) return tunnel;
+    return tunnel.state === sinceRank ? sinceRank : null;
+  }
+
+  private async waitIfAsked(tunnel: TunnelEntity, wait: WaitOptions): Promise<TunnelEntity> {
+    const sinceRank = this.rankToLeave(tunnel, wait);
+    if (sinceRank === null) return tunnel;
     await this.watcher.waitForChange(
       tunnel.id,
       sinceRank,
-      Date.now() + wait.waitSeconds * 1000,
+      Date.now() + (wait.waitSeconds ?? 0) * 1000,
       wait.signal,
     );
-    const after = await this.tunnels.findByIdAfterWait(tunnel.id);
+    return this.rereadAfterWait(tunnel.id);
+  }
+
+  private async rereadAfterWait(id: string): Promise<TunnelEntity> {
+    const after = await this.tunnels.findByIdAfterWait(id);
     if (!after) throw notFound("tunnel not found", "id");
     return after;
   }
