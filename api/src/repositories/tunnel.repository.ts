@@ -27,6 +27,8 @@ const COMPLETED = stateRank(TunnelState.Completed);
 const TIMED_OUT = stateRank(TunnelState.TimedOut);
 
 /** The name the device lookup is prepared under on each pooled connection. */
+/** Why a tunnel timed out, in its stop_reason. */
+const EXPIRED_REASON = "expired";
 const DEVICE_LOOKUP_STATEMENT = "support_tunnel_device_lookup";
 
 /** pg's Pool#query with a named (prepared) statement. */
@@ -101,6 +103,11 @@ export class TunnelRepository {
   async findForDevice(deviceTokenHash: string): Promise<TunnelEntity | null> {
     const row = (await this.deviceLookup(deviceTokenHash))[0];
     if (!row) return null;
+    return this.hydrate(row);
+  }
+
+  /** An entity from a row of all its columns, as TypeORM would make it. */
+  private hydrate(row: Record<string, unknown>): TunnelEntity {
     const tunnel = new TunnelEntity();
     const driver = this.tunnels.manager.connection.driver;
     for (const column of this.tunnels.metadata.columns) {
@@ -305,21 +312,34 @@ export class TunnelRepository {
     audit: (ended: TunnelEntity) => NewAuditEntry,
   ): Promise<TunnelEntity | null> {
     return this.tunnels.manager.transaction(async (manager) => {
-      const live = { id, state: LessThan(COMPLETED) };
-      const ended =
-        (await this.update(
-          manager,
-          { ...live, expiresAt: LessThanOrEqual(now) },
-          this.timedOut(now),
-        )) ??
-        (await this.update(manager, live, {
-          state: COMPLETED,
-          stoppedBy,
-          stopReason: reason,
+      // One statement, timed out or stopped as its expiry says, returning the row: each
+      // round trip is a write on a socket and a wake of PostgreSQL, and the device's
+      // DELETE that ends a tunnel is what its waiting long-poll waits for (issue 14).
+      const result = await manager
+        .createQueryBuilder()
+        .update(TunnelEntity)
+        .set({
+          state: () => `CASE WHEN "expires_at" <= :now THEN ${TIMED_OUT} ELSE ${COMPLETED} END`,
+          stoppedBy: () => `CASE WHEN "expires_at" <= :now THEN :expiry ELSE :stoppedBy END`,
+          stopReason: () =>
+            `CASE WHEN "expires_at" <= :now THEN :expired ELSE CAST(:reason AS text) END`,
           updatedAt: now,
           endedAt: now,
-        }));
-      if (ended) await this.changed(manager, [ended], audit(ended));
+        })
+        .where(`"id" = :id AND "state" < ${COMPLETED}`, { id })
+        .setParameters({
+          now,
+          expiry: StoppedBy.Expiry,
+          stoppedBy,
+          expired: EXPIRED_REASON,
+          reason,
+        })
+        .returning("*")
+        .execute();
+      const row = (result.raw as Record<string, unknown>[] | undefined)?.[0];
+      if (!row) return null;
+      const ended = this.hydrate(row);
+      await this.changed(manager, [ended], audit(ended));
       return ended;
     });
   }
@@ -390,7 +410,7 @@ export class TunnelRepository {
     return {
       state: TIMED_OUT,
       stoppedBy: StoppedBy.Expiry,
-      stopReason: "expired",
+      stopReason: EXPIRED_REASON,
       updatedAt: now,
       endedAt: now,
     };
