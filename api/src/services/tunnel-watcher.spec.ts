@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { TunnelChangeHandlers } from "../database/tunnel-change-feed";
+import { TunnelEntity } from "../entities/tunnel.entity";
 import { TunnelWatcher } from "./tunnel-watcher.service";
 
 /** A tunnel table in memory, counting the watcher's queries. */
@@ -42,6 +43,34 @@ describe("TunnelWatcher", () => {
     sut.changed({ tunnelId: id, rank: 20 });
     await waiting;
     assert.deepEqual(queries, []);
+    assert.equal(sut.waiting, 0);
+  });
+
+  it("answers waiters with a tunnel this replica committed, and others with nothing to reuse", async () => {
+    const { queries, repo } = fakeTunnels({ [id]: 10, [other]: 10 });
+    const sut = new TunnelWatcher(repo, null, NEVER);
+    const mine = sut.waitForChange(id, 10, Date.now() + HOUR, forever());
+    const elsewhere = sut.waitForChange(other, 10, Date.now() + HOUR, forever());
+    const tunnel = Object.assign(new TunnelEntity(), { id, state: 30 });
+    sut.committed(tunnel);
+    sut.changed({ tunnelId: other, rank: 30 }); // another replica's, through the feed
+    assert.equal(await mine, tunnel);
+    assert.equal(await elsewhere, null);
+    assert.deepEqual(queries, []);
+  });
+
+  it("wakes each waiter at its own deadline: a short wait is not held for a long one", async () => {
+    const { repo } = fakeTunnels({ [id]: 10, [other]: 10 });
+    const sut = new TunnelWatcher(repo, null, NEVER);
+    const abort = new AbortController();
+    const long = sut.waitForChange(other, 10, Date.now() + HOUR, abort.signal);
+    const deadline = Date.now() + 150;
+    await sut.waitForChange(id, 10, deadline, forever());
+    assert.ok(Date.now() >= deadline, `returned ${deadline - Date.now()} ms before its deadline`);
+    assert.equal(await settled(long), false);
+    assert.equal(sut.waiting, 1);
+    abort.abort();
+    await long;
     assert.equal(sut.waiting, 0);
   });
 

@@ -160,7 +160,11 @@ export class TunnelService {
     const id = tunnel.id;
     return this.watcher
       .waitForChange(id, sinceRank, Date.now() + (wait.waitSeconds ?? 0) * 1000, wait.signal)
-      .then(() => this.rereadAfterWait(id).then(toDeviceTunnelView));
+      .then((committed) =>
+        committed
+          ? toDeviceTunnelView(committed)
+          : this.rereadAfterWait(id).then(toDeviceTunnelView),
+      );
   }
 
   async reportConnected(
@@ -457,7 +461,10 @@ export class TunnelService {
       clientGone: caller.signal,
       at: now,
     }));
-    if (changed) return changed;
+    if (changed) {
+      this.watcher.committed(changed);
+      return changed;
+    }
     // Already over: stopping again changes nothing and is not an error.
     return this.findOrFail(id);
   }
@@ -472,13 +479,13 @@ export class TunnelService {
   private async waitIfAsked(tunnel: TunnelEntity, wait: WaitOptions): Promise<TunnelEntity> {
     const sinceRank = this.rankToLeave(tunnel, wait);
     if (sinceRank === null) return tunnel;
-    await this.watcher.waitForChange(
+    const committed = await this.watcher.waitForChange(
       tunnel.id,
       sinceRank,
       Date.now() + (wait.waitSeconds ?? 0) * 1000,
       wait.signal,
     );
-    return this.rereadAfterWait(tunnel.id);
+    return committed ?? this.rereadAfterWait(tunnel.id);
   }
 
   private async rereadAfterWait(id: string): Promise<TunnelEntity> {
