@@ -3,6 +3,7 @@
 // racing a connect, two replicas sweeping) leave exactly one winner; the audit
 // row is written in the same transaction, and so is the notification that wakes
 // long-polls on every replica (see database/tunnel-change-feed.ts).
+import { randomUUID } from "node:crypto";
 import { Injectable } from "@nestjs/common";
 import { InjectRepository } from "@nestjs/typeorm";
 import { StoppedBy, TunnelState, stateRank } from "@support-tunnel/common";
@@ -27,6 +28,42 @@ const COMPLETED = stateRank(TunnelState.Completed);
 const TIMED_OUT = stateRank(TunnelState.TimedOut);
 
 /** The name the device lookup is prepared under on each pooled connection. */
+/** What stop() records in the audit log besides the tunnel, and how it names the two ends. */
+export interface StopAudit {
+  actor: string;
+  actions: { stopped: string; timedOut: string };
+  clientAddress: string | null;
+  /** As NewAuditEntry's: the change is rolled back if the client has gone. */
+  clientGone?: AbortSignal;
+}
+
+/**
+ * stop()'s statement: the UPDATE choosing timed out or stopped by the row's
+ * expiry, the audit entry (action and detail from the row as ended), and the
+ * notification, whose payload is tunnelChangePayload's `<id>:<rank>`.
+ */
+const STOP_SQL = `WITH ended AS (
+  UPDATE "tunnels" SET
+    "state" = CASE WHEN "expires_at" <= $2 THEN $4::int ELSE $3::int END,
+    "stopped_by" = CASE WHEN "expires_at" <= $2 THEN $5::text ELSE $6::text END,
+    "stop_reason" = CASE WHEN "expires_at" <= $2 THEN $7::text ELSE $8::text END,
+    "updated_at" = $2,
+    "ended_at" = $2
+  WHERE "id" = $1 AND "state" < $3
+  RETURNING *
+), logged AS (
+  INSERT INTO "audit_entries" ("id", "tunnel_id", "actor", "action", "detail", "client_address", "at")
+  SELECT $9::uuid, "id", $10::text,
+    CASE WHEN "stopped_by" = $5::text THEN $11::text ELSE $12::text END,
+    "stop_reason", $13::text, $2
+  FROM ended
+  RETURNING "id"
+), announced AS (
+  SELECT pg_notify($14::text, "id"::text || ':' || "state"::text) FROM ended
+)
+SELECT ended.*, (SELECT count(*) FROM logged) AS logged, (SELECT count(*) FROM announced) AS announced
+FROM ended`;
+
 /** Why a tunnel timed out, in its stop_reason. */
 const EXPIRED_REASON = "expired";
 const DEVICE_LOOKUP_STATEMENT = "support_tunnel_device_lookup";
@@ -302,45 +339,43 @@ export class TunnelRepository {
 
   /**
    * Ends a live tunnel: completed, stopped by `stoppedBy` — or timed out by
-   * expiry when its time had already run out. Null when it had already ended.
+   * expiry when its time had already run out — with its audit entry and its
+   * notification. Null when it had already ended.
+   *
+   * One statement in the transaction, not five: each round trip is a write on
+   * a socket and a wake of PostgreSQL, and the device's DELETE that ends a
+   * tunnel is what its held long-poll waits for (issue 14). As append() does,
+   * the client's going is checked before and after, so a change whose answer
+   * can't be given is rolled back.
    */
   stop(
     id: string,
     now: Date,
     stoppedBy: string,
     reason: string | null,
-    audit: (ended: TunnelEntity) => NewAuditEntry,
+    audit: StopAudit,
   ): Promise<TunnelEntity | null> {
     return this.tunnels.manager.transaction(async (manager) => {
-      // One statement, timed out or stopped as its expiry says, returning the row: each
-      // round trip is a write on a socket and a wake of PostgreSQL, and the device's
-      // DELETE that ends a tunnel is what its waiting long-poll waits for (issue 14).
-      const result = await manager
-        .createQueryBuilder()
-        .update(TunnelEntity)
-        .set({
-          state: () => `CASE WHEN "expires_at" <= :now THEN ${TIMED_OUT} ELSE ${COMPLETED} END`,
-          stoppedBy: () => `CASE WHEN "expires_at" <= :now THEN :expiry ELSE :stoppedBy END`,
-          stopReason: () =>
-            `CASE WHEN "expires_at" <= :now THEN :expired ELSE CAST(:reason AS text) END`,
-          updatedAt: now,
-          endedAt: now,
-        })
-        .where(`"id" = :id AND "state" < ${COMPLETED}`, { id })
-        .setParameters({
-          now,
-          expiry: StoppedBy.Expiry,
-          stoppedBy,
-          expired: EXPIRED_REASON,
-          reason,
-        })
-        .returning("*")
-        .execute();
-      const row = (result.raw as Record<string, unknown>[] | undefined)?.[0];
-      if (!row) return null;
-      const ended = this.hydrate(row);
-      await this.changed(manager, [ended], audit(ended));
-      return ended;
+      audit.clientGone?.throwIfAborted();
+      const rows = await manager.query<Record<string, unknown>[]>(STOP_SQL, [
+        id,
+        now,
+        COMPLETED,
+        TIMED_OUT,
+        StoppedBy.Expiry,
+        stoppedBy,
+        EXPIRED_REASON,
+        reason,
+        randomUUID(),
+        audit.actor,
+        audit.actions.timedOut,
+        audit.actions.stopped,
+        audit.clientAddress,
+        TUNNEL_CHANGED_CHANNEL,
+      ]);
+      audit.clientGone?.throwIfAborted();
+      const row = rows[0];
+      return row ? this.hydrate(row) : null;
     });
   }
 

@@ -452,15 +452,13 @@ export class TunnelService {
     caller: Caller,
   ): Promise<TunnelEntity> {
     const now = this.clock.now();
-    const changed = await this.tunnels.stop(id, now, stoppedBy, reason ?? null, (ended) => ({
-      tunnelId: id,
+    // Recorded as a timeout when its time had run out (the repository decides, in the statement).
+    const changed = await this.tunnels.stop(id, now, stoppedBy, reason ?? null, {
       actor,
-      action: ended.stoppedBy === StoppedBy.Expiry ? "tunnel.timeout" : "tunnel.stop",
-      detail: ended.stopReason,
+      actions: { stopped: "tunnel.stop", timedOut: "tunnel.timeout" },
       clientAddress: caller.clientAddress,
       clientGone: caller.signal,
-      at: now,
-    }));
+    });
     if (changed) {
       this.watcher.committed(changed);
       return changed;
