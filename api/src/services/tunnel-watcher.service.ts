@@ -83,7 +83,7 @@ export class TunnelWatcher
   private rereading: Promise<void> | null = null;
 
   constructor(
-    private readonly tunnels: Pick<TunnelRepository, "statesOf">,
+    private readonly tunnels: Pick<TunnelRepository, "statesLeft">,
     private readonly feed: TunnelChangeFeed | null,
     private readonly options: TunnelWatcherOptions = {},
   ) {
@@ -256,14 +256,17 @@ export class TunnelWatcher
 
   private async reread(): Promise<void> {
     if (this.waiters.size === 0) return;
-    const ids = [...this.waiters.keys()];
     // A waiter that came after the read may already have seen a newer state than it.
     const before = this.nextSeq;
-    const ranks = await this.tunnels.statesOf(ids);
-    for (const id of ids) {
-      const rank = ranks.get(id);
-      for (const waiter of [...(this.waiters.get(id) ?? [])]) {
-        if (waiter.seq < before && rank !== waiter.sinceRank) this.wake(waiter);
+    const waits: { id: string; rank: number }[] = [];
+    for (const [id, set] of this.waiters) {
+      const ranks = new Set<number>();
+      for (const waiter of set) ranks.add(waiter.sinceRank);
+      for (const rank of ranks) waits.push({ id, rank });
+    }
+    for (const left of await this.tunnels.statesLeft(waits)) {
+      for (const waiter of [...(this.waiters.get(left.id) ?? [])]) {
+        if (waiter.seq < before && left.rank !== waiter.sinceRank) this.wake(waiter);
       }
     }
   }

@@ -8,9 +8,12 @@ function fakeTunnels(initial: Record<string, number>) {
   const rows = new Map(Object.entries(initial));
   const queries: string[][] = [];
   const repo = {
-    statesOf: async (ids: readonly string[]) => {
-      queries.push([...ids]);
-      return new Map(ids.flatMap((id) => (rows.has(id) ? [[id, rows.get(id)!] as const] : [])));
+    statesLeft: async (waits: readonly { id: string; rank: number }[]) => {
+      queries.push(waits.map((w) => w.id));
+      return waits.flatMap((w) => {
+        const rank = rows.get(w.id) ?? null;
+        return rank === w.rank ? [] : [{ id: w.id, rank }];
+      });
     },
   };
   return { rows, queries, repo };
