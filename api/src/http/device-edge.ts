@@ -23,6 +23,7 @@ import type { AppDeps } from "../app.module";
 import { AuthService } from "../services/auth.service";
 import { MetricsService } from "../services/metrics.service";
 import { TunnelService } from "../services/tunnel.service";
+import type { WaitSignal } from "../services/tunnel-watcher.service";
 import { HttpDrain } from "./drain";
 import { errorAnswer, INTERNAL_ERROR } from "./error.filter";
 import { assignRequestId, requestLogger } from "./logging";
@@ -125,7 +126,7 @@ export class DeviceEdge {
     req: EdgeRequest,
     res: EdgeResponse,
     url: string,
-    context: RequestContext,
+    context: RequestContext & { readonly waitSignal: WaitSignal },
   ): Promise<DeviceTunnelView> {
     // In Nest's order: the guard (the token), then the query values, the last
     // parameter first (decorators apply bottom-up), so a bad `since` names itself first.
@@ -145,7 +146,7 @@ export class DeviceEdge {
       waitSeconds: wait,
       since,
       // Only a long-poll waits, and only a wait needs to know the client went.
-      signal: wait ? context.signal : NEVER_ABORTED,
+      signal: wait ? context.waitSignal : NEVER_ABORTED,
     });
   }
 

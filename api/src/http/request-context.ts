@@ -6,6 +6,7 @@ import { createParamDecorator, type ExecutionContext } from "@nestjs/common";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { NextFunction, Request, Response } from "express";
 import { ApiException } from "../services/errors";
+import type { WaitListener, WaitSignal } from "../services/tunnel-watcher.service";
 
 export interface RequestContext {
   clientAddress: string | null;
@@ -38,12 +39,45 @@ function addressOf(req: ArrivedRequest): string | null {
 }
 
 /**
+ * A long-poll's wait signal on the device edge: aborted when its response
+ * closes unanswered. An AbortSignal does the same with an AbortController, an
+ * EventTarget, a listener map and a listener record; the edge holds thousands
+ * of long-polls at once (issue 14), and a wait has one listener.
+ */
+class ResponseGoneSignal implements WaitSignal {
+  aborted = false;
+  private listener: WaitListener | null = null;
+  private others: WaitListener[] | null = null;
+
+  addEventListener(_type: "abort", listener: WaitListener): void {
+    if (this.aborted) return;
+    if (!this.listener) this.listener = listener;
+    else (this.others ??= []).push(listener);
+  }
+
+  removeEventListener(_type: "abort", listener: WaitListener): void {
+    if (this.listener === listener) this.listener = null;
+    else if (this.others?.includes(listener)) this.others.splice(this.others.indexOf(listener), 1);
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listeners = [...(this.listener ? [this.listener] : []), ...(this.others ?? [])];
+    this.listener = null;
+    this.others = null;
+    for (const listener of listeners) listener.handleEvent();
+  }
+}
+
+/**
  * The signal is made when first asked for: only a long-poll or a change needs
  * one, and the device's plain polls, the api's most requests by far, would
  * otherwise each make an AbortController and its listener for nothing.
  */
 class ArrivedContext implements RequestContext {
   private controller: AbortController | null = null;
+  private gone: ResponseGoneSignal | null = null;
 
   constructor(
     readonly clientAddress: string | null,
@@ -63,11 +97,21 @@ class ArrivedContext implements RequestContext {
     return this.controller.signal;
   }
 
+  /** As `signal`, for a wait; without an AbortController when told of the close. */
+  get waitSignal(): WaitSignal {
+    if (!this.toldOfClose) return this.signal;
+    if (!this.gone) {
+      this.gone = new ResponseGoneSignal();
+      if (this.res.closed) this.responseClosed();
+    }
+    return this.gone;
+  }
+
   /** The response closed: before its answer went out, the client has gone. */
   responseClosed(): void {
-    if (this.controller && !this.res.writableFinished) {
-      this.controller.abort(new ClientGoneError());
-    }
+    if (this.res.writableFinished) return;
+    this.controller?.abort(new ClientGoneError());
+    this.gone?.abort();
   }
 }
 
@@ -91,7 +135,7 @@ export function attachRequestContext(req: ArrivedRequest, res: ServerResponse): 
 export function attachToldRequestContext(
   req: ArrivedRequest,
   res: ServerResponse,
-): RequestContext & { responseClosed(): void } {
+): RequestContext & { responseClosed(): void; readonly waitSignal: WaitSignal } {
   const context = new ArrivedContext(addressOf(req), res, true);
   (req as WithContext)[CONTEXT] = context;
   return context;

@@ -21,6 +21,22 @@ export interface TunnelWatcherOptions {
 }
 
 /**
+ * What a wait needs of its client's going. An AbortSignal is one; the device
+ * edge gives a lighter one of its own (no AbortController, EventTarget and
+ * listener map per held long-poll: see request-context.ts).
+ */
+/** A listener object, as EventTarget takes one: the waiter itself. */
+export interface WaitListener {
+  handleEvent(): void;
+}
+
+export interface WaitSignal {
+  readonly aborted: boolean;
+  addEventListener(type: "abort", listener: WaitListener, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: WaitListener): void;
+}
+
+/**
  * One held wait. It is its own abort listener (`handleEvent`) and sits in its
  * deadline's bucket, so a held long-poll costs this object and two set
  * entries: no timer, closure or listener function of its own. Thousands are
@@ -38,7 +54,7 @@ export class TunnelWaiter {
     readonly seq: number,
     /** The deadline bucket it sits in (see DEADLINE_TICK_MS). */
     readonly due: number,
-    readonly signal: AbortSignal,
+    readonly signal: WaitSignal,
     resolve: (committed: TunnelEntity | null) => void,
   ) {
     this.resolve = resolve;
@@ -155,7 +171,7 @@ export class TunnelWatcher
     tunnelId: string,
     sinceRank: number,
     deadline: number,
-    signal: AbortSignal,
+    signal: WaitSignal,
   ): Promise<TunnelEntity | null> {
     if (this.closed || signal.aborted) return Promise.resolve(null);
     // Announced between the caller's read and now: a higher rank has moved on. (The one

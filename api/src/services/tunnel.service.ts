@@ -39,7 +39,7 @@ import { AccessService } from "./access.service";
 import type { Engineer } from "./auth.service";
 import { API_CONFIG, CLOCK, type Clock } from "./clock";
 import { badRequest, conflict, forbidden, notFound, unauthorized } from "./errors";
-import { TunnelWatcher } from "./tunnel-watcher.service";
+import { TunnelWatcher, type WaitSignal } from "./tunnel-watcher.service";
 import { hashToken, newDeviceToken, secretsEqual } from "./tokens";
 
 /** Who asked, as the audit log records it; a change is rolled back once `signal` is aborted. */
@@ -57,7 +57,8 @@ const MAX_START_AHEAD_MS = 7 * 24 * 3600 * 1000;
 export interface WaitOptions {
   waitSeconds?: number;
   since?: TunnelState;
-  signal: AbortSignal;
+  /** When the client goes (an AbortSignal, or the device edge's lighter one). */
+  signal: WaitSignal;
 }
 
 @Injectable()
