@@ -20,16 +20,16 @@ export interface TunnelWatcherOptions {
   onError?: (err: unknown) => void;
 }
 
-/**
- * What a wait needs of its client's going. An AbortSignal is one; the device
- * edge gives a lighter one of its own (no AbortController, EventTarget and
- * listener map per held long-poll: see request-context.ts).
- */
 /** A listener object, as EventTarget takes one: the waiter itself. */
 export interface WaitListener {
   handleEvent(): void;
 }
 
+/**
+ * What a wait needs of its client's going. An AbortSignal is one; the device
+ * edge gives a lighter one of its own (no AbortController, EventTarget and
+ * listener map per held long-poll: see request-context.ts).
+ */
 export interface WaitSignal {
   readonly aborted: boolean;
   addEventListener(type: "abort", listener: WaitListener, options?: { once?: boolean }): void;
