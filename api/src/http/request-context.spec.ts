@@ -71,10 +71,7 @@ describe("request context", () => {
     assert.deepEqual(woken, ["left"]);
 
     const answered = arriving("198.51.100.8");
-    const context = attachToldRequestContext(
-      answered.req,
-      answered.res,
-    );
+    const context = attachToldRequestContext(answered.req, answered.res);
     const listener = { handleEvent: () => woken.push("answered") };
     context.waitSignal.addEventListener("abort", listener);
     (answered.res as unknown as { writableFinished: boolean }).writableFinished = true;
