@@ -34,6 +34,8 @@ import { API_CONFIG, CLOCK, type Clock } from "./services/clock";
 import { EngineerService } from "./services/engineer.service";
 import { MetricsService } from "./services/metrics.service";
 import { SweepService } from "./services/sweep.service";
+import { DeviceRepository } from "./repositories/device.repository";
+import { LastRequests } from "./services/last-requests.service";
 import { TunnelWatcher } from "./services/tunnel-watcher.service";
 import { TunnelService } from "./services/tunnel.service";
 
@@ -89,6 +91,15 @@ export class AppModule implements NestModule {
               onError: (err) => deps.logger.error({ err }, "long-poll re-read failed"),
             }),
           inject: [TunnelRepository, TUNNEL_CHANGE_FEED],
+        },
+        {
+          provide: LastRequests,
+          useFactory: (devices: DeviceRepository) =>
+            new LastRequests(devices, {
+              flushMs: deps.config.lastRequestFlushMs,
+              onError: (err) => deps.logger.error({ err }, "writing devices' last requests failed"),
+            }),
+          inject: [DeviceRepository],
         },
         TunnelService,
         DeviceGuard,

@@ -18,6 +18,8 @@ export interface ApiConfig {
   sweepIntervalMs: number;
   /** How often each replica re-reads the tunnels its long-polls wait on, in case a notification was lost. */
   longPollRereadMs: number;
+  /** How often devices' last requests are written (SUPPORT_LAST_REQUEST_FLUSH_MS). */
+  lastRequestFlushMs: number;
   rateLimitPerMinute: number;
   /** Honour X-Forwarded-For from one proxy hop (a load balancer in front of the api). */
   trustProxy: boolean;
@@ -132,6 +134,13 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     100,
     3_600_000,
   );
+  const lastRequestFlushMs = int(
+    "SUPPORT_LAST_REQUEST_FLUSH_MS",
+    env.SUPPORT_LAST_REQUEST_FLUSH_MS,
+    5000,
+    100,
+    3_600_000,
+  );
   const rateLimitPerMinute = int(
     "SUPPORT_RATE_LIMIT_PER_MINUTE",
     env.SUPPORT_RATE_LIMIT_PER_MINUTE,
@@ -163,6 +172,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     maxTtlSeconds,
     sweepIntervalMs,
     longPollRereadMs,
+    lastRequestFlushMs,
     rateLimitPerMinute,
     trustProxy,
     logLevel: logLevelRaw as LogLevel,

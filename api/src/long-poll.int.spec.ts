@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
-import { SupportApiClient, TunnelState } from "@support-tunnel/common";
+import { randomUUID } from "node:crypto";
+import { stateRank, SupportApiClient, TunnelState } from "@support-tunnel/common";
 import { startApiProcess, type ApiProcess } from "@support-tunnel/lab";
 import { Client } from "pg";
+import { TunnelRepository } from "./repositories/tunnel.repository";
 import { TunnelWatcher } from "./services/tunnel-watcher.service";
 import { newEngineerToken } from "./services/tokens";
 import {
@@ -138,6 +140,22 @@ describe("long-polls woken by the database's notifications (PostgreSQL)", functi
         await watcher.rereadNow();
         assert.equal(queries.length, 1, queries.join("\n"));
         assert.equal(watcher.waiting, count);
+        // It reads back only the waits whose tunnel left the state waited on, or is gone.
+        const pending = stateRank(TunnelState.Pending);
+        const [first, second] = tunnels.map((t) => t.created.tunnelId);
+        const gone = randomUUID();
+        const left = await sut!.api.app.get(TunnelRepository).statesLeft([
+          { id: first!, rank: pending },
+          { id: second!, rank: pending + 1 },
+          { id: gone, rank: pending },
+        ]);
+        assert.deepEqual(
+          left.sort((a, b) => a.id.localeCompare(b.id)),
+          [
+            { id: second!, rank: pending },
+            { id: gone, rank: null },
+          ].sort((a, b) => a.id.localeCompare(b.id)),
+        );
 
         // The sweep of another replica times one out: just that one answers.
         sweeper!.clock.advance(61);

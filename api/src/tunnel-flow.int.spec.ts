@@ -178,6 +178,11 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
     const stopped = await client(operatorToken).stopTunnel(created.tunnelId);
     assert.equal(stopped.state, TunnelState.TimedOut);
     assert.equal(stopped.stoppedBy, StoppedBy.Expiry);
+    assert.equal(stopped.stopReason, "expired");
+    const { entries } = await admin.getAudit(created.tunnelId);
+    assert.equal(entries.at(-1)?.action, "tunnel.timeout");
+    assert.equal(entries.at(-1)?.actor, "engineer:olivia");
+    assert.equal(entries.at(-1)?.detail, "expired");
   });
 
   it("answers a long-poll at once when the state already differs from `since`", async function () {

@@ -11,18 +11,23 @@
 // GET) goes on to express and is answered as it always was.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { NestExpressApplication } from "@nestjs/platform-express";
-import { parseWire, stateSchema, waitSecondsSchema } from "@support-tunnel/common";
+import {
+  parseWire,
+  stateSchema,
+  waitSecondsSchema,
+  type DeviceTunnelView,
+} from "@support-tunnel/common";
 import type { Logger } from "pino";
 import pino from "pino";
 import type { AppDeps } from "../app.module";
-import type { TunnelEntity } from "../entities/tunnel.entity";
 import { AuthService } from "../services/auth.service";
 import { MetricsService } from "../services/metrics.service";
 import { TunnelService } from "../services/tunnel.service";
+import type { WaitSignal } from "../services/tunnel-watcher.service";
 import { HttpDrain } from "./drain";
 import { errorAnswer, INTERNAL_ERROR } from "./error.filter";
 import { assignRequestId, requestLogger } from "./logging";
-import { attachRequestContext, ClientGoneError, type RequestContext } from "./request-context";
+import { attachToldRequestContext, ClientGoneError, type RequestContext } from "./request-context";
 import { isLongPollUrl, secondsSince } from "./request-metrics";
 
 /** The one route the edge answers, as the metrics and the OpenAPI document name it. */
@@ -30,11 +35,14 @@ export const DEVICE_TUNNEL_ROUTE = "/v1/device/tunnel";
 
 type Query = Record<string, unknown>;
 
+/** For a poll that does not wait: nothing listens to its signal. */
+const NEVER_ABORTED = new AbortController().signal;
+
 export interface DeviceEdgeDeps {
   auth: Pick<AuthService, "device">;
   tunnels: Pick<TunnelService, "deviceView">;
   metrics: Pick<MetricsService, "observe">;
-  drain: Pick<HttpDrain, "track">;
+  drain: Pick<HttpDrain, "trackUntilTold" | "untrack">;
   logger: Logger;
   /** Express's query parser (its `query parser fn`), so `?wait=1&wait=2` means what it meant. */
   parseQuery: (query: string) => Query;
@@ -43,8 +51,8 @@ export interface DeviceEdgeDeps {
 }
 
 /** What the request log and the error log read off a request, as the guards would leave it. */
-type EdgeRequest = IncomingMessage & { deviceTunnel?: TunnelEntity };
-type EdgeResponse = ServerResponse & { locals?: { tunnelId?: string } };
+type EdgeRequest = IncomingMessage;
+type EdgeResponse = ServerResponse & { locals?: { actor?: "device"; tunnelId?: string } };
 
 export class DeviceEdge {
   private readonly errorLog: Logger;
@@ -79,44 +87,86 @@ export class DeviceEdge {
     const start = process.hrtime.bigint();
     const url = req.url ?? "";
     this.deps.prepare?.(req);
-    const context = attachRequestContext(req, res);
-    this.deps.drain.track(res);
-    res.on("finish", () =>
-      this.deps.metrics.observe(
-        "GET",
-        DEVICE_TUNNEL_ROUTE,
-        res.statusCode,
-        secondsSince(start),
-        isLongPollUrl(url),
-      ),
-    );
+    const context = attachToldRequestContext(req, res);
+    const { drain, metrics } = this.deps;
+    drain.trackUntilTold(res);
+    // One listener for every concern, and nothing else per request until the
+    // answer: thousands of long-polls are held at once (issue 14).
+    res.on("close", () => {
+      drain.untrack(res);
+      context.responseClosed();
+      // Only an answer that went out is a latency; a client gone is the request log's.
+      if (res.writableFinished) {
+        metrics.observe(
+          "GET",
+          DEVICE_TUNNEL_ROUTE,
+          res.statusCode,
+          secondsSince(start),
+          isLongPollUrl(url),
+        );
+      }
+    });
     res.locals = {};
+    // Without request lines, the request id is only the answer's header: set when answering.
     if (this.requestLog) this.requestLog(req, res);
-    else assignRequestId(req, res);
     try {
-      // In Nest's order: the guard (the token), then the query values, the last
-      // parameter first (decorators apply bottom-up), so a bad `since` names itself first.
-      const tunnel = await this.deps.auth.device(req.headers.authorization);
-      req.deviceTunnel = tunnel;
-      res.locals.tunnelId = tunnel.id;
-      const query = this.queryOf(url);
-      // An absent value passes an optional schema as itself: only given ones are parsed.
-      const since =
-        query.since === undefined
-          ? undefined
-          : parseWire(stateSchema.optional(), query.since, "since");
-      const wait =
-        query.wait === undefined
-          ? undefined
-          : parseWire(waitSecondsSchema.optional(), query.wait, "wait");
-      const view = await this.deps.tunnels.deviceView(tunnel, {
-        waitSeconds: wait,
-        since,
-        signal: context.signal,
-      });
-      this.answer(res, 200, view);
+      const view = await this.viewOf(req, res, url, context);
+      this.answer(req, res, 200, view);
     } catch (err) {
+      this.failSafely(req, res, context, start, err);
+    }
+  }
+
+  /**
+   * The answer's view, in a frame of its own that is done once the wait
+   * begins: a held long-poll keeps neither the tunnel's entity nor the query.
+   * The actor and the tunnel go in `res.locals` for the logs, not the entity.
+   */
+  private async viewOf(
+    req: EdgeRequest,
+    res: EdgeResponse,
+    url: string,
+    context: RequestContext & { readonly waitSignal: WaitSignal },
+  ): Promise<DeviceTunnelView> {
+    // In Nest's order: the guard (the token), then the query values, the last
+    // parameter first (decorators apply bottom-up), so a bad `since` names itself first.
+    const tunnel = await this.deps.auth.device(req.headers.authorization);
+    res.locals = { actor: "device", tunnelId: tunnel.id };
+    const query = this.queryOf(url);
+    // An absent value passes an optional schema as itself: only given ones are parsed.
+    const since =
+      query.since === undefined
+        ? undefined
+        : parseWire(stateSchema.optional(), query.since, "since");
+    const wait =
+      query.wait === undefined
+        ? undefined
+        : parseWire(waitSecondsSchema.optional(), query.wait, "wait");
+    return this.deps.tunnels.deviceView(tunnel, {
+      waitSeconds: wait,
+      since,
+      // Only a long-poll waits, and only a wait needs to know the client went.
+      signal: wait ? context.waitSignal : NEVER_ABORTED,
+    });
+  }
+
+  /**
+   * fail(), and if answering the failure fails too, the connection cut. Here
+   * rather than in a `.catch` on serve's promise: that is one more promise
+   * and reaction per held long-poll.
+   */
+  private failSafely(
+    req: EdgeRequest,
+    res: EdgeResponse,
+    context: RequestContext,
+    start: bigint,
+    err: unknown,
+  ): void {
+    try {
       this.fail(req, res, context, start, err);
+    } catch (failed) {
+      this.deps.logger.error({ err: failed }, "device edge: the answer failed");
+      res.destroy();
     }
   }
 
@@ -125,7 +175,8 @@ export class DeviceEdge {
     return at === -1 ? {} : this.deps.parseQuery(url.slice(at + 1));
   }
 
-  private answer(res: ServerResponse, status: number, body: object): void {
+  private answer(req: IncomingMessage, res: ServerResponse, status: number, body: object): void {
+    if (!this.requestLog) assignRequestId(req, res);
     const json = JSON.stringify(body);
     res.writeHead(status, {
       "Content-Type": "application/json; charset=utf-8",
@@ -137,7 +188,7 @@ export class DeviceEdge {
   /** As the ErrorFilter answers, and logged as it and the request log would. */
   private fail(
     req: EdgeRequest,
-    res: ServerResponse,
+    res: EdgeResponse,
     context: RequestContext,
     start: bigint,
     err: unknown,
@@ -149,11 +200,11 @@ export class DeviceEdge {
     if (res.headersSent) return;
     const known = errorAnswer(err);
     if (known) {
-      this.answer(res, known.status, known.body);
+      this.answer(req, res, known.status, known.body);
       return;
     }
     this.errorLog.error({ err }, "unhandled error");
-    this.answer(res, 500, INTERNAL_ERROR);
+    this.answer(req, res, 500, INTERNAL_ERROR);
     // Without request lines below info, a failed request still gets its line, as with pino-http.
     if (!this.requestLog && this.deps.logger.isLevelEnabled("error")) {
       this.deps.logger.error(
@@ -161,7 +212,7 @@ export class DeviceEdge {
           req: pino.stdSerializers.req(req),
           res: pino.stdSerializers.res(res),
           responseTime: Math.round(secondsSince(start) * 1000),
-          ...(req.deviceTunnel ? { actor: "device", tunnelId: req.deviceTunnel.id } : {}),
+          ...res.locals,
           clientAddress: context.clientAddress,
         },
         "request failed",
@@ -200,11 +251,8 @@ export function installDeviceEdge(app: NestExpressApplication, deps: AppDeps): D
   server.removeListener("request", toExpress);
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     if (!edge.handles(req)) return toExpress(req, res);
-    // serve() answers its own errors; this is for a failure in answering one.
-    edge.serve(req, res).catch((err: unknown) => {
-      deps.logger.error({ err }, "device edge: the answer failed");
-      res.destroy();
-    });
+    // serve() answers its own errors, and a failure in answering one, so it never rejects.
+    void edge.serve(req, res);
   });
   return edge;
 }

@@ -33,6 +33,19 @@ export class HttpDrain {
     }
   }
 
+  /**
+   * As track(), for a caller that listens to the response's `close` itself and
+   * calls untrack() from there (one listener per held long-poll, not one each).
+   */
+  trackUntilTold(res: ServerResponse): void {
+    if (this.draining) res.setHeader("Connection", "close");
+    else this.unanswered.add(res);
+  }
+
+  untrack(res: ServerResponse): void {
+    this.unanswered.delete(res);
+  }
+
   get isDraining(): boolean {
     return this.draining;
   }

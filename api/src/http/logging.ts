@@ -73,12 +73,14 @@ function requestLog(logger: pino.Logger): RequestLogOptions<AuthenticatedRequest
         asked.add(req);
         return {};
       }
-      const tunnelId = (res.locals as { tunnelId?: string }).tunnelId;
+      const locals = res.locals as { tunnelId?: string; actor?: string };
+      const tunnelId = locals.tunnelId;
+      // The device edge names its actor in locals: it keeps no entity on a held long-poll.
       const actor = req.engineer
         ? `engineer:${req.engineer.name}`
         : req.deviceTunnel
           ? "device"
-          : undefined;
+          : locals.actor;
       return {
         ...(actor ? { actor } : {}),
         ...(tunnelId ? { tunnelId } : {}),

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import type { Request, Response } from "express";
-import { ClientGoneError, captureRequestContext, requestContextOf } from "./request-context";
+import {
+  attachToldRequestContext,
+  ClientGoneError,
+  captureRequestContext,
+  requestContextOf,
+} from "./request-context";
 
 /** A request whose peer is known until its socket is destroyed, as with a real socket. */
 function arriving(ip: string): { req: Request; res: Response; destroy(): void } {
@@ -51,5 +56,27 @@ describe("request context", () => {
     (res as unknown as { writableFinished: boolean }).writableFinished = true;
     res.emit("close");
     assert.equal(requestContextOf(req).signal.aborted, false);
+  });
+
+  it("fires a told context's wait signal when its response closes unanswered, not after the answer", () => {
+    const left = arriving("198.51.100.7");
+    const leftContext = attachToldRequestContext(left.req, left.res);
+    const woken: string[] = [];
+    leftContext.waitSignal.addEventListener("abort", { handleEvent: () => woken.push("left") });
+    assert.equal(leftContext.waitSignal.aborted, false);
+    // The owner listens to close and tells the context, as the device edge does.
+    left.res.on("close", () => leftContext.responseClosed());
+    left.destroy();
+    assert.equal(leftContext.waitSignal.aborted, true);
+    assert.deepEqual(woken, ["left"]);
+
+    const answered = arriving("198.51.100.8");
+    const context = attachToldRequestContext(answered.req, answered.res);
+    const listener = { handleEvent: () => woken.push("answered") };
+    context.waitSignal.addEventListener("abort", listener);
+    (answered.res as unknown as { writableFinished: boolean }).writableFinished = true;
+    context.responseClosed();
+    assert.equal(context.waitSignal.aborted, false);
+    assert.deepEqual(woken, ["left"]);
   });
 });

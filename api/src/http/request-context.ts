@@ -6,6 +6,7 @@ import { createParamDecorator, type ExecutionContext } from "@nestjs/common";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { NextFunction, Request, Response } from "express";
 import { ApiException } from "../services/errors";
+import type { WaitListener, WaitSignal } from "../services/tunnel-watcher.service";
 
 export interface RequestContext {
   clientAddress: string | null;
@@ -38,17 +39,104 @@ function addressOf(req: ArrivedRequest): string | null {
 }
 
 /**
- * Takes the client's address when the request arrives and arms its signal.
- * Read later, the address may be gone: a valid request followed by garbage on
- * the same connection gets the connection destroyed while the request is
- * still being handled, and a destroyed socket has no peer.
+ * A long-poll's wait signal on the device edge: aborted when its response
+ * closes unanswered. An AbortSignal does the same with an AbortController, an
+ * EventTarget, a listener map and a listener record; the edge holds thousands
+ * of long-polls at once (issue 14), and a wait has one listener.
+ */
+class ResponseGoneSignal implements WaitSignal {
+  aborted = false;
+  private listener: WaitListener | null = null;
+  private others: WaitListener[] | null = null;
+
+  addEventListener(_type: "abort", listener: WaitListener): void {
+    if (this.aborted) return;
+    if (!this.listener) this.listener = listener;
+    else (this.others ??= []).push(listener);
+  }
+
+  removeEventListener(_type: "abort", listener: WaitListener): void {
+    if (this.listener === listener) this.listener = null;
+    else if (this.others?.includes(listener)) this.others.splice(this.others.indexOf(listener), 1);
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listeners = [...(this.listener ? [this.listener] : []), ...(this.others ?? [])];
+    this.listener = null;
+    this.others = null;
+    for (const listener of listeners) listener.handleEvent();
+  }
+}
+
+/**
+ * The signal is made when first asked for: only a long-poll or a change needs
+ * one, and the device's plain polls, the api's most requests by far, would
+ * otherwise each make an AbortController and its listener for nothing.
+ */
+class ArrivedContext implements RequestContext {
+  private controller: AbortController | null = null;
+  private gone: ResponseGoneSignal | null = null;
+
+  constructor(
+    readonly clientAddress: string | null,
+    private readonly res: ServerResponse,
+    /** Whether the owner calls responseClosed() itself, from a close listener it has anyway. */
+    private readonly toldOfClose: boolean,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      const controller = (this.controller = new AbortController());
+      // Asked for after the client went: already aborted.
+      if (this.res.closed) this.responseClosed();
+      else if (!this.toldOfClose) this.res.once("close", () => this.responseClosed());
+      return controller.signal;
+    }
+    return this.controller.signal;
+  }
+
+  /** As `signal`, for a wait; without an AbortController when told of the close. */
+  get waitSignal(): WaitSignal {
+    if (!this.toldOfClose) return this.signal;
+    if (!this.gone) {
+      this.gone = new ResponseGoneSignal();
+      if (this.res.closed) this.responseClosed();
+    }
+    return this.gone;
+  }
+
+  /** The response closed: before its answer went out, the client has gone. */
+  responseClosed(): void {
+    if (this.res.writableFinished) return;
+    this.controller?.abort(new ClientGoneError());
+    this.gone?.abort();
+  }
+}
+
+/**
+ * Takes the client's address when the request arrives; its signal fires when
+ * the client goes. Read later, the address may be gone: a valid request
+ * followed by garbage on the same connection gets the connection destroyed
+ * while the request is still being handled, and a destroyed socket has no peer.
  */
 export function attachRequestContext(req: ArrivedRequest, res: ServerResponse): RequestContext {
-  const controller = new AbortController();
-  res.once("close", () => {
-    if (!res.writableFinished) controller.abort(new ClientGoneError());
-  });
-  const context = { clientAddress: addressOf(req), signal: controller.signal };
+  const context = new ArrivedContext(addressOf(req), res, false);
+  (req as WithContext)[CONTEXT] = context;
+  return context;
+}
+
+/**
+ * As attachRequestContext, for a caller that listens to the response's
+ * `close` itself and calls `responseClosed()` from there (the device edge:
+ * one listener per held long-poll instead of one per concern).
+ */
+export function attachToldRequestContext(
+  req: ArrivedRequest,
+  res: ServerResponse,
+): RequestContext & { responseClosed(): void; readonly waitSignal: WaitSignal } {
+  const context = new ArrivedContext(addressOf(req), res, true);
   (req as WithContext)[CONTEXT] = context;
   return context;
 }

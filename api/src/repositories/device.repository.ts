@@ -3,7 +3,7 @@
 import { Injectable } from "@nestjs/common";
 import { InjectRepository } from "@nestjs/typeorm";
 import { TunnelState, stateRank } from "@support-tunnel/common";
-import { In, IsNull, LessThan, type Repository } from "typeorm";
+import { In, IsNull, type Repository } from "typeorm";
 import { DeviceEntity } from "../entities/device.entity";
 import { TunnelEntity } from "../entities/tunnel.entity";
 
@@ -45,9 +45,17 @@ export class DeviceRepository {
     return rows.length > 0;
   }
 
-  /** A request with a device token: the device is still there (never moved back in time by a slower request). */
-  async touch(id: string, now: Date): Promise<void> {
-    await this.devices.update({ id, lastRequestAt: LessThan(now) }, { lastRequestAt: now });
+  /**
+   * Many devices' last requests in one statement. Never moves one back in time
+   * (another replica may have written a later one), and skips unchanged rows.
+   */
+  async writeLastRequests(ids: string[], ats: Date[]): Promise<void> {
+    await this.devices.manager.query(
+      `UPDATE "devices" AS d SET "last_request_at" = v.at
+       FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, at)
+       WHERE d."id" = v.id AND d."last_request_at" < v.at`,
+      [ids, ats],
+    );
   }
 
   /** Devices of these customers and of none (all when undefined), most recent first, with their live tunnel. */

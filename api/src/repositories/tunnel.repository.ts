@@ -3,6 +3,7 @@
 // racing a connect, two replicas sweeping) leave exactly one winner; the audit
 // row is written in the same transaction, and so is the notification that wakes
 // long-polls on every replica (see database/tunnel-change-feed.ts).
+import { randomUUID } from "node:crypto";
 import { Injectable } from "@nestjs/common";
 import { InjectRepository } from "@nestjs/typeorm";
 import { StoppedBy, TunnelState, stateRank } from "@support-tunnel/common";
@@ -26,10 +27,45 @@ const RUNNING = stateRank(TunnelState.Running);
 const COMPLETED = stateRank(TunnelState.Completed);
 const TIMED_OUT = stateRank(TunnelState.TimedOut);
 
-/** The device lookup's extra column: not a tunnel column, so it can't clash with one. */
-const DEVICE_LAST_REQUEST_AT = "__device_last_request_at";
-
 /** The name the device lookup is prepared under on each pooled connection. */
+/** What stop() records in the audit log besides the tunnel, and how it names the two ends. */
+export interface StopAudit {
+  actor: string;
+  actions: { stopped: string; timedOut: string };
+  clientAddress: string | null;
+  /** As NewAuditEntry's: the change is rolled back if the client has gone. */
+  clientGone?: AbortSignal;
+}
+
+/**
+ * stop()'s statement: the UPDATE choosing timed out or stopped by the row's
+ * expiry, the audit entry (action and detail from the row as ended), and the
+ * notification, whose payload is tunnelChangePayload's `<id>:<rank>`.
+ */
+const STOP_SQL = `WITH ended AS (
+  UPDATE "tunnels" SET
+    "state" = CASE WHEN "expires_at" <= $2 THEN $4::int ELSE $3::int END,
+    "stopped_by" = CASE WHEN "expires_at" <= $2 THEN $5::text ELSE $6::text END,
+    "stop_reason" = CASE WHEN "expires_at" <= $2 THEN $7::text ELSE $8::text END,
+    "updated_at" = $2,
+    "ended_at" = $2
+  WHERE "id" = $1 AND "state" < $3
+  RETURNING *
+), logged AS (
+  INSERT INTO "audit_entries" ("id", "tunnel_id", "actor", "action", "detail", "client_address", "at")
+  SELECT $9::uuid, "id", $10::text,
+    CASE WHEN "stopped_by" = $5::text THEN $11::text ELSE $12::text END,
+    "stop_reason", $13::text, $2
+  FROM ended
+  RETURNING "id"
+), announced AS (
+  SELECT pg_notify($14::text, "id"::text || ':' || "state"::text) FROM ended
+)
+SELECT ended.*, (SELECT count(*) FROM logged) AS logged, (SELECT count(*) FROM announced) AS announced
+FROM ended`;
+
+/** Why a tunnel timed out, in its stop_reason. */
+const EXPIRED_REASON = "expired";
 const DEVICE_LOOKUP_STATEMENT = "support_tunnel_device_lookup";
 
 /** pg's Pool#query with a named (prepared) statement. */
@@ -38,12 +74,6 @@ type PreparedQuery = (query: {
   text: string;
   values: unknown[];
 }) => Promise<{ rows: Record<string, unknown>[] }>;
-
-export interface DeviceTokenMatch {
-  tunnel: TunnelEntity;
-  /** When the tunnel's device last asked the api; null when it has none. */
-  deviceLastRequestAt: Date | null;
-}
 
 export interface ServerFields {
   instanceId: string;
@@ -102,24 +132,25 @@ export class TunnelRepository {
   }
 
   /**
-   * The tunnel a device token opens, with when its device last asked (null:
-   * no device, or none recorded): the device routes' one query, on every poll
-   * of every device. The statement is written once from the entity's columns
-   * (TypeORM would build it anew per call, a cost that showed on this route).
+   * The tunnel a device token opens: the device routes' one query, on every
+   * poll of every device. The statement is written once from the entity's
+   * columns (TypeORM would build it anew per call, a cost that showed on this
+   * route). The device's last request is not read: LastRequests keeps it.
    */
-  async findForDevice(deviceTokenHash: string): Promise<DeviceTokenMatch | null> {
+  async findForDevice(deviceTokenHash: string): Promise<TunnelEntity | null> {
     const row = (await this.deviceLookup(deviceTokenHash))[0];
     if (!row) return null;
+    return this.hydrate(row);
+  }
+
+  /** An entity from a row of all its columns, as TypeORM would make it. */
+  private hydrate(row: Record<string, unknown>): TunnelEntity {
     const tunnel = new TunnelEntity();
     const driver = this.tunnels.manager.connection.driver;
     for (const column of this.tunnels.metadata.columns) {
       column.setEntityValue(tunnel, driver.prepareHydratedValue(row[column.databaseName], column));
     }
-    const last = row[DEVICE_LAST_REQUEST_AT];
-    return {
-      tunnel,
-      deviceLastRequestAt: last === null || last === undefined ? null : new Date(last as string),
-    };
+    return tunnel;
   }
 
   private findForDeviceSql: string | undefined;
@@ -143,27 +174,31 @@ export class TunnelRepository {
 
   private deviceLookupSql(): string {
     const columns = this.tunnels.metadata.columns.map((c) => `t."${c.databaseName}"`).join(", ");
-    return (
-      `SELECT ${columns}, d."last_request_at" AS "${DEVICE_LAST_REQUEST_AT}" ` +
-      `FROM "tunnels" t LEFT JOIN "devices" d ON d."id" = t."device_id" ` +
-      `WHERE t."device_token_hash" = $1`
-    );
+    return `SELECT ${columns} FROM "tunnels" t ` + `WHERE t."device_token_hash" = $1`;
   }
 
   /**
-   * The state ranks of many tunnels in one query: the long-polls' safety
-   * re-read. Tunnels that don't exist are left out.
+   * Of many waits (a tunnel and the state rank waited on to change), those
+   * whose tunnel has left that rank, with its rank now (null: gone), in one
+   * query: the long-polls' safety re-read. Only the few that differ come back,
+   * and the ids go as one text each way: with 19k waiting, reading every rank
+   * back and building the array parameter held the event loop for long enough
+   * to show in the wake-ups' p99 (issue 14).
    */
-  async statesOf(ids: readonly string[]): Promise<Map<string, number>> {
-    if (ids.length === 0) return new Map();
-    const rows = await this.tunnels
-      .createQueryBuilder("t")
-      .select("t.id", "id")
-      .addSelect("t.state", "state")
-      // One array parameter, however many ids (IN (...) would take one each).
-      .where("t.id = ANY(:ids::uuid[])", { ids })
-      .getRawMany<{ id: string; state: number }>();
-    return new Map(rows.map((r) => [r.id, Number(r.state)]));
+  async statesLeft(
+    waits: readonly { id: string; rank: number }[],
+  ): Promise<{ id: string; rank: number | null }[]> {
+    if (waits.length === 0) return [];
+    const rows = await this.tunnels.manager.query<
+      { id: string; waited: number; state: number | null }[]
+    >(
+      `SELECT w.id::text AS id, w.rank AS waited, t."state" AS state
+       FROM unnest(string_to_array($1, ',')::uuid[], string_to_array($2, ',')::int[]) AS w(id, rank)
+       LEFT JOIN "tunnels" t ON t."id" = w.id
+       WHERE t."id" IS NULL OR t."state" <> w.rank`,
+      [waits.map((w) => w.id).join(","), waits.map((w) => w.rank).join(",")],
+    );
+    return rows.map((r) => ({ id: r.id, rank: r.state === null ? null : Number(r.state) }));
   }
 
   /**
@@ -312,32 +347,43 @@ export class TunnelRepository {
 
   /**
    * Ends a live tunnel: completed, stopped by `stoppedBy` — or timed out by
-   * expiry when its time had already run out. Null when it had already ended.
+   * expiry when its time had already run out — with its audit entry and its
+   * notification. Null when it had already ended.
+   *
+   * One statement in the transaction, not five: each round trip is a write on
+   * a socket and a wake of PostgreSQL, and the device's DELETE that ends a
+   * tunnel is what its held long-poll waits for (issue 14). As append() does,
+   * the client's going is checked before and after, so a change whose answer
+   * can't be given is rolled back.
    */
   stop(
     id: string,
     now: Date,
     stoppedBy: string,
     reason: string | null,
-    audit: (ended: TunnelEntity) => NewAuditEntry,
+    audit: StopAudit,
   ): Promise<TunnelEntity | null> {
     return this.tunnels.manager.transaction(async (manager) => {
-      const live = { id, state: LessThan(COMPLETED) };
-      const ended =
-        (await this.update(
-          manager,
-          { ...live, expiresAt: LessThanOrEqual(now) },
-          this.timedOut(now),
-        )) ??
-        (await this.update(manager, live, {
-          state: COMPLETED,
-          stoppedBy,
-          stopReason: reason,
-          updatedAt: now,
-          endedAt: now,
-        }));
-      if (ended) await this.changed(manager, [ended], audit(ended));
-      return ended;
+      audit.clientGone?.throwIfAborted();
+      const rows = await manager.query<Record<string, unknown>[]>(STOP_SQL, [
+        id,
+        now,
+        COMPLETED,
+        TIMED_OUT,
+        StoppedBy.Expiry,
+        stoppedBy,
+        EXPIRED_REASON,
+        reason,
+        randomUUID(),
+        audit.actor,
+        audit.actions.timedOut,
+        audit.actions.stopped,
+        audit.clientAddress,
+        TUNNEL_CHANGED_CHANNEL,
+      ]);
+      audit.clientGone?.throwIfAborted();
+      const row = rows[0];
+      return row ? this.hydrate(row) : null;
     });
   }
 
@@ -407,7 +453,7 @@ export class TunnelRepository {
     return {
       state: TIMED_OUT,
       stoppedBy: StoppedBy.Expiry,
-      stopReason: "expired",
+      stopReason: EXPIRED_REASON,
       updatedAt: now,
       endedAt: now,
     };

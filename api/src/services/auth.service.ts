@@ -13,15 +13,12 @@ import {
 } from "@support-tunnel/common";
 import type { EngineerEntity } from "../entities/engineer.entity";
 import type { TunnelEntity } from "../entities/tunnel.entity";
-import { DeviceRepository } from "../repositories/device.repository";
 import { EngineerRepository } from "../repositories/engineer.repository";
 import { TunnelRepository } from "../repositories/tunnel.repository";
 import { CLOCK, type Clock } from "./clock";
 import { forbidden, unauthorized } from "./errors";
+import { LastRequests } from "./last-requests.service";
 import { hashToken } from "./tokens";
-
-/** How fresh a device's "last request" is kept in the fleet view. */
-export const LAST_REQUEST_RESOLUTION_MS = 10_000;
 
 export interface Engineer {
   name: string;
@@ -41,7 +38,7 @@ export class AuthService {
     private readonly engineers: EngineerRepository,
     private readonly tunnels: TunnelRepository,
     @Inject(CLOCK) private readonly clock: Clock,
-    private readonly devices: DeviceRepository,
+    private readonly lastRequests: LastRequests,
   ) {}
 
   async engineer(authorization: string | undefined, role: EngineerRole): Promise<Engineer> {
@@ -65,24 +62,16 @@ export class AuthService {
       throw unauthorized("an engineer token can't be used on a device route");
     }
     if (!deviceTokenSchema.safeParse(token).success) throw unauthorized("invalid device token");
-    const found = await this.tunnels.findForDevice(hashToken(token));
-    if (!found) throw unauthorized("invalid device token");
-    const { tunnel, deviceLastRequestAt } = found;
+    const tunnel = await this.tunnels.findForDevice(hashToken(token));
+    if (!tunnel) throw unauthorized("invalid device token");
     // The token lives exactly as long as the tunnel's grant.
     const now = this.clock.now();
     if (tunnel.expiresAt.getTime() <= now.getTime()) {
       throw unauthorized("device token expired");
     }
     // The fleet view's "last request": the token proves which device it is.
-    // Written at most once per LAST_REQUEST_RESOLUTION_MS, not on every poll:
-    // a write per poll made the devices' polls the database's main work.
-    if (
-      tunnel.deviceId &&
-      (deviceLastRequestAt === null ||
-        now.getTime() - deviceLastRequestAt.getTime() >= LAST_REQUEST_RESOLUTION_MS)
-    ) {
-      await this.devices.touch(tunnel.deviceId, now);
-    }
+    // Kept in memory and written in batches (see LastRequests), not per poll.
+    if (tunnel.deviceId) this.lastRequests.record(tunnel.deviceId, now);
     return tunnel;
   }
 }

@@ -9,6 +9,7 @@ import { AccessService } from "./access.service";
 import type { Engineer } from "./auth.service";
 import { CLOCK, type Clock } from "./clock";
 import { notFound } from "./errors";
+import { LastRequests } from "./last-requests.service";
 
 @Injectable()
 export class DeviceService {
@@ -17,6 +18,7 @@ export class DeviceService {
     private readonly customers: CustomerRepository,
     private readonly access: AccessService,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly lastRequests: LastRequests,
   ) {}
 
   async list(engineer: Engineer, customerName: string | undefined): Promise<DeviceList> {
@@ -30,6 +32,8 @@ export class DeviceService {
       }
       ids = [customer.id];
     }
+    // This replica's pending last requests first: the view lags only by other replicas'.
+    await this.lastRequests.flush();
     const rows = await this.devices.list(ids, this.clock.now());
     const names = await this.customers.namesById(
       rows.flatMap((r) => (r.device.customerId ? [r.device.customerId] : [])),

@@ -10,6 +10,7 @@ import type {
   OnApplicationShutdown,
 } from "@nestjs/common";
 import type { TunnelChange, TunnelChangeFeed } from "../database/tunnel-change-feed";
+import type { TunnelEntity } from "../entities/tunnel.entity";
 import type { TunnelRepository } from "../repositories/tunnel.repository";
 
 export interface TunnelWatcherOptions {
@@ -19,12 +20,57 @@ export interface TunnelWatcherOptions {
   onError?: (err: unknown) => void;
 }
 
-interface Waiter {
-  sinceRank: number;
-  /** Order of arrival: a re-read judges only the waiters that were there before it read. */
-  seq: number;
-  wake(): void;
+/** A listener object, as EventTarget takes one: the waiter itself. */
+export interface WaitListener {
+  handleEvent(): void;
 }
+
+/**
+ * What a wait needs of its client's going. An AbortSignal is one; the device
+ * edge gives a lighter one of its own (no AbortController, EventTarget and
+ * listener map per held long-poll: see request-context.ts).
+ */
+export interface WaitSignal {
+  readonly aborted: boolean;
+  addEventListener(type: "abort", listener: WaitListener, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: WaitListener): void;
+}
+
+/**
+ * One held wait. It is its own abort listener (`handleEvent`) and sits in its
+ * deadline's bucket, so a held long-poll costs this object and two set
+ * entries: no timer, closure or listener function of its own. Thousands are
+ * held at once, so the few bytes each matter (issue 14: 19k on one process).
+ */
+export class TunnelWaiter {
+  /** Null once woken: a wake is done once, whoever asks first. */
+  resolve: ((committed: TunnelEntity | null) => void) | null;
+
+  constructor(
+    private readonly watcher: TunnelWatcher,
+    readonly tunnelId: string,
+    readonly sinceRank: number,
+    /** Order of arrival: a re-read judges only the waiters that were there before it read. */
+    readonly seq: number,
+    /** The deadline bucket it sits in (see DEADLINE_TICK_MS). */
+    readonly due: number,
+    readonly signal: WaitSignal,
+    resolve: (committed: TunnelEntity | null) => void,
+  ) {
+    this.resolve = resolve;
+  }
+
+  /** The client went away. */
+  handleEvent(): void {
+    this.watcher.wake(this);
+  }
+}
+
+/**
+ * Deadlines are kept in buckets this wide, rounded up, and one timer serves
+ * the earliest bucket: a long-poll answers at most this late, never early.
+ */
+const DEADLINE_TICK_MS = 100;
 
 /**
  * How long an announced rank is remembered: it covers the moment between a
@@ -36,7 +82,13 @@ const ANNOUNCED_TTL_MS = 60_000;
 export class TunnelWatcher
   implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
-  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly waiters = new Map<string, Set<TunnelWaiter>>();
+  /** Waiters by deadline bucket, and the buckets' times in ascending order. */
+  private readonly dueBuckets = new Map<number, Set<TunnelWaiter>>();
+  private readonly dueTimes: number[] = [];
+  private dueTimer: NodeJS.Timeout | null = null;
+  /** When dueTimer fires (the earliest bucket's time when it was armed). */
+  private dueTimerAt = Infinity;
   /** Ranks announced lately, oldest first. */
   private readonly announced = new Map<string, { rank: number; at: number }>();
   private waitingCount = 0;
@@ -47,7 +99,7 @@ export class TunnelWatcher
   private rereading: Promise<void> | null = null;
 
   constructor(
-    private readonly tunnels: Pick<TunnelRepository, "statesOf">,
+    private readonly tunnels: Pick<TunnelRepository, "statesLeft">,
     private readonly feed: TunnelChangeFeed | null,
     private readonly options: TunnelWatcherOptions = {},
   ) {
@@ -76,7 +128,7 @@ export class TunnelWatcher
     this.closed = true;
     if (this.rereadTimer) clearInterval(this.rereadTimer);
     this.rereadTimer = null;
-    for (const set of [...this.waiters.values()]) for (const waiter of [...set]) waiter.wake();
+    for (const set of [...this.waiters.values()]) for (const waiter of [...set]) this.wake(waiter);
   }
 
   beforeApplicationShutdown(): void {
@@ -88,8 +140,17 @@ export class TunnelWatcher
     await this.feed?.close();
   }
 
+  /**
+   * A change this replica has just committed: its waiters answer with the
+   * tunnel as committed, without reading it again (the notification, which
+   * also comes, then finds no one). Saves the woken long-poll a round trip.
+   */
+  committed(tunnel: TunnelEntity): void {
+    this.changed({ tunnelId: tunnel.id, rank: tunnel.state }, tunnel);
+  }
+
   /** A committed change (from the feed): wakes the tunnel's waiters whose state it leaves. */
-  changed({ tunnelId, rank }: TunnelChange): void {
+  changed({ tunnelId, rank }: TunnelChange, tunnel: TunnelEntity | null = null): void {
     const now = Date.now();
     this.announced.delete(tunnelId);
     this.announced.set(tunnelId, { rank, at: now });
@@ -99,50 +160,103 @@ export class TunnelWatcher
     }
     const set = this.waiters.get(tunnelId);
     if (!set) return;
-    for (const waiter of [...set]) if (waiter.sinceRank !== rank) waiter.wake();
+    for (const waiter of [...set]) if (waiter.sinceRank !== rank) this.wake(waiter, tunnel);
   }
 
-  /** Resolves when the tunnel's state rank is no longer `sinceRank`, at `deadline`, or on abort. */
+  /**
+   * Resolves when the tunnel's state rank is no longer `sinceRank`, at `deadline`, or on abort:
+   * with the tunnel when this replica committed the change (see committed()), else null.
+   */
   waitForChange(
     tunnelId: string,
     sinceRank: number,
     deadline: number,
-    signal: AbortSignal,
-  ): Promise<void> {
-    if (this.closed || signal.aborted) return Promise.resolve();
+    signal: WaitSignal,
+  ): Promise<TunnelEntity | null> {
+    if (this.closed || signal.aborted) return Promise.resolve(null);
     // Announced between the caller's read and now: a higher rank has moved on. (The one
     // step back, a refused approval, wakes through the announcement or the re-read.)
     const seen = this.announced.get(tunnelId);
-    if (seen && seen.rank > sinceRank) return Promise.resolve();
+    if (seen && seen.rank > sinceRank) return Promise.resolve(null);
     return new Promise((resolve) => {
+      const due = Math.ceil(deadline / DEADLINE_TICK_MS) * DEADLINE_TICK_MS;
+      const waiter = new TunnelWaiter(
+        this,
+        tunnelId,
+        sinceRank,
+        this.nextSeq++,
+        due,
+        signal,
+        resolve,
+      );
       let set = this.waiters.get(tunnelId);
       if (!set) this.waiters.set(tunnelId, (set = new Set()));
-      const waiters = set;
-      let done = false;
-      const wake = () => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        signal.removeEventListener("abort", wake);
-        waiters.delete(waiter);
-        if (waiters.size === 0 && this.waiters.get(tunnelId) === waiters) {
-          this.waiters.delete(tunnelId);
-        }
-        this.waitingCount--;
-        resolve();
-      };
-      const waiter: Waiter = { sinceRank, seq: this.nextSeq++, wake };
-      // A timer can fire a millisecond before Date.now() reaches its deadline: never answer early.
-      const atDeadline = () => {
-        const left = deadline - Date.now();
-        if (left > 0) timer = setTimeout(atDeadline, left);
-        else wake();
-      };
-      let timer = setTimeout(atDeadline, Math.max(0, deadline - Date.now()));
-      signal.addEventListener("abort", wake, { once: true });
-      waiters.add(waiter);
+      set.add(waiter);
+      this.addDue(waiter);
+      signal.addEventListener("abort", waiter, { once: true });
       this.waitingCount++;
     });
+  }
+
+  /** Ends a wait (its change, its deadline, its client gone or shutdown); once only. */
+  wake(waiter: TunnelWaiter, committed: TunnelEntity | null = null): void {
+    const resolve = waiter.resolve;
+    if (!resolve) return;
+    waiter.resolve = null;
+    waiter.signal.removeEventListener("abort", waiter);
+    const set = this.waiters.get(waiter.tunnelId);
+    if (set?.delete(waiter) && set.size === 0) this.waiters.delete(waiter.tunnelId);
+    const bucket = this.dueBuckets.get(waiter.due);
+    // An emptied bucket stays listed until its time comes: dropping it is a no-op then.
+    bucket?.delete(waiter);
+    this.waitingCount--;
+    if (this.waitingCount === 0) this.disarmDue();
+    resolve(committed);
+  }
+
+  private addDue(waiter: TunnelWaiter): void {
+    let bucket = this.dueBuckets.get(waiter.due);
+    if (!bucket) {
+      this.dueBuckets.set(waiter.due, (bucket = new Set()));
+      // Nearly always the latest (now + the wait): the search is for shorter waits.
+      const times = this.dueTimes;
+      let at = times.length;
+      while (at > 0 && times[at - 1]! > waiter.due) at--;
+      times.splice(at, 0, waiter.due);
+    }
+    bucket.add(waiter);
+    if (waiter.due < this.dueTimerAt) this.armDue(waiter.due);
+  }
+
+  private armDue(at: number): void {
+    if (this.dueTimer) clearTimeout(this.dueTimer);
+    this.dueTimerAt = at;
+    this.dueTimer = setTimeout(() => this.wakeDue(), Math.max(0, at - Date.now()));
+  }
+
+  private disarmDue(): void {
+    if (this.dueTimer) clearTimeout(this.dueTimer);
+    this.dueTimer = null;
+    this.dueTimerAt = Infinity;
+    this.dueBuckets.clear();
+    this.dueTimes.length = 0;
+  }
+
+  /** Wakes the waiters whose deadline has come, and arms the timer for the next. */
+  private wakeDue(): void {
+    this.dueTimer = null;
+    this.dueTimerAt = Infinity;
+    // A timer can fire a millisecond before Date.now() reaches its time: never answer early.
+    const now = Date.now();
+    const times = this.dueTimes;
+    let passed = 0;
+    while (passed < times.length && times[passed]! <= now) passed++;
+    for (const due of times.splice(0, passed)) {
+      const bucket = this.dueBuckets.get(due);
+      this.dueBuckets.delete(due);
+      if (bucket) for (const waiter of bucket) this.wake(waiter);
+    }
+    if (times.length > 0 && this.dueTimer === null) this.armDue(times[0]!);
   }
 
   /**
@@ -158,14 +272,17 @@ export class TunnelWatcher
 
   private async reread(): Promise<void> {
     if (this.waiters.size === 0) return;
-    const ids = [...this.waiters.keys()];
     // A waiter that came after the read may already have seen a newer state than it.
     const before = this.nextSeq;
-    const ranks = await this.tunnels.statesOf(ids);
-    for (const id of ids) {
-      const rank = ranks.get(id);
-      for (const waiter of [...(this.waiters.get(id) ?? [])]) {
-        if (waiter.seq < before && rank !== waiter.sinceRank) waiter.wake();
+    const waits: { id: string; rank: number }[] = [];
+    for (const [id, set] of this.waiters) {
+      const ranks = new Set<number>();
+      for (const waiter of set) ranks.add(waiter.sinceRank);
+      for (const rank of ranks) waits.push({ id, rank });
+    }
+    for (const left of await this.tunnels.statesLeft(waits)) {
+      for (const waiter of [...(this.waiters.get(left.id) ?? [])]) {
+        if (waiter.seq < before && left.rank !== waiter.sinceRank) this.wake(waiter);
       }
     }
   }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { TunnelChangeHandlers } from "../database/tunnel-change-feed";
+import { TunnelEntity } from "../entities/tunnel.entity";
 import { TunnelWatcher } from "./tunnel-watcher.service";
 
 /** A tunnel table in memory, counting the watcher's queries. */
@@ -7,9 +8,12 @@ function fakeTunnels(initial: Record<string, number>) {
   const rows = new Map(Object.entries(initial));
   const queries: string[][] = [];
   const repo = {
-    statesOf: async (ids: readonly string[]) => {
-      queries.push([...ids]);
-      return new Map(ids.flatMap((id) => (rows.has(id) ? [[id, rows.get(id)!] as const] : [])));
+    statesLeft: async (waits: readonly { id: string; rank: number }[]) => {
+      queries.push(waits.map((w) => w.id));
+      return waits.flatMap((w) => {
+        const rank = rows.get(w.id) ?? null;
+        return rank === w.rank ? [] : [{ id: w.id, rank }];
+      });
     },
   };
   return { rows, queries, repo };
@@ -42,6 +46,34 @@ describe("TunnelWatcher", () => {
     sut.changed({ tunnelId: id, rank: 20 });
     await waiting;
     assert.deepEqual(queries, []);
+    assert.equal(sut.waiting, 0);
+  });
+
+  it("answers waiters with a tunnel this replica committed, and others with nothing to reuse", async () => {
+    const { queries, repo } = fakeTunnels({ [id]: 10, [other]: 10 });
+    const sut = new TunnelWatcher(repo, null, NEVER);
+    const mine = sut.waitForChange(id, 10, Date.now() + HOUR, forever());
+    const elsewhere = sut.waitForChange(other, 10, Date.now() + HOUR, forever());
+    const tunnel = Object.assign(new TunnelEntity(), { id, state: 30 });
+    sut.committed(tunnel);
+    sut.changed({ tunnelId: other, rank: 30 }); // another replica's, through the feed
+    assert.equal(await mine, tunnel);
+    assert.equal(await elsewhere, null);
+    assert.deepEqual(queries, []);
+  });
+
+  it("wakes each waiter at its own deadline: a short wait is not held for a long one", async () => {
+    const { repo } = fakeTunnels({ [id]: 10, [other]: 10 });
+    const sut = new TunnelWatcher(repo, null, NEVER);
+    const abort = new AbortController();
+    const long = sut.waitForChange(other, 10, Date.now() + HOUR, abort.signal);
+    const deadline = Date.now() + 150;
+    await sut.waitForChange(id, 10, deadline, forever());
+    assert.ok(Date.now() >= deadline, `returned ${deadline - Date.now()} ms before its deadline`);
+    assert.equal(await settled(long), false);
+    assert.equal(sut.waiting, 1);
+    abort.abort();
+    await long;
     assert.equal(sut.waiting, 0);
   });
 

@@ -30,10 +30,11 @@ class FakeTunnels {
   findByIdAfterWait(id: string) {
     return this.findById(id);
   }
-  async statesOf(ids: readonly string[]) {
-    return new Map(
-      ids.flatMap((id) => (this.rows.has(id) ? [[id, this.rows.get(id)!.state]] : [])),
-    );
+  async statesLeft(waits: readonly { id: string; rank: number }[]) {
+    return waits.flatMap((w) => {
+      const rank = this.rows.get(w.id)?.state ?? null;
+      return rank === w.rank ? [] : [{ id: w.id, rank }];
+    });
   }
   async approve(
     id: string,

@@ -39,7 +39,7 @@ import { AccessService } from "./access.service";
 import type { Engineer } from "./auth.service";
 import { API_CONFIG, CLOCK, type Clock } from "./clock";
 import { badRequest, conflict, forbidden, notFound, unauthorized } from "./errors";
-import { TunnelWatcher } from "./tunnel-watcher.service";
+import { TunnelWatcher, type WaitSignal } from "./tunnel-watcher.service";
 import { hashToken, newDeviceToken, secretsEqual } from "./tokens";
 
 /** Who asked, as the audit log records it; a change is rolled back once `signal` is aborted. */
@@ -57,7 +57,8 @@ const MAX_START_AHEAD_MS = 7 * 24 * 3600 * 1000;
 export interface WaitOptions {
   waitSeconds?: number;
   since?: TunnelState;
-  signal: AbortSignal;
+  /** When the client goes (an AbortSignal, or the device edge's lighter one). */
+  signal: WaitSignal;
 }
 
 @Injectable()
@@ -152,8 +153,19 @@ export class TunnelService {
     return { tunnelId: tunnel.id as TunnelId, token, expiresAt: tunnel.expiresAt.toISOString() };
   }
 
-  async deviceView(tunnel: TunnelEntity, wait: WaitOptions): Promise<DeviceTunnelView> {
-    return toDeviceTunnelView(await this.waitIfAsked(tunnel, wait));
+  // Neither is async: a held long-poll keeps no suspended frame, nor the entity
+  // read before it, here; only the watcher's promise and one continuation (issue 14).
+  deviceView(tunnel: TunnelEntity, wait: WaitOptions): Promise<DeviceTunnelView> {
+    const sinceRank = this.rankToLeave(tunnel, wait);
+    if (sinceRank === null) return Promise.resolve(toDeviceTunnelView(tunnel));
+    const id = tunnel.id;
+    return this.watcher
+      .waitForChange(id, sinceRank, Date.now() + (wait.waitSeconds ?? 0) * 1000, wait.signal)
+      .then((committed) =>
+        committed
+          ? toDeviceTunnelView(committed)
+          : this.rereadAfterWait(id).then(toDeviceTunnelView),
+      );
   }
 
   async reportConnected(
@@ -441,31 +453,42 @@ export class TunnelService {
     caller: Caller,
   ): Promise<TunnelEntity> {
     const now = this.clock.now();
-    const changed = await this.tunnels.stop(id, now, stoppedBy, reason ?? null, (ended) => ({
-      tunnelId: id,
+    // Recorded as a timeout when its time had run out (the repository decides, in the statement).
+    const changed = await this.tunnels.stop(id, now, stoppedBy, reason ?? null, {
       actor,
-      action: ended.stoppedBy === StoppedBy.Expiry ? "tunnel.timeout" : "tunnel.stop",
-      detail: ended.stopReason,
+      actions: { stopped: "tunnel.stop", timedOut: "tunnel.timeout" },
       clientAddress: caller.clientAddress,
       clientGone: caller.signal,
-      at: now,
-    }));
-    if (changed) return changed;
+    });
+    if (changed) {
+      this.watcher.committed(changed);
+      return changed;
+    }
     // Already over: stopping again changes nothing and is not an error.
     return this.findOrFail(id);
   }
 
-  private async waitIfAsked(tunnel: TunnelEntity, wait: WaitOptions): Promise<TunnelEntity> {
-    if (!wait.waitSeconds) return tunnel;
+  /** The state rank a wait waits to leave, or null when the answer is now. */
+  private rankToLeave(tunnel: TunnelEntity, wait: WaitOptions): number | null {
+    if (!wait.waitSeconds) return null;
     const sinceRank = wait.since === undefined ? tunnel.state : stateRank(wait.since);
-    if (tunnel.state !== sinceRank) return tunnel;
-    await this.watcher.waitForChange(
+    return tunnel.state === sinceRank ? sinceRank : null;
+  }
+
+  private async waitIfAsked(tunnel: TunnelEntity, wait: WaitOptions): Promise<TunnelEntity> {
+    const sinceRank = this.rankToLeave(tunnel, wait);
+    if (sinceRank === null) return tunnel;
+    const committed = await this.watcher.waitForChange(
       tunnel.id,
       sinceRank,
-      Date.now() + wait.waitSeconds * 1000,
+      Date.now() + (wait.waitSeconds ?? 0) * 1000,
       wait.signal,
     );
-    const after = await this.tunnels.findByIdAfterWait(tunnel.id);
+    return committed ?? this.rereadAfterWait(tunnel.id);
+  }
+
+  private async rereadAfterWait(id: string): Promise<TunnelEntity> {
+    const after = await this.tunnels.findByIdAfterWait(id);
     if (!after) throw notFound("tunnel not found", "id");
     return after;
   }
