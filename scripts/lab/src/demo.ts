@@ -18,6 +18,8 @@ import { missingLab } from "./prerequisites";
 
 export const SUPPORT_BIN = path.join(REPO_ROOT, "admin", "dist", "bin.js");
 export const DEVICE_BIN = path.join(REPO_ROOT, "device", "dist", "bin.js");
+/** What the systemd unit runs: the agent starts through it, with the node flags of its shebang. */
+const DEVICE_LAUNCHER = path.join(REPO_ROOT, "device", "bin", "support-device.js");
 
 export interface RunResult {
   stdout: string;
@@ -100,7 +102,7 @@ export class DemoWorld {
   async addDevice(name: string): Promise<LabHost> {
     const device = await this.lab.addHost(name, { behindNat: true });
     await device.startSshd();
-    const agent = device.spawn(process.execPath, [DEVICE_BIN, "agent"], {
+    const agent = device.spawn(DEVICE_LAUNCHER, ["agent"], {
       env: { SUPPORT_API_URL: this.api.url },
       stdin: "ignore",
       stdout: { file: path.join(this.tmp, `agent-${name}.out.log`) },

@@ -16,6 +16,12 @@ import { ratio, summarize } from "../stats";
 
 const DEVICE_BIN = path.join(REPO_ROOT, "device", "dist", "bin.js");
 /**
+ * What the systemd unit runs (`ExecStart=/usr/local/bin/support-device agent`,
+ * npm's link to this file): the agent is started through it, shebang and all,
+ * so the node flags it sets are measured too.
+ */
+const DEVICE_LAUNCHER = path.join(REPO_ROOT, "device", "bin", "support-device.js");
+/**
  * Long enough for what follows a start to die out: V8's memory reducer runs a
  * few GCs (each a burst of its helper threads' wake-ups) in the first ~25 s
  * after the last activity, then stops. Not periodic, but a 5 s settle put them
@@ -55,13 +61,14 @@ function contextSwitches(pid: number): number {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Starts `args` under node, waits until its stderr shows `ready` (if given), settles, samples, stops it. */
+/** Starts `command` with `args`, waits until its stderr shows `ready` (if given), settles, samples, stops it. */
 async function sampleProcess(
+  command: string,
   args: string[],
   env: NodeJS.ProcessEnv,
   ready: RegExp | null,
 ): Promise<Sample> {
-  const child: ChildProcess = spawn(process.execPath, args, {
+  const child: ChildProcess = spawn(command, args, {
     env,
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -174,17 +181,20 @@ export async function agentIdle(ctx: BenchContext): Promise<MeasureResult> {
     api = await startApi(db.url);
     const sides = {
       floor: {
+        command: process.execPath,
         args: ["-e", "setInterval(() => {}, 1 << 30)"],
         env: process.env,
         ready: null as RegExp | null,
       },
       "no tunnel": {
-        args: [DEVICE_BIN, "agent"],
+        command: DEVICE_LAUNCHER,
+        args: ["agent"],
         env: deviceDirs(root, "none", api.url),
         ready: /support-device agent watching/,
       },
       "one tunnel": {
-        args: [DEVICE_BIN, "agent"],
+        command: DEVICE_LAUNCHER,
+        args: ["agent"],
         env: deviceDirs(root, "one", api.url),
         ready: null as RegExp | null,
       },
@@ -203,7 +213,7 @@ export async function agentIdle(ctx: BenchContext): Promise<MeasureResult> {
       const order = r % 2 === 0 ? names : [...names].reverse();
       for (const name of order) {
         const side = sides[name];
-        const sample = await sampleProcess(side.args, side.env, side.ready);
+        const sample = await sampleProcess(side.command, side.args, side.env, side.ready);
         samples[name].push(sample);
         ctx.log(
           `agent-idle run ${r + 1}/${ctx.runs} ${name}: ${sample.rssMiB.toFixed(1)} MiB, ` +
@@ -237,7 +247,7 @@ export async function agentIdle(ctx: BenchContext): Promise<MeasureResult> {
     return {
       name: "agent-idle",
       description:
-        `support-device agent (no --ui) against the api on PostgreSQL, with no tunnel and with one waiting for approval ` +
+        `support-device agent (no --ui, started as the unit does: device/bin/support-device.js and its shebang) against the api on PostgreSQL, with no tunnel and with one waiting for approval ` +
         `(sampled inside its held long-poll), vs an idle node (setInterval of 2^30 ms); each run starts the process, ` +
         `settles ${SETTLE_MS / 1000} s, then samples ${SAMPLE_MS / 1000} s: VmRSS at the end, and context switches of ` +
         `all its threads (voluntary + nonvoluntary) per second; ${ctx.runs} runs each, alternating`,
