@@ -10,9 +10,10 @@ import { setFlagsFromString } from "node:v8";
  * whole life. Every command here waits on the network, the disk or a program;
  * its crypto is two X25519 operations per tunnel, as fast interpreted. Both are
  * flags V8 reads when it decides to compile, so setting them at run time, before
- * anything is hot, is enough; the others that would save more (`--jitless`,
- * `--max-semi-space-size`) only work on node's command line, which the unit
- * file and the bench do not give.
+ * anything is hot, is enough. Those that save more (`--jitless`,
+ * `--max-semi-space-size`) only work on node's command line: the launcher's
+ * shebang (bin/support-device.js, which the unit runs) gives them; this covers
+ * `node dist/bin.js`.
  */
 export const LEAN_V8_FLAGS = ["--no-opt", "--no-sparkplug"] as const;
 
