@@ -27,7 +27,6 @@ const RUNNING = stateRank(TunnelState.Running);
 const COMPLETED = stateRank(TunnelState.Completed);
 const TIMED_OUT = stateRank(TunnelState.TimedOut);
 
-/** The name the device lookup is prepared under on each pooled connection. */
 /** What stop() records in the audit log besides the tunnel, and how it names the two ends. */
 export interface StopAudit {
   actor: string;
@@ -66,6 +65,8 @@ FROM ended`;
 
 /** Why a tunnel timed out, in its stop_reason. */
 const EXPIRED_REASON = "expired";
+
+/** The name the device lookup is prepared under on each pooled connection. */
 const DEVICE_LOOKUP_STATEMENT = "support_tunnel_device_lookup";
 
 /** pg's Pool#query with a named (prepared) statement. */
