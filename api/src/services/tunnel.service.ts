@@ -153,19 +153,8 @@ export class TunnelService {
     return { tunnelId: tunnel.id as TunnelId, token, expiresAt: tunnel.expiresAt.toISOString() };
   }
 
-  // Neither is async: a held long-poll keeps no suspended frame, nor the entity
-  // read before it, here; only the watcher's promise and one continuation (issue 14).
   deviceView(tunnel: TunnelEntity, wait: WaitOptions): Promise<DeviceTunnelView> {
-    const sinceRank = this.rankToLeave(tunnel, wait);
-    if (sinceRank === null) return Promise.resolve(toDeviceTunnelView(tunnel));
-    const id = tunnel.id;
-    return this.watcher
-      .waitForChange(id, sinceRank, Date.now() + (wait.waitSeconds ?? 0) * 1000, wait.signal)
-      .then((committed) =>
-        committed
-          ? toDeviceTunnelView(committed)
-          : this.rereadAfterWait(id).then(toDeviceTunnelView),
-      );
+    return this.afterWait(tunnel, wait, toDeviceTunnelView);
   }
 
   async reportConnected(
@@ -316,7 +305,7 @@ export class TunnelService {
 
   async view(id: string, wait: WaitOptions, engineer: Engineer): Promise<TunnelView> {
     const tunnel = await this.findVisibleOrFail(id, engineer);
-    await this.waitIfAsked(tunnel, wait);
+    await this.afterWait(tunnel, wait, (after) => after);
     // Seen again after the wait: access may have ended while it waited.
     return this.toView(await this.findVisibleOrFail(id, engineer));
   }
@@ -468,23 +457,24 @@ export class TunnelService {
     return this.findOrFail(id);
   }
 
-  /** The state rank a wait waits to leave, or null when the answer is now. */
-  private rankToLeave(tunnel: TunnelEntity, wait: WaitOptions): number | null {
-    if (!wait.waitSeconds) return null;
+  /**
+   * `answer` of the tunnel now, or, when a wait is asked and the tunnel is still
+   * in the state waited on, once it has left it (or the wait is over). Not
+   * async: a held long-poll keeps no suspended frame, nor the entity read
+   * before it, here; only the watcher's promise and one continuation (issue 14).
+   */
+  private afterWait<T>(
+    tunnel: TunnelEntity,
+    wait: WaitOptions,
+    answer: (tunnel: TunnelEntity) => T,
+  ): Promise<T> {
+    if (!wait.waitSeconds) return Promise.resolve(answer(tunnel));
     const sinceRank = wait.since === undefined ? tunnel.state : stateRank(wait.since);
-    return tunnel.state === sinceRank ? sinceRank : null;
-  }
-
-  private async waitIfAsked(tunnel: TunnelEntity, wait: WaitOptions): Promise<TunnelEntity> {
-    const sinceRank = this.rankToLeave(tunnel, wait);
-    if (sinceRank === null) return tunnel;
-    const committed = await this.watcher.waitForChange(
-      tunnel.id,
-      sinceRank,
-      Date.now() + (wait.waitSeconds ?? 0) * 1000,
-      wait.signal,
-    );
-    return committed ?? this.rereadAfterWait(tunnel.id);
+    if (tunnel.state !== sinceRank) return Promise.resolve(answer(tunnel));
+    const id = tunnel.id;
+    return this.watcher
+      .waitForChange(id, sinceRank, Date.now() + wait.waitSeconds * 1000, wait.signal)
+      .then((committed) => (committed ? answer(committed) : this.rereadAfterWait(id).then(answer)));
   }
 
   private async rereadAfterWait(id: string): Promise<TunnelEntity> {
