@@ -32,7 +32,7 @@ export interface StopAudit {
   actor: string;
   actions: { stopped: string; timedOut: string };
   clientAddress: string | null;
-  /** As NewAuditEntry's: the change is rolled back if the client has gone. */
+  /** Checked before the statement: a client already gone stops nothing. */
   clientGone?: AbortSignal;
 }
 
@@ -351,41 +351,41 @@ export class TunnelRepository {
    * expiry when its time had already run out — with its audit entry and its
    * notification. Null when it had already ended.
    *
-   * One statement in the transaction, not five: each round trip is a write on
-   * a socket and a wake of PostgreSQL, and the device's DELETE that ends a
-   * tunnel is what its held long-poll waits for (issue 14). As append() does,
-   * the client's going is checked before and after, so a change whose answer
-   * can't be given is rolled back.
+   * One statement, not five: each round trip is a write on a socket and a
+   * wake of PostgreSQL, and the device's DELETE that ends a tunnel is what its
+   * held long-poll waits for (issue 14). For the same reason it runs alone,
+   * without BEGIN and COMMIT (two round trips more): a client already gone
+   * stops nothing, as with append(), but once the statement runs the stop
+   * stands. Whoever asked wants the tunnel ended, asking again answers the
+   * ended tunnel, and a stop is the safe direction; the request log warns of
+   * a change whose client left before its answer.
    */
-  stop(
+  async stop(
     id: string,
     now: Date,
     stoppedBy: string,
     reason: string | null,
     audit: StopAudit,
   ): Promise<TunnelEntity | null> {
-    return this.tunnels.manager.transaction(async (manager) => {
-      audit.clientGone?.throwIfAborted();
-      const rows = await manager.query<Record<string, unknown>[]>(STOP_SQL, [
-        id,
-        now,
-        COMPLETED,
-        TIMED_OUT,
-        StoppedBy.Expiry,
-        stoppedBy,
-        EXPIRED_REASON,
-        reason,
-        randomUUID(),
-        audit.actor,
-        audit.actions.timedOut,
-        audit.actions.stopped,
-        audit.clientAddress,
-        TUNNEL_CHANGED_CHANNEL,
-      ]);
-      audit.clientGone?.throwIfAborted();
-      const row = rows[0];
-      return row ? this.hydrate(row) : null;
-    });
+    audit.clientGone?.throwIfAborted();
+    const rows = await this.tunnels.manager.query<Record<string, unknown>[]>(STOP_SQL, [
+      id,
+      now,
+      COMPLETED,
+      TIMED_OUT,
+      StoppedBy.Expiry,
+      stoppedBy,
+      EXPIRED_REASON,
+      reason,
+      randomUUID(),
+      audit.actor,
+      audit.actions.timedOut,
+      audit.actions.stopped,
+      audit.clientAddress,
+      TUNNEL_CHANGED_CHANNEL,
+    ]);
+    const row = rows[0];
+    return row ? this.hydrate(row) : null;
   }
 
   /**
