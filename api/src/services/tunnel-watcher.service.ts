@@ -89,6 +89,8 @@ export class TunnelWatcher
   private dueTimer: NodeJS.Timeout | null = null;
   /** When dueTimer fires (the earliest bucket's time when it was armed). */
   private dueTimerAt = Infinity;
+  /** Changes this replica is committing, by tunnel, and the notifications held meanwhile. */
+  private readonly committing = new Map<string, { count: number; held: TunnelChange[] }>();
   /** Ranks announced lately, oldest first. */
   private readonly announced = new Map<string, { rank: number; at: number }>();
   private waitingCount = 0;
@@ -141,16 +143,47 @@ export class TunnelWatcher
   }
 
   /**
-   * A change this replica has just committed: its waiters answer with the
-   * tunnel as committed, without reading it again (the notification, which
-   * also comes, then finds no one). Saves the woken long-poll a round trip.
+   * Runs `change`, a change of `tunnelId` that this replica commits, and
+   * answers the tunnel's waiters with the tunnel it returns, without reading
+   * it again: a round trip less for each woken long-poll. The change's own
+   * notification comes on the feed's connection and is mostly heard before
+   * the statement's answer is (measured: 3 wakes in 4), when it would wake the
+   * waiters with nothing and each would read the tunnel again. So the
+   * tunnel's notifications are held while the change runs and heard after it,
+   * when they find no one left to wake but later arrivals. Null from `change`
+   * (nothing changed) wakes no one by itself.
    */
-  committed(tunnel: TunnelEntity): void {
-    this.changed({ tunnelId: tunnel.id, rank: tunnel.state }, tunnel);
+  async commit(
+    tunnelId: string,
+    change: () => Promise<TunnelEntity | null>,
+  ): Promise<TunnelEntity | null> {
+    let running = this.committing.get(tunnelId);
+    if (!running) this.committing.set(tunnelId, (running = { count: 0, held: [] }));
+    running.count++;
+    try {
+      const changed = await change();
+      if (changed) this.wakeChanged({ tunnelId, rank: changed.state }, changed);
+      return changed;
+    } finally {
+      if (--running.count === 0) {
+        this.committing.delete(tunnelId);
+        for (const held of running.held) this.wakeChanged(held);
+      }
+    }
   }
 
-  /** A committed change (from the feed): wakes the tunnel's waiters whose state it leaves. */
-  changed({ tunnelId, rank }: TunnelChange, tunnel: TunnelEntity | null = null): void {
+  /**
+   * A committed change heard from the feed (or, in tests, told): wakes the
+   * tunnel's waiters whose state it leaves, once this replica's own change of
+   * the tunnel, if one is running, has answered them (see commit()).
+   */
+  changed(change: TunnelChange): void {
+    const running = this.committing.get(change.tunnelId);
+    if (running) running.held.push(change);
+    else this.wakeChanged(change);
+  }
+
+  private wakeChanged({ tunnelId, rank }: TunnelChange, tunnel: TunnelEntity | null = null): void {
     const now = Date.now();
     this.announced.delete(tunnelId);
     this.announced.set(tunnelId, { rank, at: now });
@@ -165,7 +198,7 @@ export class TunnelWatcher
 
   /**
    * Resolves when the tunnel's state rank is no longer `sinceRank`, at `deadline`, or on abort:
-   * with the tunnel when this replica committed the change (see committed()), else null.
+   * with the tunnel when this replica committed the change (see commit()), else null.
    */
   waitForChange(
     tunnelId: string,

@@ -55,11 +55,55 @@ describe("TunnelWatcher", () => {
     const mine = sut.waitForChange(id, 10, Date.now() + HOUR, forever());
     const elsewhere = sut.waitForChange(other, 10, Date.now() + HOUR, forever());
     const tunnel = Object.assign(new TunnelEntity(), { id, state: 30 });
-    sut.committed(tunnel);
+    assert.equal(await sut.commit(id, async () => tunnel), tunnel);
     sut.changed({ tunnelId: other, rank: 30 }); // another replica's, through the feed
     assert.equal(await mine, tunnel);
     assert.equal(await elsewhere, null);
     assert.deepEqual(queries, []);
+  });
+
+  it("holds its own change's notification, heard before the statement's answer, until the waiters have the tunnel", async () => {
+    const { queries, repo } = fakeTunnels({ [id]: 10, [other]: 10 });
+    const sut = new TunnelWatcher(repo, null, NEVER);
+    const mine = sut.waitForChange(id, 10, Date.now() + HOUR, forever());
+    const elsewhere = sut.waitForChange(other, 10, Date.now() + HOUR, forever());
+    const tunnel = Object.assign(new TunnelEntity(), { id, state: 30 });
+    let answer!: (t: TunnelEntity) => void;
+    const committing = sut.commit(id, () => new Promise((resolve) => (answer = resolve)));
+    sut.changed({ tunnelId: id, rank: 30 }); // the commit's own notification, first
+    sut.changed({ tunnelId: other, rank: 30 }); // another tunnel's is not held
+    assert.equal(await elsewhere, null);
+    assert.equal(await settled(mine), false, "woken before its tunnel was known");
+    answer(tunnel);
+    assert.equal(await committing, tunnel);
+    assert.equal(await mine, tunnel);
+    assert.deepEqual(queries, []);
+    // Heard after the change: a wait that came later, on the old state, does not wait.
+    assert.equal(await sut.waitForChange(id, 10, Date.now() + HOUR, forever()), null);
+  });
+
+  it("lets the notifications held during a change that failed or changed nothing wake their waiters", async () => {
+    const { repo } = fakeTunnels({ [id]: 10, [other]: 10 });
+    const sut = new TunnelWatcher(repo, null, NEVER);
+    const failed = sut.waitForChange(id, 10, Date.now() + HOUR, forever());
+    const nothing = sut.waitForChange(other, 10, Date.now() + HOUR, forever());
+    await assert.rejects(
+      sut.commit(id, async () => {
+        sut.changed({ tunnelId: id, rank: 30 }); // another replica's change, meanwhile
+        throw new Error("the statement failed");
+      }),
+      /the statement failed/,
+    );
+    assert.equal(
+      await sut.commit(other, async () => {
+        sut.changed({ tunnelId: other, rank: 30 });
+        return null;
+      }),
+      null,
+    );
+    assert.equal(await failed, null);
+    assert.equal(await nothing, null);
+    assert.equal(sut.waiting, 0);
   });
 
   it("wakes each waiter at its own deadline: a short wait is not held for a long one", async () => {

@@ -443,16 +443,15 @@ export class TunnelService {
   ): Promise<TunnelEntity> {
     const now = this.clock.now();
     // Recorded as a timeout when its time had run out (the repository decides, in the statement).
-    const changed = await this.tunnels.stop(id, now, stoppedBy, reason ?? null, {
-      actor,
-      actions: { stopped: "tunnel.stop", timedOut: "tunnel.timeout" },
-      clientAddress: caller.clientAddress,
-      clientGone: caller.signal,
-    });
-    if (changed) {
-      this.watcher.committed(changed);
-      return changed;
-    }
+    const changed = await this.watcher.commit(id, () =>
+      this.tunnels.stop(id, now, stoppedBy, reason ?? null, {
+        actor,
+        actions: { stopped: "tunnel.stop", timedOut: "tunnel.timeout" },
+        clientAddress: caller.clientAddress,
+        clientGone: caller.signal,
+      }),
+    );
+    if (changed) return changed;
     // Already over: stopping again changes nothing and is not an error.
     return this.findOrFail(id);
   }
