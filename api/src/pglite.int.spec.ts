@@ -64,4 +64,26 @@ describe("api on embedded PGlite", function () {
     assert.deepEqual(await sut!.app.get(SweepService).sweepOnce(), [created.tunnelId]);
     assert.equal((await admin.getTunnel(created.tunnelId)).state, TunnelState.TimedOut);
   });
+
+  it("wakes a device's long-poll on its approval with the tunnel read again", async () => {
+    const admin = new SupportApiClient({ baseUrl: sut!.url, token: adminToken, retries: 0 });
+    const created = await new SupportApiClient({ baseUrl: sut!.url, retries: 0 }).createTunnel({
+      deviceWgPublicKey: generateKeyPair().publicKey,
+      network: "172.16.6.0/28",
+    });
+    const device = new SupportApiClient({ baseUrl: sut!.url, token: created.token, retries: 0 });
+    const held = device.getDeviceTunnel({ waitSeconds: 30, since: TunnelState.Pending });
+    const server = generateKeyPair().publicKey;
+    await admin.approveTunnel(created.tunnelId, {
+      instanceId: "netns-woken",
+      provider: "netns",
+      publicIp: "203.0.113.2",
+      wgPort: 51821,
+      wgPublicKey: server,
+      approval: "c2VhbGVk",
+    });
+    const answer = await held;
+    assert.equal(answer.state, TunnelState.Started);
+    assert.equal(answer.server?.wgPublicKey, server);
+  });
 });

@@ -66,8 +66,10 @@ FROM ended`;
 /** Why a tunnel timed out, in its stop_reason. */
 const EXPIRED_REASON = "expired";
 
-/** The name the device lookup is prepared under on each pooled connection. */
+/** The names the hot statements are prepared under on each pooled connection. */
 const DEVICE_LOOKUP_STATEMENT = "support_tunnel_device_lookup";
+const STOP_STATEMENT = "support_tunnel_stop";
+const REREAD_STATEMENT = "support_tunnel_reread";
 
 /** pg's Pool#query with a named (prepared) statement. */
 type PreparedQuery = (query: {
@@ -120,12 +122,10 @@ export class TunnelRepository {
     const batch = this.rereads;
     this.rereads = null;
     if (!batch) return;
-    const read = this.tunnels
-      .createQueryBuilder("t")
-      // One array parameter, however many ids (IN (...) would take one each).
-      .where("t.id = ANY(:ids::uuid[])", { ids: [...batch.keys()] })
-      .getMany()
-      .then((found) => new Map(found.map((t) => [t.id, t])));
+    // One array parameter, however many ids (IN (...) would take one each).
+    const read = this.prepared(REREAD_STATEMENT, this.sqlFor.reread, [[...batch.keys()]]).then(
+      (rows) => new Map(rows.map((row) => [row.id as string, this.hydrate(row)])),
+    );
     for (const [id, waiting] of batch) {
       const one = read.then((byId) => byId.get(id) ?? null);
       for (const resolve of waiting) resolve(one);
@@ -139,7 +139,9 @@ export class TunnelRepository {
    * route). The device's last request is not read: LastRequests keeps it.
    */
   async findForDevice(deviceTokenHash: string): Promise<TunnelEntity | null> {
-    const row = (await this.deviceLookup(deviceTokenHash))[0];
+    const row = (
+      await this.prepared(DEVICE_LOOKUP_STATEMENT, this.sqlFor.deviceLookup, [deviceTokenHash])
+    )[0];
     if (!row) return null;
     return this.hydrate(row);
   }
@@ -154,28 +156,36 @@ export class TunnelRepository {
     return tunnel;
   }
 
-  private findForDeviceSql: string | undefined;
+  private wholeTunnelSql: { deviceLookup: string; reread: string } | undefined;
+
+  /** The hot statements that read whole tunnels, written once from the entity's columns. */
+  private get sqlFor(): { deviceLookup: string; reread: string } {
+    if (this.wholeTunnelSql) return this.wholeTunnelSql;
+    const columns = this.tunnels.metadata.columns.map((c) => `t."${c.databaseName}"`).join(", ");
+    return (this.wholeTunnelSql = {
+      deviceLookup: `SELECT ${columns} FROM "tunnels" t WHERE t."device_token_hash" = $1`,
+      reread: `SELECT ${columns} FROM "tunnels" t WHERE t."id" = ANY($1::uuid[])`,
+    });
+  }
 
   /**
-   * On PostgreSQL, one prepared statement through the pool under TypeORM: no
-   * query runner to make, connect and release per poll, and the statement is
-   * planned once per connection. PGlite's pool takes no statements: TypeORM's way.
+   * A hot statement (every poll's lookup, the stop a long-poll waits for, the
+   * woken long-polls' re-read): on PostgreSQL, prepared under `name` through
+   * the pool under TypeORM, so there is no query runner to make, connect and
+   * release per call and each connection plans it once. PGlite's pool takes
+   * no statements: TypeORM's way.
    */
-  private deviceLookup(deviceTokenHash: string): Promise<Record<string, unknown>[]> {
-    const sql = (this.findForDeviceSql ??= this.deviceLookupSql());
+  private prepared(
+    name: string,
+    text: string,
+    values: unknown[],
+  ): Promise<Record<string, unknown>[]> {
     const pool = (this.tunnels.manager.connection.driver as { master?: unknown }).master as
       { query?: PreparedQuery } | undefined;
     if (typeof pool?.query === "function") {
-      return pool
-        .query({ name: DEVICE_LOOKUP_STATEMENT, text: sql, values: [deviceTokenHash] })
-        .then((result) => result.rows);
+      return pool.query({ name, text, values }).then((result) => result.rows);
     }
-    return this.tunnels.manager.query(sql, [deviceTokenHash]);
-  }
-
-  private deviceLookupSql(): string {
-    const columns = this.tunnels.metadata.columns.map((c) => `t."${c.databaseName}"`).join(", ");
-    return `SELECT ${columns} FROM "tunnels" t ` + `WHERE t."device_token_hash" = $1`;
+    return this.tunnels.manager.query(text, values);
   }
 
   /**
@@ -368,7 +378,7 @@ export class TunnelRepository {
     audit: StopAudit,
   ): Promise<TunnelEntity | null> {
     audit.clientGone?.throwIfAborted();
-    const rows = await this.tunnels.manager.query<Record<string, unknown>[]>(STOP_SQL, [
+    const rows = await this.prepared(STOP_STATEMENT, STOP_SQL, [
       id,
       now,
       COMPLETED,
