@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { Writable } from "node:stream";
 import { promisify } from "node:util";
 import { SupportApiClient, TunnelState } from "@support-tunnel/common";
@@ -41,6 +42,19 @@ function loggingInto(lines: Record<string, unknown>[]) {
     },
   });
   return createLogger("info", sink);
+}
+
+/** Writes `bytes` on one TCP connection and returns all the api answered until it closed. */
+function rawExchange(url: string, bytes: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(bytes));
+    let answer = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => (answer += chunk));
+    socket.on("close", () => resolve(answer));
+    socket.on("error", reject);
+  });
 }
 
 /** The request line of the request that sent X-Request-Id `id`, once there is one. */
@@ -365,6 +379,36 @@ describe("api: the device edge for DELETE /v1/device/tunnel (PostgreSQL)", funct
       assert.notEqual(answer.etag, null, `${c.what}: express answered`);
       assert.equal(await stateOf(tunnel), TunnelState.Pending, c.what);
     }
+  });
+
+  it("stops nothing for a client gone before the stop, and logs the request as aborted", async () => {
+    const tunnel = await requestTestTunnel(api!.url);
+    // Garbage behind the request on its connection: node answers it 400 and
+    // closes the connection while the DELETE is still at its token.
+    const answer = await rawExchange(
+      api!.url,
+      [
+        "DELETE /v1/device/tunnel HTTP/1.1",
+        "Host: api",
+        `Authorization: Bearer ${tunnel.created.token}`,
+        "X-Request-Id: edge-stop-gone-1",
+        "",
+        "GARBAGE \u0001\u0002 not http",
+        "",
+        "",
+      ].join("\r\n"),
+    );
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.doesNotMatch(answer, /completed/);
+    const line = await requestLine(lines, "edge-stop-gone-1");
+    assert.equal(line.msg, "request aborted: the client went away before its answer");
+    const refused = await eventually(() => {
+      const found = lines.find((l) => /nothing was changed/.test(String(l.msg)));
+      assert.ok(found, "no line saying nothing was changed");
+      return found;
+    });
+    assert.equal(refused.clientAddress, "127.0.0.1");
+    assert.equal(await stateOf(tunnel), TunnelState.Pending);
   });
 
   it("records the stop with its reason and address, wakes the long-poll, logs and counts it", async () => {

@@ -84,10 +84,9 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.once("end", () => resolve(Buffer.concat(chunks, size)));
     // A client gone before its body ended: raw-body's error (the answer reaches no one).
     const aborted = () => reject(bodyError({ status: 400, message: "request aborted" }));
+    // After "end", "close" changes nothing: the promise is settled.
     req.once("error", aborted);
-    req.once("close", () => {
-      if (!req.complete) aborted();
-    });
+    req.once("close", aborted);
   });
 }
 
