@@ -1,19 +1,24 @@
-// The device edge: `GET /v1/device/tunnel`, every device's poll and long-poll,
-// answered by plain node:http ahead of Nest and express, on the same server.
-// The route is the api's busiest by far (every agent asks all the time, and a
-// long-poll is held for up to 30 s), and Nest's pipeline, express's router and
-// a per-request child logger cost it several times the lookup itself, and
-// ~0.2 MiB per held long-poll. The edge only parses and answers: the rules
-// (the token, the tunnel's view, the wait) are the services Nest wires, got
-// from the app, and the errors are the ErrorFilter's answers. The Nest route
-// stays declared (the OpenAPI document describes it), and whatever the edge
-// does not take as its own (HEAD, another path spelling, a body, a conditional
-// GET) goes on to express and is answered as it always was.
+// The device edge: the device's `GET /v1/device/tunnel` (every device's poll
+// and long-poll) and its `DELETE /v1/device/tunnel` (the stop that wakes a
+// held long-poll), answered by plain node:http ahead of Nest and express, on
+// the same server. The GET is the api's busiest route by far (every agent asks
+// all the time, and a long-poll is held for up to 30 s), and Nest's pipeline,
+// express's router and a per-request child logger cost it several times the
+// lookup itself, and ~0.2 MiB per held long-poll; the same pipeline is a third
+// of a stop's cost, and so of the wake-up it causes (issue 14). The edge only
+// parses and answers: the rules (the token, the tunnel's view, the wait, the
+// stop) are the services Nest wires, got from the app, the body is read as the
+// JSON body middleware reads it, and the errors are the ErrorFilter's answers.
+// The Nest routes stay declared (the OpenAPI document describes them), and
+// whatever the edge does not take as its own (HEAD, another path spelling, a
+// conditional GET, a GET with a body, a DELETE with a chunked, encoded or
+// non-JSON body) goes on to express and is answered as it always was.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { NestExpressApplication } from "@nestjs/platform-express";
 import {
   parseWire,
   stateSchema,
+  stopTunnelRequestSchema,
   waitSecondsSchema,
   type DeviceTunnelView,
 } from "@support-tunnel/common";
@@ -26,7 +31,8 @@ import { TunnelService } from "../services/tunnel.service";
 import type { WaitSignal } from "../services/tunnel-watcher.service";
 import { HttpDrain } from "./drain";
 import { errorAnswer, INTERNAL_ERROR } from "./error.filter";
-import { assignRequestId, requestLogger } from "./logging";
+import { JSON_BODY_LIMIT, readJsonBody } from "./json-body.middleware";
+import { assignRequestId, CHANGED_FOR_A_GONE_CLIENT, requestLogger } from "./logging";
 import { attachToldRequestContext, ClientGoneError, type RequestContext } from "./request-context";
 import { isLongPollUrl, secondsSince } from "./request-metrics";
 
@@ -34,13 +40,50 @@ import { isLongPollUrl, secondsSince } from "./request-metrics";
 export const DEVICE_TUNNEL_ROUTE = "/v1/device/tunnel";
 
 type Query = Record<string, unknown>;
+type Headers = IncomingMessage["headers"];
+
+/** The body the agent sends (common's client), as body-parser takes it without more. */
+const JSON_IN_UTF8 = /^application\/json[ \t]*(;[ \t]*charset=utf-8[ \t]*)?$/i;
+
+/**
+ * A poll the edge answers: a GET of exactly the route, any query, with no
+ * body (the JSON body middleware would parse one) and no validators (express
+ * would answer 304 to a matching one).
+ */
+function isPlainPoll(url: string, headers: Headers): boolean {
+  const end = url.indexOf("?");
+  return (
+    (end === -1 ? url : url.slice(0, end)) === DEVICE_TUNNEL_ROUTE &&
+    (headers["content-length"] === undefined || headers["content-length"] === "0") &&
+    headers["if-none-match"] === undefined &&
+    headers["if-modified-since"] === undefined
+  );
+}
+
+/**
+ * A stop the edge answers: a DELETE of exactly the route, with no body or a
+ * JSON one the JSON body middleware would read without more (no charset but
+ * UTF-8, no content encoding, within its limit), so readJsonBody can stand in.
+ */
+function isPlainStop(url: string, headers: Headers): boolean {
+  if (url !== DEVICE_TUNNEL_ROUTE || headers["content-encoding"] !== undefined) return false;
+  const length = headers["content-length"];
+  if (length === undefined) return true;
+  // No bytes and no type: the middleware has nothing to parse or refuse.
+  if (length === "0" && headers["content-type"] === undefined) return true;
+  return (
+    /^\d{1,6}$/.test(length) &&
+    Number(length) <= JSON_BODY_LIMIT &&
+    JSON_IN_UTF8.test(headers["content-type"] ?? "")
+  );
+}
 
 /** For a poll that does not wait: nothing listens to its signal. */
 const NEVER_ABORTED = new AbortController().signal;
 
 export interface DeviceEdgeDeps {
   auth: Pick<AuthService, "device">;
-  tunnels: Pick<TunnelService, "deviceView">;
+  tunnels: Pick<TunnelService, "deviceView" | "stopByDevice">;
   metrics: Pick<MetricsService, "observe">;
   drain: Pick<HttpDrain, "trackUntilTold" | "untrack">;
   logger: Logger;
@@ -64,28 +107,20 @@ export class DeviceEdge {
     this.requestLog = deps.logger.isLevelEnabled("info") ? requestLogger(deps.logger) : null;
   }
 
-  /**
-   * The requests the edge answers: a GET of exactly the route, with no body
-   * (the JSON body middleware would parse one) and no validators (express
-   * would answer 304 to a matching one).
-   */
+  /** The requests the edge answers: see isPlainPoll and isPlainStop. */
   handles(req: IncomingMessage): boolean {
-    if (req.method !== "GET") return false;
-    const url = req.url ?? "";
-    const end = url.indexOf("?");
-    if ((end === -1 ? url : url.slice(0, end)) !== DEVICE_TUNNEL_ROUTE) return false;
     const headers = req.headers;
-    return (
-      headers["transfer-encoding"] === undefined &&
-      (headers["content-length"] === undefined || headers["content-length"] === "0") &&
-      headers["if-none-match"] === undefined &&
-      headers["if-modified-since"] === undefined
-    );
+    // A chunked body is the JSON body middleware's to read, whatever the method.
+    if (headers["transfer-encoding"] !== undefined) return false;
+    if (req.method === "GET") return isPlainPoll(req.url ?? "", headers);
+    if (req.method === "DELETE") return isPlainStop(req.url ?? "", headers);
+    return false;
   }
 
   async serve(req: EdgeRequest, res: EdgeResponse): Promise<void> {
     const start = process.hrtime.bigint();
     const url = req.url ?? "";
+    const method = req.method === "DELETE" ? "DELETE" : "GET";
     this.deps.prepare?.(req);
     const context = attachToldRequestContext(req, res);
     const { drain, metrics } = this.deps;
@@ -98,7 +133,7 @@ export class DeviceEdge {
       // Only an answer that went out is a latency; a client gone is the request log's.
       if (res.writableFinished) {
         metrics.observe(
-          "GET",
+          method,
           DEVICE_TUNNEL_ROUTE,
           res.statusCode,
           secondsSince(start),
@@ -110,7 +145,10 @@ export class DeviceEdge {
     // Without request lines, the request id is only the answer's header: set when answering.
     if (this.requestLog) this.requestLog(req, res);
     try {
-      const view = await this.viewOf(req, res, url, context);
+      const view =
+        method === "GET"
+          ? await this.viewOf(req, res, url, context)
+          : await this.stopOf(req, res, context);
       this.answer(req, res, 200, view);
     } catch (err) {
       this.failSafely(req, res, context, start, err);
@@ -148,6 +186,32 @@ export class DeviceEdge {
       // Only a long-poll waits, and only a wait needs to know the client went.
       signal: wait ? context.waitSignal : NEVER_ABORTED,
     });
+  }
+
+  /**
+   * The device's stop, in Nest's order: the JSON body middleware (a body
+   * that is not JSON is refused before the token is looked at), the guard,
+   * the body's schema (none is `{}`), then the stop, which a client already
+   * gone does not make (the context's signal).
+   */
+  private async stopOf(
+    req: EdgeRequest,
+    res: EdgeResponse,
+    context: RequestContext,
+  ): Promise<DeviceTunnelView> {
+    const body = await readJsonBody(req);
+    const tunnel = await this.deps.auth.device(req.headers.authorization);
+    res.locals = { actor: "device", tunnelId: tunnel.id };
+    const { reason } = parseWire(stopTunnelRequestSchema, body ?? {}, "body");
+    const view = await this.deps.tunnels.stopByDevice(tunnel, reason, context);
+    // As the RequestLogInterceptor: the request line was written when the client left.
+    if (context.signal.aborted) {
+      this.errorLog.warn(
+        { clientAddress: context.clientAddress, tunnelId: tunnel.id },
+        CHANGED_FOR_A_GONE_CLIENT,
+      );
+    }
+    return view;
   }
 
   /**

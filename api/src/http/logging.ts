@@ -51,6 +51,10 @@ const QUIET_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 /** A request id the client chose is kept when it is a plain token of sane length. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The warning for a change made after its client had gone (see RequestLogInterceptor). */
+export const CHANGED_FOR_A_GONE_CLIENT =
+  "the change was made, but its client went away before the answer";
+
 /** Requests whose log bindings pino-http asked for once already (it asks at the start and the end). */
 const asked = new WeakSet<object>();
 
@@ -163,7 +167,7 @@ export class RequestLogInterceptor implements NestInterceptor {
               tunnelId: res.locals.tunnelId as string | undefined,
               actor: req.engineer ? `engineer:${req.engineer.name}` : undefined,
             },
-            "the change was made, but its client went away before the answer",
+            CHANGED_FOR_A_GONE_CLIENT,
           );
         }
       }),

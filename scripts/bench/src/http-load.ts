@@ -17,10 +17,16 @@ export function request(
     signal?: AbortSignal;
   } = {},
 ): Promise<Answer> {
+  // Framed by its length, as the agent's fetch sends a body: node would send a
+  // DELETE's body unframed (no length, not chunked), and a POST's chunked.
+  const headers =
+    opts.body === undefined
+      ? opts.headers
+      : { "content-length": String(Buffer.byteLength(opts.body)), ...opts.headers };
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
-      { agent, method: opts.method ?? "GET", headers: opts.headers, signal: opts.signal },
+      { agent, method: opts.method ?? "GET", headers, signal: opts.signal },
       (res) => {
         let body = "";
         res.setEncoding("utf8");

@@ -146,11 +146,19 @@ export async function longPolls(ctx: BenchContext): Promise<MeasureResult> {
     const apiSide: Side = {
       holdUrl: () => `${apiUrl}/v1/device/tunnel?wait=30`,
       holdHeaders: (t) => ({ authorization: `Bearer ${t.token}` }),
-      change: (agent, t) =>
-        request(agent, `${apiUrl}/v1/device/tunnel`, {
+      // The stop as the agent sends it (common's client): a JSON body, `{}` without a reason.
+      change: async (agent, t) => {
+        const answer = await request(agent, `${apiUrl}/v1/device/tunnel`, {
           method: "DELETE",
-          headers: { authorization: `Bearer ${t.token}` },
-        }),
+          headers: { authorization: `Bearer ${t.token}`, "content-type": "application/json" },
+          body: "{}",
+        });
+        // A refused stop wakes nothing: its long-poll would only end with its 30 s.
+        if (answer.status !== 200) {
+          throw new Error(`the device's stop: ${answer.status} ${answer.body}`);
+        }
+        return answer;
+      },
       waiting: () => metricValue(apiUrl, "support_api_long_polls_waiting"),
     };
     const floorSide: Side = {
