@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { NestFactory } from "@nestjs/core";
+import { POOL_IDLE_TIMEOUT_MS, dataSourceOptions } from "./database";
 import { DatabaseModule } from "./database.module";
 
 describe("DatabaseModule", () => {
@@ -25,5 +26,12 @@ describe("DatabaseModule", () => {
       logged.filter((m) => /Unable to connect.*ECONNREFUSED.*Retrying/.test(m)).length,
       3,
     );
+  });
+
+  it("keeps PostgreSQL connections through a quiet minute, not pg-pool's 10 s", () => {
+    const options = dataSourceOptions({ databaseUrl: "postgres://db/support", dataDir: "" });
+    const extra = (options as { extra?: { idleTimeoutMillis?: number } }).extra;
+    assert.equal(extra?.idleTimeoutMillis, POOL_IDLE_TIMEOUT_MS);
+    assert.ok(POOL_IDLE_TIMEOUT_MS >= 60_000);
   });
 });
