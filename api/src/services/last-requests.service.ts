@@ -1,11 +1,19 @@
 // The fleet view's "last request" of each device, kept in memory as the polls
-// come and written for all devices in one statement every few seconds and at
-// shutdown. A write per poll (even at most one per device per 10 s) was ~600
+// come and written for all devices every few seconds (a statement per
+// thousand) and at shutdown. A write per poll (even at most one per device per 10 s) was ~600
 // commits/s at 19k devices: the database's main work, for a column that only
 // the fleet view reads. The fleet view flushes this replica's before it reads,
 // so it lags only by other replicas' (at most one flush interval).
 import type { BeforeApplicationShutdown, OnApplicationBootstrap } from "@nestjs/common";
 import type { DeviceRepository } from "../repositories/device.repository";
+
+/**
+ * Devices written per statement, one statement after another. All of them in
+ * one (19k after the devices' polls come back at once) held the event loop to
+ * build it and PostgreSQL to run it for long enough to show in the wake-ups'
+ * tail (issue 14); in chunks, requests are answered between them.
+ */
+export const ROWS_PER_STATEMENT = 1000;
 
 export interface LastRequestsOptions {
   /** How often the pending last requests are written; default 5 s. */
@@ -48,18 +56,21 @@ export class LastRequests implements OnApplicationBootstrap, BeforeApplicationSh
 
   private async writePending(): Promise<void> {
     if (this.pending.size === 0) return;
-    const batch = this.pending;
+    const batch = [...this.pending];
     this.pending = new Map();
-    try {
-      this.statements++;
-      await this.devices.writeLastRequests(
-        [...batch.keys()],
-        [...batch.values()].map((ms) => new Date(ms)),
-      );
-    } catch (err) {
-      // Kept for the next flush, unless a later request came in meanwhile.
-      for (const [id, ms] of batch) this.record(id, new Date(ms));
-      throw err;
+    for (let from = 0; from < batch.length; from += ROWS_PER_STATEMENT) {
+      const rows = batch.slice(from, from + ROWS_PER_STATEMENT);
+      try {
+        this.statements++;
+        await this.devices.writeLastRequests(
+          rows.map(([id]) => id),
+          rows.map(([, ms]) => new Date(ms)),
+        );
+      } catch (err) {
+        // Kept for the next flush, unless a later request came in meanwhile.
+        for (const [id, ms] of batch.slice(from)) this.record(id, new Date(ms));
+        throw err;
+      }
     }
   }
 

@@ -20,6 +20,17 @@ import { requestTunnels, type BenchTunnel } from "./tunnels";
 /** Changes per run whose wake-up is timed (the other long-polls keep waiting). */
 const WAKE_SAMPLE = 200;
 const HOLD_WINDOW_MS = 3000;
+/**
+ * How long the held polls are left alone before the window: the api writes
+ * the last arrivals' last requests within 5 s (LastRequests), and PostgreSQL
+ * counts a backend's transactions up to 10 s late. Both are the arrivals',
+ * not the waiting's. Shortened when the polls' 30 s would run out first.
+ */
+const SETTLE_MS = 11_000;
+/** A held poll ends unchanged after this (?wait=30), and is made again. */
+const HOLD_MS = 30_000;
+/** Kept free before the first held poll ends: the window and the wake-ups. */
+const BEFORE_EXPIRY_MS = HOLD_WINDOW_MS + 5_000;
 
 interface RunFigures {
   rssMiB: number;
@@ -27,6 +38,8 @@ interface RunFigures {
   dbTransactionsPerSecond: number | null;
   wakeP50Ms: number;
   wakeP99Ms: number;
+  /** How long the held polls were left alone before the window (see SETTLE_MS). */
+  settledMs: number;
 }
 
 interface Side {
@@ -89,12 +102,18 @@ async function oneRun(
     answeredAt.set(t.tunnelId, hold());
   }
   const total = held.length + sample.length;
+  const placedAt = Date.now();
   try {
     await until(
       `${total} long-polls held`,
       async () => (await side.waiting()) >= total,
       120_000 + total * 20,
     );
+    const settledMs = Math.max(
+      0,
+      Math.min(SETTLE_MS, placedAt + HOLD_MS - BEFORE_EXPIRY_MS - Date.now()),
+    );
+    await new Promise((resolve) => setTimeout(resolve, settledMs));
     const rss = rssMiB(server.pid);
     const tx0 = dbName ? await transactions(dbName) : 0;
     const t0 = performance.now();
@@ -113,6 +132,7 @@ async function oneRun(
       dbTransactionsPerSecond: dbRate,
       wakeP50Ms: percentile(latencies, 50),
       wakeP99Ms: percentile(latencies, 99),
+      settledMs,
     };
   } finally {
     abort.abort();
@@ -187,7 +207,8 @@ export async function longPolls(ctx: BenchContext): Promise<MeasureResult> {
         const last = which === "api" ? apiRuns.at(-1)! : floorRuns.at(-1)!;
         ctx.log(
           `long-polls run ${r + 1}/${ctx.runs} ${which}: ${last.rssMiB.toFixed(0)} MiB, ${last.cpuPercent.toFixed(1)}% CPU, ` +
-            `wake p50 ${last.wakeP50Ms.toFixed(1)} ms p99 ${last.wakeP99Ms.toFixed(1)} ms` +
+            `wake p50 ${last.wakeP50Ms.toFixed(1)} ms p99 ${last.wakeP99Ms.toFixed(1)} ms, ` +
+            `settled ${(last.settledMs / 1000).toFixed(1)} s` +
             (last.dbTransactionsPerSecond === null
               ? ""
               : `, ${last.dbTransactionsPerSecond.toFixed(1)} db tx/s`),
@@ -207,8 +228,9 @@ export async function longPolls(ctx: BenchContext): Promise<MeasureResult> {
       description:
         `${count} device long-polls (GET /v1/device/tunnel?wait=30) held on one api process on PostgreSQL ` +
         `vs a bare node:http server holding as many in memory; CPU over ${HOLD_WINDOW_MS / 1000} s of holding; ` +
-        `database transactions from pg_stat_database over the same window (backends report theirs up to ` +
-        `10 s late, so some of the previous phase's requests show); ` +
+        `database transactions from pg_stat_database over the same window, which starts up to ${SETTLE_MS / 1000} s ` +
+        `after the last poll arrived (the arrivals' last requests are written within 5 s, and backends ` +
+        `report their transactions up to 10 s late), as the polls' ${HOLD_MS / 1000} s allow; ` +
         `wake-up: ${WAKE_SAMPLE} changes per run (DELETE by the device vs POST /change), 10 at a time, ` +
         `from sending the change to the woken answer`,
       metrics: [
