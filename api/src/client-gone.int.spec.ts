@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { connect } from "node:net";
 import { Writable } from "node:stream";
 import {
   SupportApiClient,
@@ -9,20 +8,8 @@ import {
 } from "@support-tunnel/common";
 import { eventually, waitFor } from "@support-tunnel/testkit";
 import { createLogger } from "./http/logging";
+import { rawExchange } from "./testing/raw-exchange";
 import { requestTestTunnel, startTestApi, useTestDatabase, type TestApi } from "./testing/test-api";
-
-/** Writes `bytes` on one TCP connection and returns all the api answered until it closed. */
-function rawExchange(url: string, bytes: string): Promise<string> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.write(bytes));
-    let answer = "";
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => (answer += chunk));
-    socket.on("close", () => resolve(answer));
-    socket.on("error", reject);
-  });
-}
 
 /** A valid request followed by bytes no HTTP parser accepts, on the same connection. */
 function pipelinedWithGarbage(request: string): string {

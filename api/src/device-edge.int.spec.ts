@@ -8,13 +8,13 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { connect } from "node:net";
 import { Writable } from "node:stream";
 import { promisify } from "node:util";
 import { SupportApiClient, TunnelState } from "@support-tunnel/common";
 import { eventually } from "@support-tunnel/testkit";
 import { LISTEN_BACKLOG } from "./commands/serve";
 import { createLogger } from "./http/logging";
+import { rawExchange } from "./testing/raw-exchange";
 import {
   requestTestTunnel,
   startTestApi,
@@ -42,19 +42,6 @@ function loggingInto(lines: Record<string, unknown>[]) {
     },
   });
   return createLogger("info", sink);
-}
-
-/** Writes `bytes` on one TCP connection and returns all the api answered until it closed. */
-function rawExchange(url: string, bytes: string): Promise<string> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.write(bytes));
-    let answer = "";
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => (answer += chunk));
-    socket.on("close", () => resolve(answer));
-    socket.on("error", reject);
-  });
 }
 
 /** The request line of the request that sent X-Request-Id `id`, once there is one. */
