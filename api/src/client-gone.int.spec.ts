@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import {
   SupportApiClient,
   TunnelState,
@@ -7,9 +6,9 @@ import {
   type CreateTunnelResponse,
 } from "@support-tunnel/common";
 import { eventually, waitFor } from "@support-tunnel/testkit";
-import { createLogger } from "./http/logging";
 import { rawExchange } from "./testing/raw-exchange";
 import { requestTestTunnel, startTestApi, useTestDatabase, type TestApi } from "./testing/test-api";
+import { loggingInto } from "./testing/logged-lines";
 
 /** A valid request followed by bytes no HTTP parser accepts, on the same connection. */
 function pipelinedWithGarbage(request: string): string {
@@ -37,15 +36,7 @@ describe("api: a client that goes away before its answer (PostgreSQL)", function
   let admin: SupportApiClient;
 
   before(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString().split("\n").filter(Boolean)) {
-          lines.push(JSON.parse(line) as Record<string, unknown>);
-        }
-        done();
-      },
-    });
-    api = await startTestApi(pg.db.url, {}, { logger: createLogger("info", sink) });
+    api = await startTestApi(pg.db.url, {}, { logger: loggingInto(lines) });
     admin = new SupportApiClient({ baseUrl: api.url, token: api.adminToken, retries: 0 });
   });
 

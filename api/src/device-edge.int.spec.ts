@@ -8,12 +8,11 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { Writable } from "node:stream";
 import { promisify } from "node:util";
 import { SupportApiClient, TunnelState } from "@support-tunnel/common";
 import { eventually } from "@support-tunnel/testkit";
 import { LISTEN_BACKLOG } from "./commands/serve";
-import { createLogger } from "./http/logging";
+import { loggingInto } from "./testing/logged-lines";
 import { rawExchange } from "./testing/raw-exchange";
 import {
   requestTestTunnel,
@@ -29,19 +28,6 @@ interface Answer {
   status: number;
   etag: string | null;
   body: unknown;
-}
-
-/** A logger at info whose lines land in `lines`. */
-function loggingInto(lines: Record<string, unknown>[]) {
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split("\n").filter(Boolean)) {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      done();
-    },
-  });
-  return createLogger("info", sink);
 }
 
 /** The request line of the request that sent X-Request-Id `id`, once there is one. */

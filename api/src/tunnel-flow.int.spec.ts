@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import {
   ApiError,
   StoppedBy,
@@ -9,7 +8,6 @@ import {
   openApproval,
   type TunnelId,
 } from "@support-tunnel/common";
-import { createLogger } from "./http/logging";
 import {
   http,
   requestTestTunnel,
@@ -18,6 +16,7 @@ import {
   useTestApi,
   type TestApi,
 } from "./testing/test-api";
+import { loggingInto } from "./testing/logged-lines";
 
 describe("api: the device and engineer flow (PostgreSQL)", function () {
   this.timeout(60_000);
@@ -378,18 +377,10 @@ describe("api: the device and engineer flow (PostgreSQL)", function () {
     let logged: TestApi | undefined;
 
     before(async () => {
-      const sink = new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          for (const line of chunk.toString().split("\n").filter(Boolean)) {
-            lines.push(JSON.parse(line) as Record<string, unknown>);
-          }
-          done();
-        },
-      });
       logged = await startTestApi(
         pg.db.url,
         { SUPPORT_BOOTSTRAP_TOKEN: pg.sut.adminToken },
-        { logger: createLogger("info", sink) },
+        { logger: loggingInto(lines) },
       );
     });
 

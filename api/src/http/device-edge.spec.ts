@@ -3,27 +3,19 @@
 import assert from "node:assert/strict";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Writable } from "node:stream";
 import type { DeviceTunnelView } from "@support-tunnel/common";
 import { eventually } from "@support-tunnel/testkit";
 import type { TunnelEntity } from "../entities/tunnel.entity";
 import type { Caller } from "../services/tunnel.service";
 import { DeviceEdge } from "./device-edge";
-import { CHANGED_FOR_A_GONE_CLIENT, createLogger } from "./logging";
+import { CHANGED_FOR_A_GONE_CLIENT } from "./logging";
+import { loggingInto } from "../testing/logged-lines";
 
 const TUNNEL_ID = "3f6c0b9e-6d2a-4c1e-9a57-0c2b8f1d4e21";
 
 /** The edge on a real server, its services faked: the stop returns when `release` is called. */
 async function edgeWithHeldStop() {
   const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split("\n").filter(Boolean)) {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      done();
-    },
-  });
   let caller: Caller | undefined;
   let release: () => void = () => undefined;
   const sut = new DeviceEdge({
@@ -39,7 +31,7 @@ async function edgeWithHeldStop() {
     },
     metrics: { observe: () => undefined },
     drain: { trackUntilTold: () => undefined, untrack: () => undefined },
-    logger: createLogger("info", sink),
+    logger: loggingInto(lines),
     parseQuery: () => ({}),
   });
   const server: Server = createServer((req, res) => void sut.serve(req, res));
