@@ -257,7 +257,8 @@ export async function longPolls(ctx: BenchContext): Promise<MeasureResult> {
     return {
       name: "long-polls",
       description:
-        `${count} device long-polls (GET /v1/device/tunnel?wait=30) held on one api process on PostgreSQL ` +
+        `${count} device long-polls (GET /v1/device/tunnel?wait=30), made from ${HOLDER_ADDRESSES} loopback ` +
+        `addresses, held on one api process on PostgreSQL ` +
         `vs a bare node:http server holding as many in memory; CPU over ${HOLD_WINDOW_MS / 1000} s of holding; ` +
         `database transactions from pg_stat_database over ${HOLD_WINDOW_MS / 1000} s after the wake-ups, up to ` +
         `${SETTLE_MS / 1000} s later (the last requests of the arrivals and wake-ups are written within 5 s, and ` +
