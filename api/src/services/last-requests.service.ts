@@ -1,8 +1,8 @@
 // The fleet view's "last request" of each device, kept in memory as the polls
 // come and written for all devices every few seconds (a statement per
-// thousand) and at shutdown. A write per poll (even at most one per device per 10 s) was ~600
-// commits/s at 19k devices: the database's main work, for a column that only
-// the fleet view reads. The fleet view flushes this replica's before it reads,
+// thousand) and at shutdown. A write per poll (even at most one per device per
+// 10 s) was ~600 commits/s at 19k devices: the database's main work, for a
+// column that only the fleet view reads. The fleet view flushes this replica's before it reads,
 // so it lags only by other replicas' (at most one flush interval).
 import type { BeforeApplicationShutdown, OnApplicationBootstrap } from "@nestjs/common";
 import type { DeviceRepository } from "../repositories/device.repository";

@@ -14,7 +14,6 @@ export function request(
     method?: string;
     headers?: Record<string, string>;
     body?: string;
-    signal?: AbortSignal;
   } = {},
 ): Promise<Answer> {
   // Framed by its length, as the agent's fetch sends a body: node would send a
@@ -24,17 +23,13 @@ export function request(
       ? opts.headers
       : { "content-length": String(Buffer.byteLength(opts.body)), ...opts.headers };
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      { agent, method: opts.method ?? "GET", headers, signal: opts.signal },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => (body += chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on("error", reject);
-      },
-    );
+    const req = http.request(url, { agent, method: opts.method ?? "GET", headers }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("error", reject);
+    });
     req.on("error", reject);
     req.end(opts.body);
   });
