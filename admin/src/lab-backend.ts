@@ -5,6 +5,11 @@ import { CliError, ExitCode } from "./errors";
 import type { NetnsLab, OpenNetnsLab } from "./providers/netns";
 
 const LAB_PACKAGE = "@support-tunnel/lab";
+/**
+ * The lab's module that opens labs, not the package's index: the index also loads
+ * the api process and the rewriting proxy (pg with them), ~50 ms of every create.
+ */
+const LAB_MODULE = `${LAB_PACKAGE}/dist/lab`;
 
 interface LabPackage {
   openLab(name: string): Promise<NetnsLab>;
@@ -19,11 +24,11 @@ export function labOpener(load: (id: string) => unknown = require): OpenNetnsLab
     await import("execa").catch(() => undefined);
     let lab: LabPackage;
     try {
-      lab = load(LAB_PACKAGE) as LabPackage;
+      lab = load(LAB_MODULE) as LabPackage;
     } catch (err) {
       const missing =
         (err as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND" &&
-        (err as Error).message.includes(`'${LAB_PACKAGE}'`);
+        (err as Error).message.includes(`'${LAB_MODULE}'`);
       if (!missing) throw err;
       throw new CliError(
         `the netns provider needs the lab (${LAB_PACKAGE}), which only a development checkout has (npm ci, then npm run build); use --provider ssh or gcp`,

@@ -1,6 +1,7 @@
 // The wire contract of access: customers (each with its own enrollment secret),
 // groups of engineers with delegated roles serving customers, and the devices
 // engineers may see. Names are short lowercase slugs, like engineer names.
+import "./zod-lazy-locales"; // before zod
 import { z } from "zod";
 import { GROUP_ROLES, type GroupRole } from "./group-roles";
 import type { Brand } from "./ids";

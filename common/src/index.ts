@@ -1,4 +1,5 @@
 // @support-tunnel/common: the contract between the parts and the only code they share.
+import "./zod-lazy-locales"; // first: before anything loads zod
 export * from "./ids";
 export * from "./state";
 export * from "./net";

@@ -1,6 +1,7 @@
 // The wire contract: every request and response body between the parts, with
 // validators whose errors name the bad field. The api validates what it is sent;
 // the CLIs validate what the api answers.
+import "./zod-lazy-locales"; // before zod
 import { z } from "zod";
 import { isWgKeyString } from "./crypto";
 import type { PresharedKey, TunnelId, WgPublicKey } from "./ids";

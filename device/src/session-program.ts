@@ -7,7 +7,6 @@ import { spawn } from "node:child_process";
 import { accessSync, constants as fsConstants, statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { constants } from "node:os";
-import { nodeHttpFetch, SupportApiClient } from "@support-tunnel/common";
 import { FileJournal } from "./adapters/journal-store";
 import type { FileStateStore } from "./adapters/state-store";
 import {
@@ -29,13 +28,18 @@ const REPORT_TIMEOUT_MS = 3000;
 /* eslint-disable @typescript-eslint/no-require-imports -- loaded only when a report is sent */
 const loadStateStore = () =>
   require("./adapters/state-store") as typeof import("./adapters/state-store");
+const loadApiClient = () => ({
+  ...(require("@support-tunnel/common/dist/client") as typeof import("@support-tunnel/common/dist/client")),
+  ...(require("@support-tunnel/common/dist/node-http-fetch") as typeof import("@support-tunnel/common/dist/node-http-fetch")),
+});
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
  * Reports to the api the tunnel's state names, with its device token; nothing
- * without a state dir. The state store (its lock and atomic-write modules) loads
- * on the first report, after a turn of the event loop: the session's command is
- * spawned first, and nothing on its way in waits for what only the report needs.
+ * without a state dir. The state store (its lock and atomic-write modules) and
+ * the api client load on the first report, after a turn of the event loop: the
+ * session's command is spawned first, and nothing on its way in waits for what
+ * only the report needs.
  */
 function apiReporter(input: SessionInput): ((session: SessionReport) => Promise<void>) | undefined {
   const stateDir = input.stateDir;
@@ -49,6 +53,7 @@ function apiReporter(input: SessionInput): ((session: SessionReport) => Promise<
   return async (session) => {
     const found = await (record ??= readRecord());
     if (!found) return;
+    const { nodeHttpFetch, SupportApiClient } = loadApiClient();
     const api = new SupportApiClient({
       baseUrl: found.apiUrl,
       token: found.deviceToken,

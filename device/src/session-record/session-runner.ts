@@ -6,7 +6,13 @@
 // "$SSH_ORIGINAL_COMMAND"`, or a login shell), so argv, exit codes and the
 // terminal reach them unchanged. Side effects come in through `SessionRunnerDeps`.
 import * as path from "node:path";
-import { supportUserSchema, tunnelIdSchema } from "@support-tunnel/common";
+// wire-check, not common's zod schemas: the same rules, without loading zod on
+// the way to every session's command (zod is most of this program's start).
+import {
+  supportUser as checkSupportUser,
+  tunnelId as checkTunnelId,
+  type Check,
+} from "@support-tunnel/common/dist/wire-check";
 import type { Journal } from "../adapters/ports";
 import { isSafePath, SUDO, SUPPORT_SHELL } from "./access";
 import {
@@ -41,6 +47,15 @@ export class SessionRefusedError extends Error {
   override name = "SessionRefusedError";
 }
 
+/** The value if `check` accepts it, else null. */
+function accepted<T>(check: Check<T>, value: unknown): T | null {
+  try {
+    return check(value, "value");
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The session from the program's argv (`--tunnel ID --log-dir DIR [--state-dir DIR]`,
  * fixed in the root-owned authorized_keys) and what sshd and sudo put in its environment.
@@ -63,8 +78,8 @@ export function sessionInputFrom(
       );
     flags.set(flag, value);
   }
-  const tunnelId = tunnelIdSchema.safeParse(flags.get("--tunnel"));
-  if (!tunnelId.success) throw new SessionRefusedError("--tunnel must be a tunnel id");
+  const tunnelId = accepted(checkTunnelId, flags.get("--tunnel"));
+  if (tunnelId === null) throw new SessionRefusedError("--tunnel must be a tunnel id");
   const logDir = flags.get("--log-dir");
   if (logDir === undefined || !isSafePath(logDir))
     throw new SessionRefusedError("--log-dir must be an absolute path");
@@ -72,15 +87,15 @@ export function sessionInputFrom(
   if (stateDir !== null && !isSafePath(stateDir))
     throw new SessionRefusedError("--state-dir must be an absolute path");
   // sudo sets SUDO_USER to whoever ran it: the account the session logged in as.
-  const user = supportUserSchema.safeParse(env.SUDO_USER);
-  if (!user.success)
+  const user = accepted(checkSupportUser, env.SUDO_USER);
+  if (user === null)
     throw new SessionRefusedError("must be run through sudo by a support account (SUDO_USER)");
   const client = env.SSH_CONNECTION?.trim().split(/\s+/)[0];
   return {
-    tunnelId: tunnelId.data,
+    tunnelId,
     logDir,
     stateDir,
-    supportUser: user.data,
+    supportUser: user,
     command: env.SSH_ORIGINAL_COMMAND ?? null,
     pty,
     from: client ? client : null,
