@@ -33,6 +33,39 @@ describe("FileJournal", () => {
     assert.equal(await sut.read(live), null);
   });
 
+  it("names the engineer of the latest approval, as its events do, skipping lines that are not one", async () => {
+    const approved = (engineer: string | null, at: number, tunnelId = live) =>
+      stampEvent(
+        { type: "approved", tunnelId, expiresAt: "2030-01-01T12:00:00Z", endpoint: "x", engineer },
+        at,
+      );
+    const base = Date.parse("2030-01-01T10:00:00Z");
+    assert.equal(await sut.approvedEngineer(live), null, "no journal");
+    await sut.append(stopped(live, base));
+    assert.equal(await sut.approvedEngineer(live), null, "no approval");
+    // Written out of time order (appends from several writers interleave): the latest counts.
+    await sut.append(approved("bob", base + 2000));
+    await sut.append(approved("alice", base + 1000));
+    const file = journalFileOf(logDir, live);
+    fs.appendFileSync(
+      file,
+      [
+        '{"v":1,"type":"approved","engineer":"torn',
+        JSON.stringify({ ...approved("mallory", base + 9000), v: 99 }),
+        JSON.stringify({ ...approved("mallory", base + 9000), at: "not a time" }),
+        JSON.stringify({ ...approved("mallory", base + 9000), engineer: 7 }),
+        "",
+      ].join("\n"),
+    );
+    const fromEvents = (await sut.read(live))!.events.filter((e) => e.type === "approved").pop();
+    assert.equal(fromEvents?.type === "approved" && fromEvents.engineer, "bob");
+    assert.equal(await sut.approvedEngineer(live), "bob");
+    fs.appendFileSync(file, JSON.stringify(approved("mallory", base + 9000, recent)) + "\n");
+    assert.equal(await sut.approvedEngineer(live), "bob", "another tunnel's approval");
+    await sut.append(approved(null, base + 3000));
+    assert.equal(await sut.approvedEngineer(live), null, "the latest approval names no one");
+  });
+
   it("prunes records past the retention, but never one of a tunnel still on the device", async () => {
     for (const [id, days] of [
       [old, 100],

@@ -4,7 +4,12 @@
 // Both outlive the tunnel and its account; `prune` removes them after the retention.
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
-import { parseJournal, type JournalEvent, type ParsedJournal } from "../session-record/journal";
+import {
+  approvedEngineerOf,
+  parseJournal,
+  type JournalEvent,
+  type ParsedJournal,
+} from "../session-record/journal";
 import {
   iologDirOf,
   journalDirOf,
@@ -59,6 +64,19 @@ export class FileJournal implements Journal {
       mode: 0o600,
       flag: "a",
     });
+  }
+
+  async approvedEngineer(tunnelId: string): Promise<string | null> {
+    if (!TUNNEL_ID.test(tunnelId)) return null;
+    try {
+      return approvedEngineerOf(
+        await fs.readFile(journalFileOf(this.logDir, tunnelId), "utf8"),
+        tunnelId,
+      );
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
   }
 
   async read(tunnelId: string): Promise<ParsedJournal | null> {

@@ -61,6 +61,8 @@ export interface Journal {
   append(event: JournalEvent): Promise<void>;
   /** A tunnel's events in time order; null when this device has no record of it. */
   read(tunnelId: string): Promise<ParsedJournal | null>;
+  /** The engineer the tunnel's last approval names; null when none does (approvedEngineerOf). */
+  approvedEngineer(tunnelId: string): Promise<string | null>;
   /** Ids of the tunnels with a journal. */
   tunnels(): Promise<string[]>;
   /** Where a session's sudo I/O log is; null when there is none. */

@@ -52,6 +52,40 @@ export function parseJournal(textOfFile: string): ParsedJournal {
   return { events: sortByTime(events), unreadable };
 }
 
+/**
+ * The engineer the tunnel's last approval names (null: it names none, or there
+ * is no approval), as the last `approved` of parseJournal's events says, but
+ * without zod: the session program asks it before every session, and loading zod
+ * would be most of that program's start. Only what it reads is checked (an
+ * approval of this tunnel, its version and time, its engineer); a line that
+ * fails is skipped, as parseJournal skips it.
+ */
+export function approvedEngineerOf(textOfFile: string, tunnelId: string): string | null {
+  let last: { at: number; engineer: string | null } | null = null;
+  for (const line of textOfFile.split("\n")) {
+    if (!line.includes('"approved"')) continue;
+    let event: Record<string, unknown>;
+    try {
+      event = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    const at = typeof event.at === "string" ? Date.parse(event.at) : NaN;
+    const engineer = event.engineer ?? null;
+    if (
+      event?.type !== "approved" ||
+      event.v !== JOURNAL_VERSION ||
+      event.tunnelId !== tunnelId ||
+      !Number.isFinite(at) ||
+      (engineer !== null && typeof engineer !== "string")
+    )
+      continue;
+    // The latest, and of two at the same time the later line, as sortByTime orders them.
+    if (last === null || at >= last.at) last = { at, engineer };
+  }
+  return last?.engineer ?? null;
+}
+
 export function sortByTime<T extends { at: string }>(events: T[]): T[] {
   return events
     .map((e, i) => ({ e, i, t: Date.parse(e.at) }))

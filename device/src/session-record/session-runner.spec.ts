@@ -192,7 +192,7 @@ describe("the session program", () => {
         append: async () => {
           throw new Error("EROFS: read-only file system");
         },
-        read: async () => null,
+        approvedEngineer: async () => null,
         iologDir: async () => null,
       },
     });

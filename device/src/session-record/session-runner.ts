@@ -156,7 +156,7 @@ const LISTED_FILES = 50;
 export interface SessionRunnerDeps {
   now(): number;
   random(n: number): Uint8Array;
-  journal: Pick<Journal, "append" | "read" | "iologDir">;
+  journal: Pick<Journal, "append" | "approvedEngineer" | "iologDir">;
   /** Runs argv on the session's own stdin, stdout, stderr and terminal; resolves when it ends. */
   run(argv: readonly string[], options: RunOptions): Promise<ChildOutcome>;
   /** A line on the session's stderr. */
@@ -192,11 +192,8 @@ export async function runSession(
   const journal = async (event: NewJournalEvent) =>
     deps.journal.append(stampEvent(event, deps.now()));
   // The engineer, when the approval named one: the session is theirs.
-  const approved = (await deps.journal.read(input.tunnelId).catch(() => null))?.events
-    .filter((e) => e.type === "approved")
-    .pop();
+  const engineer = await deps.journal.approvedEngineer(input.tunnelId).catch(() => null);
   const started = deps.now();
-  const engineer = approved?.type === "approved" ? (approved.engineer ?? null) : null;
   const report = (end: { endedAt: string; exitCode: number | null } | null) =>
     deps
       .report?.({
