@@ -1,6 +1,7 @@
 // Real side effects the commands are handed: reading secrets, pinning host keys
 // (the server's here, the device's on the server), running the system ssh client.
 import { spawn } from "node:child_process";
+import { runProgram } from "@support-tunnel/common/dist/run-program";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import writeFileAtomic from "write-file-atomic";
@@ -30,14 +31,6 @@ export async function pinHostKey(path: string, server: TunnelServer): Promise<vo
 }
 
 /**
- * execa is ESM with a large module graph: loaded when a command first runs a
- * program, so `--help` and the commands that run none do not pay for it.
- */
-async function loadExeca(): Promise<typeof import("execa").execa> {
-  return (await import("execa")).execa;
-}
-
-/**
  * The first hop to the device (create, once it reports it is up): authenticates
  * as the support user, accepting the device's host key into the tunnel's empty
  * known_hosts on the server, under the tunnel's alias, and stays on the server
@@ -53,10 +46,10 @@ export async function pinDeviceHostKey(
     firstContact: true,
     controlPath,
   });
-  const execa = await loadExeca();
-  const result = await execa("ssh", args, { stdin: "ignore", reject: false, timeout: 60_000 });
+  const result = await runProgram("ssh", args, { timeoutMs: 60_000 });
   if (result.exitCode !== 0) {
-    const detail = String(result.stderr).trim().split("\n").slice(-3).join(" / ");
+    const said = result.startError?.message ?? result.stderr;
+    const detail = said.trim().split("\n").slice(-3).join(" / ");
     throw new Error(
       `could not reach the device over the tunnel to pin its SSH host key (ssh exit ${result.exitCode ?? "?"})${detail ? `: ${detail}` : ""}`,
     );

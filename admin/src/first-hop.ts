@@ -8,6 +8,7 @@
 import { chmod, lstat, mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { TunnelId } from "@support-tunnel/common";
+import { runProgram } from "@support-tunnel/common/dist/run-program";
 import type { ServerRecord } from "./server-records";
 import { serverSshArgs } from "./ssh/system-ssh";
 
@@ -45,8 +46,7 @@ async function exists(path: string): Promise<boolean> {
  */
 export async function openFirstHop(record: ServerRecord, controlPath: string): Promise<void> {
   if (await exists(controlPath)) return; // live, or stale: ControlMaster=auto replaces a stale one
-  const { execa } = await import("execa");
-  await execa(
+  await runProgram(
     "ssh",
     [
       "-N",
@@ -57,7 +57,8 @@ export async function openFirstHop(record: ServerRecord, controlPath: string): P
         controlPath,
       }),
     ],
-    { stdio: "ignore", reject: false, timeout: 20_000 },
+    // Its output ignored: the master it leaves in the background would hold it open.
+    { output: "ignore", timeoutMs: 20_000 },
   );
 }
 
@@ -69,11 +70,10 @@ export async function closeFirstHop(
   const controlPath = controlSocketPath(configDir, record.tunnelId);
   if (!controlPath || !(await exists(controlPath))) return;
   const { username, host, port } = record.server.ssh;
-  const { execa } = await import("execa");
-  await execa(
+  await runProgram(
     "ssh",
     ["-o", `ControlPath=${controlPath}`, "-p", String(port), "-O", "exit", `${username}@${host}`],
-    { stdio: "ignore", reject: false, timeout: 10_000 },
+    { output: "ignore", timeoutMs: 10_000 },
   );
   await rm(controlPath, { force: true });
 }

@@ -10,9 +10,9 @@ describe("lab backend of the netns provider", () => {
     await assert.rejects(openLab("nosuchlab9"), /no lab named nosuchlab9/);
   });
 
-  it("reaches the lab while an import of execa (create's preload) is still loading", () => {
-    // A fresh node: in this one execa is loaded already. Without the wait, node's
-    // require of the lab fails on execa, an ES module another import is loading.
+  it("reaches the lab while an import of execa is still loading (the lab loads execa only to spawn)", () => {
+    // A fresh node: in this one execa is loaded already. node refuses to require an
+    // ES module that an import() is still loading: the lab must not require it as it loads.
     const script = `
       const { openLab } = require(${JSON.stringify(require.resolve("./lab-backend"))});
       void import("execa");

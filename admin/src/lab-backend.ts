@@ -18,10 +18,6 @@ interface LabPackage {
 /** An OpenNetnsLab over the lab package, resolved by `load` (node's require by default). */
 export function labOpener(load: (id: string) => unknown = require): OpenNetnsLab {
   return async (name) => {
-    // The lab requires execa (ESM) synchronously, and node refuses to require an
-    // ES module that an import() is still loading, as create's preload may be:
-    // that import is awaited first (at once when execa is loaded already).
-    await import("execa").catch(() => undefined);
     let lab: LabPackage;
     try {
       lab = load(LAB_MODULE) as LabPackage;

@@ -19,3 +19,4 @@ export * from "./relative-time";
 export * from "./exit-codes";
 export * from "./printer";
 export * from "./tool-sessions";
+export * from "./run-program";

@@ -67,12 +67,11 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
   const providerName = chooseProvider(options.provider, ctx.env, ctx.config.file);
   const api = ctx.api();
   // Who we are and the tunnel are asked at once; meanwhile an existing identity's
-  // public half is derived and execa (which every ssh run loads) loads: none of
-  // it touches a provider, and a missing identity is generated only after the check.
+  // public half is derived: it touches no provider, and a missing identity is
+  // generated only after the check.
   const whoami = settled(api.whoami());
   const tunnel = settled(api.getTunnel(tunnelId));
   const identity = resolveIdentityAhead(ctx.config, options.identity);
-  void import("execa").catch(() => undefined);
   // Before any provider is touched (resolving the identity may even make a key).
   const me = requireRole(await unsettle(whoami), "operator", "support create");
   const provider = (await providersFor(ctx.config, ctx.env.raw, options, identity))(providerName);

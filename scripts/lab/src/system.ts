@@ -3,7 +3,7 @@
 // survives pid reuse, and a cross-process lock around lab.json.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import { execa } from "execa";
+import { runProgram } from "@support-tunnel/common/dist/run-program";
 import { lock } from "proper-lockfile";
 
 /** PATH with the sbin directories, where ip, nft, sshd and useradd live. */
@@ -31,19 +31,18 @@ export async function run(
   args: readonly string[],
   options: { input?: string; timeoutMs?: number; reject?: boolean } = {},
 ): Promise<RunResult> {
-  const result = await execa(file, args, {
+  const result = await runProgram(file, args, {
     input: options.input,
-    timeout: options.timeoutMs ?? 20_000,
-    reject: false,
-    env: { PATH: SBIN_PATH },
-    stripFinalNewline: true,
+    timeoutMs: options.timeoutMs ?? 20_000,
+    env: { ...process.env, PATH: SBIN_PATH },
   });
   const exitCode = result.exitCode ?? -1;
+  const stderr = result.startError ? result.startError.message : result.stderr;
   if (exitCode !== 0 && options.reject !== false) {
     const why = result.timedOut ? "timed out" : `exit ${exitCode}`;
-    throw new Error(`${file} ${args.join(" ")}: ${why}: ${String(result.stderr).trim()}`);
+    throw new Error(`${file} ${args.join(" ")}: ${why}: ${stderr.trim()}`);
   }
-  return { stdout: String(result.stdout), stderr: String(result.stderr), exitCode };
+  return { stdout: result.stdout, stderr, exitCode };
 }
 
 /** Best-effort synchronous run for teardown: never throws. */

@@ -4,6 +4,7 @@
 // directory) and nothing else.
 import { lookup } from "node:dns/promises";
 import { isIpv4, interfaceName, type TunnelId } from "@support-tunnel/common";
+import { runProgram } from "@support-tunnel/common/dist/run-program";
 import { sshHostSchema } from "../../config";
 import { CliError, ExitCode } from "../../errors";
 import { shellQuote } from "../../shell-quote";
@@ -83,8 +84,7 @@ export class SshProvider implements TunnelServerProvider {
     argv: readonly string[],
     timeoutMs = 30_000,
   ): Promise<string> {
-    const { execa } = await import("execa"); // ESM, loaded when first needed
-    const result = await execa(
+    const result = await runProgram(
       "ssh",
       [
         "-i",
@@ -108,14 +108,16 @@ export class SshProvider implements TunnelServerProvider {
         "--",
         shellQuote(argv),
       ],
-      { timeout: timeoutMs, reject: false, stdin: "ignore" },
+      { timeoutMs },
     );
     if (result.exitCode !== 0) {
+      const why = result.timedOut ? "timed out" : `exit ${result.exitCode ?? result.signal}`;
+      const said = result.startError?.message ?? result.stderr;
       throw new Error(
-        `${argv[0]} on ${target.username}@${target.host}:${target.port} failed (exit ${result.exitCode}): ${String(result.stderr).trim().slice(0, 300)}`,
+        `${argv[0]} on ${target.username}@${target.host}:${target.port} failed (${why}): ${said.trim().slice(0, 300)}`,
       );
     }
-    return String(result.stdout);
+    return result.stdout;
   }
 
   async preflight(): Promise<void> {
