@@ -10,7 +10,7 @@ import {
   type OpenApprovalInput,
 } from "./approval";
 import { decodeKey, generateKeyPair, generatePresharedKey } from "./crypto";
-import type { TunnelId } from "./ids";
+import type { TunnelId, WgPublicKey } from "./ids";
 import { deviceServerViewSchema, parseWire, ValidationError } from "./schemas";
 
 const server = generateKeyPair();
@@ -147,6 +147,15 @@ describe("sealed approval", () => {
       undefined,
       "server-key",
     );
+  });
+
+  it("refuses a server key of small order, which would share an all-zero secret with any device", () => {
+    // 0 and 1 are points of small order (RFC 7748): X25519 with them is 0 whatever the scalar.
+    for (const point of [Buffer.alloc(32), Buffer.from([1, ...Buffer.alloc(31)])]) {
+      const smallOrder = point.toString("base64") as WgPublicKey;
+      assertRefused(openInput(seal(), { serverPublicKey: smallOrder }), undefined, "server-key");
+      assert.throws(() => seal({ devicePublicKey: smallOrder }), ApprovalError);
+    }
   });
 
   it("refuses an approval sealed for another device", () => {

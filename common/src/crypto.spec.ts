@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import nacl from "tweetnacl";
 import {
   decodeKey,
   encodeKey,
@@ -8,6 +9,8 @@ import {
   isWgKeyString,
   publicKeyFromPrivate,
   WG_KEY_BYTES,
+  x25519,
+  x25519Base,
 } from "./crypto";
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s, "hex"));
@@ -33,6 +36,24 @@ describe("WireGuard keys", () => {
     for (const [priv, pub] of vectors) {
       assert.equal(publicKeyFromPrivate(encodeKey(hex(priv))), encodeKey(hex(pub)));
     }
+  });
+
+  it("computes the RFC 7748 shared secret from either side, as tweetnacl did", () => {
+    // RFC 7748 section 6.1: the secret Alice and Bob share.
+    const alice = hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+    const bob = hex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+    const shared = "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742";
+    assert.equal(Buffer.from(x25519(alice, x25519Base(bob))).toString("hex"), shared);
+    assert.equal(Buffer.from(x25519(bob, x25519Base(alice))).toString("hex"), shared);
+    for (let i = 0; i < 20; i++) {
+      const [a, b] = [nacl.randomBytes(32), nacl.randomBytes(32)];
+      assert.deepEqual(x25519Base(a), nacl.scalarMult.base(a));
+      assert.deepEqual(x25519(a, x25519Base(b)), nacl.scalarMult(a, nacl.scalarMult.base(b)));
+    }
+  });
+
+  it("refuses a point of small order: the secret would be all zeros", () => {
+    assert.throws(() => x25519(nacl.randomBytes(32), new Uint8Array(32)));
   });
 
   it("prints private keys as 44 base64 characters of 32 clamped bytes, like wg genkey", () => {
