@@ -7,7 +7,6 @@ import { nodeHttpFetch } from "@support-tunnel/common/dist/node-http-fetch";
 import { systemClock } from "./adapters/clock";
 import { createHookRunner } from "./adapters/hooks";
 import { FileJournal } from "./adapters/journal-store";
-import { prepareRun } from "./adapters/exec";
 import { localNetwork } from "./adapters/network";
 import { nftFirewall } from "./adapters/firewall";
 import { FileStateStore } from "./adapters/state-store";
@@ -72,7 +71,6 @@ export function realDeps(settings: DeviceSettings, log: (message: string) => voi
     store,
     journal: new FileJournal(settings.logDir),
     assertTrusted: (file, what) => assertTrustedFile(file, what, { ownerUid: 0 }),
-    prepareRun,
     log,
   };
 }

@@ -71,8 +71,6 @@ export interface TunnelLifecycleDeps {
   journal: Journal;
   /** Refuses a file that is not root's or that others can write (the session program, its node). */
   assertTrusted: (file: string, what: string) => Promise<void>;
-  /** Readies the running of programs (loads it), while connect first talks to the api. */
-  prepareRun?: () => void;
   /** Human chatter (stderr). */
   log: (message: string) => void;
 }
@@ -269,8 +267,6 @@ export class TunnelLifecycle {
 
   /** Verifies the approval and brings the tunnel up; either it ends up fully up, or nothing is left. */
   async connect(id: string): Promise<ConnectResult> {
-    // The api is asked and the approval judged before any program runs: meanwhile.
-    this.deps.prepareRun?.();
     return this.withLock(id, async () => {
       const record = await requireRecord(this.deps.store, id);
       if (isExpired(record, this.deps.clock.now())) {

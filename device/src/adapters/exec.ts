@@ -1,6 +1,7 @@
 // One way to run a program: argv arrays, a timeout on every call, stdin empty.
-// execa is ESM with a large module graph: loaded on the first program run, so
-// `--help` and the commands that run none do not pay for it.
+// common's runProgram (node's spawn), not execa: execa's ESM graph was ~0.2 s of
+// the jitless agent's bring-up of every tunnel, and megabytes while up.
+import { runProgram } from "@support-tunnel/common/dist/run-program";
 
 /** PATH with the sbin directories, where useradd, visudo and ip live. */
 const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -37,47 +38,32 @@ export class CommandError extends Error {
   }
 }
 
-let execaModule: Promise<typeof import("execa")> | undefined;
-
-/**
- * Starts loading execa (a few hundred milliseconds on a small busy machine), so
- * that the first program of a tunnel's bring-up does not wait for it: the agent
- * runs none until then, and idles without it.
- */
-export function prepareRun(): void {
-  if (execaModule) return;
-  execaModule = import("execa");
-  execaModule.catch(() => undefined); // run() reports a failure to load, when it awaits it
-}
-
 export async function run(
   file: string,
   args: readonly string[],
   options: RunOptions = {},
 ): Promise<RunResult> {
-  prepareRun();
-  const { execa } = await execaModule!;
-  const result = await execa(file, args, {
-    timeout: options.timeoutMs ?? 30_000,
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const result = await runProgram(file, args, {
+    timeoutMs,
     input: options.input ?? "",
-    reject: false,
     detached: options.detached ?? false,
-    env: { ...options.env, PATH: SYSTEM_PATH, LANG: "C" },
-    extendEnv: true,
-    stripFinalNewline: true,
+    env: { ...process.env, ...options.env, PATH: SYSTEM_PATH, LANG: "C" },
   });
   const out: RunResult = {
-    stdout: String(result.stdout ?? ""),
-    stderr: String(result.stderr ?? ""),
+    stdout: result.stdout,
+    stderr: result.stderr,
     exitCode: result.exitCode ?? -1,
   };
   const ok = out.exitCode === 0 || (options.okExitCodes ?? []).includes(out.exitCode);
   if (!ok || result.timedOut) {
     const why = result.timedOut
-      ? `timed out after ${options.timeoutMs ?? 30_000} ms`
-      : result.failed && result.exitCode === undefined
-        ? (result.shortMessage ?? "could not run")
-        : `exit ${out.exitCode}`;
+      ? `timed out after ${timeoutMs} ms`
+      : result.startError
+        ? `could not run: ${result.startError.message}`
+        : result.signal
+          ? `killed by ${result.signal}`
+          : `exit ${out.exitCode}`;
     const detail = out.stderr.trim().split("\n").slice(-3).join(" | ");
     throw new CommandError(
       `${file} ${args.join(" ")}: ${why}${detail ? `: ${detail}` : ""}`,
