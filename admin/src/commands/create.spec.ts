@@ -190,7 +190,7 @@ function harness(options: {
     connectShell: async () => shell,
     records: store,
     pinHostKey: async () => void calls.push("pin"),
-    serverConfigured: () => void calls.push("server configured"),
+    serverPinned: () => void calls.push("server pinned"),
     pinDeviceHostKey: async (_record, hop) => {
       calls.push("pin device");
       pinnedHops.push(hop);
@@ -215,13 +215,14 @@ describe("create", () => {
     const h = harness({ polls: [view(TunnelState.Running)] });
     const result = await approveWithNewServer(ID, {}, h.deps);
     assert.equal(result.tunnel.state, TunnelState.Running);
-    // The first hop can be opened from "server configured" on, while the device comes up.
+    // The first hop can be opened once the server's key is pinned, while the server is
+    // configured and the device comes up.
     assert.deepEqual(h.calls, [
       "preflight",
       "obtain",
       "pin",
+      "server pinned",
       "dispose",
-      "server configured",
       "approve",
       "pin device",
     ]);

@@ -82,9 +82,11 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
     controller.abort(new CliError("interrupted", ExitCode.Interrupted));
   };
   process.on("SIGINT", onSigint);
-  // The first hop to the server (first-hop.ts) is opened while the device brings
-  // the tunnel up, so first contact pays only the hop to the device; it stays
-  // open for the commands that follow, and is closed if create fails.
+  // The first hop to the server (first-hop.ts) is opened as soon as the server's
+  // host key is pinned, while the server is configured and the device brings the
+  // tunnel up (a connection takes ~0.3 s: opened after the setup, it was what
+  // first contact waited for), so first contact pays only the hop to the device.
+  // It stays open for the commands that follow, and is closed if create fails.
   let firstHop: { record: ServerRecord; opened: Promise<void> } | null = null;
   const controlPath = controlSocketPath(ctx.config.dir, tunnelId);
   try {
@@ -100,7 +102,7 @@ export async function create(options: CreateOptions): Promise<CreateResult> {
         prepareShell: loadNodeSsh,
         records: ctx.records(),
         pinHostKey,
-        serverConfigured: (record) => {
+        serverPinned: (record) => {
           if (!controlPath) return;
           const opened = prepareControlDir(ctx.config.dir)
             .then(() => openFirstHop(record, controlPath))
@@ -184,8 +186,8 @@ export interface CreateDeps {
   records: ServerRecordStore;
   /** Writes the per-tunnel known_hosts that pins the server's host key. */
   pinHostKey: (path: string, server: TunnelServer) => Promise<void>;
-  /** Told once the server is configured (its host key pinned), to start what can start early. */
-  serverConfigured?: (record: ServerRecord) => void;
+  /** Told once the server's host key is pinned, to start what can start early (the first hop). */
+  serverPinned?: (record: ServerRecord) => void;
   /** First contact with the device over the tunnel: pins its SSH host key on the server. */
   pinDeviceHostKey: (record: ServerRecord, hop: DeviceHop) => Promise<void>;
   readPsk: () => Promise<string>;
@@ -312,6 +314,7 @@ export async function approveWithNewServer(
     await deps.records.save(record);
     await deps.pinHostKey(knownHostsPath, server);
     checkAborted(signal);
+    deps.serverPinned?.(record);
 
     const setupStep = printer.step("configuring WireGuard and the egress key on the server");
     const serverKeys = (deps.generateKeyPair ?? generateKeyPair)();
@@ -338,7 +341,6 @@ export async function approveWithNewServer(
     }
     setupStep.done("server configured");
     checkAborted(signal);
-    deps.serverConfigured?.(record);
 
     const approval = sealApproval({
       payload: {

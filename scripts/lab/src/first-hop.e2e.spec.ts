@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { generateKeyPair, generatePresharedKey } from "@support-tunnel/common";
 import { requirePrerequisite, waitFor } from "@support-tunnel/testkit";
 import { execa } from "execa";
 import type { LabHost } from "./host";
@@ -153,6 +154,31 @@ describe("support's first hop to the tunnel server (lab)", function () {
     assert.equal(await connectionsToServer(id), 1);
     const stopped = await world.support(["stop", id]);
     assert.equal(stopped.exitCode, 0, stopped.stderr);
+  });
+
+  it("a create that fails after it opened the first hop closes it, leaving no master behind", async () => {
+    // A tunnel no device will ever bring up (no agent holds its key): create opens
+    // the first hop once the server's key is pinned, approves, then times out.
+    const registered = await fetch(`${world.api.url}/v1/device/tunnels`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        deviceWgPublicKey: generateKeyPair().publicKey,
+        network: "10.77.9.0/30",
+        hostname: "nobody",
+      }),
+    });
+    assert.equal(registered.status, 201, await registered.clone().text());
+    const { tunnelId } = (await registered.json()) as { tunnelId: string };
+    const created = await world.support(["create", tunnelId, "--psk", "-", "--timeout", "3"], {
+      input: `${generatePresharedKey()}\n`,
+    });
+    assert.notEqual(created.exitCode, 0, "the device never connected");
+    assert.ok(!fs.existsSync(socketOf(tunnelId)), "no control socket is left");
+    const masters = await execa("pgrep", ["-f", `ControlPath=${socketOf(tunnelId)}`], {
+      reject: false,
+    });
+    assert.equal(masters.stdout.trim(), "", "no ssh master is left running");
   });
 
   it("runs a command with the api stopped, through the recorded access, saying so", async () => {
