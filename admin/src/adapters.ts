@@ -1,9 +1,9 @@
 // Real side effects the commands are handed: reading secrets, pinning host keys
 // (the server's here, the device's on the server), running the system ssh client.
 import { spawn } from "node:child_process";
-import { runProgram } from "@support-tunnel/common/dist/run-program";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
+import { runProgram } from "@support-tunnel/common/dist/run-program";
 import writeFileAtomic from "write-file-atomic";
 import { CliError, ExitCode } from "./errors";
 import type { TunnelServer } from "./providers/provider";
