@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { FileJournal } from "./adapters/journal-store";
-import { stampEvent } from "./session-record/journal";
+import { approvedEvent } from "./test/journal-events";
 
 const SESSION_PROGRAM = path.resolve(__dirname, "session-program.js");
 const tunnelId = "44444444-4444-4444-8444-444444444444";
@@ -29,18 +29,7 @@ describe("the session program's footprint", function () {
   // As root, as sshd runs it through sudo (it refuses to run otherwise).
   it("journals a session, its approval's engineer named, without loading zod or common's index", async () => {
     const logDir = path.join(dir, "log");
-    await new FileJournal(logDir).append(
-      stampEvent(
-        {
-          type: "approved",
-          tunnelId,
-          expiresAt: "2030-01-01T12:00:00Z",
-          endpoint: "203.0.113.7:51820",
-          engineer: "alice",
-        },
-        Date.now(),
-      ),
-    );
+    await new FileJournal(logDir).append(approvedEvent(tunnelId, "alice", Date.now()));
     const preload = path.join(dir, "list-loaded.js");
     writeFileSync(preload, LIST_LOADED_ON_EXIT);
     const child = spawn(

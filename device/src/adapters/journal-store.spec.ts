@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { stampEvent } from "../session-record/journal";
 import { iologDirOf, journalFileOf } from "../session-record/layout";
+import { approvedEvent } from "../test/journal-events";
 import { FileJournal } from "./journal-store";
 
 const old = "11111111-1111-4111-8111-111111111111";
@@ -35,10 +36,7 @@ describe("FileJournal", () => {
 
   it("names the engineer of the latest approval, as its events do, skipping lines that are not one", async () => {
     const approved = (engineer: string | null, at: number, tunnelId = live) =>
-      stampEvent(
-        { type: "approved", tunnelId, expiresAt: "2030-01-01T12:00:00Z", endpoint: "x", engineer },
-        at,
-      );
+      approvedEvent(tunnelId, engineer, at);
     const base = Date.parse("2030-01-01T10:00:00Z");
     assert.equal(await sut.approvedEngineer(live), null, "no journal");
     await sut.append(stopped(live, base));

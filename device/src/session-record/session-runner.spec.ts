@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { FileJournal } from "../adapters/journal-store";
-import { stampEvent } from "./journal";
+import { approvedEvent } from "../test/journal-events";
 import { iologDirOf } from "./layout";
 import {
   runSession,
@@ -117,18 +117,7 @@ describe("the session program", () => {
   });
 
   it("names the engineer the approval named", async () => {
-    await journal.append(
-      stampEvent(
-        {
-          type: "approved",
-          tunnelId,
-          expiresAt: "2030-01-01T12:00:00Z",
-          endpoint: "203.0.113.7:51820",
-          engineer: "alice",
-        },
-        time,
-      ),
-    );
+    await journal.append(approvedEvent(tunnelId, "alice", time));
     await runSession(deps(), input());
     const opened = (await journal.read(tunnelId))!.events.find((e) => e.type === "session-opened");
     assert.equal(opened?.type === "session-opened" && opened.engineer, "alice");
@@ -137,18 +126,7 @@ describe("the session program", () => {
   it("tells the api who is in while the session runs, then the whole session with its exit, no content", async () => {
     const reports: unknown[] = [];
     let ranWhenOpened = -1;
-    await journal.append(
-      stampEvent(
-        {
-          type: "approved",
-          tunnelId,
-          expiresAt: "2030-01-01T12:00:00Z",
-          endpoint: "203.0.113.7:51820",
-          engineer: "alice",
-        },
-        time,
-      ),
-    );
+    await journal.append(approvedEvent(tunnelId, "alice", time));
     outcome = { exitCode: 2, signal: null };
     await runSession(
       deps({
