@@ -169,6 +169,21 @@ describe("deviceHopArgv", () => {
     assert.ok(Buffer.byteLength(options.get("ControlPath")!) + 17 < 108);
   });
 
+  it("offers the device no sntrup761 key exchange, and still curve25519 (as the system's ssh resolves it)", () => {
+    const argv = deviceHopArgv(hop, ["true"], false, { firstContact: true });
+    // -G prints the configuration ssh would use, without connecting.
+    const resolved = execFileSync("ssh", ["-G", ...argv.slice(1)], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"], // its warning that the egress key is not here
+    });
+    const kex = /^kexalgorithms (.*)$/m.exec(resolved)?.[1]?.split(",") ?? [];
+    assert.ok(kex.includes("curve25519-sha256"), resolved);
+    assert.deepEqual(
+      kex.filter((name) => name.startsWith("sntrup761")),
+      [],
+    );
+  });
+
   it("opens the connection on first contact without running anything on the device", () => {
     const argv = deviceHopArgv(hop, ["true"], false, { firstContact: true });
     assert.deepEqual(argv.slice(-3), ["-N", "-f", "support1a2b@10.20.30.1"]);
