@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Entry point of `support-api`: the one place that turns errors into a message and an exit code.
+import "./v8-heap";
 import "reflect-metadata";
 import { CommanderError } from "commander";
 import { ValidationError } from "@support-tunnel/common";
