@@ -153,7 +153,7 @@ export function deviceForwardHopArgv(hop: DeviceHop, port: number): string[] {
  * from the client's defaults, and OpenSSH does not check the names it removes,
  * so a client that never had them is unaffected.
  */
-export const DEVICE_HOP_KEX = "-sntrup761x25519-sha512@openssh.com,sntrup761x25519-sha512";
+const DEVICE_HOP_KEX = "-sntrup761x25519-sha512@openssh.com,sntrup761x25519-sha512";
 
 /** `ssh` and the options every hop to the device has, checked against the record's shapes. */
 function deviceHopOptions(hop: DeviceHop, firstContact: boolean): string[] {
